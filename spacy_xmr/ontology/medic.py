@@ -1,0 +1,51 @@
+"""Reader for CTD's MEDIC disease vocabulary (`CTD_diseases.tsv[.gz]`)."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from ..errors import InputFormatError, SpacyXmrError
+from .ids import normalize_id
+from .model import Concept, Ontology
+
+MEDIC_COLUMNS = [
+    "DiseaseName", "DiseaseID", "AltDiseaseIDs", "Definition", "ParentIDs",
+    "TreeNumbers", "ParentTreeNumbers", "Synonyms", "SlimMappings",
+]
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in value.split("|") if part]
+
+
+def read_medic(path: str | Path) -> Ontology:
+    """Parse MEDIC: one concept per row, alt ids (`DO:DOID:…` kept as they are) and synonyms."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFormatError(path, "MEDIC file not found")
+    opener = gzip.open if path.suffix == ".gz" else open
+    concepts: list[Concept] = []
+    with opener(path, "rt", encoding="utf8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if line.startswith("#") or not line.strip():
+                continue
+            cells = line.rstrip("\n").split("\t")
+            if len(cells) < 8:
+                raise InputFormatError(
+                    path, f"expected at least 8 tab-separated columns ({', '.join(MEDIC_COLUMNS[:8])}), found {len(cells)}", line_no
+                )
+            name, raw_id, alt_ids, definition, parents, trees, _, synonyms = cells[:8]
+            try:
+                concept_id = normalize_id(raw_id)
+                parent_ids = [normalize_id(p) for p in _split(parents)]
+            except SpacyXmrError as err:
+                raise InputFormatError(path, str(err), line_no) from err
+            concepts.append(
+                Concept(
+                    id=concept_id, name=name, synonyms=_split(synonyms), alt_ids=_split(alt_ids),
+                    definition=definition, types=_split(trees), parents=parent_ids,
+                )
+            )
+    if not concepts:
+        raise InputFormatError(path, "no concepts found (empty file, or every line is a comment)")
+    return Ontology(concepts, name=f"MEDIC ({path.name})")
