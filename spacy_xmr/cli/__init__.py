@@ -1,0 +1,21 @@
+"""The `spacy-xmr` command line: one thin typer module per group of commands.
+
+Each command module defines its commands on `app` when imported below; the work itself lives
+in functions of the library that Python users can call directly.
+"""
+import typer
+
+app = typer.Typer(
+    name="spacy-xmr",
+    help="Train, apply and evaluate XMR entity linkers and cross-encoder rerankers.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+# Command modules register themselves on `app` (imported for that side effect).
