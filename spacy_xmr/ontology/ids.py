@@ -6,6 +6,7 @@ import re
 from ..errors import SpacyXmrError
 
 KNOWN_PREFIXES = ("MESH", "OMIM", "UMLS", "DO", "NCBITaxon", "CHEBI", "HP", "MONDO")
+NO_ID_MARKERS = ("-1", "-")
 _BARE_MESH = re.compile(r"^[CDQ]\d{6,9}$")
 _BARE_UMLS = re.compile(r"^C\d{7}$")
 _PREFIXED = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):(.+)$")
@@ -39,6 +40,7 @@ def normalize_id(raw: str, umls: bool = False) -> str:
 
 
 def split_gold_ids(field: str) -> list[str]:
-    """Split a PubTator/BioC identifier field (`D1|D2`, `D1+D2`, `D1,D2`) into its ids, dropping `-1`."""
-    parts = re.split(r"[|+,;]", field)
-    return [p.strip() for p in parts if p.strip() and p.strip() != "-1"]
+    """Split a PubTator/BioC identifier field (`D1|D2`, `D1+D2`, `D1,D2`) into its ids, dropping the
+    no-id markers `-1` (PubTator, BC5CDR) and `-` (NLM-Chem)."""
+    parts = (p.strip() for p in re.split(r"[|+,;]", field))
+    return [p for p in parts if p and p not in NO_ID_MARKERS]

@@ -1,0 +1,100 @@
+"""Mentions in context from BioC collections: the input of candidate generation and reranking."""
+from __future__ import annotations
+
+import bisect
+from typing import Iterator
+
+import bioc
+
+from ..errors import SpacyXmrError
+from ..ontology import normalize_id, split_gold_ids
+from .documents import annotation_span, document_text, iter_annotations, sorted_passages
+from .mention import Mention
+from .sentences import split_sentences
+from .types import type_matches
+
+# Infon keys read for gold ids, in order: our own `identifier`, then BC5CDR BioC's `MESH` / `OMIM`.
+GOLD_ID_KEYS = ("identifier", "MESH", "OMIM")
+_PREFIX_FOR_KEY = {"MESH": "MESH", "OMIM": "OMIM"}
+
+
+def gold_ids(annotation: bioc.BioCAnnotation) -> list[str]:
+    """The normalised gold ids of an annotation (empty when it has none or only `-1`)."""
+    if "identifier" in annotation.infons:
+        return [normalize_id(raw) for raw in split_gold_ids(annotation.infons["identifier"])]
+    ids: list[str] = []
+    for key, prefix in _PREFIX_FOR_KEY.items():
+        for raw in split_gold_ids(annotation.infons.get(key, "")):
+            ids.append(normalize_id(raw if ":" in raw else f"{prefix}:{raw}"))
+    return ids
+
+
+def _passage_index(passage_starts: list[int], offset: int) -> int:
+    return max(0, bisect.bisect_right(passage_starts, offset) - 1)
+
+
+def document_mentions(document: bioc.BioCDocument, entity_types: list[str] | None = None) -> list[Mention]:
+    """The document's mentions sorted by (start, end), every Mention field filled.
+
+    Raises SpacyXmrError naming the document and annotation for a missing location or a bad id.
+    """
+    text = document_text(document)
+    passages = sorted_passages(document)
+    passage_starts = [p.offset for p in passages]
+    selected = []
+    for order, (passage_index, annotation) in enumerate(iter_annotations(document)):
+        if not type_matches(annotation.infons.get("type", ""), entity_types):
+            continue
+        if not annotation.locations:
+            raise SpacyXmrError(f"document {document.id}, annotation {annotation.id!r}: no location, so it is not a mention")
+        start, end = annotation_span(annotation)
+        if passage_index is None:
+            passage_index = _passage_index(passage_starts, start)
+        selected.append((start, end, order, passage_index, annotation))
+    selected.sort(key=lambda item: item[:3])
+
+    sentences: list[tuple[int, int]] = []
+    for index, passage in enumerate(passages):
+        spans = [(start, end) for start, end, _, p_index, _ in selected if p_index == index]
+        sentences.extend(split_sentences(text, passage.offset, passage.offset + len(passage.text or ""), spans))
+    sentence_starts = [s for s, _ in sentences]
+
+    mentions = []
+    for start, end, _, passage_index, annotation in selected:
+        passage = passages[passage_index] if passages else None
+        sentence_start, sentence_end = sentences[max(0, bisect.bisect_right(sentence_starts, start) - 1)] if sentences else (0, 0)
+        try:
+            ids = gold_ids(annotation)
+        except SpacyXmrError as err:
+            raise SpacyXmrError(f"document {document.id}, annotation {annotation.id!r}: {err}") from err
+        mentions.append(
+            Mention(
+                document_id=document.id,
+                annotation_id=annotation.id,
+                start=start,
+                end=end,
+                text=annotation.text if annotation.text is not None else text[start:end],
+                type=annotation.infons.get("type", ""),
+                gold_ids=ids,
+                passage_index=passage_index,
+                passage_start=passage.offset if passage else 0,
+                passage_end=passage.offset + len(passage.text or "") if passage else len(text),
+                sentence_start=min(sentence_start, start),
+                sentence_end=max(sentence_end, end),
+                document_text=text,
+            )
+        )
+    return mentions
+
+
+def iter_mentions(collection: bioc.BioCCollection, entity_types: list[str] | None = None) -> Iterator[Mention]:
+    """Every mention of the collection, documents in order, mentions sorted by offsets within each."""
+    for document in collection.documents:
+        yield from document_mentions(document, entity_types)
+
+
+def documents_with_mentions(
+    collection: bioc.BioCCollection, entity_types: list[str] | None = None
+) -> list[tuple[str, list[Mention]]]:
+    """(document id, its mentions) for every document, including those without mentions."""
+    return [(document.id, document_mentions(document, entity_types)) for document in collection.documents]
