@@ -1,0 +1,183 @@
+"""Benchmark of the XMR candidate generator on NCBI Disease + MEDIC, beside libpecos XR-Linear
+(same features, same training pairs) and brute-force TF-IDF cosine nearest neighbours.
+
+    python benchmarks/xmr_ncbi_disease.py [--split dev] [--pecos-python benchmarks/.venv-pecos/bin/python]
+
+`--split test` (the reported figure) trains on train+dev and evaluates once on test; `--split dev`
+trains on train and evaluates on dev, for tuning. Gold mentions, lenient multi-id matching.
+Writes benchmarks/results/xmr_ncbi_disease[_dev].json and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from spacy_xmr.corpus import iter_mentions, read_corpus
+from spacy_xmr.evaluation import evaluate_candidates
+from spacy_xmr.ontology import read_medic
+from spacy_xmr.xmr import XMRConfig, XMRModel, texts_to_link
+from spacy_xmr.xmr.normalize import normalize_text
+from spacy_xmr.xmr.training_data import build_training_data
+
+REPO = Path(__file__).resolve().parent.parent
+KS = (1, 5, 10, 20, 50)
+TOP_K = 50
+
+
+def gold_mentions(path: Path) -> list:
+    return [m for m in iter_mentions(read_corpus(path)) if m.gold_ids]
+
+
+def metrics(mentions, ranked, ontology) -> dict:
+    predictions = {(m.document_id, m.annotation_id): r for m, r in zip(mentions, ranked)}
+    result = evaluate_candidates(mentions, predictions, ontology, KS)
+    return {"acc_at_1": result["acc_at_1"], **{f"recall_at_{k}": result["recall_at_k"][str(k)] for k in KS}, "mrr": result["mrr"],
+            "n_mentions": result["n_mentions"], "n_multi_id": result["n_multi_id"], "strict_acc_at_1": result["strict"]["acc_at_1"]}
+
+
+def rankings(scores: sp.csr_matrix, concept_ids: list[str]) -> list[list[tuple[str, float]]]:
+    out = []
+    for row in range(scores.shape[0]):
+        lo, hi = scores.indptr[row], scores.indptr[row + 1]
+        order = np.argsort(-scores.data[lo:hi], kind="stable")
+        out.append([(concept_ids[c], float(s)) for c, s in zip(scores.indices[lo:hi][order], scores.data[lo:hi][order])])
+    return out
+
+
+def directory_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def time_batch(function, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_xmr(ontology, train, test, config, workdir: Path) -> tuple[dict, XMRModel]:
+    start = time.perf_counter()
+    model = XMRModel.train(ontology, train, config, progress=False)
+    train_s = time.perf_counter() - start
+    ranked = model.predict_mentions(test, top_k=TOP_K)
+    result = metrics(test, ranked, ontology)
+    texts = texts_to_link(test)
+    batch_s = time_batch(lambda: model.predict(texts, top_k=TOP_K))
+    single = []
+    for text in texts[:200]:
+        start = time.perf_counter()
+        model.predict([text], top_k=TOP_K)
+        single.append(time.perf_counter() - start)
+    model.save(workdir / "xmr")
+    no_abbreviations = metrics(test, model.predict_mentions(test, top_k=TOP_K, resolve_abbreviations=False), ontology)
+    result.update(
+        train_s=train_s, batch_mentions_per_s=len(texts) / batch_s, single_ms_median=float(np.median(single) * 1000),
+        model_bytes=directory_bytes(workdir / "xmr"), peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        acc_at_1_without_abbreviations=no_abbreviations["acc_at_1"], stats=model.stats,
+    )
+    return result, model
+
+
+def bench_nn(model: XMRModel, test, ontology) -> dict:
+    """Exact cosine over every alias and training-mention string (same features), best string per concept."""
+    index = model.alias_index
+    texts = [normalize_text(t) for t in texts_to_link(test)]
+
+    def run():
+        features = model.featurizer.transform(texts)
+        return index.nearest(features, top_aliases=200, query_terms=10**6)
+
+    batch_s = time_batch(run, repeats=1)
+    scores = run()
+    from spacy_xmr.xmr.sparse_ops import top_k_per_row
+
+    result = metrics(test, rankings(top_k_per_row(scores, TOP_K), model.concept_ids), ontology)
+    result.update(batch_mentions_per_s=len(texts) / batch_s)
+    return result
+
+
+def bench_pecos(pecos_python: str | None, model: XMRModel, ontology, train, test, config, workdir: Path) -> dict:
+    if not pecos_python or not Path(pecos_python).exists():
+        return {"skipped": f"no PECOS python at {pecos_python!r} (python -m venv V && V/bin/pip install torch==2.13.0 libpecos)"}
+    data = build_training_data(ontology, train, config.training)
+    features = model.alias_index.features  # the same strings, in the same order, as `data.keys`
+    labels = data.labels.copy()
+    labels.data = np.ones_like(labels.data)
+    sp.save_npz(workdir / "X_train.npz", features)
+    sp.save_npz(workdir / "Y_train.npz", labels.tocsr())
+    sp.save_npz(workdir / "X_test.npz", model.featurizer.transform([normalize_text(t) for t in texts_to_link(test)]))
+    runner = Path(__file__).with_name("pecos_runner.py")
+    completed = subprocess.run([pecos_python, str(runner), str(workdir)], capture_output=True, text=True)
+    if completed.returncode != 0:
+        return {"skipped": f"pecos_runner.py failed: {completed.stderr.strip()[-800:]}"}
+    result = json.loads((workdir / "pecos.json").read_text())
+    scores = sp.load_npz(workdir / "pecos_scores.npz").tocsr()
+    result.update(metrics(test, rankings(scores, model.concept_ids), ontology))
+    return result
+
+
+def print_table(results: dict) -> None:
+    xmr, pecos, nn = results["spacy_xmr"], results["pecos_xr_linear"], results["tfidf_nn"]
+    rows = ["acc_at_1", *[f"recall_at_{k}" for k in KS], "mrr", "train_s", "batch_mentions_per_s", "single_ms_median",
+            "peak_rss_mb", "model_bytes"]
+    print(f"{'metric':24}{'spacy-xmr':>12}{'PECOS':>12}{'TF-IDF NN':>12}{'xmr/PECOS':>11}{'xmr/NN':>9}")
+    for row in rows:
+        values = [r.get(row) for r in (xmr, pecos, nn)]
+        cells = "".join(f"{v:12.4f}" if isinstance(v, float) else f"{v!s:>12}" for v in values)
+        ratios = "".join(f"{values[0] / v:>10.2f}x" if isinstance(v, (int, float)) and v else f"{'':>11}" for v in values[1:])
+        print(f"{row:24}{cells}{ratios}")
+    if "skipped" in pecos:
+        print(f"PECOS skipped: {pecos['skipped']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--split", choices=("test", "dev"), default="test")
+    parser.add_argument("--config", type=Path, help="XMR config JSON")
+    parser.add_argument("--pecos-python", default=str(REPO / "benchmarks" / ".venv-pecos" / "bin" / "python"))
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+    ncbi = args.data_dir / "ncbi_disease"
+    ontology = read_medic(args.data_dir / "medic" / "CTD_diseases.tsv.gz")
+    train = gold_mentions(ncbi / "NCBItrainset_corpus.txt")
+    dev = gold_mentions(ncbi / "NCBIdevelopset_corpus.txt")
+    if args.split == "test":
+        train, test = train + dev, gold_mentions(ncbi / "NCBItestset_corpus.txt")
+    else:
+        test = dev
+    config = XMRConfig.from_json(args.config) if args.config else XMRConfig()
+    workdir = Path(tempfile.mkdtemp(prefix="xmr-bench-"))
+    try:
+        xmr, model = bench_xmr(ontology, train, test, config, workdir)
+        results = {
+            "split": args.split, "train_mentions": len(train), "eval_mentions": len(test), "config": config.to_dict(),
+            "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": __import__("os").cpu_count()},
+            "spacy_xmr": xmr,
+            "tfidf_nn": bench_nn(model, test, ontology),
+            "pecos_xr_linear": bench_pecos(args.pecos_python, model, ontology, train, test, config, workdir),
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    output = args.output or REPO / "benchmarks" / "results" / f"xmr_ncbi_disease{'_dev' if args.split == 'dev' else ''}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2))
+    print_table(results)
+    print(f"written to {output}")
+
+
+if __name__ == "__main__":
+    main()

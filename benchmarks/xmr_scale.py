@@ -1,0 +1,81 @@
+"""Training time, peak memory and prediction throughput of the XMR model on synthetic ontologies.
+
+    python benchmarks/xmr_scale.py --concepts 100000 [--concepts 1000000]
+
+Each size runs in its own subprocess so that its peak RSS is its own. Writes
+benchmarks/results/xmr_scale.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_one(n_concepts: int, n_queries: int) -> dict:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from synthetic_ontology import perturbed_queries, synthetic_ontology
+
+    from spacy_xmr.xmr import XMRModel
+
+    start = time.perf_counter()
+    ontology = synthetic_ontology(n_concepts)
+    generate_s = time.perf_counter() - start
+    start = time.perf_counter()
+    model = XMRModel.train(ontology, [], progress=False)
+    train_s = time.perf_counter() - start
+    train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queries = perturbed_queries(ontology, n_queries)
+    texts = [text for text, _ in queries]
+    start = time.perf_counter()
+    ranked = model.predict(texts, top_k=10)
+    predict_s = time.perf_counter() - start
+    directory = Path(tempfile.mkdtemp(prefix="xmr-scale-"))
+    try:
+        model.save(directory / "model")
+        size = sum(p.stat().st_size for p in (directory / "model").iterdir())
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    return {
+        "n_concepts": n_concepts, "n_aliases": ontology.n_aliases(), "generate_s": generate_s, "train_s": train_s,
+        "peak_rss_mb_after_training": train_rss, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "predict_mentions_per_s": len(texts) / predict_s,
+        "recall_at_1_perturbed": sum(bool(r) and r[0][0] == cid for r, (_, cid) in zip(ranked, queries)) / len(queries),
+        "recall_at_10_perturbed": sum(any(c == cid for c, _ in r) for r, (_, cid) in zip(ranked, queries)) / len(queries),
+        "model_bytes": size, "stats": model.stats,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concepts", type=int, action="append", help="ontology size (repeatable); default 100000")
+    parser.add_argument("--queries", type=int, default=5000)
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(run_one(args.worker, args.queries)))
+        return
+    results = []
+    for n in args.concepts or [100_000]:
+        completed = subprocess.run([sys.executable, __file__, "--worker", str(n), "--queries", str(args.queries)],
+                                   capture_output=True, text=True)
+        if completed.returncode != 0:
+            results.append({"n_concepts": n, "failed": completed.stderr.strip()[-1000:]})
+        else:
+            results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1], indent=2))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({"machine_cpus": __import__("os").cpu_count(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The label tree: recursive balanced spherical 2-means over label embeddings, cut into B-way levels.
+
+Every binary split halves a node exactly (sizes differ by at most one), so all leaves sit at
+the same depth d = ceil(log2(n_labels / max_leaf_size)). The tree is then read as a PECOS
+cluster chain: binary depths d, d - log2(B), d - 2·log2(B), ... become the levels, and
+`C[t]` (nodes of level t × nodes of level t-1, one 1 per row) says which parent each node has;
+the last matrix maps labels to leaf clusters.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from tqdm import tqdm
+
+from .sparse_ops import l2_normalize_rows
+
+
+def _balanced_split(embeddings: sp.csr_matrix, rng: np.random.Generator, iterations: int) -> np.ndarray:
+    """A boolean mask: True for the half of the rows assigned to the first centroid."""
+    n = embeddings.shape[0]
+    used = np.unique(embeddings.indices)  # work on the columns this node uses: centroids stay small
+    compact = sp.csr_matrix((embeddings.data, np.searchsorted(used, embeddings.indices), embeddings.indptr), shape=(n, used.size))
+    first, second = rng.choice(n, size=2, replace=False)
+    direction = (compact[first] - compact[second]).toarray().ravel()
+    left = np.zeros(n, dtype=bool)
+    for _ in range(iterations):
+        order = np.argsort(-(compact @ direction), kind="stable")
+        new_left = np.zeros(n, dtype=bool)
+        new_left[order[: n // 2 + n % 2]] = True
+        if np.array_equal(new_left, left):
+            break
+        left = new_left
+        centroids = np.vstack([np.asarray(compact[left].sum(axis=0)), np.asarray(compact[~left].sum(axis=0))]).astype(np.float64)
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        direction = centroids[0] - centroids[1]
+    return left
+
+
+def binary_leaf_order(embeddings: sp.csr_matrix, depth: int, iterations: int, seed: int, progress: bool = False) -> np.ndarray:
+    """A permutation of the labels: after it, binary node j at depth t holds a contiguous block."""
+    rng = np.random.default_rng(seed)
+    embeddings = l2_normalize_rows(embeddings.tocsr().astype(np.float32, copy=True))
+    blocks = [np.arange(embeddings.shape[0])]
+    with tqdm(total=2**depth - 1, desc="label tree", disable=None if progress else True, leave=False) as bar:
+        for _ in range(depth):
+            next_blocks = []
+            for block in blocks:
+                left = _balanced_split(embeddings[block], rng, iterations)
+                next_blocks.extend([block[left], block[~left]])
+                bar.update()
+            blocks = next_blocks
+    return np.concatenate(blocks)
+
+
+def tree_depth(n_labels: int, max_leaf_size: int) -> int:
+    return max(0, math.ceil(math.log2(n_labels / max_leaf_size))) if n_labels > max_leaf_size else 0
+
+
+def cluster_chain(n_labels: int, order: np.ndarray, depth: int, branching_factor: int) -> list[sp.csr_matrix]:
+    """PECOS-style chain [C_0 (K_0 × 1), C_1 (K_1 × K_0), ..., C_label (n_labels × K_last)]."""
+    step = int(math.log2(branching_factor))
+    depths = sorted({d for d in range(depth, 0, -step)})
+    # leaf (depth-d node) of each label: balanced blocks of the permutation
+    leaf_of_position = np.floor(np.arange(n_labels) * (2**depth) / n_labels).astype(np.int64)
+    leaf = np.empty(n_labels, dtype=np.int64)
+    leaf[order] = leaf_of_position
+    node_at = {d: leaf >> (depth - d) for d in depths}  # label → its ancestor's index at binary depth d
+    chain = []
+    parent_depth = 0
+    for d in depths:
+        n_nodes, n_parents = 2**d, 2**parent_depth
+        child = np.arange(n_nodes)
+        parent = child >> (d - parent_depth)
+        chain.append(sp.csr_matrix((np.ones(n_nodes, dtype=np.float32), (child, parent)), shape=(n_nodes, n_parents)))
+        parent_depth = d
+    parent = node_at[depths[-1]] if depths else np.zeros(n_labels, dtype=np.int64)
+    chain.append(sp.csr_matrix((np.ones(n_labels, dtype=np.float32), (np.arange(n_labels), parent)), shape=(n_labels, 2**parent_depth)))
+    return chain
+
+
+def build_cluster_chain(embeddings: sp.csr_matrix, max_leaf_size: int, branching_factor: int, iterations: int, seed: int,
+                        progress: bool = False) -> list[sp.csr_matrix]:
+    n_labels = embeddings.shape[0]
+    depth = tree_depth(n_labels, max_leaf_size)
+    order = binary_leaf_order(embeddings, depth, iterations, seed, progress)
+    return cluster_chain(n_labels, order, depth, branching_factor)

@@ -1,0 +1,189 @@
+"""Training and prediction settings of the XMR model: small dataclasses that round-trip through JSON.
+
+Every value is checked on construction; a bad value raises ConfigError naming the field
+(`tree.branching_factor`) and what it must be.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..atomic import atomic_open
+from ..errors import ConfigError
+
+
+def _require(ok: bool, name: str, value, what: str) -> None:
+    if not ok:
+        raise ConfigError(f"XMR config field {name} = {value!r}: must be {what}")
+
+
+def _check_range(name: str, value, minimum: int = 1) -> None:
+    ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value)
+    _require(ok and minimum <= value[0] <= value[1], name, value, f"a pair [low, high] of integers with {minimum} <= low <= high")
+
+
+@dataclass
+class FeatureConfig:
+    """TF-IDF over char n-grams within word boundaries plus word n-grams, each block l2-normalised."""
+
+    char_ngram_range: tuple[int, int] = (2, 5)
+    word_ngram_range: tuple[int, int] = (1, 2)
+    min_df: int = 1
+    char_weight: float = 1.0
+    word_weight: float = 1.0
+
+    def validate(self, prefix: str) -> None:
+        _check_range(f"{prefix}.char_ngram_range", self.char_ngram_range)
+        _check_range(f"{prefix}.word_ngram_range", self.word_ngram_range)
+        _require(self.min_df >= 1, f"{prefix}.min_df", self.min_df, "an integer >= 1")
+        for name in ("char_weight", "word_weight"):
+            _require(getattr(self, name) >= 0, f"{prefix}.{name}", getattr(self, name), "a number >= 0")
+        _require(self.char_weight + self.word_weight > 0, f"{prefix}.char_weight", self.char_weight, "> 0 when word_weight is 0")
+
+
+@dataclass
+class TrainingDataConfig:
+    """Which strings become training examples and how much each kind weighs."""
+
+    alias_weight: float = 1.0
+    mention_weight: float = 1.0
+    add_long_forms: bool = True  # also train on the long form of a mention that is a defined abbreviation
+
+    def validate(self, prefix: str) -> None:
+        for name in ("alias_weight", "mention_weight"):
+            _require(getattr(self, name) > 0, f"{prefix}.{name}", getattr(self, name), "a number > 0")
+
+
+@dataclass
+class TreeConfig:
+    """Recursive balanced spherical 2-means over PIFA label embeddings, cut into B-way levels."""
+
+    branching_factor: int = 16
+    max_leaf_size: int = 100
+    kmeans_iterations: int = 20
+
+    def validate(self, prefix: str) -> None:
+        ok = self.branching_factor >= 2 and self.branching_factor & (self.branching_factor - 1) == 0
+        _require(ok, f"{prefix}.branching_factor", self.branching_factor, "a power of two >= 2")
+        _require(self.max_leaf_size >= 2, f"{prefix}.max_leaf_size", self.max_leaf_size, "an integer >= 2")
+        _require(self.kmeans_iterations >= 1, f"{prefix}.kmeans_iterations", self.kmeans_iterations, "an integer >= 1")
+
+
+@dataclass
+class MatcherConfig:
+    """One-vs-rest L2-loss linear SVMs per tree node (liblinear dual), weights pruned below a threshold."""
+
+    C: float = 1.0
+    weight_threshold: float = 0.1
+    max_iter: int = 20
+    tolerance: float = 0.1
+
+    def validate(self, prefix: str) -> None:
+        _require(self.C > 0, f"{prefix}.C", self.C, "a number > 0")
+        _require(self.weight_threshold >= 0, f"{prefix}.weight_threshold", self.weight_threshold, "a number >= 0")
+        _require(self.max_iter >= 1, f"{prefix}.max_iter", self.max_iter, "an integer >= 1")
+        _require(self.tolerance > 0, f"{prefix}.tolerance", self.tolerance, "a number > 0")
+
+
+POST_PROCESSORS = ("l3-hinge", "sigmoid")
+
+
+@dataclass
+class FusionConfig:
+    """How the tree, the exact-alias channel and the nearest-neighbour channel are combined."""
+
+    post_processor: str = "l3-hinge"
+    tree_weight: float = 1.0
+    exact_weight: float = 1.0
+    nn_weight: float = 1.0
+    nn_top_aliases: int = 100
+    nn_query_terms: int = 8
+
+    def validate(self, prefix: str) -> None:
+        _require(self.post_processor in POST_PROCESSORS, f"{prefix}.post_processor", self.post_processor, f"one of {POST_PROCESSORS}")
+        for name in ("tree_weight", "exact_weight", "nn_weight"):
+            _require(getattr(self, name) >= 0, f"{prefix}.{name}", getattr(self, name), "a number >= 0")
+        for name in ("nn_top_aliases", "nn_query_terms"):
+            _require(getattr(self, name) >= 1, f"{prefix}.{name}", getattr(self, name), "an integer >= 1")
+
+
+@dataclass
+class XMRConfig:
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    training: TrainingDataConfig = field(default_factory=TrainingDataConfig)
+    tree: TreeConfig = field(default_factory=TreeConfig)
+    matcher: MatcherConfig = field(default_factory=MatcherConfig)
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if hasattr(value, "validate"):
+                value.validate(f.name)
+        _require(isinstance(self.seed, int) and self.seed >= 0, "seed", self.seed, "an integer >= 0")
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "XMRConfig":
+        """Build a config from (part of) a dict; missing fields keep their defaults."""
+        return _build(cls, data, "")
+
+    def to_json(self, path: str | Path) -> None:
+        with atomic_open(path) as handle:
+            json.dump(self.to_dict(), handle, indent=2)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "XMRConfig":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf8"))
+        except FileNotFoundError as err:
+            raise ConfigError(f"XMR config file {path} not found") from err
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"XMR config file {path}: invalid JSON at line {err.lineno}: {err.msg}") from err
+        try:
+            return cls.from_dict(data)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from err
+
+
+def _build(cls, data, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"XMR config field {prefix or '(top level)'}: expected a JSON object, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"XMR config: unknown field(s) {', '.join(prefix + k for k in unknown)}; known: {', '.join(sorted(names))}")
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        where = f"{prefix}{name}"
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, f"{where}.")
+        else:
+            kwargs[name] = _coerce(hint, value, where)
+    return cls(**kwargs)
+
+
+def _coerce(hint, value, where: str):
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        _check_range(where, value, minimum=-(2**31))
+        return tuple(value)
+    if hint is bool:
+        _require(isinstance(value, bool), where, value, "true or false")
+    elif hint is int:
+        _require(isinstance(value, int) and not isinstance(value, bool), where, value, "an integer")
+    elif hint is float:
+        _require(isinstance(value, (int, float)) and not isinstance(value, bool), where, value, "a number")
+        value = float(value)
+    elif hint is str:
+        _require(isinstance(value, str), where, value, "a string")
+    return value

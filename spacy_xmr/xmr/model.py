@@ -1,0 +1,251 @@
+"""`XMRModel`: the whole candidate generator — features, label tree, matchers, beam search and the
+exact/nearest-neighbour string channels — with training, batched prediction and a self-contained
+on-disk format (JSON + npz, no pickle).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..atomic import atomic_directory
+from ..corpus.mention import Mention
+from ..errors import ConfigError, ModelLoadError, SpacyXmrError
+from ..ontology import Ontology
+from .abbreviations import texts_to_link
+from .alias_index import AliasIndex
+from .beam import beam_search
+from .clustering import build_cluster_chain
+from .config import XMRConfig
+from .features import Featurizer
+from .label_embedding import pifa_embeddings
+from .matcher import Layer, train_matchers
+from .normalize import normalize_text
+from .sparse_ops import top_k_per_row
+from .training_data import build_training_data
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "spacy-xmr-xmr-model"
+FORMAT_VERSION = 1
+CONFIG_FILE = "xmr.json"
+ONTOLOGY_FILE = "ontology.jsonl.gz"
+TREE_CANDIDATES = 20  # labels the tree hands to fusion per query, at least
+
+Ranking = list[tuple[str, float]]
+
+
+class XMRModel:
+    """Ranks the concepts of an ontology for mention strings."""
+
+    def __init__(self, config: XMRConfig, ontology: Ontology, concept_ids: list[str], featurizer: Featurizer,
+                 layers: list[Layer], alias_index: AliasIndex, stats: dict | None = None):
+        self.config = config
+        self._ontology = ontology
+        self._concept_ids = list(concept_ids)
+        self.featurizer = featurizer
+        self.layers = layers
+        self.alias_index = alias_index
+        self.stats = stats or {}
+
+    @property
+    def ontology(self) -> Ontology:
+        return self._ontology
+
+    @property
+    def concept_ids(self) -> list[str]:
+        return list(self._concept_ids)
+
+    # ---- training ---------------------------------------------------------------------
+    @classmethod
+    def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True) -> "XMRModel":
+        """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids)."""
+        config = config or XMRConfig()
+        if len(ontology) < 2:
+            raise ConfigError(f"cannot train an XMR model on an ontology of {len(ontology)} concept(s): it needs at least 2")
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        data = build_training_data(ontology, list(mentions), config.training)
+        featurizer, features = Featurizer.fit_transform(data.keys, config.features)
+        timings["features_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        embeddings = pifa_embeddings(features, data.labels)
+        chain = build_cluster_chain(
+            embeddings, config.tree.max_leaf_size, config.tree.branching_factor, config.tree.kmeans_iterations,
+            config.seed, progress,
+        )
+        timings["tree_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        layers = train_matchers(features, data.labels, chain, data.weights, config.matcher, progress)
+        timings["matchers_s"] = time.perf_counter() - start
+        stats = {
+            "n_concepts": len(data.concept_ids), "n_examples": len(data.keys), "n_features": featurizer.n_features,
+            "n_mentions_used": data.n_mentions_used, "n_mentions_skipped": data.n_mentions_skipped,
+            "layer_sizes": [layer.n_nodes for layer in layers], "layer_nonzeros": [int(layer.weights.nnz) for layer in layers],
+            **{k: round(v, 3) for k, v in timings.items()},
+        }
+        logger.info("trained XMR model: %s", stats)
+        return cls(config, ontology, data.concept_ids, featurizer, layers, AliasIndex(data.keys, data.labels, features), stats)
+
+    # ---- prediction -------------------------------------------------------------------
+    def score_matrix(self, texts: list[str], top_k: int = 10, beam_size: int = 10) -> sp.csr_matrix:
+        """queries × concepts: fused scores of the best `top_k` concepts per text (raw texts, normalised here)."""
+        if top_k < 1 or beam_size < 1:
+            raise ConfigError(f"top_k ({top_k}) and beam_size ({beam_size}) must be >= 1")
+        keys = [normalize_text(text) for text in texts]
+        fusion = self.config.fusion
+        features = self.featurizer.transform(keys)
+        n_labels = len(self._concept_ids)
+        fused = sp.csr_matrix((len(keys), n_labels), dtype=np.float32)
+        if fusion.tree_weight:
+            tree = beam_search(features, self.layers, beam_size, max(top_k, TREE_CANDIDATES), fusion.post_processor)
+            fused = fused + fusion.tree_weight * tree
+        if fusion.exact_weight:
+            fused = fused + fusion.exact_weight * self.alias_index.exact(keys)
+        if fusion.nn_weight:
+            fused = fused + fusion.nn_weight * self.alias_index.nearest(features, fusion.nn_top_aliases, fusion.nn_query_terms)
+        fused = top_k_per_row(fused.tocsr(), top_k)
+        empty = np.array([not key for key in keys])
+        if empty.any():  # a text with no letters or digits has no candidates
+            fused = sp.diags((~empty).astype(np.float32)) @ fused
+            fused.eliminate_zeros()
+        return fused.tocsr()
+
+    def predict(self, texts: list[str], top_k: int = 10, beam_size: int = 10) -> list[Ranking]:
+        """For each text, up to `top_k` (concept id, score) pairs, best first, each id once."""
+        if isinstance(texts, str):
+            raise TypeError("predict() takes a list of texts; wrap a single text in a list")
+        if not texts:
+            return []
+        return self._rankings(self.score_matrix(list(texts), top_k, beam_size))
+
+    def predict_mentions(self, mentions: list[Mention], top_k: int = 10, beam_size: int = 10,
+                         resolve_abbreviations: bool = True) -> list[Ranking]:
+        """Like `predict`; a mention holding a short form defined in its document is also linked
+        by its long form, and each concept keeps the better of its two scores.
+
+        Both, because Schwartz–Hearst sometimes picks too short a long form ("AAPC" →
+        "adenomatous polyposis coli") while the short form itself may be a known alias.
+        """
+        mentions = list(mentions)
+        if not mentions:
+            return []
+        texts = [mention.text for mention in mentions]
+        scores = self.score_matrix(texts, top_k, beam_size)
+        if resolve_abbreviations:
+            long_forms = texts_to_link(mentions)
+            changed = [i for i, (text, long_form) in enumerate(zip(texts, long_forms)) if text != long_form]
+            if changed:
+                expanded = self.score_matrix([long_forms[i] for i in changed], top_k, beam_size)
+                placed = sp.csr_matrix(
+                    (np.ones(len(changed), np.float32), (changed, np.arange(len(changed)))), shape=(len(texts), len(changed))
+                ) @ expanded
+                scores = top_k_per_row(scores.maximum(placed).tocsr(), top_k)
+        return self._rankings(scores)
+
+    def _rankings(self, scores: sp.csr_matrix) -> list[Ranking]:
+        scores.sort_indices()  # equal scores rank by concept index, whatever the batch
+        rankings = []
+        for row in range(scores.shape[0]):
+            lo, hi = scores.indptr[row], scores.indptr[row + 1]
+            order = np.argsort(-scores.data[lo:hi], kind="stable")
+            rankings.append([(self._concept_ids[c], float(s)) for c, s in zip(scores.indices[lo:hi][order], scores.data[lo:hi][order])])
+        return rankings
+
+    # ---- disk format ------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write the model directory atomically: it appears complete or not at all."""
+        with atomic_directory(directory) as tmp:
+            header = {
+                "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(),
+                "n_layers": len(self.layers), "stats": self.stats,
+            }
+            (tmp / CONFIG_FILE).write_text(json.dumps(header, indent=2), encoding="utf8")
+            (tmp / "concept_ids.json").write_text(json.dumps(self._concept_ids), encoding="utf8")
+            self.featurizer.to_disk(tmp)
+            for index, layer in enumerate(self.layers):
+                np.savez(
+                    tmp / f"layer_{index}.npz", weights_data=layer.weights.data, weights_indices=layer.weights.indices,
+                    weights_indptr=layer.weights.indptr, weights_shape=np.array(layer.weights.shape),
+                    bias=layer.bias, parent=layer.clusters.indices, n_parents=np.array(layer.clusters.shape[1]),
+                )
+            (tmp / "alias_keys.json").write_text(json.dumps(self.alias_index.keys, ensure_ascii=False), encoding="utf8")
+            sp.save_npz(tmp / "alias_labels.npz", self.alias_index.labels, compressed=False)
+            sp.save_npz(tmp / "alias_features.npz", self.alias_index.features, compressed=False)
+            self._ontology.to_disk(tmp / ONTOLOGY_FILE)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "XMRModel":
+        """Read a directory written by `save`; raises ModelLoadError naming what is wrong."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ModelLoadError(f"XMR model directory {directory} does not exist (train one with `spacy-xmr train-xmr`)")
+        header_path = directory / CONFIG_FILE
+        try:
+            header = json.loads(header_path.read_text(encoding="utf8"))
+        except FileNotFoundError as err:
+            raise ModelLoadError(f"{directory} is not an XMR model directory: {CONFIG_FILE} is missing") from err
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ModelLoadError(f"{header_path} is corrupt: {err}") from err
+        if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+            raise ModelLoadError(f"{header_path}: not an XMR model (format {header.get('format') if isinstance(header, dict) else None!r})")
+        if header.get("format_version") != FORMAT_VERSION:
+            raise ModelLoadError(
+                f"{header_path}: model format version {header.get('format_version')!r}, but this spacy-xmr reads "
+                f"version {FORMAT_VERSION}; retrain the model with this version"
+            )
+        current = header_path
+        try:
+            config = XMRConfig.from_dict(header["config"])
+            current = directory / "concept_ids.json"
+            concept_ids = json.loads(current.read_text(encoding="utf8"))
+            current = directory / "idf.npz"
+            featurizer = Featurizer.from_disk(directory, config.features)
+            layers = []
+            for index in range(int(header["n_layers"])):
+                current = directory / f"layer_{index}.npz"
+                layers.append(_load_layer(current))
+            current = directory / "alias_keys.json"
+            keys = json.loads(current.read_text(encoding="utf8"))
+            current = directory / "alias_labels.npz"
+            labels = sp.load_npz(current)
+            current = directory / "alias_features.npz"
+            alias_features = sp.load_npz(current)
+            current = directory / ONTOLOGY_FILE
+            ontology = Ontology.from_disk(current)
+        except ModelLoadError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, SpacyXmrError) as err:
+            raise ModelLoadError(f"{current}: missing or corrupt in the XMR model directory {directory} ({type(err).__name__}: {err})") from err
+        _check_shapes(directory, concept_ids, featurizer, layers, keys, labels, alias_features)
+        return cls(config, ontology, concept_ids, featurizer, layers, AliasIndex(keys, labels, alias_features), header.get("stats", {}))
+
+
+def _load_layer(path: Path) -> Layer:
+    with np.load(path, allow_pickle=False) as arrays:
+        weights = sp.csr_matrix(
+            (arrays["weights_data"], arrays["weights_indices"], arrays["weights_indptr"]), shape=tuple(arrays["weights_shape"])
+        )
+        parent = arrays["parent"]
+        clusters = sp.csr_matrix(
+            (np.ones(parent.size, np.float32), parent, np.arange(parent.size + 1)), shape=(parent.size, int(arrays["n_parents"]))
+        )
+        return Layer(weights, arrays["bias"], clusters)
+
+
+def _check_shapes(directory, concept_ids, featurizer, layers, keys, labels, alias_features) -> None:
+    problems = []
+    if layers and layers[-1].n_nodes != len(concept_ids):
+        problems.append(f"the last layer has {layers[-1].n_nodes} labels but concept_ids.json {len(concept_ids)}")
+    for index, layer in enumerate(layers):
+        if layer.weights.shape != (featurizer.n_features, layer.n_nodes):
+            problems.append(f"layer_{index}.npz weights have shape {layer.weights.shape}")
+    if labels.shape != (len(keys), len(concept_ids)) or alias_features.shape != (len(keys), featurizer.n_features):
+        problems.append("alias_labels.npz / alias_features.npz do not match alias_keys.json")
+    if problems:
+        raise ModelLoadError(f"XMR model directory {directory} is inconsistent: {'; '.join(problems)}")

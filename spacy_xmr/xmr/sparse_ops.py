@@ -1,0 +1,100 @@
+"""Row-wise operations on CSR score matrices, vectorised (no Python loop over rows or labels)."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Scale each row to unit l2 norm in place (all-zero rows stay zero) and return it."""
+    squares = matrix.multiply(matrix).sum(axis=1).A1
+    norms = np.sqrt(squares, dtype=np.float64)
+    norms[norms == 0] = 1.0
+    matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(matrix.data.dtype)
+    return matrix
+
+
+def row_ids(matrix: sp.csr_matrix) -> np.ndarray:
+    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+
+
+def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> sp.csr_matrix:
+    """Keep the k largest entries of each row (which must hold no duplicate cells).
+
+    Ties at the k-th value go to the lowest columns, so a row's result never depends on the
+    other rows of the batch. Rows, taken in order of length, are scattered into dense blocks
+    of similar widths padded with -inf and cut at their k-th value found by `argpartition`:
+    linear time, no sort of the entries.
+    """
+    matrix = matrix.tocsr()
+    matrix.sort_indices()  # positions in a row follow column order: the tie-break
+    lengths = np.diff(matrix.indptr)
+    if lengths.size == 0 or lengths.max() <= k:
+        return matrix.copy()
+    by_length = np.argsort(lengths, kind="stable")
+    kept_rows, kept_cols, kept_values = [], [], []
+    lo = np.searchsorted(lengths[by_length], k, side="right")  # rows with <= k entries are kept whole
+    short = by_length[:lo]
+    short_rows = np.repeat(short, lengths[short])
+    starts = np.repeat(matrix.indptr[short], lengths[short])
+    offsets = np.arange(short_rows.size) - np.repeat(np.cumsum(lengths[short]) - lengths[short], lengths[short])
+    kept_rows.append(short_rows)
+    kept_cols.append(matrix.indices[starts + offsets])
+    kept_values.append(matrix.data[starts + offsets])
+    while lo < by_length.size:
+        width = int(lengths[by_length[min(lo + max(1, chunk_cells // max(int(lengths[by_length[lo]]), 1)), by_length.size) - 1]])
+        hi = min(by_length.size, lo + max(1, chunk_cells // width))
+        chunk = by_length[lo:hi]
+        width = int(lengths[chunk].max())
+        chunk_rows = np.repeat(np.arange(chunk.size), lengths[chunk])
+        position = np.arange(chunk_rows.size) - np.repeat(np.cumsum(lengths[chunk]) - lengths[chunk], lengths[chunk])
+        source = np.repeat(matrix.indptr[chunk], lengths[chunk]) + position
+        values = np.full((chunk.size, width), -np.inf, dtype=np.float32)
+        columns = np.zeros((chunk.size, width), dtype=matrix.indices.dtype)
+        values[chunk_rows, position] = matrix.data[source]
+        columns[chunk_rows, position] = matrix.indices[source]
+        kth = -np.partition(-values, k - 1, axis=1)[:, k - 1:k]  # every row here has more than k entries
+        above = values > kth
+        at_kth = values == kth
+        keep = above | (at_kth & (np.cumsum(at_kth, axis=1) <= k - above.sum(axis=1, keepdims=True)))
+        block_rows, block_positions = np.nonzero(keep)
+        kept_rows.append(chunk[block_rows])
+        kept_cols.append(columns[block_rows, block_positions])
+        kept_values.append(values[block_rows, block_positions])
+        lo = hi
+    return sp.csr_matrix(
+        (np.concatenate(kept_values), (np.concatenate(kept_rows), np.concatenate(kept_cols))), shape=matrix.shape, dtype=matrix.dtype
+    )
+
+
+def max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix whose cell (r, c) holds the largest of the values given for it."""
+    if rows.size == 0:
+        return sp.csr_matrix(shape, dtype=np.float32)
+    order = np.lexsort((-values, cols, rows))
+    rows, cols, values = rows[order], cols[order], values[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sp.csr_matrix((values[first], (rows[first], cols[first])), shape=shape, dtype=np.float32)
+
+
+def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix, chunk_cells: int = 1 << 22) -> np.ndarray:
+    """The values of `left @ right` at the stored cells of `pattern`, one per cell, in CSR order.
+
+    The product is formed a block of rows at a time and scattered into a dense block, so it
+    is never sorted and never held whole (the leaf layer's product can be large).
+    """
+    n_rows, n_cols = pattern.shape
+    out = np.zeros(pattern.nnz, dtype=np.float32)
+    rows_per_chunk = max(1, chunk_cells // max(n_cols, 1))
+    pattern_rows = row_ids(pattern)
+    for lo in range(0, n_rows, rows_per_chunk):
+        hi = min(lo + rows_per_chunk, n_rows)
+        start, stop = pattern.indptr[lo], pattern.indptr[hi]
+        if start == stop:
+            continue
+        product = (left[lo:hi] @ right).tocsr()
+        dense = np.zeros((hi - lo, n_cols), dtype=np.float32)
+        dense[row_ids(product), product.indices] = product.data
+        out[start:stop] = dense[pattern_rows[start:stop] - lo, pattern.indices[start:stop]]
+    return out

@@ -1,0 +1,68 @@
+"""Training examples: every ontology alias and every annotated training mention, as normalised strings.
+
+One example per distinct normalised string: an alias shared by several concepts is one
+multi-label example, and a training mention identical to an alias adds support to it. The
+label matrix holds that support (alias_weight per alias, mention_weight per mention), which the
+exact-alias channel uses to rank ambiguous strings.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..corpus.mention import Mention
+from ..ontology import Ontology
+from .abbreviations import texts_to_link
+from .config import TrainingDataConfig
+from .normalize import normalize_text
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingData:
+    keys: list[str]  # distinct normalised strings
+    labels: sp.csr_matrix  # keys × concepts, support weights
+    weights: np.ndarray  # per key: its largest support (sample weight of the example)
+    concept_ids: list[str]
+    n_mentions_used: int
+    n_mentions_skipped: int  # gold ids not in the ontology, or empty text
+
+
+def build_training_data(ontology: Ontology, mentions: list[Mention], config: TrainingDataConfig) -> TrainingData:
+    concept_ids = ontology.ids
+    column = {concept_id: i for i, concept_id in enumerate(concept_ids)}
+    support: dict[tuple[str, int], float] = {}
+
+    def add(text: str, label: int, weight: float) -> bool:
+        key = normalize_text(text)
+        if not key:
+            return False
+        support[(key, label)] = support.get((key, label), 0.0) + weight
+        return True
+
+    for alias, concept_id in ontology.aliases():
+        add(alias, column[concept_id], config.alias_weight)
+    long_forms = texts_to_link(mentions) if config.add_long_forms else [m.text for m in mentions]
+    used = skipped = 0
+    for mention, long_form in zip(mentions, long_forms):
+        labels = {column[r] for r in (ontology.resolve(g) for g in mention.gold_ids) if r is not None}
+        added = [add(text, label, config.mention_weight) for text in {mention.text, long_form} for label in labels]
+        if any(added):
+            used += 1
+        else:
+            skipped += 1
+    if skipped:
+        logger.info("skipped %d training mentions whose gold ids are not in the ontology (or whose text is empty)", skipped)
+    keys = sorted({key for key, _ in support})
+    row = {key: i for i, key in enumerate(keys)}
+    pairs = sorted(support.items(), key=lambda item: (row[item[0][0]], item[0][1]))
+    rows = np.fromiter((row[key] for (key, _), _ in pairs), dtype=np.int64, count=len(pairs))
+    cols = np.fromiter((label for (_, label), _ in pairs), dtype=np.int64, count=len(pairs))
+    values = np.fromiter((value for _, value in pairs), dtype=np.float32, count=len(pairs))
+    labels = sp.csr_matrix((values, (rows, cols)), shape=(len(keys), len(concept_ids)), dtype=np.float32)
+    weights = labels.max(axis=1).toarray().ravel()
+    return TrainingData(keys, labels, weights, concept_ids, used, skipped)

@@ -1,0 +1,54 @@
+"""Schwartz–Hearst abbreviation detection on real NCBI Disease abstracts, and mention texts to link."""
+from __future__ import annotations
+
+import pytest
+
+from spacy_xmr.corpus import Mention, document_text, read_corpus
+from spacy_xmr.xmr import abbreviation_map, expand_abbreviations, find_abbreviations, texts_to_link
+
+
+@pytest.fixture(scope="module")
+def dev_texts(ncbi_dir):
+    return {d.id: document_text(d) for d in read_corpus(ncbi_dir / "NCBIdevelopset_corpus.txt").documents}
+
+
+@pytest.mark.parametrize(
+    "document_id, short_form, long_form",
+    [("8808605", "G6PD", "glucose-6-phosphate dehydrogenase"),
+     ("9012409", "GALT", "galactose-1-phosphate uridyltransferase"),
+     ("8755645", "FED", "fish-eye disease")],
+)
+def test_definitions_in_real_abstracts(dev_texts, document_id, short_form, long_form):
+    text = dev_texts[document_id]
+    found = {a.short_form: a for a in find_abbreviations(text)}
+    assert found[short_form].long_form == long_form
+    abbreviation = found[short_form]
+    assert text[abbreviation.short_start:abbreviation.short_end] == short_form
+    assert text[abbreviation.long_start:abbreviation.long_end] == long_form
+
+
+def test_no_definition_without_a_matching_long_form():
+    assert find_abbreviations("Patients were treated (n = 12) with a drug (see Table 1) in Wilms tumour (WT1).") == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("coronary artery disease (CAD) is common", {"CAD": "coronary artery disease"}),
+     ("in ataxia-telangiectasia (A-T) patients", {"A-T": "ataxia-telangiectasia"})],
+)
+def test_abbreviation_map(text, expected):
+    assert abbreviation_map(text) == expected
+
+
+def test_expand_abbreviations_replaces_whole_words_only():
+    mapping = {"DM": "myotonic dystrophy", "A-T": "ataxia-telangiectasia"}
+    assert expand_abbreviations("DM type 1 and A-T", mapping) == "myotonic dystrophy type 1 and ataxia-telangiectasia"
+    assert expand_abbreviations("DMD", mapping) == "DMD"
+
+
+def test_texts_to_link_uses_the_mentions_document(dev_texts):
+    text = dev_texts["8808605"]
+    start = text.index("G6PD deficiency", text.index("(G6PD)"))
+    short = Mention("8808605", "1", start, start + 15, "G6PD deficiency", document_text=text)
+    other_doc = Mention("x", "2", 0, 4, "G6PD", document_text="G6PD is an enzyme.")
+    assert texts_to_link([short, other_doc]) == ["glucose-6-phosphate dehydrogenase deficiency", "G6PD"]

@@ -1,0 +1,88 @@
+"""Normalisation, TF-IDF features (checked against scikit-learn) and the sparse row operations."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spacy_xmr.xmr.config import FeatureConfig
+from spacy_xmr.xmr.features import Featurizer, TfidfBlock
+from spacy_xmr.xmr.normalize import normalize_text
+from spacy_xmr.xmr.sparse_ops import max_per_cell, product_at, top_k_per_row
+
+TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("Alzheimer's  Disease", "alzheimer disease"), ("A-T", "a t"), ("ＤＭ", "dm"), ("Wilms'\ttumour", "wilms tumour"),
+     ("--", ""), ("breast/ovarian cancer", "breast ovarian cancer")],
+)
+def test_normalize_text(raw, expected):
+    assert normalize_text(raw) == expected
+
+
+@pytest.mark.parametrize("analyzer, ngram_range", [("char_wb", (2, 5)), ("char_wb", (3, 5)), ("word", (1, 2))])
+def test_block_matches_scikit_learn(analyzer, ngram_range):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    queries = TEXTS + ["zz cancer", "dm type 1", ""]
+    block, fitted = TfidfBlock.fit_transform(TEXTS, analyzer, ngram_range)
+    token_pattern = {"token_pattern": r"(?u)\b\w+\b"} if analyzer == "word" else {}
+    reference = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=True, lowercase=False,
+                                **token_pattern).fit(TEXTS)
+    assert block.vocabulary == list(reference.get_feature_names_out())
+    assert abs(block.transform(queries) - reference.transform(queries)).max() < 1e-6
+    assert abs(fitted - reference.transform(TEXTS)).max() < 1e-6
+
+
+def test_featurizer_rows_are_unit_norm_and_survive_disk(tmp_path):
+    featurizer, features = Featurizer.fit_transform(TEXTS, FeatureConfig())
+    norms = np.sqrt(features.multiply(features).sum(axis=1)).A1
+    assert np.allclose(norms, 1.0, atol=1e-5)
+    assert featurizer.transform([""]).nnz == 0
+    featurizer.to_disk(tmp_path)
+    loaded = Featurizer.from_disk(tmp_path, FeatureConfig())
+    assert abs(loaded.transform(TEXTS) - features).max() < 1e-6
+    assert not list(tmp_path.glob("*.pkl"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 12), chunk=st.integers(1, 400))
+def test_top_k_per_row_matches_sorting(seed, k, chunk):
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(int(rng.integers(1, 30)), 60, density=float(rng.uniform(0, 0.6)), format="csr", random_state=seed,
+                       dtype=np.float32)
+    kept = top_k_per_row(matrix, k, chunk_cells=chunk).toarray()
+    dense = matrix.toarray()
+    for row, kept_row in zip(dense, kept):
+        expected = np.sort(row[row != 0])[::-1][:k]
+        assert np.allclose(np.sort(kept_row[kept_row != 0])[::-1], expected)
+        assert np.all((kept_row == 0) | (kept_row == row))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), chunk=st.integers(1, 500))
+def test_product_at_matches_dense_product(seed, chunk):
+    left = sp.random(17, 30, density=0.2, format="csr", random_state=seed, dtype=np.float32)
+    right = sp.random(30, 25, density=0.2, format="csr", random_state=seed + 1, dtype=np.float32)
+    pattern = sp.random(17, 25, density=0.3, format="csr", random_state=seed + 2, dtype=np.float32)
+    pattern.sort_indices()
+    rows, cols = pattern.nonzero()  # CSR order: the order product_at returns its values in
+    expected = (left @ right).toarray()[rows, cols]
+    assert np.allclose(product_at(left, right, pattern, chunk_cells=chunk), expected, atol=1e-5)
+
+
+def test_max_per_cell_keeps_the_largest_value():
+    result = max_per_cell(np.array([0, 0, 1, 0]), np.array([2, 2, 1, 3]), np.array([0.1, 0.7, 0.3, 0.2]), (2, 4))
+    assert np.allclose(result.toarray(), [[0, 0, 0.7, 0.2], [0, 0.3, 0, 0]])
+
+
+def test_top_k_per_row_breaks_ties_by_column_whatever_the_batch():
+    row = sp.csr_matrix(np.array([[0.5, 0.9, 0.5, 0.5, 0.1, 0.5]], dtype=np.float32))
+    wide = sp.csr_matrix(np.array([[0.3] * 6], dtype=np.float32))
+    alone = top_k_per_row(row, 3)
+    in_batch = top_k_per_row(sp.vstack([wide, row, wide]).tocsr(), 3, chunk_cells=12)[1]
+    assert alone.indices.tolist() == in_batch.indices.tolist() == [0, 1, 2]

@@ -1,0 +1,169 @@
+"""XMRModel on a real slice: a few hundred MEDIC concepts and their NCBI Disease mentions."""
+from __future__ import annotations
+
+import json
+import pickle
+import random
+
+import numpy as np
+import pytest
+
+from spacy_xmr.corpus import iter_mentions, read_corpus
+from spacy_xmr.errors import ConfigError, ModelLoadError
+from spacy_xmr.ontology import Ontology
+from spacy_xmr.xmr import XMRConfig, XMRModel, normalize_text
+
+SMALL = {"tree": {"max_leaf_size": 16, "branching_factor": 4}, "seed": 3}
+
+
+def slice_ontology(medic, mentions, n_extra: int = 250, seed: int = 0) -> Ontology:
+    """The concepts of `mentions` plus `n_extra` random others (distractors)."""
+    wanted = {medic.resolve(g) for m in mentions for g in m.gold_ids} - {None}
+    others = sorted(set(medic.ids) - wanted)
+    wanted |= set(random.Random(seed).sample(others, n_extra))
+    return Ontology([medic[cid] for cid in medic.ids if cid in wanted], name="MEDIC slice")
+
+
+@pytest.fixture(scope="module")
+def ncbi_slice(medic, ncbi_dir):
+    dev = [m for m in iter_mentions(read_corpus(ncbi_dir / "NCBIdevelopset_corpus.txt")) if m.gold_ids]
+    documents = sorted({m.document_id for m in dev})
+    train_docs, test_docs = set(documents[:30]), set(documents[30:45])
+    train = [m for m in dev if m.document_id in train_docs]
+    test = [m for m in dev if m.document_id in test_docs]
+    return slice_ontology(medic, train + test), train, test
+
+
+@pytest.fixture(scope="module")
+def model(ncbi_slice):
+    ontology, train, _ = ncbi_slice
+    return XMRModel.train(ontology, train, XMRConfig.from_dict(SMALL), progress=False)
+
+
+def test_training_uses_aliases_and_mentions(model, ncbi_slice):
+    ontology, train, _ = ncbi_slice
+    assert model.concept_ids == ontology.ids
+    assert model.stats["n_mentions_used"] + model.stats["n_mentions_skipped"] == len(train)
+    assert len(model.layers) >= 2  # a real tree, not a flat classifier
+
+
+def test_every_alias_retrieves_its_concept_at_rank_1(model, ncbi_slice):
+    ontology = ncbi_slice[0]
+    pairs = [(alias, cid) for alias, cid in ontology.aliases() if len(ontology.ids_for_alias(alias)) == 1][:300]
+    ranked = model.predict([alias for alias, _ in pairs], top_k=3)
+    hits = [ranking[0][0] == cid for ranking, (_, cid) in zip(ranked, pairs)]
+    assert np.mean(hits) >= 0.97, [p for p, hit in zip(pairs, hits) if not hit][:10]
+
+
+def test_candidates_are_sorted_unique_and_bounded(model, ncbi_slice):
+    texts = [m.text for m in ncbi_slice[2]]
+    for top_k, beam_size in ((1, 1), (5, 2), (30, 10)):
+        for ranking in model.predict(texts, top_k=top_k, beam_size=beam_size):
+            ids = [cid for cid, _ in ranking]
+            scores = [score for _, score in ranking]
+            assert 1 <= len(ranking) <= top_k
+            assert len(set(ids)) == len(ids)
+            assert scores == sorted(scores, reverse=True)
+            assert set(ids) <= set(model.concept_ids)
+
+
+def test_held_out_mentions_are_mostly_found(model, ncbi_slice):
+    ontology, _, test = ncbi_slice
+    ranked = model.predict_mentions(test, top_k=10)
+    gold = [{ontology.resolve(g) for g in m.gold_ids} for m in test]
+    at_1 = np.mean([bool(r) and r[0][0] in g for r, g in zip(ranked, gold)])
+    at_10 = np.mean([any(cid in g for cid, _ in r) for r, g in zip(ranked, gold)])
+    assert at_1 >= 0.75 and at_10 >= 0.85, (at_1, at_10)
+
+
+def test_empty_inputs(model):
+    assert model.predict([]) == []
+    assert model.predict(["", "   ", "--", "cancer"])[:3] == [[], [], []]
+    assert model.predict_mentions([]) == []
+    with pytest.raises(TypeError):
+        model.predict("cancer")
+    with pytest.raises(ConfigError):
+        model.predict(["cancer"], top_k=0)
+
+
+def test_training_is_deterministic_given_a_seed(model, ncbi_slice):
+    ontology, train, test = ncbi_slice
+    again = XMRModel.train(ontology, train, XMRConfig.from_dict(SMALL), progress=False)
+    texts = [m.text for m in test]
+    assert again.predict(texts, top_k=10) == model.predict(texts, top_k=10)
+    for first, second in zip(model.layers, again.layers):
+        assert (first.weights != second.weights).nnz == 0
+
+
+def test_save_load_gives_identical_predictions(model, ncbi_slice, tmp_path):
+    texts = [m.text for m in ncbi_slice[2]]
+    model.save(tmp_path / "xmr")
+    loaded = XMRModel.load(tmp_path / "xmr")
+    assert loaded.predict(texts, top_k=10) == model.predict(texts, top_k=10)
+    assert loaded.config == model.config
+    assert loaded.ontology.ids == model.ontology.ids
+    assert sorted(p.name for p in (tmp_path / "xmr").iterdir() if p.suffix == ".pkl") == []
+
+
+def test_pickle_round_trip(model, ncbi_slice):
+    texts = [m.text for m in ncbi_slice[2][:20]]
+    assert pickle.loads(pickle.dumps(model)).predict(texts) == model.predict(texts)
+
+
+def test_abbreviations_are_resolved_in_context(model, ncbi_slice):
+    mentions = [m for m in ncbi_slice[1] + ncbi_slice[2] if len(m.text) <= 4 and m.text.isupper()]
+    assert mentions, "the slice should hold short-form mentions"
+    resolved = model.predict_mentions(mentions, top_k=1)
+    raw = model.predict_mentions(mentions, top_k=1, resolve_abbreviations=False)
+    assert resolved != raw  # the long form changes at least some rankings
+
+
+@pytest.fixture()
+def saved(model, tmp_path):
+    model.save(tmp_path / "xmr")
+    return tmp_path / "xmr"
+
+
+def test_load_missing_directory(tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        XMRModel.load(tmp_path / "nope")
+
+
+def test_load_missing_file(saved):
+    (saved / "layer_0.npz").unlink()
+    with pytest.raises(ModelLoadError, match="layer_0.npz"):
+        XMRModel.load(saved)
+
+
+def test_load_corrupt_npz(saved):
+    (saved / "alias_labels.npz").write_bytes(b"not a zip file")
+    with pytest.raises(ModelLoadError, match="alias_labels.npz"):
+        XMRModel.load(saved)
+
+
+def test_load_other_format_version(saved):
+    header = json.loads((saved / "xmr.json").read_text())
+    header["format_version"] = 99
+    (saved / "xmr.json").write_text(json.dumps(header))
+    with pytest.raises(ModelLoadError, match="version 99"):
+        XMRModel.load(saved)
+
+
+def test_load_not_a_model(tmp_path):
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ModelLoadError, match="xmr.json is missing"):
+        XMRModel.load(tmp_path / "dir")
+
+
+def test_mentions_with_unknown_gold_ids_are_skipped(ncbi_slice):
+    ontology, train, _ = ncbi_slice
+    broken = [train[0].__class__(**{**train[0].__dict__, "gold_ids": ["MESH:D999999"]})]
+    trained = XMRModel.train(ontology, train[:20] + broken, XMRConfig.from_dict(SMALL), progress=False)
+    assert trained.stats["n_mentions_skipped"] >= 1
+
+
+def test_normalisation_is_shared_by_exact_channel(model, ncbi_slice):
+    ontology = ncbi_slice[0]
+    concept = next(c for c in ontology if len(ontology.ids_for_alias(c.name)) == 1 and len(normalize_text(c.name)) > 8)
+    shouted = f"  {concept.name.upper().replace(' ', ' - ')}  "
+    assert model.predict([shouted], top_k=1)[0][0][0] == concept.id
