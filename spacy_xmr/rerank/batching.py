@@ -1,0 +1,60 @@
+"""Packed sequences -> padded tensors, with the attention mask of the `full` or `isolated` variant."""
+from __future__ import annotations
+
+from itertools import chain
+from typing import Iterator, Sequence
+
+import torch
+
+from .packing import PackedGroup, PackedSequence
+
+
+def iter_group_batches(groups: Sequence[PackedGroup], batch_size: int) -> Iterator[list[PackedGroup]]:
+    """Consecutive groups holding at least `batch_size` mentions (fewer for the last batch).
+
+    Batching whole groups keeps all candidates of a mention in one batch, which the listwise loss needs.
+    """
+    batch: list[PackedGroup] = []
+    n_mentions = 0
+    for group in groups:
+        batch.append(group)
+        n_mentions += len(group.mention_indices)
+        if n_mentions >= batch_size:
+            yield batch
+            batch, n_mentions = [], 0
+    if batch:
+        yield batch
+
+
+def collate(sequences: Sequence[PackedSequence], isolated: bool, pad_id: int, position_offset: int = 0,
+            device: torch.device | str = "cpu") -> dict:
+    """Tensors on `device` for the encoder plus the slot index tensors (batch row, position, mention, candidate).
+
+    `isolated` builds, on `device`, a boolean (batch, 1, query, key) mask: a key is visible when it is context
+    or in the query's own candidate segment; padding is never visible. Batches whose sequences hold one
+    candidate each need no such mask (isolated and full attention coincide), so they keep the plain padding
+    mask and the fastest attention kernels. `position_offset` shifts position ids for RoBERTa-style encoders.
+    """
+    lengths = torch.tensor([len(s.input_ids) for s in sequences], device=device)
+    filled = torch.arange(int(lengths.max()), device=device)[None, :] < lengths[:, None]
+
+    def padded(attribute: str, value: int) -> torch.Tensor:
+        # one flat tensor per attribute, scattered into the padded matrix: far cheaper than a tensor per row
+        flat = torch.tensor(list(chain.from_iterable(getattr(s, attribute) for s in sequences)), device=device)
+        matrix = torch.full(filled.shape, value, dtype=flat.dtype, device=device)
+        matrix[filled] = flat
+        return matrix
+
+    segments = padded("segment_ids", -1)
+    batch = {"input_ids": padded("input_ids", pad_id), "token_type_ids": padded("token_type_ids", 0)}
+    if isolated and any(len(s.slots) > 1 for s in sequences):
+        query, key = segments[:, :, None], segments[:, None, :]
+        mask = (key == 0) | ((key == query) & (key > 0))
+        mask[:, :, 0] = True  # every row sees [CLS], so padding rows are never empty
+        batch["attention_mask"] = mask[:, None]
+        batch["position_ids"] = padded("position_ids", 0) + position_offset
+    else:
+        batch["attention_mask"] = (segments >= 0).long()
+    slots = torch.tensor([(row, *slot) for row, s in enumerate(sequences) for slot in s.slots], device=device)
+    batch.update(slot_row=slots[:, 0], slot_mention=slots[:, 1], slot_candidate=slots[:, 2], slot_position=slots[:, 3])
+    return batch

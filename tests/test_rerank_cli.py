@@ -1,0 +1,93 @@
+"""`spacy-xmr train-reranker` / `apply-reranker` on small BioC corpora with XMR-style candidate infons."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from spacy_xmr.cli import app
+from spacy_xmr.corpus import get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
+from spacy_xmr.corpus.documents import iter_annotations
+from spacy_xmr.rerank import Reranker
+from test_rerank_support import toy_candidates, toy_ontology, write_tiny_bert
+
+TITLE = "Patients with breast cancer and colon cancer."
+ABSTRACT = "The lung tumor and the lung tumor. Renal failure and cardiac failure."
+GOLD = [("breast cancer", "D001943"), ("colon cancer", "D003110"), ("lung tumor", "D008175"), ("lung tumor", "D008175"),
+        ("Renal failure", "D007676"), ("cardiac failure", "D006333")]
+
+
+def _pubtator(path, pmids):
+    lines = []
+    for pmid in pmids:
+        lines += [f"{pmid}|t|{TITLE}", f"{pmid}|a|{ABSTRACT}"]
+        text, cursor = f"{TITLE} {ABSTRACT}", 0
+        for surface, gold in GOLD:
+            start = text.index(surface, cursor)
+            cursor = start + len(surface)
+            lines.append(f"{pmid}\t{start}\t{cursor}\t{surface}\tDisease\t{gold}")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n", encoding="utf8")
+    return path
+
+
+def _with_candidates(corpus_path, out_path):
+    collection = read_corpus(corpus_path)
+    mentions = list(iter_mentions(collection))
+    candidates = toy_candidates(mentions, k=4)
+    write_bioc(write_candidates(collection, {(m.document_id, m.annotation_id): c for m, c in zip(mentions, candidates)}), out_path)
+    return out_path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    toy_ontology().to_disk(root / "ontology.jsonl.gz")
+    train = _pubtator(root / "train.txt", ["101", "102", "103"])
+    dev = _pubtator(root / "dev.txt", ["201"])
+    return {"root": root, "bert": write_tiny_bert(root / "bert"), "ontology": root / "ontology.jsonl.gz", "train": train, "dev": dev,
+            "train_candidates": _with_candidates(train, root / "train.xmr.xml"), "dev_candidates": _with_candidates(dev, root / "dev.xmr.xml")}
+
+
+def test_train_then_apply_reranker(files):
+    runner = CliRunner()
+    output = files["root"] / "reranker"
+    result = runner.invoke(app, [
+        "train-reranker", "--crosstype", "multi", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
+        "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]),
+        "--val-candidates-from", str(files["dev_candidates"]), "--ontology", str(files["ontology"]), "--output", str(output),
+        "--top-k", "4", "--epochs", "1", "--batch-size", "4", "--max-length", "128", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert (output / "model-best" / "reranker.json").exists() and (output / "training.json").exists()
+
+    reranked_path = files["root"] / "dev.reranked.xml"
+    result = runner.invoke(app, ["apply-reranker", "--model", str(output / "model-best"), "--in-corpus", str(files["dev_candidates"]),
+                                 "--out-corpus", str(reranked_path), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    before = read_corpus(files["dev_candidates"])
+    mentions = list(iter_mentions(before))
+    stored = {(d.id, a.id): get_candidates(a) for d in before.documents for _, a in iter_annotations(d)}
+    expected = Reranker.load(output / "model-best", device="cpu").rerank(mentions, [stored[(m.document_id, m.annotation_id)] for m in mentions])
+    after = read_corpus(reranked_path)
+    written = {(d.id, a.id): get_candidates(a) for d in after.documents for _, a in iter_annotations(d)}
+    for mention, ranked in zip(mentions, expected):
+        got = written[(mention.document_id, mention.annotation_id)]
+        assert [c for c, _ in got] == [c for c, _ in ranked]
+        assert [s for _, s in got] == pytest.approx([s for _, s in ranked], abs=1e-5)
+
+
+def test_user_errors_fail_cleanly(files, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["apply-reranker", "--model", str(tmp_path), "--in-corpus", str(files["dev_candidates"]),
+                                 "--out-corpus", str(tmp_path / "out.xml")])
+    assert result.exit_code == 1 and "reranker.json" in result.output
+    result = runner.invoke(app, [
+        "train-reranker", "--crosstype", "quadruple", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
+        "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]), "--ontology", str(files["ontology"]),
+        "--output", str(tmp_path / "o")])
+    assert result.exit_code == 1 and "crosstype='quadruple'" in result.output
+    result = runner.invoke(app, [
+        "train-reranker", "--model", str(files["bert"]), "--train-corpus", str(files["train"]), "--val-corpus", str(files["dev"]),
+        "--candidates-from", str(files["dev_candidates"]), "--ontology", str(files["ontology"]), "--output", str(tmp_path / "o"),
+        "--max-length", "128", "--device", "cpu"])
+    assert result.exit_code == 1 and "none of the" in result.output
+

@@ -1,0 +1,95 @@
+"""The one input builder: every (mention, candidate) pair lands in exactly one slot, marked and split right."""
+from __future__ import annotations
+
+import pytest
+
+from spacy_xmr.rerank import CROSSTYPES, InputBuilder, RerankerConfig
+from spacy_xmr.rerank.markers import add_marker_tokens
+from spacy_xmr.rerank.verbalize import candidate_text
+from test_rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(write_tiny_bert(tmp_path_factory.mktemp("bert")), local_files_only=True)
+    add_marker_tokens(tokenizer, RerankerConfig().max_mentions_per_sequence)
+    return tokenizer
+
+
+def _build(tokenizer, crosstype, attention="isolated", max_length=128, k=4):
+    config = RerankerConfig(crosstype=crosstype, attention=attention, max_length=max_length, max_candidate_tokens=12,
+                            model_name="unused")
+    mentions = toy_mentions()
+    candidate_ids = [[c for c, _ in ranked] for ranked in toy_candidates(mentions, k)]
+    builder = InputBuilder(tokenizer, config, toy_ontology(), max_length)
+    groups, stats = builder.build(mentions, candidate_ids)
+    return mentions, candidate_ids, groups, stats
+
+
+def _check_slots(tokenizer, mentions, candidate_ids, groups, max_length):
+    """Each pair scored once; its slot is its mention's [C j] marker followed by the candidate's own tokens,
+    and the context marks that mention's text with [M j] ... [/M j]."""
+    seen = []
+    for group in groups:
+        for sequence in group.sequences:
+            assert len(sequence.input_ids) <= max_length
+            tokens = tokenizer.convert_ids_to_tokens(sequence.input_ids)
+            for mention_index, candidate_index, position in sequence.slots:
+                seen.append((mention_index, candidate_index))
+                j = group.mention_indices.index(mention_index)
+                assert tokens[position] == f"[C{j}]"
+                end = tokens.index("[SEP]", position)
+                expected = tokenizer.tokenize(candidate_text(toy_ontology(), candidate_ids[mention_index][candidate_index], 2))[:12]
+                assert tokens[position + 1:end] == expected
+                marked = tokens[tokens.index(f"[M{j}]") + 1:tokens.index(f"[/M{j}]")]
+                assert marked == tokenizer.tokenize(mentions[mention_index].text)
+    expected_pairs = [(m, c) for m, ids in enumerate(candidate_ids) for c in range(len(ids))]
+    assert sorted(seen) == expected_pairs
+
+
+@pytest.mark.parametrize("crosstype", CROSSTYPES)
+@pytest.mark.parametrize("attention", ["full", "isolated"])
+def test_every_pair_in_exactly_one_right_slot(tokenizer, crosstype, attention):
+    mentions, candidate_ids, groups, stats = _build(tokenizer, crosstype, attention)
+    _check_slots(tokenizer, mentions, candidate_ids, groups, 128)
+    assert stats.n_windowed == 0
+
+
+def test_sequence_counts_follow_the_crosstype(tokenizer):
+    counts = {crosstype: _build(tokenizer, crosstype, max_length=256)[3].n_sequences for crosstype in CROSSTYPES}
+    mentions = toy_mentions()
+    n_sentences = len({(m.document_id, m.sentence_start) for m in mentions})
+    assert counts == {"base": 4 * len(mentions), "parallel": len(mentions), "multi": n_sentences,
+                      "passage": 3, "document": 3}
+
+
+def test_identical_surface_forms_get_distinct_markers(tokenizer):
+    mentions, _, groups, _ = _build(tokenizer, "multi")
+    twins = [i for i, m in enumerate(mentions) if m.text == "lung tumor"]
+    group = next(g for g in groups if twins[0] in g.mention_indices)
+    assert twins[1] in group.mention_indices
+    tokens = tokenizer.convert_ids_to_tokens(group.sequences[0].input_ids)
+    assert "[M0]" in tokens and "[M1]" in tokens and tokens.index("[M0]") < tokens.index("[/M0]") < tokens.index("[M1]")
+
+
+@pytest.mark.parametrize("crosstype", ["parallel", "multi", "document"])
+def test_overlong_inputs_split_without_losing_pairs(tokenizer, crosstype):
+    max_length = 32  # the smallest allowed with 12-token candidates
+    mentions, candidate_ids, groups, stats = _build(tokenizer, crosstype, max_length=max_length, k=5)
+    _check_slots(tokenizer, mentions, candidate_ids, groups, max_length)
+    assert stats.n_split_groups > 0
+    assert stats.n_sequences > _build(tokenizer, crosstype, k=5)[3].n_sequences
+    if crosstype == "document":  # a whole document plus one candidate does not fit in 32 tokens
+        assert stats.n_windowed > 0
+
+
+@pytest.mark.parametrize("attention", ["full", "isolated"])
+def test_position_ids_restart_per_candidate_only_when_isolated(tokenizer, attention):
+    _, _, groups, _ = _build(tokenizer, "parallel", attention)
+    sequence = groups[0].sequences[0]
+    n_context = sequence.segment_ids.count(0)
+    starts = [position for _, _, position in sequence.slots]
+    restarts = [sequence.position_ids[p] for p in starts]
+    assert restarts == ([n_context] * len(starts) if attention == "isolated" else starts)
