@@ -1,0 +1,39 @@
+"""`xmr_reranker`: rescores the linker's `_.xmr_candidates` with a trained cross-encoder.
+
+torch and transformers are imported only when the component loads its model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from spacy.tokens import Span
+
+from ..corpus.mention import Mention
+from .base import CandidatePipe, Candidates
+from .extensions import get_candidates
+
+DOCS_PER_BATCH = 64  # docs gathered per rerank call; the transformer batch is `batch_size`
+
+
+class XMRReranker(CandidatePipe):
+    """Re-sorts each span's candidates by cross-encoder score and updates `kb_id_`."""
+
+    def __init__(self, vocab, name: str = "xmr_reranker", *, device: str = "auto", batch_size: int = 32, **shared):
+        """`shared`: the settings of `CandidatePipe`; `batch_size` counts mentions per transformer batch."""
+        super().__init__(vocab, name, batch_size=DOCS_PER_BATCH, **shared)
+        self.device = device
+        self.rerank_batch_size = batch_size
+
+    def _no_model_message(self) -> str:
+        return f"{super()._no_model_message()} (a reranker directory as written by `spacy-xmr train-reranker`)"
+
+    def _load_model(self, directory: Path):
+        from ..rerank import Reranker
+
+        return Reranker.load(directory, device=self.device)
+
+    def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
+        candidates = [get_candidates(span) for span in spans]
+        if not any(candidates):  # nothing to rescore: do not load or run the transformer
+            return candidates
+        return self.get_model().rerank(mentions, candidates, batch_size=self.rerank_batch_size)

@@ -1,0 +1,310 @@
+"""xmr_linker in real pipelines: annotations, batching, edge cases, config errors, scoring."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import spacy
+from spacy.tokens import DocBin, Span
+
+from spacy_xmr.errors import ConfigError, ModelLoadError
+from spacy_xmr.pipeline import examples_with_gold_entities
+from test_pipeline_slice import (
+    ENTITY_LABEL, annotations, gold_examples, linker_only_pipeline, ncbi_test_texts, ruler_pipeline,
+    slice_ontology, trained_model_dir,
+)
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    return ruler_pipeline()
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return list(ncbi_test_texts())
+
+
+def test_factories_need_no_torch_transformers_or_sklearn():
+    """thinc imports torch when it is installed, so block the imports outright and build pipelines."""
+    code = textwrap.dedent("""
+        import sys
+        BLOCKED = ("torch", "transformers", "sklearn")
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ImportError(f"blocked import of {name}")
+        sys.meta_path.insert(0, Block())
+        import spacy
+        nlp = spacy.blank("en")
+        nlp.add_pipe("xmr_linker")
+        nlp.add_pipe("xmr_reranker")
+        assert not [m for m in sys.modules if m.split(".")[0] in BLOCKED], sorted(sys.modules)
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    "factory,key,value",
+    [
+        ("xmr_linker", "top_k", 0),
+        ("xmr_linker", "beam_size", -3),
+        ("xmr_linker", "batch_size", 0),
+        ("xmr_linker", "labels", ["Disease", ""]),
+        ("xmr_linker", "model", ""),
+        ("xmr_linker", "spans_key", ""),
+        ("xmr_reranker", "device", "gpu"),
+        ("xmr_reranker", "top_k", 0),
+    ],
+)
+def test_bad_settings_fail_at_add_pipe_naming_the_key(factory, key, value):
+    nlp = spacy.blank("en")
+    with pytest.raises(ConfigError, match=rf"\[components\.{factory}\] {key} = "):
+        nlp.add_pipe(factory, config={key: value})
+
+
+def test_type_errors_name_the_key():
+    nlp = spacy.blank("en")
+    with pytest.raises(Exception, match="top_k"):
+        nlp.add_pipe("xmr_linker", config={"top_k": "ten"})
+
+
+def test_no_model_fails_at_first_use_with_the_fix():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker")
+    with pytest.raises(ModelLoadError, match=r"\[components\.xmr_linker\] model = DIR"):
+        nlp("Wilson disease")
+
+
+def test_missing_model_directory_fails_at_first_use(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(tmp_path / "nowhere")})  # spacy.load needs this to pass
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        nlp("Wilson disease")
+
+
+def test_entities_get_top_candidate_and_sorted_unique_candidates(nlp, texts):
+    linker = nlp.get_pipe("xmr_linker")
+    docs = list(nlp.pipe(texts))
+    ents = [ent for doc in docs for ent in doc.ents]
+    assert len(ents) > 50
+    for ent in ents:
+        candidates = ent._.xmr_candidates
+        assert 0 < len(candidates) <= linker.top_k
+        assert all(isinstance(c, str) and isinstance(s, float) for c, s in candidates)
+        assert [s for _, s in candidates] == sorted((s for _, s in candidates), reverse=True)
+        assert len({c for c, _ in candidates}) == len(candidates)
+        assert ent.kb_id_ == candidates[0][0]
+        assert candidates[0][0] in slice_ontology()
+
+
+def test_ruler_entities_are_mostly_linked_to_the_alias_they_match(nlp, texts):
+    ontology = slice_ontology()
+    ents = [ent for doc in nlp.pipe(texts) for ent in doc.ents]
+    exact = [ent for ent in ents if ontology.ids_for_alias(ent.text)]
+    correct = sum(ent.kb_id_ in ontology.ids_for_alias(ent.text) for ent in exact)
+    assert correct / len(exact) > 0.9
+
+
+def test_concept_names_and_describe(nlp):
+    doc = nlp("The patient had Wilson disease and hepatic copper accumulation.")
+    linker = nlp.get_pipe("xmr_linker")
+    ent = doc.ents[0]
+    described = linker.describe(ent)
+    assert [(c, s) for c, _, s in described] == ent._.xmr_candidates
+    assert described[0][1] == slice_ontology().get(ent.kb_id_).name
+    assert linker.concept_name("NIL") is None and linker.concept_name("MESH:D999999999") is None
+
+
+def test_predict_is_pure_and_set_annotations_writes(nlp):
+    linker = nlp.get_pipe("xmr_linker")
+    doc = nlp.make_doc("Wilson disease is a copper overload disorder.")
+    doc.ents = [Span(doc, 0, 2, ENTITY_LABEL)]
+    candidates = linker.predict([doc])
+    assert len(candidates) == 1 and len(candidates[0]) == 1 and candidates[0][0]
+    assert doc.ents[0].kb_id_ == "" and doc.ents[0]._.xmr_candidates == []
+    linker.set_annotations([doc], candidates)
+    assert doc.ents[0]._.xmr_candidates == candidates[0][0]
+    assert doc.ents[0].kb_id_ == candidates[0][0][0][0]
+
+
+def test_pipe_makes_one_model_call_per_batch(texts):
+    nlp = ruler_pipeline(batch_size=10)
+    linker = nlp.get_pipe("xmr_linker")
+    calls = []
+    predict_mentions = linker.get_model().predict_mentions
+
+    def counting(mentions, **kwargs):
+        calls.append(len(mentions))
+        return predict_mentions(mentions, **kwargs)
+
+    linker.get_model().predict_mentions = counting
+    docs = list(nlp.pipe(texts, batch_size=1000))
+    assert len(calls) == -(-len(texts) // 10)  # the component's batch_size caps docs per call
+    assert sum(calls) == sum(len(doc.ents) for doc in docs)
+    calls.clear()
+    for text in texts:
+        nlp(text)
+    assert len(calls) == sum(bool(doc.ents) for doc in docs)  # docs without entities make no call
+
+
+def test_pipe_equals_call(nlp, texts):
+    """Candidates must not depend on which other mentions share the model call."""
+    assert annotations(nlp.pipe(texts, batch_size=10)) == annotations(nlp(text) for text in texts)
+
+
+def test_n_process_2_equals_one_process(nlp, texts):
+    assert annotations(nlp.pipe(texts[:8], n_process=2, batch_size=2)) == annotations(nlp.pipe(texts[:8]))
+
+
+def test_threshold_makes_low_scores_nil_but_keeps_candidates(texts):
+    nlp = ruler_pipeline(threshold=1e9)
+    ents = [ent for doc in nlp.pipe(texts[:5]) for ent in doc.ents]
+    assert ents and all(ent.kb_id_ == "NIL" and ent._.xmr_candidates for ent in ents)
+
+
+def test_labels_restrict_which_entities_are_linked():
+    nlp = ruler_pipeline(labels=["Chemical"])
+    doc = nlp("Wilson disease and hepatic copper accumulation.")
+    assert doc.ents and all(ent.kb_id_ == "" and ent._.xmr_candidates == [] for ent in doc.ents)
+
+
+@pytest.mark.parametrize("overwrite", [True, False])
+def test_overwrite_controls_existing_kb_ids(overwrite):
+    nlp = linker_only_pipeline(overwrite=overwrite)
+    doc = nlp.make_doc("Wilson disease is inherited.")
+    doc.ents = [Span(doc, 0, 2, ENTITY_LABEL, kb_id="MESH:D000001")]
+    doc = nlp(doc)
+    assert (doc.ents[0].kb_id_ == "MESH:D000001") is not overwrite
+    assert doc.ents[0]._.xmr_candidates
+
+
+def test_overlapping_spans_in_span_group():
+    nlp = linker_only_pipeline(spans_key="mentions")
+    doc = nlp.make_doc("Patients with hereditary breast and ovarian cancer syndrome.")
+    doc.spans["mentions"] = [Span(doc, 2, 8, ENTITY_LABEL), Span(doc, 5, 7, ENTITY_LABEL), Span(doc, 3, 4, "Other")]
+    doc.spans["mentions"].attrs["source"] = "test"
+    doc = nlp(doc)
+    group = doc.spans["mentions"]
+    assert len(group) == 3 and group.attrs == {"source": "test"}
+    assert all(span.kb_id_ == span._.xmr_candidates[0][0] for span in group)
+    assert group[0]._.xmr_candidates != group[1]._.xmr_candidates
+    assert not doc.ents
+
+
+def test_edge_cases_empty_no_entities_long_and_non_ascii(nlp):
+    linker_nlp = linker_only_pipeline()
+    assert len(nlp("")) == 0 and not nlp("").ents
+    assert not nlp("Nothing of interest happens here.").ents
+    doc = linker_nlp.make_doc("Ärzte fanden " + "Morbus Wilson " * 80 + "— 肝豆状核变性 und ΔF508 Mukoviszidose.")
+    long_span = Span(doc, 2, 2 + 160, ENTITY_LABEL)
+    doc.ents = [long_span, Span(doc, len(doc) - 5, len(doc) - 1, ENTITY_LABEL)]
+    assert len(long_span.text) >= 1000
+    doc = linker_nlp(doc)
+    for ent in doc.ents:
+        assert ent.kb_id_ in {c for c, _ in ent._.xmr_candidates} | {"NIL"}
+
+
+def test_docbin_round_trips_candidates(nlp, texts):
+    docs = list(nlp.pipe(texts[:5]))
+    restored = list(DocBin(docs=docs, store_user_data=True).from_bytes(
+        DocBin(docs=docs, store_user_data=True).to_bytes()).get_docs(nlp.vocab))
+    assert annotations(restored) == annotations(docs)
+    assert all(isinstance(ent._.xmr_candidates[0], tuple) for doc in restored for ent in doc.ents)
+
+
+def test_extension_is_registered_once_without_force():
+    assert Span.has_extension("xmr_candidates")
+    ruler_pipeline()
+    with pytest.raises(ValueError):  # spaCy refuses a second registration unless forced: we never force
+        Span.set_extension("xmr_candidates", default=None)
+
+
+def test_initialize_fits_the_model_from_gold_examples(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker")
+    ontology_path = tmp_path / "slice.jsonl.gz"
+    slice_ontology().to_disk(ontology_path)
+    examples = gold_examples(nlp, n_docs=40)
+    nlp.config["initialize"]["components"]["xmr_linker"] = {"ontology": str(ontology_path)}
+    nlp.initialize(lambda: examples)
+    docs = list(nlp.pipe(eg.predicted for eg in examples_with_gold_entities(nlp, examples[:5])))
+    ents = [ent for doc in docs for ent in doc.ents]
+    assert ents and all(ent._.xmr_candidates and ent.kb_id_ != "" for ent in ents)
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")
+    again = loaded.pipe(eg.predicted for eg in examples_with_gold_entities(loaded, examples[:5]))
+    assert annotations(again) == annotations(docs)
+
+
+def test_initialize_without_model_or_ontology_names_the_settings():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker")
+    with pytest.raises(ConfigError, match="initialize.components.xmr_linker"):
+        nlp.initialize()
+
+
+def test_evaluate_on_gold_entities_reports_nel_and_candidate_metrics():
+    nlp = linker_only_pipeline()
+    examples = examples_with_gold_entities(nlp, gold_examples(nlp))
+    assert all(eg.predicted.ents and all(ent.kb_id_ == "" for ent in eg.predicted.ents) for eg in examples)
+    scores = nlp.evaluate(examples)
+    for key in ("nel_micro_p", "nel_micro_r", "nel_micro_f", "xmr_recall_at_1", "xmr_recall_at_10", "xmr_mrr"):
+        assert 0.0 <= scores[key] <= 1.0, key
+    assert scores["xmr_recall_at_1"] <= scores["xmr_recall_at_5"] <= scores["xmr_recall_at_10"]
+    assert scores["xmr_recall_at_1"] <= scores["xmr_mrr"] <= scores["xmr_recall_at_10"]
+    assert scores["xmr_recall_at_10"] > 0.6  # test mentions of concepts the slice model was trained on
+    # without gold entities (and no NER) nothing overlaps the gold: spaCy's link scorer has nothing to count
+    assert nlp.evaluate(gold_examples(nlp))["xmr_recall_at_1"] == 0.0
+
+
+def test_initialize_from_config_with_ontology_corpus_and_xmr_config(tmp_path):
+    """The documented training route: `model = null` and [initialize.components.xmr_linker] settings."""
+    from spacy_xmr.xmr import XMRConfig
+
+    from test_pipeline_slice import SHARED_DATA
+
+    slice_ontology().to_disk(tmp_path / "slice.jsonl.gz")
+    XMRConfig.from_dict({"seed": 1}).to_json(tmp_path / "xmr.json")
+    config = spacy.util.load_config_from_str(textwrap.dedent(f"""
+        [nlp]
+        lang = "en"
+        pipeline = ["xmr_linker"]
+
+        [components]
+
+        [components.xmr_linker]
+        factory = "xmr_linker"
+        model = null
+        top_k = 5
+
+        [initialize]
+
+        [initialize.components]
+
+        [initialize.components.xmr_linker]
+        ontology = "{tmp_path / 'slice.jsonl.gz'}"
+        train_corpus = ["{SHARED_DATA / 'ncbi_disease' / 'NCBIdevelopset_corpus.txt'}"]
+        xmr_config = "{tmp_path / 'xmr.json'}"
+    """))
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    nlp.initialize()
+    linker = nlp.get_pipe("xmr_linker")
+    assert linker.get_model().config.seed == 1
+    doc = nlp.make_doc("Wilson disease")
+    doc.ents = [Span(doc, 0, 2, ENTITY_LABEL)]
+    candidates = nlp(doc).ents[0]._.xmr_candidates
+    assert 0 < len(candidates) <= 5 and doc.ents[0].kb_id_ == candidates[0][0]
+
+
+def test_initialize_rejects_an_unknown_ontology_format(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker")
+    nlp.config["initialize"]["components"]["xmr_linker"] = {"ontology": str(tmp_path / "concepts.csv")}
+    with pytest.raises(ConfigError, match=r"ontology = .*concepts\.csv"):
+        nlp.initialize()

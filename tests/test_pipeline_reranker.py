@@ -1,0 +1,133 @@
+"""xmr_reranker after xmr_linker, with tiny randomly initialised BERT rerankers of every crosstype
+saved by the rerank subpackage's own `Reranker.save`."""
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from spacy_xmr.errors import ModelLoadError
+from spacy_xmr.pipeline import examples_with_gold_entities
+from test_pipeline_slice import annotations, gold_examples, linker_only_pipeline, slice_ontology, trained_model_dir
+
+torch = pytest.importorskip("torch", reason="the reranker needs torch")
+rerank = pytest.importorskip("spacy_xmr.rerank", reason="the rerank subpackage is not installed")
+from test_rerank_support import write_tiny_bert  # noqa: E402  (needs transformers, like the reranker)
+
+N_DOCS = 4
+
+
+@pytest.fixture(scope="module")
+def reranker_dirs(tmp_path_factory):
+    """One saved reranker directory per crosstype, on a tiny random BERT."""
+    root = tmp_path_factory.mktemp("rerankers")
+    encoder = write_tiny_bert(root / "tiny-bert")
+    dirs = {}
+    for crosstype in rerank.CROSSTYPES:
+        config = rerank.RerankerConfig(crosstype=crosstype, model_name=str(encoder), max_length=128,
+                                       max_candidate_tokens=16, precision="fp32")
+        reranker = rerank.Reranker.from_encoder(config, slice_ontology(), device="cpu", local_files_only=True)
+        reranker.save(root / crosstype)
+        dirs[crosstype] = root / crosstype
+    return dirs
+
+
+def _pipeline(reranker_dir, **config):
+    nlp = linker_only_pipeline()
+    nlp.add_pipe("xmr_reranker", config={"model": str(reranker_dir), "device": "cpu", **config})
+    return nlp
+
+
+def assert_same_rerankings(docs_a, docs_b, tolerance: float = 1e-4):
+    """Same spans and candidates with scores equal within `tolerance`; the top concept may differ only
+    between near-tied candidates (a random cross-encoder gives many, and kernels or padding move them)."""
+    docs_a, docs_b = list(docs_a), list(docs_b)
+    assert len(docs_a) == len(docs_b)
+    for doc_a, doc_b in zip(docs_a, docs_b):
+        assert [(e.start_char, e.end_char) for e in doc_a.ents] == [(e.start_char, e.end_char) for e in doc_b.ents]
+        for ent_a, ent_b in zip(doc_a.ents, doc_b.ents):
+            scores_a, scores_b = dict(ent_a._.xmr_candidates), dict(ent_b._.xmr_candidates)
+            assert scores_a.keys() == scores_b.keys()
+            assert [scores_a[c] for c in scores_a] == pytest.approx([scores_b[c] for c in scores_a], abs=tolerance)
+            assert scores_a[ent_b.kb_id_] == pytest.approx(scores_a[ent_a.kb_id_], abs=2 * tolerance)
+
+
+def _gold_docs(nlp):
+    return [eg.predicted for eg in examples_with_gold_entities(nlp, gold_examples(nlp, n_docs=N_DOCS))]
+
+
+@pytest.mark.parametrize("crosstype", rerank.CROSSTYPES)
+def test_reranker_resorts_the_linker_candidates(reranker_dirs, crosstype):
+    nlp = _pipeline(reranker_dirs[crosstype])
+    with nlp.select_pipes(disable=["xmr_reranker"]):
+        linked = list(nlp.pipe(doc.copy() for doc in _gold_docs(nlp)))
+    reranked = list(nlp.pipe(doc.copy() for doc in _gold_docs(nlp)))
+    reranker = nlp.get_pipe("xmr_reranker")
+    n_changed = 0
+    for before_doc, after_doc in zip(linked, reranked):
+        for before, after in zip(before_doc.ents, after_doc.ents):
+            old, new = before._.xmr_candidates, after._.xmr_candidates
+            assert sorted(c for c, _ in old) == sorted(c for c, _ in new)
+            assert [s for _, s in new] == sorted((s for _, s in new), reverse=True)
+            assert after.kb_id_ == new[0][0]
+            n_changed += [c for c, _ in old] != [c for c, _ in new]
+    assert n_changed > 0  # a random cross-encoder reorders some lists
+    # the component's scores are the reranker's own for the same mentions and candidates
+    direct = reranker.predict(linked)
+    assert [[c for c, _ in span] for doc in direct for span in doc] == [
+        [c for c, _ in ent._.xmr_candidates] for doc in reranked for ent in doc.ents]
+
+
+def test_pipe_equals_call_and_threshold_gives_nil(reranker_dirs):
+    nlp = _pipeline(reranker_dirs["parallel"])
+    docs = _gold_docs(nlp)
+    assert_same_rerankings(nlp.pipe(doc.copy() for doc in docs), [nlp(doc.copy()) for doc in docs])
+    strict = _pipeline(reranker_dirs["parallel"], threshold=1e9)
+    ents = [ent for doc in strict.pipe(doc.copy() for doc in docs) for ent in doc.ents]
+    assert ents and all(ent.kb_id_ == "NIL" and ent._.xmr_candidates for ent in ents)
+
+
+def test_top_k_truncates_reranked_candidates(reranker_dirs):
+    nlp = _pipeline(reranker_dirs["base"], top_k=3)
+    ents = [ent for doc in nlp.pipe(_gold_docs(nlp)) for ent in doc.ents]
+    assert ents and all(len(ent._.xmr_candidates) <= 3 for ent in ents)
+
+
+def test_pipeline_with_reranker_saves_and_loads(reranker_dirs, tmp_path):
+    nlp = _pipeline(reranker_dirs["passage"])
+    docs = _gold_docs(nlp)
+    expected = list(nlp.pipe(doc.copy() for doc in docs))
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "xmr_reranker" / "model" / "reranker.json").exists()
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert annotations(loaded.pipe(doc.copy() for doc in docs)) == annotations(expected)
+    fresh = spacy.blank("en")
+    fresh.add_pipe("xmr_linker", config={"model": str(trained_model_dir())})
+    fresh.add_pipe("xmr_reranker", config={"device": "cpu"}).from_bytes(nlp.get_pipe("xmr_reranker").to_bytes())
+    assert annotations(fresh.pipe(doc.copy() for doc in docs)) == annotations(expected)
+
+
+def test_spans_without_candidates_become_nil(reranker_dirs):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_reranker", config={"model": str(reranker_dirs["base"]), "device": "cpu"})
+    doc = nlp.make_doc("Wilson disease")
+    doc.ents = [spacy.tokens.Span(doc, 0, 2, "Disease")]
+    assert nlp(doc).ents[0].kb_id_ == "NIL"
+
+
+def test_not_a_reranker_directory_fails_clearly(tmp_path):
+    (tmp_path / "empty").mkdir()
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_reranker", config={"model": str(tmp_path / "empty")})
+    with pytest.raises(ModelLoadError, match="xmr_reranker.*reranker.json"):
+        nlp("text")
+
+
+@pytest.mark.gpu
+def test_cuda_reranker_matches_cpu(reranker_dirs):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    cpu = _pipeline(reranker_dirs["parallel"])
+    gpu = _pipeline(reranker_dirs["parallel"], device="auto")
+    assert gpu.get_pipe("xmr_reranker").get_model().device.type == "cuda"
+    docs = _gold_docs(cpu)
+    assert_same_rerankings(cpu.pipe(doc.copy() for doc in docs), gpu.pipe(doc.copy() for doc in docs), tolerance=1e-3)
