@@ -8,6 +8,9 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
+# mkstemp/mkdtemp create private (0600/0700) files; outputs get the permissions a plain open() would give.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
     """Raise if `output` is one of `inputs` (the same file through any path)."""
@@ -25,6 +28,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     binary = "b" in mode
     try:
+        os.chmod(tmp_name, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
         os.replace(tmp_name, path)
@@ -41,6 +45,7 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        os.chmod(tmp_dir, 0o777 & ~_UMASK)
         yield tmp_dir
         if path.exists():
             backup = path.with_name(f".{path.name}.old")

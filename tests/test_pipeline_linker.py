@@ -11,9 +11,9 @@ from spacy.tokens import DocBin, Span
 
 from spacy_xmr.errors import ConfigError, ModelLoadError
 from spacy_xmr.pipeline import examples_with_gold_entities
-from test_pipeline_slice import (
+from pipeline_slice import (
     ENTITY_LABEL, annotations, gold_examples, linker_only_pipeline, ncbi_test_texts, ruler_pipeline,
-    slice_ontology, trained_model_dir,
+    slice_ontology,
 )
 
 
@@ -267,7 +267,7 @@ def test_initialize_from_config_with_ontology_corpus_and_xmr_config(tmp_path):
     """The documented training route: `model = null` and [initialize.components.xmr_linker] settings."""
     from spacy_xmr.xmr import XMRConfig
 
-    from test_pipeline_slice import SHARED_DATA
+    from pipeline_slice import SHARED_DATA
 
     slice_ontology().to_disk(tmp_path / "slice.jsonl.gz")
     XMRConfig.from_dict({"seed": 1}).to_json(tmp_path / "xmr.json")

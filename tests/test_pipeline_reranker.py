@@ -7,7 +7,7 @@ import spacy
 
 from spacy_xmr.errors import ModelLoadError
 from spacy_xmr.pipeline import examples_with_gold_entities
-from test_pipeline_slice import annotations, gold_examples, linker_only_pipeline, slice_ontology, trained_model_dir
+from pipeline_slice import annotations, gold_examples, linker_only_pipeline, slice_ontology, trained_model_dir
 
 torch = pytest.importorskip("torch", reason="the reranker needs torch")
 rerank = pytest.importorskip("spacy_xmr.rerank", reason="the rerank subpackage is not installed")

@@ -14,7 +14,7 @@ from spacy.lang.en import English
 
 from spacy_xmr.errors import ModelLoadError
 from spacy_xmr.pipeline import examples_with_gold_entities
-from test_pipeline_slice import (
+from pipeline_slice import (
     annotations, gold_examples, linker_only_pipeline, ncbi_test_texts, ruler_pipeline, trained_model_dir,
 )
 

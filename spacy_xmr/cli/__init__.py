@@ -19,6 +19,6 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` (imported for that side effect).
-from . import evaluate  # noqa: F401
-from . import rerank_commands  # noqa: F401
-from . import xmr_commands  # noqa: F401
+from . import evaluate  # noqa: E402,F401
+from . import rerank_commands  # noqa: E402,F401
+from . import xmr_commands  # noqa: E402,F401

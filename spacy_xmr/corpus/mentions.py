@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import bisect
-from typing import Iterator
+from pathlib import Path
+from typing import Iterable, Iterator
 
 import bioc
 
 from ..errors import SpacyXmrError
 from ..ontology import normalize_id, split_gold_ids
+from .bioc_io import read_corpus
 from .documents import annotation_span, document_text, iter_annotations, sorted_passages
 from .mention import Mention
 from .sentences import split_sentences
@@ -98,3 +100,8 @@ def documents_with_mentions(
 ) -> list[tuple[str, list[Mention]]]:
     """(document id, its mentions) for every document, including those without mentions."""
     return [(document.id, document_mentions(document, entity_types)) for document in collection.documents]
+
+
+def gold_linked_mentions(paths: Iterable[str | Path], entity_types: list[str] | None = None) -> list[Mention]:
+    """The mentions with gold ids of one or several corpus files (BioC XML or PubTator): training data."""
+    return [m for path in paths for m in iter_mentions(read_corpus(Path(path), entity_types)) if m.gold_ids]

@@ -1,8 +1,10 @@
 """Ontologies: concepts, aliases and alt ids, one on-disk format, and readers of release files."""
+from .files import read_ontology_file
 from .ids import normalize_id, split_gold_ids
 from .medic import read_medic
 from .mesh import read_mesh
 from .model import Concept, Ontology
 from .umls import read_umls
 
-__all__ = ["Concept", "Ontology", "normalize_id", "split_gold_ids", "read_medic", "read_mesh", "read_umls"]
+__all__ = ["Concept", "Ontology", "normalize_id", "split_gold_ids", "read_medic", "read_mesh", "read_umls",
+           "read_ontology_file"]

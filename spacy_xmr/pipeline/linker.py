@@ -4,14 +4,15 @@ vectorised model call per batch of docs.
 No `from __future__ import annotations` here: spaCy validates `initialize()` settings with
 pydantic, which needs the annotations as real types.
 """
+import contextlib
 from pathlib import Path
 from typing import Callable, Iterable, List, Optional, Union
 
 from spacy.tokens import Span
 
-from ..corpus import Mention, iter_mentions, read_corpus
-from ..errors import ConfigError
-from ..ontology import Ontology, read_medic
+from ..corpus import Mention, gold_linked_mentions
+from ..errors import ConfigError, SpacyXmrError
+from ..ontology import read_ontology_file
 from .base import CandidatePipe, Candidates
 from .mentions import mentions_of_docs
 
@@ -75,10 +76,20 @@ class XMRLinker(CandidatePipe):
             return
         from ..xmr import XMRConfig, XMRModel
 
-        concepts = read_ontology(Path(ontology), self.name)
-        mentions = corpus_mentions(train_corpus) if train_corpus else self._example_mentions(get_examples)
+        with self._setting_errors("ontology", ontology):
+            concepts = read_ontology_file(ontology)
+        with self._setting_errors("train_corpus", train_corpus):
+            mentions = gold_linked_mentions(_as_list(train_corpus)) if train_corpus else self._example_mentions(get_examples)
         config = read_xmr_config(Path(xmr_config), XMRConfig, self.name) if xmr_config else None
         self._model = XMRModel.train(concepts, mentions, config=config, progress=True)
+
+    @contextlib.contextmanager
+    def _setting_errors(self, key: str, value):
+        """Re-raise a bad input file as a ConfigError that names the initialize setting it came from."""
+        try:
+            yield
+        except SpacyXmrError as err:
+            raise ConfigError(f"[initialize.components.{self.name}] {key} = {str(value)!r}: {err}") from err
 
     def _example_mentions(self, get_examples) -> list[Mention]:
         if get_examples is None:
@@ -88,26 +99,12 @@ class XMRLinker(CandidatePipe):
         return [mention for mention in mentions if mention.gold_ids]
 
 
-def read_ontology(path: Path, component: str) -> Ontology:
-    """An ontology in spacy-xmr's `.jsonl.gz` format, or a MEDIC `CTD_diseases.tsv[.gz]` release file."""
-    if path.name.endswith((".tsv", ".tsv.gz")):
-        return read_medic(path)
-    if path.name.endswith((".jsonl", ".jsonl.gz")):
-        return Ontology.from_disk(path)
-    raise ConfigError(
-        f"[initialize.components.{component}] ontology = {str(path)!r}: expected a spacy-xmr ontology (.jsonl.gz) "
-        "or a MEDIC CTD_diseases.tsv(.gz) file"
-    )
-
-
-def corpus_mentions(paths: Union[str, Path, list]) -> List[Mention]:
-    """Gold-linked mentions of one or several corpus files."""
-    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    return [mention for path in paths for mention in iter_mentions(read_corpus(Path(path))) if mention.gold_ids]
-
-
 def read_xmr_config(path: Path, config_class, component: str):
     """An XMR training config saved as JSON."""
     if not path.exists():
         raise ConfigError(f"[initialize.components.{component}] xmr_config = {str(path)!r}: file not found")
     return config_class.from_json(path)
+
+
+def _as_list(paths: Union[str, Path, List[Union[str, Path]]]) -> list:
+    return [paths] if isinstance(paths, (str, Path)) else list(paths)

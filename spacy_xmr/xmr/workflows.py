@@ -5,32 +5,15 @@ from pathlib import Path
 from typing import Sequence
 
 from ..atomic import refuse_to_overwrite_input
-from ..errors import InputFormatError
-from ..ontology import Ontology, read_medic
+from ..corpus import gold_linked_mentions
+from ..ontology import read_ontology_file
 from .config import XMRConfig
 from .model import XMRModel
 
 
-def read_ontology_file(path: str | Path) -> Ontology:
-    """A spacy-xmr ontology (`.jsonl[.gz]`) or a MEDIC release file (`CTD_diseases.tsv[.gz]`)."""
-    path = Path(path)
-    if path.name.endswith((".tsv", ".tsv.gz")):
-        return read_medic(path)
-    if path.name.endswith((".jsonl", ".jsonl.gz")):
-        return Ontology.from_disk(path)
-    raise InputFormatError(path, "expected a spacy-xmr ontology (.jsonl.gz) or a MEDIC CTD_diseases.tsv(.gz) file")
-
-
-def corpus_mentions(paths: Sequence[str | Path], entity_types: list[str] | None = None) -> list:
-    """The gold-linked mentions of one or several corpus files (BioC XML or PubTator)."""
-    from ..corpus import iter_mentions, read_corpus
-
-    return [m for path in paths for m in iter_mentions(read_corpus(Path(path), entity_types)) if m.gold_ids]
-
-
 def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path], config: XMRConfig | None = None,
                      entity_types: list[str] | None = None, progress: bool = True) -> XMRModel:
-    return XMRModel.train(read_ontology_file(ontology_path), corpus_mentions(train_paths, entity_types), config, progress)
+    return XMRModel.train(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), config, progress)
 
 
 def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, beam_size: int = 10,
@@ -38,7 +21,7 @@ def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, be
     """acc@1, recall@k and MRR (lenient) of the model's candidates on a gold corpus."""
     from ..evaluation import evaluate_candidates
 
-    mentions = corpus_mentions([corpus_path], entity_types)
+    mentions = gold_linked_mentions([corpus_path], entity_types)
     ranked = model.predict_mentions(mentions, top_k=top_k, beam_size=beam_size)
     predictions = {(m.document_id, m.annotation_id): candidates for m, candidates in zip(mentions, ranked)}
     ks = [k for k in (1, 5, 10, 20, 50) if k <= top_k]
