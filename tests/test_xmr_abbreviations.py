@@ -52,3 +52,13 @@ def test_texts_to_link_uses_the_mentions_document(dev_texts):
     short = Mention("8808605", "1", start, start + 15, "G6PD deficiency", document_text=text)
     other_doc = Mention("x", "2", 0, 4, "G6PD", document_text="G6PD is an enzyme.")
     assert texts_to_link([short, other_doc]) == ["glucose-6-phosphate dehydrogenase deficiency", "G6PD"]
+
+
+def test_definition_followed_by_other_names(dev_texts):
+    """`long form (SF; other names)`: the text before the `;` is the short form (Schwartz & Hearst)."""
+    text = dev_texts["9083764"]
+    found = {a.short_form: a for a in find_abbreviations(text)}
+    assert found["SJS"].long_form == "Schwartz-Jampel syndrome"
+    assert text[found["SJS"].short_start:found["SJS"].short_end] == "SJS"
+    assert abbreviation_map("in Wilms tumour (WT, nephroblastoma) and (Smith et al., 1998)") == {"WT": "Wilms tumour"}
+    assert find_abbreviations("mutations were found (in patients from Turkey (D114E, R168C), the Netherlands (I16T))") == []

@@ -1,5 +1,5 @@
-"""Hierarchical XMR candidate generation (PECOS XR-Linear style) plus exact and nearest-neighbour
-alias channels: text → features → label embeddings → tree → matchers → beam search → top-k."""
+"""Hierarchical XMR candidate generation (PECOS XR-Linear style) plus exact, word-key and
+nearest-neighbour alias channels: text → features → label embeddings → tree → matchers → beam search → top-k."""
 from .abbreviations import Abbreviation, abbreviation_map, expand_abbreviations, find_abbreviations, texts_to_link
 from .config import FeatureConfig, FusionConfig, MatcherConfig, TrainingDataConfig, TreeConfig, XMRConfig
 from .model import XMRModel

@@ -12,7 +12,9 @@ from typing import Iterable
 
 from ..corpus.mention import Mention
 
-_PARENTHESIS = re.compile(r"\(([^()]{1,12})\)")
+# "(SF)", or "(SF; other names)" / "(SF, other names)": as in Schwartz & Hearst, the text before a
+# ";" or "," is the candidate ("Schwartz-Jampel syndrome (SJS; chondrodystrophic myotonia)")
+_PARENTHESIS = re.compile(r"\(([^()]{1,12}?)(?:[;,]\s[^()]*)?\)")
 _SENTENCE_BREAK = re.compile(r"[.;:!?]\s|\)\s|\]\s")
 
 
@@ -84,7 +86,7 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
         if start is None:
             continue
         long_form = window[start:].strip()
-        if len(long_form) <= len(short_form) or len(long_form.split()) > max_words:
+        if len(long_form) <= len(short_form) or len(long_form.split()) > max_words or "(" in long_form or ")" in long_form:
             continue
         short_start = match.start(1) + match.group(1).index(short_form)
         found.append(
@@ -123,6 +125,6 @@ def texts_to_link(mentions: Iterable[Mention]) -> list[str]:
         key = (mention.document_id, hash(mention.document_text))
         if key not in cache:
             cache[key] = abbreviation_map(mention.document_text)
-        mapping = {s: l for s, l in cache[key].items() if l.lower() not in mention.text.lower()}
+        mapping = {short: long for short, long in cache[key].items() if long.lower() not in mention.text.lower()}
         texts.append(expand_abbreviations(mention.text, mapping))
     return texts

@@ -4,12 +4,17 @@
 those a lookup is both exact and cheap, and a concept reachable only through such a string must
 be found even where the tree routes elsewhere. The nearest-neighbour channel scores a concept by
 the cosine of its closest example string, which covers near-misses (plurals, word order).
+The word-key channel looks the strings up once more by `word_key` (word order, plurals, British
+spelling and function words ignored) and by the word keys that learned rewrites (`rewrites.py`)
+reach from it: it finds "Prostatic Neoplasms" for "prostate carcinomas", which no name spells out.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+from .normalize import word_key
+from .rewrites import Rewrites, learn_rewrites
 from .sparse_ops import max_per_cell, row_ids, top_k_per_row
 
 
@@ -22,6 +27,9 @@ class AliasIndex:
         self.features = features.tocsr()
         self._row = {key: i for i, key in enumerate(keys)}
         self._features_t: sp.csr_matrix | None = None
+        self._word_keys: dict[str, int] | None = None
+        self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
+        self._rewrites: dict[int, Rewrites] = {}
 
     def exact(self, texts: list[str]) -> sp.csr_matrix:
         """queries × concepts: support of each concept for the query's exact string, scaled so the best is 1."""
@@ -54,4 +62,64 @@ class AliasIndex:
         return max_per_cell(
             np.repeat(query, repeat), per_key.indices, np.repeat(similarities.data, repeat),
             (features.shape[0], self.labels.shape[1]),
+        )
+
+    def _word_index(self) -> None:
+        """Group the example strings by word key (built on first use: it is a function of the stored keys)."""
+        word_keys = [word_key(key) for key in self.keys]
+        unique, inverse = np.unique(np.array(word_keys, dtype=object), return_inverse=True)
+        grouping = sp.csr_matrix(
+            (np.ones(len(word_keys), np.float32), (inverse.ravel(), np.arange(len(word_keys)))), shape=(len(unique), len(word_keys))
+        )
+        labels = (grouping @ self.labels).tocsr()
+        best = labels.max(axis=1).toarray().ravel()
+        best[best == 0] = 1.0
+        labels.data /= np.repeat(best, np.diff(labels.indptr)).astype(np.float32)
+        self._word_labels = labels
+        self._word_keys = {key: i for i, key in enumerate(unique.tolist())}
+
+    def rewrites(self, min_concepts: int) -> Rewrites:
+        """The word rewrites that at least `min_concepts` concepts attest among their example strings."""
+        if min_concepts not in self._rewrites:
+            if self._word_keys is None:
+                self._word_index()
+            sets = [frozenset(key.split()) for key in self._word_keys]
+            by_concept = self._word_labels.T.tocsr()
+            self._rewrites[min_concepts] = learn_rewrites(
+                ([sets[row] for row in by_concept.indices[lo:hi]] for lo, hi in zip(by_concept.indptr[:-1], by_concept.indptr[1:])),
+                min_concepts,
+            )
+        return self._rewrites[min_concepts]
+
+    def word_match(self, texts: list[str], substitution_weight: float, drop_weight: float, min_concepts: int) -> sp.csr_matrix:
+        """queries × concepts: support (best 1) of each concept for the query's word key, or that times
+        `substitution_weight` / `drop_weight` for a key one learned rewrite away; the best per concept."""
+        if self._word_keys is None:
+            self._word_index()
+        rewrites = self.rewrites(min_concepts) if substitution_weight or drop_weight else Rewrites()
+        queries, rows, weights = [], [], []
+
+        def add(query: int, words, weight: float) -> None:
+            row = self._word_keys.get(" ".join(sorted(words)))
+            if row is not None and weight > 0:
+                queries.append(query)
+                rows.append(row)
+                weights.append(weight)
+
+        for query, text in enumerate(texts):
+            key = word_key(text)
+            if not key:
+                continue
+            add(query, key.split(), 1.0)
+            substituted, dropped = rewrites.variants(frozenset(key.split()))
+            for words in substituted:
+                add(query, words, substitution_weight)
+            for words in dropped:
+                add(query, words, drop_weight)
+        per_key = self._word_labels[np.array(rows, dtype=np.int64)]
+        repeat = np.diff(per_key.indptr)
+        return max_per_cell(
+            np.repeat(np.array(queries, dtype=np.int64), repeat), per_key.indices,
+            (np.repeat(np.array(weights, dtype=np.float32), repeat) * per_key.data).astype(np.float32),
+            (len(texts), self.labels.shape[1]),
         )

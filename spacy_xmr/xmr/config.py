@@ -34,6 +34,7 @@ class FeatureConfig:
     min_df: int = 1
     char_weight: float = 1.0
     word_weight: float = 1.0
+    canonical_words: bool = True  # featurise `key_words` (singular, American spelling, Roman numerals as digits)
 
     def validate(self, prefix: str) -> None:
         _check_range(f"{prefix}.char_ngram_range", self.char_ngram_range)
@@ -93,20 +94,24 @@ POST_PROCESSORS = ("l3-hinge", "sigmoid")
 
 @dataclass
 class FusionConfig:
-    """How the tree, the exact-alias channel and the nearest-neighbour channel are combined."""
+    """How the tree, the exact-alias, word-key and nearest-neighbour channels are combined."""
 
     post_processor: str = "l3-hinge"
-    tree_weight: float = 1.0
+    tree_weight: float = 1.5  # tuned on NCBI and BC5CDR dev (the tree generalises past the seen strings)
     exact_weight: float = 1.0
     nn_weight: float = 1.0
     nn_top_aliases: int = 100
     nn_query_terms: int = 8
+    word_weight: float = 2.0  # the word-key channel (alias_index.word_match)
+    substitution_weight: float = 0.5  # a key one learned word substitution away, relative to the query's own key
+    drop_weight: float = 0.5  # a key one learned droppable word away
+    rewrite_min_concepts: int = 3  # concepts that must attest a rewrite
 
     def validate(self, prefix: str) -> None:
         _require(self.post_processor in POST_PROCESSORS, f"{prefix}.post_processor", self.post_processor, f"one of {POST_PROCESSORS}")
-        for name in ("tree_weight", "exact_weight", "nn_weight"):
+        for name in ("tree_weight", "exact_weight", "nn_weight", "word_weight", "substitution_weight", "drop_weight"):
             _require(getattr(self, name) >= 0, f"{prefix}.{name}", getattr(self, name), "a number >= 0")
-        for name in ("nn_top_aliases", "nn_query_terms"):
+        for name in ("nn_top_aliases", "nn_query_terms", "rewrite_min_concepts"):
             _require(getattr(self, name) >= 1, f"{prefix}.{name}", getattr(self, name), "an integer >= 1")
 
 

@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from ..errors import ModelLoadError
 from .config import FeatureConfig
+from .normalize import key_words
 from .sparse_ops import l2_normalize_rows
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"  # keeps one-character tokens ("type 1 diabetes")
@@ -65,6 +66,11 @@ class TfidfBlock:
         return len(self.vocabulary)
 
 
+def _canonical(texts: list[str]) -> list[str]:
+    """`tumours` and `tumor` as one word, so that they share word n-grams, not only character n-grams."""
+    return [" ".join(key_words(text)) for text in texts]
+
+
 class Featurizer:
     """Maps normalised strings to l2-normalised sparse TF-IDF rows."""
 
@@ -76,6 +82,7 @@ class Featurizer:
     @classmethod
     def fit_transform(cls, texts: list[str], config: FeatureConfig) -> tuple["Featurizer", sp.csr_matrix]:
         """The fitted featurizer and the feature rows of `texts`."""
+        texts = _canonical(texts) if config.canonical_words else texts
         char_block, chars = TfidfBlock.fit_transform(texts, "char_wb", config.char_ngram_range, config.min_df)
         word_block, words = TfidfBlock.fit_transform(texts, "word", config.word_ngram_range, config.min_df)
         featurizer = cls(config, char_block, word_block)
@@ -86,6 +93,7 @@ class Featurizer:
         return len(self.char_block) + len(self.word_block)
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
+        texts = _canonical(texts) if self.config.canonical_words else texts
         return self._combine(self.char_block.transform(texts), self.word_block.transform(texts))
 
     def _combine(self, chars: sp.csr_matrix, words: sp.csr_matrix) -> sp.csr_matrix:

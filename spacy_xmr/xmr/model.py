@@ -1,5 +1,5 @@
 """`XMRModel`: the whole candidate generator — features, label tree, matchers, beam search and the
-exact/nearest-neighbour string channels — with training, batched prediction and a self-contained
+exact, word-key and nearest-neighbour string channels — with training, batched prediction and a self-contained
 on-disk format (JSON + npz, no pickle).
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from .training_data import build_training_data
 logger = logging.getLogger(__name__)
 
 FORMAT_NAME = "spacy-xmr-xmr-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: features see `key_words` (FeatureConfig.canonical_words), word-key channel
 CONFIG_FILE = "xmr.json"
 ONTOLOGY_FILE = "ontology.jsonl.gz"
 TREE_CANDIDATES = 20  # labels the tree hands to fusion per query, at least
@@ -107,6 +107,10 @@ class XMRModel:
             fused = fused + fusion.tree_weight * tree
         if fusion.exact_weight:
             fused = fused + fusion.exact_weight * self.alias_index.exact(keys)
+        if fusion.word_weight:
+            fused = fused + fusion.word_weight * self.alias_index.word_match(
+                keys, fusion.substitution_weight, fusion.drop_weight, fusion.rewrite_min_concepts
+            )
         if fusion.nn_weight:
             fused = fused + fusion.nn_weight * self.alias_index.nearest(features, fusion.nn_top_aliases, fusion.nn_query_terms)
         fused = top_k_per_row(fused.tocsr(), top_k)

@@ -1,0 +1,69 @@
+"""Word rewrites learned from the ontology's own synonymy: which word may stand for which.
+
+MEDIC names one concept "Breast Neoplasms", "Breast Cancer", "Breast Carcinoma" and "Breast Tumor":
+across many concepts, two names that differ in one word show that those words are interchangeable
+in disease names (cancer/neoplasm/carcinoma/tumor, disease/syndrome/disorder, familial/hereditary),
+and a name that is another name plus one word shows that word may be dropped (familial,
+congenital, syndrome). A mention no name spells out ("prostate carcinoma") then finds its concept
+through a rewritten word key ("cancer prostate"). A rewrite is kept only when `min_concepts`
+distinct concepts attest it, and digits and single letters are never rewritten: "type 1" is
+not "type 2".
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+
+def _rewritable(word: str) -> bool:
+    return len(word) >= 2 and not any(c.isdigit() for c in word)
+
+
+@dataclass
+class Rewrites:
+    substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word → words that may replace it
+    droppable: frozenset[str] = frozenset()
+
+    def variants(self, words: frozenset[str]) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
+        """The word sets one substitution away and one dropped word away from `words`."""
+        substituted, dropped = [], []
+        for word in words:
+            rest = words - {word}
+            substituted.extend(rest | {other} for other in self.substitutes.get(word, ()) if other not in rest)
+            if word in self.droppable and rest:
+                dropped.append(rest)
+        return substituted, dropped
+
+
+def learn_rewrites(keys_by_concept: Iterable[Iterable[frozenset[str]]], min_concepts: int) -> Rewrites:
+    """Rewrites attested by at least `min_concepts` concepts; each item is one concept's word keys (as sets)."""
+    substitution_count: dict[tuple[str, str], int] = defaultdict(int)
+    drop_count: dict[str, int] = defaultdict(int)
+    for keys in keys_by_concept:
+        keys = set(keys)
+        fillers: dict[frozenset[str], set[str]] = defaultdict(set)  # the key less one word → the words that complete it
+        for key in keys:
+            if len(key) >= 2:
+                for word in key:
+                    if _rewritable(word):
+                        fillers[key - {word}].add(word)
+        pairs: set[tuple[str, str]] = set()
+        dropped: set[str] = set()
+        for rest, words in fillers.items():
+            if len(words) > 1:
+                pairs.update((a, b) for a in words for b in words if a != b)
+            if rest in keys:
+                dropped.update(words)
+        for pair in pairs:
+            substitution_count[pair] += 1
+        for word in dropped:
+            drop_count[word] += 1
+    substitutes: dict[str, list[str]] = defaultdict(list)
+    for (a, b), count in sorted(substitution_count.items()):
+        if count >= min_concepts:
+            substitutes[a].append(b)
+    return Rewrites(
+        {word: tuple(others) for word, others in substitutes.items()},
+        frozenset(word for word, count in drop_count.items() if count >= min_concepts),
+    )
