@@ -11,7 +11,7 @@ from pipeline_slice import annotations, gold_examples, linker_only_pipeline, sli
 
 torch = pytest.importorskip("torch", reason="the reranker needs torch")
 rerank = pytest.importorskip("spacy_xmr.rerank", reason="the rerank subpackage is not installed")
-from test_rerank_support import write_tiny_bert  # noqa: E402  (needs transformers, like the reranker)
+from rerank_support import write_tiny_bert  # noqa: E402  (needs transformers, like the reranker)
 
 N_DOCS = 4
 

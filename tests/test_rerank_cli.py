@@ -8,7 +8,7 @@ from spacy_xmr.cli import app
 from spacy_xmr.corpus import get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
 from spacy_xmr.corpus.documents import iter_annotations
 from spacy_xmr.rerank import Reranker
-from test_rerank_support import toy_candidates, toy_ontology, write_tiny_bert
+from rerank_support import toy_candidates, toy_ontology, write_tiny_bert
 
 TITLE = "Patients with breast cancer and colon cancer."
 ABSTRACT = "The lung tumor and the lung tumor. Renal failure and cardiac failure."

@@ -9,7 +9,7 @@ import torch
 
 from spacy_xmr.errors import ConfigError, ModelLoadError
 from spacy_xmr.rerank import CROSSTYPES, Reranker, RerankerConfig
-from test_rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
+from rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
 
 
 @pytest.fixture(scope="module")

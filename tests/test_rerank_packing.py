@@ -6,7 +6,7 @@ import pytest
 from spacy_xmr.rerank import CROSSTYPES, InputBuilder, RerankerConfig
 from spacy_xmr.rerank.markers import add_marker_tokens
 from spacy_xmr.rerank.verbalize import candidate_text
-from test_rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
+from rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from spacy_xmr.rerank import CROSSTYPES, Reranker, RerankerConfig, accuracy_at_1
 from spacy_xmr.rerank.fusion import fuse, tune_weight
 from spacy_xmr.rerank.labels import training_examples
 from spacy_xmr.rerank.losses import candidate_matrix, listwise_loss, pointwise_loss
-from test_rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
+from rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
 
 
 @pytest.fixture(scope="module")

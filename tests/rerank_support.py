@@ -1,6 +1,6 @@
 """Shared builders for the reranker tests: a tiny random BERT saved to disk, a toy ontology and mentions.
 
-Holds no tests; the `test_rerank_*` files import it.
+Holds no tests; the `test_rerank_*` and pipeline tests import it.
 """
 from __future__ import annotations
 
