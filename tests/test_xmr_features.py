@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from spacy_xmr.xmr.config import FeatureConfig
 from spacy_xmr.xmr.features import Featurizer, TfidfBlock
 from spacy_xmr.xmr.normalize import normalize_text
-from spacy_xmr.xmr.sparse_ops import max_per_cell, product_at, top_k_per_row
+from spacy_xmr.xmr.sparse_ops import compact_columns, max_per_cell, product_at, top_k_per_row
 
 TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
 
@@ -73,6 +73,16 @@ def test_product_at_matches_dense_product(seed, chunk):
     rows, cols = pattern.nonzero()  # CSR order: the order product_at returns its values in
     expected = (left @ right).toarray()[rows, cols]
     assert np.allclose(product_at(left, right, pattern, chunk_cells=chunk), expected, atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), density=st.floats(0, 0.3))
+def test_compact_columns_keeps_rows_and_drops_unused_columns(seed, density):
+    matrix = sp.random(9, 40, density=density, format="csr", random_state=seed, dtype=np.float32)
+    used, compact = compact_columns(matrix)
+    assert np.array_equal(used, np.unique(matrix.indices))
+    assert compact.shape == (9, used.size)
+    assert np.array_equal(compact.toarray(), matrix.toarray()[:, used])
 
 
 def test_max_per_cell_keeps_the_largest_value():

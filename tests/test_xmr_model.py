@@ -95,6 +95,36 @@ def test_training_is_deterministic_given_a_seed(model, ncbi_slice):
         assert (first.weights != second.weights).nnz == 0
 
 
+def test_matchers_do_not_depend_on_n_jobs(model, ncbi_slice):
+    ontology, train, test = ncbi_slice
+    sequential = XMRModel.train(ontology, train, XMRConfig.from_dict(SMALL), progress=False, n_jobs=1)
+    parallel = XMRModel.train(ontology, train, XMRConfig.from_dict(SMALL), progress=False, n_jobs=2)
+    assert sum(layer.n_nodes > layer.clusters.shape[1] for layer in parallel.layers) >= 2  # several parents to share out
+    for first, second in zip(sequential.layers, parallel.layers):
+        for name in ("data", "indices", "indptr"):
+            assert np.array_equal(getattr(first.weights, name), getattr(second.weights, name))
+        assert np.array_equal(first.bias, second.bias)
+    texts = [m.text for m in test]
+    assert sequential.predict(texts, top_k=10) == parallel.predict(texts, top_k=10) == model.predict(texts, top_k=10)
+
+
+def test_threaded_batches_score_like_one_thread_and_like_single_texts(model, ncbi_slice):
+    from spacy_xmr.xmr.model import MIN_ROWS_PER_THREAD
+
+    texts = [alias for alias, _ in ncbi_slice[0].aliases()][: 3 * MIN_ROWS_PER_THREAD] + ["", "cancer"]
+    try:
+        model.n_jobs = 1
+        one = model.score_matrix(texts, top_k=10)
+        model.n_jobs = 3
+        three = model.score_matrix(texts, top_k=10)
+    finally:
+        model.n_jobs = None
+    for name in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(one, name), getattr(three, name))
+    alone = [model.predict([text], top_k=10)[0] for text in texts[-40:]]
+    assert model.predict(texts, top_k=10)[-40:] == alone
+
+
 def test_save_load_gives_identical_predictions(model, ncbi_slice, tmp_path):
     texts = [m.text for m in ncbi_slice[2]]
     model.save(tmp_path / "xmr")

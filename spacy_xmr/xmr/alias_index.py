@@ -44,6 +44,16 @@ class AliasIndex:
         scores.data /= np.repeat(best, np.diff(scores.indptr)).astype(np.float32)
         return scores
 
+    def prepare(self, min_concepts: int) -> None:
+        """Build now what the channels otherwise build on first use (before threads share the index)."""
+        self._features_by_term()
+        self.rewrites(min_concepts)
+
+    def _features_by_term(self) -> sp.csr_matrix:
+        if self._features_t is None:
+            self._features_t = self.features.T.tocsr()
+        return self._features_t
+
     def nearest(self, features: sp.csr_matrix, top_aliases: int, query_terms: int) -> sp.csr_matrix:
         """queries × concepts: for each concept among the `top_aliases` nearest strings, its best cosine.
 
@@ -51,9 +61,7 @@ class AliasIndex:
         rarest n-grams, whose posting lists are short: common n-grams would make the product
         nearly dense), then scored with the exact cosine.
         """
-        if self._features_t is None:
-            self._features_t = self.features.T.tocsr()
-        shortlist = top_k_per_row((top_k_per_row(features, query_terms) @ self._features_t).tocsr(), top_aliases)
+        shortlist = top_k_per_row((top_k_per_row(features, query_terms) @ self._features_by_term()).tocsr(), top_aliases)
         similarities = shortlist.copy()
         query = row_ids(similarities)
         similarities.data = np.asarray(features[query].multiply(self.features[similarities.indices]).sum(axis=1)).ravel()

@@ -14,14 +14,13 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from .sparse_ops import l2_normalize_rows
+from .sparse_ops import compact_columns, l2_normalize_rows
 
 
 def _balanced_split(embeddings: sp.csr_matrix, rng: np.random.Generator, iterations: int) -> np.ndarray:
     """A boolean mask: True for the half of the rows assigned to the first centroid."""
     n = embeddings.shape[0]
-    used = np.unique(embeddings.indices)  # work on the columns this node uses: centroids stay small
-    compact = sp.csr_matrix((embeddings.data, np.searchsorted(used, embeddings.indices), embeddings.indptr), shape=(n, used.size))
+    _, compact = compact_columns(embeddings)  # work on the columns this node uses: centroids stay small
     first, second = rng.choice(n, size=2, replace=False)
     direction = (compact[first] - compact[second]).toarray().ravel()
     left = np.zeros(n, dtype=bool)

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from .clustering import build_cluster_chain
 from .config import XMRConfig
 from .features import Featurizer
 from .label_embedding import pifa_embeddings
-from .matcher import Layer, train_matchers
+from .matcher import Layer, available_cpus, train_matchers
 from .normalize import normalize_text
 from .sparse_ops import top_k_per_row
 from .training_data import build_training_data
@@ -36,16 +37,23 @@ FORMAT_VERSION = 2  # 2: features see `key_words` (FeatureConfig.canonical_words
 CONFIG_FILE = "xmr.json"
 ONTOLOGY_FILE = "ontology.jsonl.gz"
 TREE_CANDIDATES = 20  # labels the tree hands to fusion per query, at least
+MIN_ROWS_PER_THREAD = 64  # below this a batch is scored in the calling thread: a thread costs more than it saves
 
 Ranking = list[tuple[str, float]]
 
 
 class XMRModel:
-    """Ranks the concepts of an ontology for mention strings."""
+    """Ranks the concepts of an ontology for mention strings.
+
+    A large batch is scored in `n_jobs` threads (default: one per available CPU), each on a slice of
+    its rows: the sparse products and numpy kernels release the GIL, and every row's scores are
+    independent of the rest of its batch, so the result is the same for any `n_jobs`.
+    """
 
     def __init__(self, config: XMRConfig, ontology: Ontology, concept_ids: list[str], featurizer: Featurizer,
-                 layers: list[Layer], alias_index: AliasIndex, stats: dict | None = None):
+                 layers: list[Layer], alias_index: AliasIndex, stats: dict | None = None, n_jobs: int | None = None):
         self.config = config
+        self.n_jobs = n_jobs
         self._ontology = ontology
         self._concept_ids = list(concept_ids)
         self.featurizer = featurizer
@@ -63,8 +71,12 @@ class XMRModel:
 
     # ---- training ---------------------------------------------------------------------
     @classmethod
-    def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True) -> "XMRModel":
-        """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids)."""
+    def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True,
+              n_jobs: int | None = None) -> "XMRModel":
+        """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids).
+
+        `n_jobs` processes fit the matchers (default: one per available CPU); the model does not depend on it.
+        """
         config = config or XMRConfig()
         if len(ontology) < 2:
             raise ConfigError(f"cannot train an XMR model on an ontology of {len(ontology)} concept(s): it needs at least 2")
@@ -81,7 +93,7 @@ class XMRModel:
         )
         timings["tree_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        layers = train_matchers(features, data.labels, chain, data.weights, config.matcher, progress)
+        layers = train_matchers(features, data.labels, chain, data.weights, config.matcher, progress, n_jobs)
         timings["matchers_s"] = time.perf_counter() - start
         stats = {
             "n_concepts": len(data.concept_ids), "n_examples": len(data.keys), "n_features": featurizer.n_features,
@@ -90,7 +102,7 @@ class XMRModel:
             **{k: round(v, 3) for k, v in timings.items()},
         }
         logger.info("trained XMR model: %s", stats)
-        return cls(config, ontology, data.concept_ids, featurizer, layers, AliasIndex(data.keys, data.labels, features), stats)
+        return cls(config, ontology, data.concept_ids, featurizer, layers, AliasIndex(data.keys, data.labels, features), stats, n_jobs)
 
     # ---- prediction -------------------------------------------------------------------
     def score_matrix(self, texts: list[str], top_k: int = 10, beam_size: int = 10) -> sp.csr_matrix:
@@ -98,6 +110,16 @@ class XMRModel:
         if top_k < 1 or beam_size < 1:
             raise ConfigError(f"top_k ({top_k}) and beam_size ({beam_size}) must be >= 1")
         keys = [normalize_text(text) for text in texts]
+        n_threads = min(available_cpus() if self.n_jobs is None else self.n_jobs, len(keys) // MIN_ROWS_PER_THREAD)
+        if n_threads <= 1:
+            return self._score_keys(keys, top_k, beam_size)
+        self.alias_index.prepare(self.config.fusion.rewrite_min_concepts)  # build the lazy parts once, not per thread
+        bounds = np.linspace(0, len(keys), n_threads + 1).astype(int)
+        with ThreadPoolExecutor(n_threads) as pool:
+            parts = pool.map(lambda lo, hi: self._score_keys(keys[lo:hi], top_k, beam_size), bounds[:-1], bounds[1:])
+            return sp.vstack(list(parts), format="csr")
+
+    def _score_keys(self, keys: list[str], top_k: int, beam_size: int) -> sp.csr_matrix:
         fusion = self.config.fusion
         features = self.featurizer.transform(keys)
         n_labels = len(self._concept_ids)
@@ -114,11 +136,11 @@ class XMRModel:
         if fusion.nn_weight:
             fused = fused + fusion.nn_weight * self.alias_index.nearest(features, fusion.nn_top_aliases, fusion.nn_query_terms)
         fused = top_k_per_row(fused.tocsr(), top_k)
-        empty = np.array([not key for key in keys])
+        empty = np.array([not key for key in keys], dtype=bool)
         if empty.any():  # a text with no letters or digits has no candidates
-            fused = sp.diags((~empty).astype(np.float32)) @ fused
+            fused.data[np.repeat(empty, np.diff(fused.indptr))] = 0
             fused.eliminate_zeros()
-        return fused.tocsr()
+        return fused
 
     def predict(self, texts: list[str], top_k: int = 10, beam_size: int = 10) -> list[Ranking]:
         """For each text, up to `top_k` (concept id, score) pairs, best first, each id once."""

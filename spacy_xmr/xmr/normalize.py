@@ -7,6 +7,7 @@ function words, so "Cancer of the Prostate", "prostate cancers" and "Cancer, Pro
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -64,6 +65,12 @@ def singular(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical_word(word: str) -> str:
+    """Cached: a corpus repeats its words (MEDIC's 74K strings hold 225K words, 23K distinct)."""
+    return american_spelling(singular(word))
+
+
 def key_words(normalized: str) -> list[str]:
     """The words of a `normalize_text` string, Greek letters spelt out, Roman numerals as digits,
     singular, American spelling, in order (function words kept)."""
@@ -75,7 +82,7 @@ def key_words(normalized: str) -> list[str]:
             word = _ROMAN[word]
         elif word in _ROMAN_AFTER_COUNTER and i > 0 and words[i - 1] in _COUNTERS:
             word = _ROMAN_AFTER_COUNTER[word]
-        out.append(american_spelling(singular(word)))
+        out.append(_canonical_word(word))
     return out
 
 

@@ -14,6 +14,19 @@ def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
+def compact_columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The columns `matrix` uses (sorted) and `matrix` restricted to them, as CSR sharing its data.
+
+    A lookup table, not `np.unique` + `searchsorted`: linear in nnz, which matters for the root's blocks.
+    """
+    present = np.zeros(matrix.shape[1], dtype=bool)
+    present[matrix.indices] = True
+    used = np.flatnonzero(present)
+    position = np.zeros(matrix.shape[1], dtype=np.int32)
+    position[used] = np.arange(used.size, dtype=np.int32)
+    return used, sp.csr_matrix((matrix.data, position[matrix.indices], matrix.indptr), shape=(matrix.shape[0], used.size))
+
+
 def row_ids(matrix: sp.csr_matrix) -> np.ndarray:
     return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
 
@@ -81,8 +94,8 @@ def max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: 
 def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix, chunk_cells: int = 1 << 22) -> np.ndarray:
     """The values of `left @ right` at the stored cells of `pattern`, one per cell, in CSR order.
 
-    The product is formed a block of rows at a time and scattered into a dense block, so it
-    is never sorted and never held whole (the leaf layer's product can be large).
+    The product is formed a block of rows at a time and read from a dense copy of that block, so
+    it is never sorted and never held whole (the leaf layer's product can be large).
     """
     n_rows, n_cols = pattern.shape
     out = np.zeros(pattern.nnz, dtype=np.float32)
@@ -93,8 +106,6 @@ def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix
         start, stop = pattern.indptr[lo], pattern.indptr[hi]
         if start == stop:
             continue
-        product = (left[lo:hi] @ right).tocsr()
-        dense = np.zeros((hi - lo, n_cols), dtype=np.float32)
-        dense[row_ids(product), product.indices] = product.data
-        out[start:stop] = dense[pattern_rows[start:stop] - lo, pattern.indices[start:stop]]
+        dense = (left[lo:hi] @ right).toarray().ravel()
+        out[start:stop] = dense[(pattern_rows[start:stop] - lo) * n_cols + pattern.indices[start:stop]]
     return out
