@@ -47,6 +47,8 @@ def run_one(n_concepts: int, n_queries: int) -> dict:
     return {
         "n_concepts": n_concepts, "n_aliases": ontology.n_aliases(), "generate_s": generate_s, "train_s": train_s,
         "peak_rss_mb_after_training": train_rss, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # the matcher worker processes (forked: much of their RSS is pages shared with this process)
+        "peak_rss_mb_largest_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "predict_mentions_per_s": len(texts) / predict_s,
         "recall_at_1_perturbed": sum(bool(r) and r[0][0] == cid for r, (_, cid) in zip(ranked, queries)) / len(queries),
         "recall_at_10_perturbed": sum(any(c == cid for c, _ in r) for r, (_, cid) in zip(ranked, queries)) / len(queries),

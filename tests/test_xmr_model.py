@@ -108,19 +108,23 @@ def test_matchers_do_not_depend_on_n_jobs(model, ncbi_slice):
     assert sequential.predict(texts, top_k=10) == parallel.predict(texts, top_k=10) == model.predict(texts, top_k=10)
 
 
-def test_threaded_batches_score_like_one_thread_and_like_single_texts(model, ncbi_slice):
-    from spacy_xmr.xmr.model import MIN_ROWS_PER_THREAD
+def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(model, ncbi_slice, monkeypatch):
+    from spacy_xmr.xmr import model as model_module
 
-    texts = [alias for alias, _ in ncbi_slice[0].aliases()][: 3 * MIN_ROWS_PER_THREAD] + ["", "cancer"]
+    texts = [alias for alias, _ in ncbi_slice[0].aliases()][: 3 * model_module.MIN_ROWS_PER_THREAD] + ["", "cancer"]
     try:
         model.n_jobs = 1
         one = model.score_matrix(texts, top_k=10)
         model.n_jobs = 3
         three = model.score_matrix(texts, top_k=10)
+        monkeypatch.setattr(model_module, "MAX_ROWS_PER_CHUNK", 7)
+        chunked = model.score_matrix(texts, top_k=10)
     finally:
         model.n_jobs = None
-    for name in ("data", "indices", "indptr"):
-        assert np.array_equal(getattr(one, name), getattr(three, name))
+    for other in (three, chunked):
+        for name in ("data", "indices", "indptr"):
+            assert np.array_equal(getattr(one, name), getattr(other, name))
+    assert model.score_matrix([], top_k=10).shape == (0, one.shape[1])
     alone = [model.predict([text], top_k=10)[0] for text in texts[-40:]]
     assert model.predict(texts, top_k=10)[-40:] == alone
 

@@ -38,6 +38,7 @@ CONFIG_FILE = "xmr.json"
 ONTOLOGY_FILE = "ontology.jsonl.gz"
 TREE_CANDIDATES = 20  # labels the tree hands to fusion per query, at least
 MIN_ROWS_PER_THREAD = 64  # below this a batch is scored in the calling thread: a thread costs more than it saves
+MAX_ROWS_PER_CHUNK = 1024  # rows scored together: bounds the intermediate products' memory on large batches
 
 Ranking = list[tuple[str, float]]
 
@@ -45,9 +46,9 @@ Ranking = list[tuple[str, float]]
 class XMRModel:
     """Ranks the concepts of an ontology for mention strings.
 
-    A large batch is scored in `n_jobs` threads (default: one per available CPU), each on a slice of
-    its rows: the sparse products and numpy kernels release the GIL, and every row's scores are
-    independent of the rest of its batch, so the result is the same for any `n_jobs`.
+    A large batch is scored in chunks of rows by `n_jobs` threads (default: one per available CPU):
+    the sparse products and numpy kernels release the GIL, and every row's scores are independent of
+    the rest of its batch, so the result is the same for any `n_jobs` and chunk size.
     """
 
     def __init__(self, config: XMRConfig, ontology: Ontology, concept_ids: list[str], featurizer: Featurizer,
@@ -111,13 +112,15 @@ class XMRModel:
             raise ConfigError(f"top_k ({top_k}) and beam_size ({beam_size}) must be >= 1")
         keys = [normalize_text(text) for text in texts]
         n_threads = min(available_cpus() if self.n_jobs is None else self.n_jobs, len(keys) // MIN_ROWS_PER_THREAD)
+        if not keys:
+            return sp.csr_matrix((0, len(self._concept_ids)), dtype=np.float32)
+        chunk = max(1, min(MAX_ROWS_PER_CHUNK, -(-len(keys) // max(n_threads, 1))))
+        chunks = [keys[lo:lo + chunk] for lo in range(0, len(keys), chunk)]
         if n_threads <= 1:
-            return self._score_keys(keys, top_k, beam_size)
+            return sp.vstack([self._score_keys(part, top_k, beam_size) for part in chunks], format="csr")
         self.alias_index.prepare(self.config.fusion.rewrite_min_concepts)  # build the lazy parts once, not per thread
-        bounds = np.linspace(0, len(keys), n_threads + 1).astype(int)
         with ThreadPoolExecutor(n_threads) as pool:
-            parts = pool.map(lambda lo, hi: self._score_keys(keys[lo:hi], top_k, beam_size), bounds[:-1], bounds[1:])
-            return sp.vstack(list(parts), format="csr")
+            return sp.vstack(list(pool.map(lambda part: self._score_keys(part, top_k, beam_size), chunks)), format="csr")
 
     def _score_keys(self, keys: list[str], top_k: int, beam_size: int) -> sp.csr_matrix:
         fusion = self.config.fusion
