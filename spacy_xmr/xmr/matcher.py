@@ -5,7 +5,7 @@ examples whose labels sit under the parent), its own examples positive and its s
 negative — PECOS's 'tfn' negatives. Each parent is one liblinear call (dual coordinate descent,
 one-vs-rest in C) on the columns its examples use; weights below `weight_threshold` are pruned
 so the layer stays sparse. PECOS's 'man' (matcher-aware) negatives are not used: measured with
-PECOS on NCBI Disease they cost 9× the training time for no gain (see DESIGN.md).
+PECOS on NCBI Disease they cost 9× the training time for no gain in recall.
 
 Teacher forcing makes every parent of every level an independent problem, so they are fitted
 by a pool of worker processes, not threads: scikit-learn's liblinear draws its coordinate order
