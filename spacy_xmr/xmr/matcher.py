@@ -88,7 +88,9 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     features, config = _shared["features"], _shared["config"]
     positives = _shared["per_level"][problem.level][problem.examples][:, problem.children]
     positives.data = np.ones_like(positives.data)
-    used, coef, bias = _fit_block(features[problem.examples], positives.tocsr(), _shared["sample_weight"][problem.examples], config)
+    routed_all = problem.examples.size == features.shape[0] and np.array_equal(problem.examples, np.arange(features.shape[0]))
+    rows = features if routed_all else features[problem.examples]  # the root sees every row: no copy of them all
+    used, coef, bias = _fit_block(rows, positives.tocsr(), _shared["sample_weight"][problem.examples], config)
     keep = np.abs(coef) >= config.weight_threshold
     child_index, feature_index = np.nonzero(keep)
     return used[feature_index], problem.children[child_index], coef[keep].astype(np.float32), bias

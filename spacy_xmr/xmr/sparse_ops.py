@@ -22,6 +22,8 @@ def compact_columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
     present = np.zeros(matrix.shape[1], dtype=bool)
     present[matrix.indices] = True
     used = np.flatnonzero(present)
+    if used.size == matrix.shape[1]:  # every column in use (the root's block): nothing to compact
+        return used, matrix
     position = np.zeros(matrix.shape[1], dtype=np.int32)
     position[used] = np.arange(used.size, dtype=np.int32)
     return used, sp.csr_matrix((matrix.data, position[matrix.indices], matrix.indptr), shape=(matrix.shape[0], used.size))
