@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .normalize import word_key
 from .rewrites import Rewrites, learn_rewrites
-from .sparse_ops import max_per_cell, row_ids, top_k_per_row
+from .sparse_ops import max_per_cell, row_ids, scale_rows_to_max_one, top_k_per_row
 
 
 class AliasIndex:
@@ -38,11 +38,7 @@ class AliasIndex:
             (np.ones(len(found), np.float32), ([i for i, _ in found], [r for _, r in found])),
             shape=(len(texts), len(self.keys)),
         )
-        scores = (selector @ self.labels).tocsr()
-        best = scores.max(axis=1).toarray().ravel()
-        best[best == 0] = 1.0
-        scores.data /= np.repeat(best, np.diff(scores.indptr)).astype(np.float32)
-        return scores
+        return scale_rows_to_max_one((selector @ self.labels).tocsr())
 
     def prepare(self, min_concepts: int) -> None:
         """Build now what the channels otherwise build on first use (before threads share the index)."""
@@ -74,23 +70,20 @@ class AliasIndex:
 
     def _word_index(self) -> None:
         """Group the example strings by word key (built on first use: it is a function of the stored keys)."""
+        if self._word_keys is not None:
+            return
         word_keys = [word_key(key) for key in self.keys]
         unique, inverse = np.unique(np.array(word_keys, dtype=object), return_inverse=True)
         grouping = sp.csr_matrix(
             (np.ones(len(word_keys), np.float32), (inverse.ravel(), np.arange(len(word_keys)))), shape=(len(unique), len(word_keys))
         )
-        labels = (grouping @ self.labels).tocsr()
-        best = labels.max(axis=1).toarray().ravel()
-        best[best == 0] = 1.0
-        labels.data /= np.repeat(best, np.diff(labels.indptr)).astype(np.float32)
-        self._word_labels = labels
+        self._word_labels = scale_rows_to_max_one((grouping @ self.labels).tocsr())
         self._word_keys = {key: i for i, key in enumerate(unique.tolist())}
 
     def rewrites(self, min_concepts: int) -> Rewrites:
         """The word rewrites that at least `min_concepts` concepts attest among their example strings."""
         if min_concepts not in self._rewrites:
-            if self._word_keys is None:
-                self._word_index()
+            self._word_index()
             sets = [frozenset(key.split()) for key in self._word_keys]
             by_concept = self._word_labels.T.tocsr()
             self._rewrites[min_concepts] = learn_rewrites(
@@ -102,8 +95,7 @@ class AliasIndex:
     def word_match(self, texts: list[str], substitution_weight: float, drop_weight: float, min_concepts: int) -> sp.csr_matrix:
         """queries × concepts: support (best 1) of each concept for the query's word key, or that times
         `substitution_weight` / `drop_weight` for a key one learned rewrite away; the best per concept."""
-        if self._word_keys is None:
-            self._word_index()
+        self._word_index()
         rewrites = self.rewrites(min_concepts) if substitution_weight or drop_weight else Rewrites()
         queries, rows, weights = [], [], []
 

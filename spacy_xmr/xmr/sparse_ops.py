@@ -14,6 +14,14 @@ def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     return matrix
 
 
+def scale_rows_to_max_one(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Divide each row by its largest value (in place; empty rows stay empty), so a row's best scores 1."""
+    best = matrix.max(axis=1).toarray().ravel()
+    best[best == 0] = 1.0
+    matrix.data /= np.repeat(best, np.diff(matrix.indptr)).astype(np.float32)
+    return matrix
+
+
 def compact_columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
     """The columns `matrix` uses (sorted) and `matrix` restricted to them, as CSR sharing its data.
 
