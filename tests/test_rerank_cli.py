@@ -1,6 +1,9 @@
 """`spacy-xmr train-reranker` / `apply-reranker` on small BioC corpora with XMR-style candidate infons."""
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -74,6 +77,27 @@ def test_train_then_apply_reranker(files):
         assert [c for c, _ in got] == [c for c, _ in ranked]
         assert [s for _, s in got] == pytest.approx([s for _, s in ranked], abs=1e-5)
 
+
+
+def _write_medic(ontology, path: Path) -> Path:
+    """The ontology as a MEDIC release file (CTD_diseases.tsv.gz columns), as users download it."""
+    lines = ["# Fields:", "# DiseaseName\tDiseaseID\tAltDiseaseIDs\tDefinition\tParentIDs\tTreeNumbers\tParentTreeNumbers\tSynonyms\tSlimMappings"]
+    lines += [f"{c.name}\t{c.id}\t{'|'.join(c.alt_ids)}\t\t\t\t\t{'|'.join(c.synonyms)}\t" for c in ontology]
+    with gzip.open(path, "wt", encoding="utf8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def test_train_reranker_reads_a_medic_release_file(files, tmp_path):
+    medic = _write_medic(toy_ontology(), tmp_path / "CTD_diseases.tsv.gz")
+    result = CliRunner().invoke(app, [
+        "train-reranker", "--crosstype", "parallel", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
+        "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]),
+        "--val-candidates-from", str(files["dev_candidates"]), "--ontology", str(medic), "--output", str(tmp_path / "r"),
+        "--top-k", "4", "--epochs", "1", "--batch-size", "4", "--max-length", "128", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    saved = Reranker.load(tmp_path / "r" / "model-best", device="cpu").ontology
+    assert [(c.id, c.name, c.synonyms, c.alt_ids) for c in saved] == [(c.id, c.name, c.synonyms, c.alt_ids) for c in toy_ontology()]
 
 def test_user_errors_fail_cleanly(files, tmp_path):
     runner = CliRunner()

@@ -108,6 +108,19 @@ def test_matchers_do_not_depend_on_n_jobs(model, ncbi_slice):
     assert sequential.predict(texts, top_k=10) == parallel.predict(texts, top_k=10) == model.predict(texts, top_k=10)
 
 
+
+def test_nodes_routed_too_many_examples_learn_from_a_seeded_sample(model, ncbi_slice):
+    ontology, train, test = ncbi_slice
+    config = XMRConfig.from_dict({**SMALL, "matcher": {"max_node_examples": 300}})
+    assert model.stats["n_examples"] > 300 and XMRConfig.from_dict(SMALL).matcher.max_node_examples > model.stats["n_examples"]
+    sequential, parallel = (XMRModel.train(ontology, train, config, progress=False, n_jobs=n) for n in (1, 2))
+    assert (sequential.layers[0].weights != model.layers[0].weights).nnz > 0  # the root learned from a sample
+    for first, second in zip(sequential.layers, parallel.layers):
+        assert (first.weights != second.weights).nnz == 0  # the same sample whatever the worker order
+    gold = [{ontology.resolve(g) for g in m.gold_ids} for m in test]
+    ranked = sequential.predict_mentions(test, top_k=10)
+    assert np.mean([any(cid in g for cid, _ in r) for r, g in zip(ranked, gold)]) >= 0.85
+
 def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(model, ncbi_slice, monkeypatch):
     from spacy_xmr.xmr import model as model_module
 

@@ -25,7 +25,7 @@ def train_reranker_command(
                                          "or a BioC corpus written by `spacy-xmr apply-xmr` (matched by document and annotation id)."),
     val_candidates_from: Optional[Path] = typer.Option(None, "--val-candidates-from", exists=True,
                                                        help="Candidates for the validation corpus, when not in --candidates-from."),
-    ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False, help="Ontology .jsonl.gz: names and synonyms of the candidates."),
+    ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False, help="Ontology (.jsonl.gz, or MEDIC CTD_diseases.tsv.gz): names and synonyms of the candidates."),
     output: Path = typer.Option(..., "--output", help="Output directory: model-best/, checkpoint/ and training.json."),
     top_k: int = typer.Option(10, "--top-k", help="Candidates per mention (K)."),
     epochs: int = typer.Option(3, "--epochs", help="Maximum number of epochs."),

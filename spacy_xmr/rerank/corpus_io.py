@@ -12,7 +12,7 @@ from ..atomic import refuse_to_overwrite_input
 from ..corpus import Mention, get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
 from ..corpus.documents import iter_annotations
 from ..errors import SpacyXmrError
-from ..ontology import Ontology
+from ..ontology import read_ontology_file
 from .config import RerankerConfig
 from .reranker import Candidates, Reranker
 from .train import train_reranker
@@ -52,7 +52,7 @@ def train_reranker_from_files(config: RerankerConfig, train_corpus: Path, val_co
 
     `val_candidates_from` defaults to `candidates_from` (an XMR model, or one corpus holding both splits).
     """
-    ontology = Ontology.from_disk(ontology_path)
+    ontology = read_ontology_file(ontology_path)
     train_mentions = list(iter_mentions(read_corpus(train_corpus)))
     val_mentions = list(iter_mentions(read_corpus(val_corpus)))
     train_candidates = candidates_for(train_mentions, candidates_from, config.top_k)

@@ -81,9 +81,13 @@ class MatcherConfig:
     weight_threshold: float = 0.1
     max_iter: int = 20
     tolerance: float = 0.1
+    # A node routed more examples than this learns from a seeded random sample of them: bounds a worker's memory
+    # (the root sees every example) at 10^6 concepts; smaller trees never reach it, so their models are unchanged.
+    max_node_examples: int = 250_000
 
     def validate(self, prefix: str) -> None:
         _require(self.C > 0, f"{prefix}.C", self.C, "a number > 0")
+        _require(self.max_node_examples >= 1, f"{prefix}.max_node_examples", self.max_node_examples, "an integer >= 1")
         _require(self.weight_threshold >= 0, f"{prefix}.weight_threshold", self.weight_threshold, "a number >= 0")
         _require(self.max_iter >= 1, f"{prefix}.max_iter", self.max_iter, "an integer >= 1")
         _require(self.tolerance > 0, f"{prefix}.tolerance", self.tolerance, "a number > 0")

@@ -96,8 +96,10 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return used[feature_index], problem.children[child_index], coef[keep].astype(np.float32), bias
 
 
-def _problems(per_level: list[sp.csr_matrix], chain: list[sp.csr_matrix], n_examples: int) -> tuple[list[_Problem], list[np.ndarray]]:
-    """Every parent with two or more children and some examples; and per level, the biases of only children (1)."""
+def _problems(per_level: list[sp.csr_matrix], chain: list[sp.csr_matrix], n_examples: int,
+              max_examples: int) -> tuple[list[_Problem], list[np.ndarray]]:
+    """Every parent with two or more children and some examples (at most `max_examples` of them, sampled);
+    and per level, the biases of only children (1)."""
     problems, biases = [], []
     for level, clusters in enumerate(chain):
         n_nodes, n_parents = clusters.shape
@@ -113,9 +115,17 @@ def _problems(per_level: list[sp.csr_matrix], chain: list[sp.csr_matrix], n_exam
             if children.size == 1 or examples.size == 0:
                 bias[children] = 1.0  # an only child is always taken: margin 1 scores 1 after post-processing
             else:
-                problems.append(_Problem(level, parent, children, examples))
+                problems.append(_Problem(level, parent, children, _sample(examples, max_examples, level, parent)))
         biases.append(bias)
     return problems, biases
+
+
+def _sample(examples: np.ndarray, limit: int, level: int, parent: int) -> np.ndarray:
+    """`examples` when there are at most `limit`, else a sorted random subset of `limit` of them, seeded by the
+    node so the sample does not depend on the order the nodes are visited in."""
+    if examples.size <= limit:
+        return examples
+    return np.sort(np.random.default_rng([level, parent]).choice(examples, size=limit, replace=False))
 
 
 def available_cpus() -> int:
@@ -162,7 +172,7 @@ def train_matchers(features: sp.csr_matrix, labels: sp.csr_matrix, chain: list[s
     """One layer per matrix of `chain`; `n_jobs` worker processes (default: one per available CPU)."""
     n_jobs = available_cpus() if n_jobs is None else n_jobs
     per_level = node_labels_per_level(labels, chain)
-    problems, biases = _problems(per_level, chain, features.shape[0])
+    problems, biases = _problems(per_level, chain, features.shape[0], config.max_node_examples)
     _share(features.astype(np.float64), per_level, sample_weight, config)
     try:
         fits = _fit_all(problems, n_jobs, progress)
