@@ -38,6 +38,22 @@ def test_block_matches_scikit_learn(analyzer, ngram_range):
     assert abs(fitted - reference.transform(TEXTS)).max() < 1e-6
 
 
+
+@pytest.mark.parametrize("analyzer, ngram_range, min_df", [("char_wb", (2, 4), 1), ("char_wb", (3, 5), 2), ("word", (1, 2), 2)])
+def test_counting_in_chunks_gives_the_one_pass_counts(monkeypatch, analyzer, ngram_range, min_df):
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from spacy_xmr.xmr import features
+
+    texts = TEXTS * 3 + ["cancer of the breast", "diabetes type 2", "colorectal cancer", "g6pd"]
+    reference = CountVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=min_df, lowercase=False,
+                                token_pattern=features.WORD_TOKEN_PATTERN if analyzer == "word" else None)
+    expected = reference.fit_transform(texts).tocsr()
+    monkeypatch.setattr(features, "COUNT_CHUNK", 4)  # six chunks, new n-grams in each
+    vocabulary, counts = features._count_ngrams(texts, analyzer, ngram_range, min_df)
+    assert vocabulary == list(reference.get_feature_names_out())
+    assert counts.has_sorted_indices and (counts != expected).nnz == 0
+
 def test_featurizer_rows_are_unit_norm_and_survive_disk(tmp_path):
     featurizer, features = Featurizer.fit_transform(TEXTS, FeatureConfig())
     norms = np.sqrt(features.multiply(features).sum(axis=1)).A1

@@ -122,6 +122,7 @@ def test_nodes_routed_too_many_examples_learn_from_a_seeded_sample(model, ncbi_s
     assert np.mean([any(cid in g for cid, _ in r) for r, g in zip(ranked, gold)]) >= 0.85
 
 def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(model, ncbi_slice, monkeypatch):
+    from spacy_xmr.xmr import alias_index
     from spacy_xmr.xmr import model as model_module
 
     texts = [alias for alias, _ in ncbi_slice[0].aliases()][: 3 * model_module.MIN_ROWS_PER_THREAD] + ["", "cancer"]
@@ -132,9 +133,11 @@ def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(
         three = model.score_matrix(texts, top_k=10)
         monkeypatch.setattr(model_module, "MAX_ROWS_PER_CHUNK", 7)
         chunked = model.score_matrix(texts, top_k=10)
+        monkeypatch.setattr(alias_index, "NN_PAIRS_AT_ONCE", 50)  # the nearest-neighbour shortlist in many small products
+        small_products = model.score_matrix(texts, top_k=10)
     finally:
         model.n_jobs = None
-    for other in (three, chunked):
+    for other in (three, chunked, small_products):
         for name in ("data", "indices", "indptr"):
             assert np.array_equal(getattr(one, name), getattr(other, name))
     assert model.score_matrix([], top_k=10).shape == (0, one.shape[1])

@@ -17,6 +17,20 @@ from .normalize import word_key
 from .rewrites import Rewrites, learn_rewrites
 from .sparse_ops import max_per_cell, row_ids, scale_rows_to_max_one, top_k_per_row
 
+# (query, alias) pairs the nearest-neighbour shortlist forms at once: with millions of aliases even a query's
+# rarest n-grams are shared by many of them, and one product for a whole batch would take gigabytes.
+NN_PAIRS_AT_ONCE = 20_000_000
+
+
+def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges of `queries` whose products with the posting lists form about `budget` pairs
+    each (a single row may exceed it); every row in exactly one range."""
+    pairs = np.zeros(queries.shape[0], dtype=np.int64)
+    np.add.at(pairs, row_ids(queries), posting_lengths[queries.indices])
+    ends = np.searchsorted(np.cumsum(pairs), np.arange(budget, int(pairs.sum()), budget), side="right")
+    bounds = np.unique(np.concatenate([[0], np.maximum(ends, 1), [queries.shape[0]]]))
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
 
 class AliasIndex:
     """Example strings (normalised), their concepts with support weights, and their feature rows."""
@@ -57,7 +71,9 @@ class AliasIndex:
         rarest n-grams, whose posting lists are short: common n-grams would make the product
         nearly dense), then scored with the exact cosine.
         """
-        shortlist = top_k_per_row((top_k_per_row(features, query_terms) @ self._features_by_term()).tocsr(), top_aliases)
+        cut, by_term = top_k_per_row(features, query_terms), self._features_by_term()
+        shortlist = sp.vstack([top_k_per_row((cut[lo:hi] @ by_term).tocsr(), top_aliases)
+                               for lo, hi in _row_spans(cut, np.diff(by_term.indptr), NN_PAIRS_AT_ONCE)], format="csr")
         similarities = shortlist.copy()
         query = row_ids(similarities)
         similarities.data = np.asarray(features[query].multiply(self.features[similarities.indices]).sum(axis=1)).ravel()

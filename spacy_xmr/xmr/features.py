@@ -31,6 +31,41 @@ def _counter(analyzer: str, ngram_range, vocabulary=None, min_df: int = 1):
     )
 
 
+COUNT_CHUNK = 100_000  # texts per counting pass: scikit-learn holds a Python int per n-gram occurrence while counting
+
+
+def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> tuple[list[str], sp.csr_matrix]:
+    """The sorted vocabulary (n-grams in at least `min_df` texts) and the count matrix of `texts` over it.
+
+    Counted `COUNT_CHUNK` texts at a time, each chunk's columns mapped into one growing vocabulary, so that
+    the transient memory of the counting stays bounded (10^6-concept ontologies have millions of aliases);
+    the result is the matrix one `CountVectorizer(min_df=...)` call gives, with sorted indices.
+    """
+    index: dict[str, int] = {}
+    chunks = []
+    for lo in range(0, len(texts), COUNT_CHUNK):
+        counter = _counter(analyzer, ngram_range)
+        counts = counter.fit_transform(texts[lo:lo + COUNT_CHUNK]).tocsr()
+        columns = np.fromiter((index.setdefault(term, len(index)) for term in counter.get_feature_names_out()), dtype=np.int32)
+        counts.indices = columns[counts.indices]  # columns of the growing vocabulary
+        chunks.append(counts)
+    terms = np.array(list(index), dtype=object)
+    frequency = sum(np.bincount(chunk.indices, minlength=len(terms)) for chunk in chunks) if chunks else np.zeros(0, np.int64)
+    frequent = np.flatnonzero(frequency >= min_df)
+    order = frequent[np.argsort(terms[frequent], kind="stable")]  # the kept terms, alphabetically
+    new_column = np.full(len(terms), -1, dtype=np.int32)
+    new_column[order] = np.arange(order.size, dtype=np.int32)
+    for chunk in chunks:
+        chunk.indices = new_column[chunk.indices]
+        dropped = chunk.indices < 0
+        chunk.data[dropped], chunk.indices[dropped] = 0, 0
+        chunk.resize(chunk.shape[0], order.size)
+        chunk.eliminate_zeros()
+        chunk.sort_indices()
+    counts = sp.vstack(chunks, format="csr", dtype=np.float32) if chunks else sp.csr_matrix((0, 0), dtype=np.float32)
+    return terms[order].tolist(), counts
+
+
 class TfidfBlock:
     """One TF-IDF block (char_wb or word) with a fixed vocabulary and idf vector."""
 
@@ -44,11 +79,9 @@ class TfidfBlock:
     @classmethod
     def fit_transform(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1) -> tuple["TfidfBlock", sp.csr_matrix]:
         """The fitted block and the TF-IDF rows of `texts`, from one pass of n-gram counting."""
-        counter = _counter(analyzer, ngram_range, min_df=min_df)
-        counts = counter.fit_transform(texts).tocsr()
+        vocabulary, counts = _count_ngrams(texts, analyzer, ngram_range, min_df)
         document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
         idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1
-        vocabulary = sorted(counter.vocabulary_, key=counter.vocabulary_.get)
         block = cls(analyzer, ngram_range, vocabulary, idf)
         return block, block._weigh(counts)
 
@@ -56,7 +89,8 @@ class TfidfBlock:
         return self._weigh(self._counter.transform(texts))
 
     def _weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
-        matrix = counts.tocsr().astype(np.float32)
+        """TF-IDF rows, computed in place in `counts` (float32 CSR counts are reused, not copied)."""
+        matrix = counts.tocsr().astype(np.float32, copy=False)
         np.log(matrix.data, out=matrix.data)
         matrix.data += 1
         matrix.data *= self.idf[matrix.indices]

@@ -11,6 +11,11 @@ Teacher forcing makes every parent of every level an independent problem, so the
 by a pool of worker processes, not threads: scikit-learn's liblinear draws its coordinate order
 from one process-wide random generator, seeded per call, which concurrent threads would share.
 Each call reseeds it, so the weights do not depend on `n_jobs` or on the order the calls run in.
+
+Memory at 10^6 concepts: the workers share the float32 feature matrix; each block is copied to
+float64 for liblinear on its own, and a node routed more than `max_node_examples` examples (the
+upper levels of a very large tree) learns from a seeded sample of them, so no worker ever holds
+a copy of every row.
 """
 from __future__ import annotations
 
@@ -88,8 +93,8 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     features, config = _shared["features"], _shared["config"]
     positives = _shared["per_level"][problem.level][problem.examples][:, problem.children]
     positives.data = np.ones_like(positives.data)
-    routed_all = problem.examples.size == features.shape[0] and np.array_equal(problem.examples, np.arange(features.shape[0]))
-    rows = features if routed_all else features[problem.examples]  # the root sees every row: no copy of them all
+    # float64 for liblinear, converted per block (at most `max_node_examples` rows), not for the whole matrix
+    rows = features[problem.examples].astype(np.float64)
     used, coef, bias = _fit_block(rows, positives.tocsr(), _shared["sample_weight"][problem.examples], config)
     keep = np.abs(coef) >= config.weight_threshold
     child_index, feature_index = np.nonzero(keep)
@@ -173,7 +178,7 @@ def train_matchers(features: sp.csr_matrix, labels: sp.csr_matrix, chain: list[s
     n_jobs = available_cpus() if n_jobs is None else n_jobs
     per_level = node_labels_per_level(labels, chain)
     problems, biases = _problems(per_level, chain, features.shape[0], config.max_node_examples)
-    _share(features.astype(np.float64), per_level, sample_weight, config)
+    _share(features, per_level, sample_weight, config)
     try:
         fits = _fit_all(problems, n_jobs, progress)
     finally:

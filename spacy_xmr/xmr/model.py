@@ -87,9 +87,8 @@ class XMRModel:
         featurizer, features = Featurizer.fit_transform(data.keys, config.features)
         timings["features_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        embeddings = pifa_embeddings(features, data.labels)
-        chain = build_cluster_chain(
-            embeddings, config.tree.max_leaf_size, config.tree.branching_factor, config.tree.kmeans_iterations,
+        chain = build_cluster_chain(  # the label embeddings are dropped once the tree is built
+            pifa_embeddings(features, data.labels), config.tree.max_leaf_size, config.tree.branching_factor, config.tree.kmeans_iterations,
             config.seed, progress,
         )
         timings["tree_s"] = time.perf_counter() - start

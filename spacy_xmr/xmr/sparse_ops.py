@@ -7,10 +7,10 @@ import scipy.sparse as sp
 
 def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Scale each row to unit l2 norm in place (all-zero rows stay zero) and return it."""
-    squares = matrix.multiply(matrix).sum(axis=1).A1
-    norms = np.sqrt(squares, dtype=np.float64)
+    squared = sp.csr_matrix((matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)  # shares the indices
+    norms = np.sqrt(squared.sum(axis=1).A1, dtype=np.float64)
     norms[norms == 0] = 1.0
-    matrix.data /= np.repeat(norms, np.diff(matrix.indptr)).astype(matrix.data.dtype)
+    matrix.data /= np.repeat(norms.astype(matrix.data.dtype), np.diff(matrix.indptr))
     return matrix
 
 
