@@ -5,11 +5,16 @@ with the top-K candidates of an XMR model trained on NCBI train, early-stopped o
 For each crosstype it records test acc@1, inference mentions/s at equal K (and the ratio to `base`),
 training time and the device. Two stages, so that the GPU run needs neither spaCy nor bioc:
 
-  # here (spaCy + bioc installed): XMR candidates, mentions, ontology and a copy of the encoder
-  python benchmarks/rerank_ncbi_disease.py --prepare-only --top-k 10
+  # here (spaCy + bioc installed): XMR candidates (also out-of-fold ones for train), mentions, ontology, encoder copy
+  python benchmarks/rerank_ncbi_disease.py --prepare-only --top-k 20 --folds 5
   # anywhere with torch + transformers (e.g. a GPU machine), from those files only
   python benchmarks/rerank_ncbi_disease.py --inputs benchmarks/work/rerank_inputs.json.gz \
-      --encoder benchmarks/work/minilm --device cuda --epochs 3
+      --encoder benchmarks/work/minilm --device cuda --top-k 10 --epochs 3 --lr 1e-4 \
+      --speed-architectures minilm-l6,bert-base --speed-k 10,20 --speed-synonyms 2,0
+
+The speed suite times every crosstype with untrained encoders of the named shapes before any training
+(`--crosstypes ""` runs it alone); `--train-candidates out-of-fold` trains on candidates of XMR models
+that never saw the mention's document.
 
 Without `--inputs` it prepares in-process. `--xmr-model DIR` reuses an XMR model (trained and saved
 there when DIR does not exist). The encoder copy is stored in fp16 to halve its size and loaded back in
