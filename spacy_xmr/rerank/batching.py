@@ -36,8 +36,9 @@ def collate(sequences: Sequence[PackedSequence], isolated: bool, pad_id: int, po
     candidate each need no such mask (isolated and full attention coincide), so they keep the plain padding
     mask and the fastest attention kernels. `position_offset` shifts position ids for RoBERTa-style encoders.
     """
-    lengths = torch.tensor([len(s.input_ids) for s in sequences], device=device)
-    n_tokens = sum(len(s.input_ids) for s in sequences)
+    sizes = [len(s.input_ids) for s in sequences]
+    n_tokens = sum(sizes)
+    lengths = torch.tensor(sizes, device=device)
     filled = torch.arange(int(lengths.max()), device=device)[None, :] < lengths[:, None]
 
     def padded(attribute: str, value: int) -> torch.Tensor:

@@ -22,11 +22,11 @@ from .sparse_ops import l2_normalize_rows
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"  # keeps one-character tokens ("type 1 diabetes")
 
 
-def _counter(analyzer: str, ngram_range, vocabulary=None, min_df: int = 1):
+def _counter(analyzer: str, ngram_range, vocabulary=None):
     from sklearn.feature_extraction.text import CountVectorizer
 
     return CountVectorizer(
-        analyzer=analyzer, ngram_range=tuple(ngram_range), lowercase=False, min_df=min_df,
+        analyzer=analyzer, ngram_range=tuple(ngram_range), lowercase=False,
         token_pattern=WORD_TOKEN_PATTERN if analyzer == "word" else None, vocabulary=vocabulary, dtype=np.float32,
     )
 

@@ -8,17 +8,18 @@ import scipy.sparse as sp
 def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Scale each row to unit l2 norm in place (all-zero rows stay zero) and return it."""
     squared = sp.csr_matrix((matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)  # shares the indices
-    norms = np.sqrt(squared.sum(axis=1).A1, dtype=np.float64)
-    norms[norms == 0] = 1.0
-    matrix.data /= np.repeat(norms.astype(matrix.data.dtype), np.diff(matrix.indptr))
-    return matrix
+    return _divide_rows(matrix, np.sqrt(squared.sum(axis=1).A1, dtype=np.float64))
 
 
 def scale_rows_to_max_one(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """Divide each row by its largest value (in place; empty rows stay empty), so a row's best scores 1."""
-    best = matrix.max(axis=1).toarray().ravel()
-    best[best == 0] = 1.0
-    matrix.data /= np.repeat(best, np.diff(matrix.indptr)).astype(np.float32)
+    return _divide_rows(matrix, matrix.max(axis=1).toarray().ravel())
+
+
+def _divide_rows(matrix: sp.csr_matrix, divisors: np.ndarray) -> sp.csr_matrix:
+    """`matrix` with row i divided by `divisors[i]` (in place; a zero divisor leaves its row as it is)."""
+    divisors[divisors == 0] = 1.0
+    matrix.data /= np.repeat(divisors.astype(matrix.data.dtype), np.diff(matrix.indptr))
     return matrix
 
 
