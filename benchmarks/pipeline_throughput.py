@@ -118,8 +118,8 @@ def main() -> None:
         "rss_mib_after_linking": round(rss_mib(), 1),
         "rss_mib_peak": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "throughput": results,
-        "machine": {"cpus": os.cpu_count(), "load_average_1min_at_end": round(os.getloadavg()[0], 2), "platform": platform.platform(), "python": platform.python_version(),
-                    "spacy": spacy.__version__},
+        "machine": {"cpus": os.cpu_count(), "load_average_1min_at_end": round(os.getloadavg()[0], 2), "platform": platform.platform(),
+                    "python": platform.python_version(), "spacy": spacy.__version__},
     }
     with atomic_open(args.output) as handle:
         json.dump(report, handle, indent=2)

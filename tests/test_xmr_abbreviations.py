@@ -33,8 +33,13 @@ def test_no_definition_without_a_matching_long_form():
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("coronary artery disease (CAD) is common", {"CAD": "coronary artery disease"}),
-     ("in ataxia-telangiectasia (A-T) patients", {"A-T": "ataxia-telangiectasia"})],
+    [("coronary artery disease (CAD) is common", {"CAD": "coronary artery disease", "CADs": "coronary artery disease"}),
+     ("in ataxia-telangiectasia (A-T) patients", {"A-T": "ataxia-telangiectasia", "A-Ts": "ataxia-telangiectasia"}),
+     # BC5CDR dev: a plural short form whose `s` the long form does not spell, then used in the plural and singular
+     ("deaths from cocaine-induced excited delirium (EDDs) in Dade County", {"EDDs": "excited delirium", "EDD": "excited delirium"}),
+     ("rats with prostate adenocarcinomas (PAs) and controls", {"PAs": "prostate adenocarcinomas", "PA": "prostate adenocarcinomas"}),
+     # a variant never replaces a short form defined in its own right
+     ("computed tomography (CT) and carpal tunnels (CTs)", {"CT": "computed tomography", "CTs": "carpal tunnels"})],
 )
 def test_abbreviation_map(text, expected):
     assert abbreviation_map(text) == expected
@@ -60,5 +65,5 @@ def test_definition_followed_by_other_names(dev_texts):
     found = {a.short_form: a for a in find_abbreviations(text)}
     assert found["SJS"].long_form == "Schwartz-Jampel syndrome"
     assert text[found["SJS"].short_start:found["SJS"].short_end] == "SJS"
-    assert abbreviation_map("in Wilms tumour (WT, nephroblastoma) and (Smith et al., 1998)") == {"WT": "Wilms tumour"}
+    assert abbreviation_map("in Wilms tumour (WT, nephroblastoma) and (Smith et al., 1998)") == {"WT": "Wilms tumour", "WTs": "Wilms tumour"}
     assert find_abbreviations("mutations were found (in patients from Turkey (D114E, R168C), the Netherlands (I16T))") == []

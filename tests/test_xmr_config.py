@@ -31,6 +31,8 @@ def test_round_trip_through_json(tmp_path):
         ({"fusion": {"nn_weight": -1}}, "fusion.nn_weight"),
         ({"fusion": {"substitution_weight": -0.5}}, "fusion.substitution_weight"),
         ({"fusion": {"rewrite_min_concepts": 0}}, "fusion.rewrite_min_concepts"),
+        ({"fusion": {"parent_weight": 1.0}}, "fusion.parent_weight"),
+        ({"fusion": {"parent_top_children": 0}}, "fusion.parent_top_children"),
         ({"features": {"canonical_words": 1}}, "features.canonical_words"),
         ({"training": {"add_long_forms": "yes"}}, "training.add_long_forms"),
         ({"seed": -1}, "seed"),

@@ -217,3 +217,24 @@ def test_normalisation_is_shared_by_exact_channel(model, ncbi_slice):
     concept = next(c for c in ontology if len(ontology.ids_for_alias(c.name)) == 1 and len(normalize_text(c.name)) > 8)
     shouted = f"  {concept.name.upper().replace(' ', ' - ')}  "
     assert model.predict([shouted], top_k=1)[0][0][0] == concept.id
+
+
+def test_parent_channel_adds_parents_below_their_child(ncbi_slice):
+    """With the parent channel, a parent of the best candidate is among the candidates at
+    `parent_weight` of its score (or its own, higher, score); without it the rankings are the
+    tree and string channels' alone."""
+    ontology, train, test = ncbi_slice
+    with_parents = XMRModel.train(ontology, train, XMRConfig.from_dict(SMALL), progress=False)
+    without = XMRModel.train(ontology, train, XMRConfig.from_dict({**SMALL, "fusion": {"parent_weight": 0.0}}), progress=False)
+    texts = [m.text for m in test]
+    checked = 0
+    for ranked, plain in zip(with_parents.predict(texts, top_k=50), without.predict(texts, top_k=50)):
+        best, best_score = ranked[0]
+        scores, plain_scores = dict(ranked), dict(plain)
+        assert plain[0] == (best, best_score)  # the parent channel never changes the top candidate's score
+        for parent in {ontology.resolve(p) for p in ontology[best].parents} - {None}:
+            expected = max(plain_scores.get(parent, 0.0), 0.7 * best_score)
+            if len(ranked) < 50 or expected >= ranked[-1][1]:
+                assert scores.get(parent) == pytest.approx(expected, rel=1e-5), (best, parent)
+                checked += 1
+    assert checked >= 10

@@ -1,8 +1,9 @@
 """`train_reranker`: fine-tune a cross-encoder on XMR candidates, resumable, with early stopping on dev acc@1.
 
 `output_dir` receives `model-best/` (a `Reranker` directory, written atomically whenever validation acc@1
-improves; with `fuse_xmr` the XMR score weight is tuned on validation data at each epoch end), `checkpoint/` (the full training state, written every `checkpoint_every` steps and at each
-epoch end) and `training.json` (settings, example counts and the per-epoch history).
+improves; with `fuse_xmr` the XMR score weight is tuned on validation data at each epoch end), `checkpoint/`
+(the full training state, written every `checkpoint_every` steps and at each epoch end) and `training.json`
+(settings, example counts and the per-epoch history).
 """
 from __future__ import annotations
 

@@ -66,8 +66,18 @@ def _best_long_form(short_form: str, window: str) -> int | None:
     return start
 
 
+def _plural_stem(short_form: str) -> str | None:
+    """`EDDs` → `EDD`: a short form ending in a lower-case plural `s` after a capital or digit."""
+    if len(short_form) >= 3 and short_form.endswith("s") and (short_form[-2].isupper() or short_form[-2].isdigit()):
+        return short_form[:-1]
+    return None
+
+
 def find_abbreviations(text: str) -> list[Abbreviation]:
-    """Every `long form (SF)` definition in `text`, in order of appearance."""
+    """Every `long form (SF)` definition in `text`, in order of appearance.
+
+    A plural short form whose `s` the long form does not spell ("excited delirium (EDDs)") is matched by its stem.
+    """
     found: list[Abbreviation] = []
     for match in _PARENTHESIS.finditer(text):
         short_form = match.group(1).strip()
@@ -83,6 +93,8 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
         window_start = clause_start + words[max(0, len(words) - max_words)].start()
         window = before[window_start:]
         start = _best_long_form(short_form, window)
+        if start is None and _plural_stem(short_form):
+            start = _best_long_form(_plural_stem(short_form), window)
         if start is None:
             continue
         long_form = window[start:].strip()
@@ -99,10 +111,13 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
 
 
 def abbreviation_map(text: str) -> dict[str, str]:
-    """Short form → long form of its first definition in `text`."""
+    """Short form → long form of its first definition in `text`, plus the singular or plural of each short
+    form (`PAs` defined, `PA` used, or the reverse) where that is not defined itself."""
     mapping: dict[str, str] = {}
     for abbreviation in find_abbreviations(text):
         mapping.setdefault(abbreviation.short_form, abbreviation.long_form)
+    for short_form, long_form in list(mapping.items()):
+        mapping.setdefault(_plural_stem(short_form) or f"{short_form}s", long_form)
     return mapping
 
 

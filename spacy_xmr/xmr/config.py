@@ -110,12 +110,18 @@ class FusionConfig:
     substitution_weight: float = 0.5  # a key one learned word substitution away, relative to the query's own key
     drop_weight: float = 0.5  # a key one learned droppable word away
     rewrite_min_concepts: int = 3  # concepts that must attest a rewrite
+    # The parent channel (hierarchy.py): the parents of the best `parent_top_children` concepts enter at this
+    # fraction of their best child's score, unless they score higher already. 0.7 and 10 tuned on NCBI Disease
+    # and BC5CDR dev: acc@1 unchanged, recall@10 +0.5 / +0.2 points, recall@20 +0.3 / +0.2 points.
+    parent_weight: float = 0.7
+    parent_top_children: int = 10
 
     def validate(self, prefix: str) -> None:
         _require(self.post_processor in POST_PROCESSORS, f"{prefix}.post_processor", self.post_processor, f"one of {POST_PROCESSORS}")
         for name in ("tree_weight", "exact_weight", "nn_weight", "word_weight", "substitution_weight", "drop_weight"):
             _require(getattr(self, name) >= 0, f"{prefix}.{name}", getattr(self, name), "a number >= 0")
-        for name in ("nn_top_aliases", "nn_query_terms", "rewrite_min_concepts"):
+        _require(0 <= self.parent_weight < 1, f"{prefix}.parent_weight", self.parent_weight, "a number in [0, 1) (a parent never outranks its child)")
+        for name in ("nn_top_aliases", "nn_query_terms", "rewrite_min_concepts", "parent_top_children"):
             _require(getattr(self, name) >= 1, f"{prefix}.{name}", getattr(self, name), "an integer >= 1")
 
 

@@ -1,6 +1,6 @@
-"""`XMRModel`: the whole candidate generator — features, label tree, matchers, beam search and the
-exact, word-key and nearest-neighbour string channels — with training, batched prediction and a self-contained
-on-disk format (JSON + npz, no pickle).
+"""`XMRModel`: the whole candidate generator — features, label tree, matchers, beam search, the exact,
+word-key and nearest-neighbour string channels and the ontology's parent channel — with training, batched
+prediction and a self-contained on-disk format (JSON + npz, no pickle).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from .beam import beam_search
 from .clustering import build_cluster_chain
 from .config import XMRConfig
 from .features import Featurizer
+from .hierarchy import parent_matrix, parent_scores
 from .label_embedding import pifa_embeddings
 from .matcher import Layer, available_cpus, train_matchers
 from .normalize import normalize_text
@@ -61,6 +62,7 @@ class XMRModel:
         self.layers = layers
         self.alias_index = alias_index
         self.stats = stats or {}
+        self._parents: sp.csr_matrix | None = None
 
     @property
     def ontology(self) -> Ontology:
@@ -118,6 +120,7 @@ class XMRModel:
         if n_threads <= 1:
             return sp.vstack([self._score_keys(part, top_k, beam_size) for part in chunks], format="csr")
         self.alias_index.prepare(self.config.fusion.rewrite_min_concepts)  # build the lazy parts once, not per thread
+        self._parent_matrix()
         with ThreadPoolExecutor(n_threads) as pool:
             return sp.vstack(list(pool.map(lambda part: self._score_keys(part, top_k, beam_size), chunks)), format="csr")
 
@@ -137,12 +140,21 @@ class XMRModel:
             )
         if fusion.nn_weight:
             fused = fused + fusion.nn_weight * self.alias_index.nearest(features, fusion.nn_top_aliases, fusion.nn_query_terms)
-        fused = top_k_per_row(fused.tocsr(), top_k)
+        fused = fused.tocsr()
+        if fusion.parent_weight:
+            fused = fused.maximum(fusion.parent_weight * parent_scores(fused, self._parent_matrix(), fusion.parent_top_children)).tocsr()
+        fused = top_k_per_row(fused, top_k)
         empty = np.array([not key for key in keys], dtype=bool)
         if empty.any():  # a text with no letters or digits has no candidates
             fused.data[np.repeat(empty, np.diff(fused.indptr))] = 0
             fused.eliminate_zeros()
         return fused
+
+    def _parent_matrix(self) -> sp.csr_matrix:
+        """Built on first use from the stored ontology (the model directory holds no copy of it)."""
+        if self._parents is None:
+            self._parents = parent_matrix(self._ontology, self._concept_ids)
+        return self._parents
 
     def predict(self, texts: list[str], top_k: int = 10, beam_size: int = 10) -> list[Ranking]:
         """For each text, up to `top_k` (concept id, score) pairs, best first, each id once."""

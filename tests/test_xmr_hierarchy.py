@@ -1,0 +1,42 @@
+"""The parent channel: ontology parents of the best candidates become candidates."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from spacy_xmr.ontology import Concept, Ontology
+from spacy_xmr.xmr.hierarchy import parent_matrix, parent_scores
+
+
+@pytest.fixture()
+def ontology():
+    return Ontology([
+        Concept("D1", "Retinal Diseases"),
+        Concept("D2", "Diabetic Retinopathy", parents=["D1"]),
+        Concept("D3", "Retinopathy of Prematurity", parents=["OLD1", "D9"]),  # an alt id of D1, and an id not in the ontology
+        Concept("D4", "Eye Diseases"),
+        Concept("D5", "Retinal Detachment", parents=["D1", "D4"]),
+        Concept("D1b", "Retinal Disorders (old id)", alt_ids=["OLD1"]),
+    ])
+
+
+def test_parent_matrix_resolves_alt_ids_and_skips_unknown_parents(ontology):
+    ids = ["D1", "D2", "D3", "D4", "D5", "D1b"]
+    matrix = parent_matrix(ontology, ids).toarray()
+    assert matrix.shape == (6, 6)
+    assert {(ids[r], ids[c]) for r, c in zip(*np.nonzero(matrix))} == {("D2", "D1"), ("D3", "D1b"), ("D5", "D1"), ("D5", "D4")}
+
+
+def test_parent_scores_are_the_best_childs_among_the_top_children(ontology):
+    ids = ["D1", "D2", "D3", "D4", "D5", "D1b"]
+    parents = parent_matrix(ontology, ids)
+    scores = sp.csr_matrix(np.array([
+        [0.0, 3.0, 0.0, 0.0, 2.0, 0.0],  # D2 and D5: D1 gets 3 (its best child), D4 gets 2
+        [0.0, 1.0, 0.0, 0.0, 2.0, 0.0],
+    ], dtype=np.float32))
+    full = parent_scores(scores, parents, top_children=2).toarray()
+    np.testing.assert_allclose(full, [[3, 0, 0, 2, 0, 0], [2, 0, 0, 2, 0, 0]])
+    only_best = parent_scores(scores, parents, top_children=1).toarray()  # row 0: only D2 counts; row 1: only D5
+    np.testing.assert_allclose(only_best, [[3, 0, 0, 0, 0, 0], [2, 0, 0, 2, 0, 0]])
+    assert parent_scores(sp.csr_matrix((2, 6), dtype=np.float32), parents, 10).nnz == 0
