@@ -1,11 +1,14 @@
-"""Benchmark of the XMR candidate generator on NCBI Disease + MEDIC, beside libpecos XR-Linear
-(same features, same training pairs) and brute-force TF-IDF cosine nearest neighbours.
+"""Benchmark of the XMR candidate generator on NCBI Disease (or BC5CDR diseases) + MEDIC, beside libpecos
+XR-Linear (same features, same training pairs) and brute-force TF-IDF cosine nearest neighbours.
 
     python benchmarks/xmr_ncbi_disease.py [--split dev] [--pecos-python benchmarks/.venv-pecos/bin/python]
+    python benchmarks/xmr_ncbi_disease.py --dataset bc5cdr_disease --split dev
 
 `--split test` (the reported figure) trains on train+dev and evaluates once on test; `--split dev`
-trains on train and evaluates on dev, for tuning. Gold mentions, lenient multi-id matching.
-Writes benchmarks/results/xmr_ncbi_disease[_dev].json and prints a table.
+trains on train and evaluates on dev, for tuning. `--dataset bc5cdr_disease` (the Disease mentions of
+BC5CDR, a second tuning set; dev only, as ../shared/data holds no BC5CDR test set) trains on the training
+file less the documents of the development file (the ../shared/data copy holds both). Gold mentions,
+lenient multi-id matching. Writes benchmarks/results/xmr_<dataset>[_dev].json and prints a table.
 """
 from __future__ import annotations
 
@@ -35,8 +38,24 @@ KS = (1, 5, 10, 20, 50)
 TOP_K = 50
 
 
-def gold_mentions(path: Path) -> list:
-    return [m for m in iter_mentions(read_corpus(path)) if m.gold_ids]
+def gold_mentions(path: Path, entity_types: list[str] | None = None) -> list:
+    return [m for m in iter_mentions(read_corpus(path, entity_types)) if m.gold_ids]
+
+
+def train_and_evaluation_mentions(data_dir: Path, dataset: str, split: str) -> tuple[list, list]:
+    if dataset == "bc5cdr_disease":
+        if split != "dev":
+            raise SystemExit("bc5cdr_disease: only --split dev (../shared/data holds no BC5CDR test set)")
+        dev = gold_mentions(data_dir / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt", ["Disease"])
+        dev_documents = {m.document_id for m in dev}
+        train = gold_mentions(data_dir / "bc5cdr" / "CDR_TrainingSet.PubTator.txt", ["Disease"])
+        return [m for m in train if m.document_id not in dev_documents], dev
+    ncbi = data_dir / "ncbi_disease"
+    train = gold_mentions(ncbi / "NCBItrainset_corpus.txt")
+    dev = gold_mentions(ncbi / "NCBIdevelopset_corpus.txt")
+    if split == "test":
+        return train + dev, gold_mentions(ncbi / "NCBItestset_corpus.txt")
+    return train, dev
 
 
 def metrics(mentions, ranked, ontology) -> dict:
@@ -149,25 +168,20 @@ def print_table(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--dataset", choices=("ncbi_disease", "bc5cdr_disease"), default="ncbi_disease")
     parser.add_argument("--split", choices=("test", "dev"), default="test")
     parser.add_argument("--config", type=Path, help="XMR config JSON")
     parser.add_argument("--pecos-python", default=str(REPO / "benchmarks" / ".venv-pecos" / "bin" / "python"))
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
-    ncbi = args.data_dir / "ncbi_disease"
     ontology = read_medic(args.data_dir / "medic" / "CTD_diseases.tsv.gz")
-    train = gold_mentions(ncbi / "NCBItrainset_corpus.txt")
-    dev = gold_mentions(ncbi / "NCBIdevelopset_corpus.txt")
-    if args.split == "test":
-        train, test = train + dev, gold_mentions(ncbi / "NCBItestset_corpus.txt")
-    else:
-        test = dev
+    train, test = train_and_evaluation_mentions(args.data_dir, args.dataset, args.split)
     config = XMRConfig.from_json(args.config) if args.config else XMRConfig()
     workdir = Path(tempfile.mkdtemp(prefix="xmr-bench-"))
     try:
         xmr, model = bench_xmr(ontology, train, test, config, workdir)
         results = {
-            "split": args.split, "train_mentions": len(train), "eval_mentions": len(test), "config": config.to_dict(),
+            "dataset": args.dataset, "split": args.split, "train_mentions": len(train), "eval_mentions": len(test), "config": config.to_dict(),
             "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": __import__("os").cpu_count()},
             "spacy_xmr": xmr,
             "tfidf_nn": bench_nn(model, test, ontology),
@@ -175,7 +189,7 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    output = args.output or REPO / "benchmarks" / "results" / f"xmr_ncbi_disease{'_dev' if args.split == 'dev' else ''}.json"
+    output = args.output or REPO / "benchmarks" / "results" / f"xmr_{args.dataset}{'_dev' if args.split == 'dev' else ''}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2))
     print_table(results)
