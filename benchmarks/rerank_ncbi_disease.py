@@ -202,22 +202,18 @@ def speed_reranker(architecture: str, crosstype: str, k: int, n_synonyms: int, o
     """An untrained reranker whose encoder has `architecture`'s shape (random weights, the packaged tokenizer):
     the shape of SapBERT / PubMedBERT (`bert-base`), which cannot be downloaded here, timed honestly."""
     import torch
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoConfig, AutoModel
 
-    from spacy_xmr.rerank import Reranker, RerankerConfig, markers
-    from spacy_xmr.rerank.model import CrossEncoder
+    from spacy_xmr.rerank import Reranker, RerankerConfig
 
-    config = RerankerConfig(crosstype=crosstype, attention=args.attention, model_name=f"{architecture} (random weights)", top_k=k,
+    config = RerankerConfig(crosstype=crosstype, attention=args.attention, model_name=str(encoder), top_k=k,
                             max_length=args.max_length, n_synonyms=n_synonyms, seed=args.seed)
-    tokenizer = AutoTokenizer.from_pretrained(encoder, local_files_only=True)
-    markers.add_marker_tokens(tokenizer, config.max_mentions_per_sequence)
     shape = AutoConfig.from_pretrained(encoder, local_files_only=True)
     for name, value in SPEED_ARCHITECTURES[architecture].items():
         setattr(shape, name, value)
-    shape.vocab_size = len(tokenizer)
     torch.manual_seed(args.seed)
-    encoder_model = AutoModel.from_config(shape).float()  # fp32 master weights, as for a trained reranker (autocast on CUDA)
-    return Reranker(config, tokenizer, CrossEncoder(encoder_model), ontology, args.device)
+    random_encoder = AutoModel.from_config(shape).float()  # fp32 master weights, as for a trained reranker (autocast on CUDA)
+    return Reranker.from_encoder(config, ontology, args.device, local_files_only=True, encoder=random_encoder)
 
 
 def run_speed_suite(ontology, splits, args, encoder: Path) -> dict:

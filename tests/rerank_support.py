@@ -34,7 +34,8 @@ def write_tiny_bert(directory: Path) -> Path:
     letters = list(string.ascii_lowercase + string.digits)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ";", ".", ",", "-", *WORDS, *letters, *("##" + c for c in letters)]
     (directory / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf8")
-    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"), do_lower_case=True)
+    # from the folder, not BertTokenizerFast(vocab_file=...): transformers 5 ignores that argument (every word [UNK])
+    tokenizer = BertTokenizerFast.from_pretrained(directory, do_lower_case=True)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=256,
                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)  # deterministic training steps

@@ -17,6 +17,13 @@ def bert_dir(tmp_path_factory):
     return write_tiny_bert(tmp_path_factory.mktemp("bert"))
 
 
+def test_the_tiny_bert_tokenizer_knows_its_words(bert_dir):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(bert_dir, local_files_only=True)
+    assert tokenizer.tokenize("Breast cancer x1") == ["breast", "cancer", "x", "##1"]
+
+
 def _config(bert_dir, **overrides) -> RerankerConfig:
     settings = dict(model_name=str(bert_dir), max_length=128, max_candidate_tokens=12)
     settings.update(overrides)
@@ -107,6 +114,23 @@ def test_unknown_settings_raise_config_error(bert_dir):
 def test_unknown_encoder_raises_model_load_error(tmp_path):
     with pytest.raises(ModelLoadError, match="cannot load the encoder"):
         Reranker.from_encoder(RerankerConfig(model_name=str(tmp_path / "nope")), toy_ontology(), "cpu", local_files_only=True)
+
+
+def test_a_given_encoder_replaces_the_checkpoints_weights(bert_dir):
+    """`encoder=`: the caller's model (here a wider random one) is used with the checkpoint's tokenizer,
+    its embeddings grown to hold the marker tokens."""
+    from transformers import AutoConfig, AutoModel
+
+    shape = AutoConfig.from_pretrained(bert_dir, local_files_only=True)
+    shape.hidden_size, shape.intermediate_size = 2 * shape.hidden_size, 2 * shape.intermediate_size
+    checkpoint_vocab = shape.vocab_size
+    wider = AutoModel.from_config(shape)
+    reranker = Reranker.from_encoder(_config(bert_dir), toy_ontology(), "cpu", local_files_only=True, encoder=wider)
+    assert reranker.model.encoder is wider
+    assert wider.get_input_embeddings().num_embeddings == len(reranker.tokenizer) > checkpoint_vocab
+    mentions = toy_mentions()
+    scores = reranker.score(mentions, _ids(toy_candidates(mentions)))
+    assert all(torch.isfinite(torch.tensor(row)).all() for row in scores)
 
 
 @pytest.mark.gpu

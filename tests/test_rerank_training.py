@@ -43,9 +43,11 @@ def test_each_crosstype_training_loss_falls(bert_dir, tmp_path, crosstype):
 
 
 def test_pointwise_loss_falls(bert_dir, tmp_path):
-    summary = _train(bert_dir, tmp_path, crosstype="parallel", loss="pointwise", lr=1e-2, head_lr=1e-2)
+    """Below 0.56, the binary entropy of one positive in four candidates: it learns more than the base rate
+    (which it reaches within a few epochs, so it needs more of them than the listwise loss)."""
+    summary = _train(bert_dir, tmp_path, crosstype="parallel", loss="pointwise", lr=1e-2, head_lr=1e-2, epochs=30, patience=30)
     losses = [epoch["train_loss"] for epoch in summary["history"]]
-    assert losses[-1] < 0.9 * losses[0], losses
+    assert losses[-1] < 0.75 * losses[0] and losses[-1] < 0.5, losses
 
 
 def test_losses_match_their_definitions():

@@ -52,18 +52,24 @@ class Reranker:
 
     # ---- construction -------------------------------------------------------------------
     @classmethod
-    def from_encoder(cls, config: RerankerConfig, ontology: Ontology, device="auto", local_files_only: bool = False) -> "Reranker":
-        """A new reranker on top of a Hugging Face encoder (`config.model_name`: hub name or local path)."""
+    def from_encoder(cls, config: RerankerConfig, ontology: Ontology, device="auto", local_files_only: bool = False,
+                     encoder=None) -> "Reranker":
+        """A new reranker on top of a Hugging Face encoder (`config.model_name`: hub name or local path).
+
+        `encoder`, a transformers model, replaces the weights of `config.model_name` (whose tokenizer is still
+        used): an encoder built or initialised by the caller, e.g. another architecture's shape for timing.
+        """
         from transformers import AutoModel, AutoTokenizer
 
         try:
             tokenizer = AutoTokenizer.from_pretrained(config.model_name, local_files_only=local_files_only)
-            # fp32 master weights whatever the checkpoint's dtype: mixed precision is autocast's job
-            encoder = AutoModel.from_pretrained(config.model_name, local_files_only=local_files_only, dtype=torch.float32)
+            if encoder is None:  # fp32 master weights whatever the checkpoint's dtype: mixed precision is autocast's job
+                encoder = AutoModel.from_pretrained(config.model_name, local_files_only=local_files_only, dtype=torch.float32)
         except (OSError, ValueError) as err:
             raise ModelLoadError(f"cannot load the encoder {config.model_name!r} (a Hugging Face model name or a local "
                                  f"directory with config.json and weights): {err}") from err
-        if markers.add_marker_tokens(tokenizer, config.max_mentions_per_sequence):
+        markers.add_marker_tokens(tokenizer, config.max_mentions_per_sequence)
+        if encoder.get_input_embeddings().num_embeddings < len(tokenizer):  # room for the marker tokens
             encoder.resize_token_embeddings(len(tokenizer))
         return cls(config, tokenizer, CrossEncoder(encoder), ontology, device)
 
