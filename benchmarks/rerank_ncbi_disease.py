@@ -225,9 +225,9 @@ def run_speed_suite(ontology, splits, args, encoder: Path) -> dict:
     for architecture in [a for a in args.speed_architectures.split(",") if a]:
         for k, n_synonyms in product(_ints(args.speed_k), _ints(args.speed_synonyms)):
             rows = {}
+            candidates = [c[:k] for c in splits["test"]["candidates"]]
             for crosstype in CROSSTYPES:
                 reranker = speed_reranker(architecture, crosstype, k, n_synonyms, ontology, args, encoder)
-                candidates = [c[:k] for c in splits["test"]["candidates"]]
                 _, speed = timed_rerank(reranker, test, candidates, args.eval_batch_size, args.repeats)
                 _, packing = reranker.builder.build(test, [[c for c, _ in ranked] for ranked in candidates])
                 rows[crosstype] = {"mentions_per_s": speed, "sequences": packing.n_sequences, "windowed": packing.n_windowed}

@@ -78,7 +78,6 @@ def test_train_then_apply_reranker(files):
         assert [s for _, s in got] == pytest.approx([s for _, s in ranked], abs=1e-5)
 
 
-
 def _write_medic(ontology, path: Path) -> Path:
     """The ontology as a MEDIC release file (CTD_diseases.tsv.gz columns), as users download it."""
     lines = ["# Fields:", "# DiseaseName\tDiseaseID\tAltDiseaseIDs\tDefinition\tParentIDs\tTreeNumbers\tParentTreeNumbers\tSynonyms\tSlimMappings"]
@@ -98,6 +97,7 @@ def test_train_reranker_reads_a_medic_release_file(files, tmp_path):
     assert result.exit_code == 0, result.output
     saved = Reranker.load(tmp_path / "r" / "model-best", device="cpu").ontology
     assert [(c.id, c.name, c.synonyms, c.alt_ids) for c in saved] == [(c.id, c.name, c.synonyms, c.alt_ids) for c in toy_ontology()]
+
 
 def test_user_errors_fail_cleanly(files, tmp_path):
     runner = CliRunner()

@@ -93,8 +93,9 @@ def find_abbreviations(text: str) -> list[Abbreviation]:
         window_start = clause_start + words[max(0, len(words) - max_words)].start()
         window = before[window_start:]
         start = _best_long_form(short_form, window)
-        if start is None and _plural_stem(short_form):
-            start = _best_long_form(_plural_stem(short_form), window)
+        stem = _plural_stem(short_form)
+        if start is None and stem:
+            start = _best_long_form(stem, window)
         if start is None:
             continue
         long_form = window[start:].strip()

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from .normalize import word_key
 from .rewrites import Rewrites, learn_rewrites
-from .sparse_ops import max_per_cell, row_ids, scale_rows_to_max_one, top_k_per_row
+from .sparse_ops import max_over_mapped, row_ids, scale_rows_to_max_one, top_k_per_row
 
 # (query, alias) pairs the nearest-neighbour shortlist forms at once: with millions of aliases even a query's
 # rarest n-grams are shared by many of them, and one product for a whole batch would take gigabytes.
@@ -77,12 +77,7 @@ class AliasIndex:
         similarities = shortlist.copy()
         query = row_ids(similarities)
         similarities.data = np.asarray(features[query].multiply(self.features[similarities.indices]).sum(axis=1)).ravel()
-        per_key = self.labels[similarities.indices]
-        repeat = np.diff(per_key.indptr)
-        return max_per_cell(
-            np.repeat(query, repeat), per_key.indices, np.repeat(similarities.data, repeat),
-            (features.shape[0], self.labels.shape[1]),
-        )
+        return max_over_mapped(query, similarities.data, self.labels[similarities.indices], (features.shape[0], self.labels.shape[1]))
 
     def _word_index(self) -> None:
         """Group the example strings by word key (built on first use: it is a function of the stored keys)."""
@@ -132,10 +127,5 @@ class AliasIndex:
                 add(query, words, substitution_weight)
             for words in dropped:
                 add(query, words, drop_weight)
-        per_key = self._word_labels[np.array(rows, dtype=np.int64)]
-        repeat = np.diff(per_key.indptr)
-        return max_per_cell(
-            np.repeat(np.array(queries, dtype=np.int64), repeat), per_key.indices,
-            (np.repeat(np.array(weights, dtype=np.float32), repeat) * per_key.data).astype(np.float32),
-            (len(texts), self.labels.shape[1]),
-        )
+        return max_over_mapped(np.array(queries, dtype=np.int64), np.array(weights, dtype=np.float32),
+                               self._word_labels[np.array(rows, dtype=np.int64)], (len(texts), self.labels.shape[1]), weighted=True)

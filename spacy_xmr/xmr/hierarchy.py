@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..ontology import Ontology
-from .sparse_ops import max_per_cell, row_ids, top_k_per_row
+from .sparse_ops import max_over_mapped, row_ids, top_k_per_row
 
 
 def parent_matrix(ontology: Ontology, concept_ids: list[str]) -> sp.csr_matrix:
@@ -31,8 +31,4 @@ def parent_matrix(ontology: Ontology, concept_ids: list[str]) -> sp.csr_matrix:
 def parent_scores(scores: sp.csr_matrix, parents: sp.csr_matrix, top_children: int) -> sp.csr_matrix:
     """queries × concepts: each parent of a query's `top_children` best concepts, scored as its best child."""
     children = top_k_per_row(scores, top_children)
-    per_child = parents[children.indices]
-    repeat = np.diff(per_child.indptr)
-    return max_per_cell(
-        np.repeat(row_ids(children), repeat), per_child.indices, np.repeat(children.data, repeat).astype(np.float32), scores.shape
-    )
+    return max_over_mapped(row_ids(children), children.data, parents[children.indices], scores.shape)

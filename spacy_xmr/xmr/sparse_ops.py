@@ -102,6 +102,18 @@ def max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: 
     return sp.csr_matrix((values[first], (rows[first], cols[first])), shape=shape, dtype=np.float32)
 
 
+def max_over_mapped(rows: np.ndarray, values: np.ndarray, mapped: sp.csr_matrix, shape: tuple[int, int],
+                    weighted: bool = False) -> sp.csr_matrix:
+    """Entry i (row `rows[i]`, value `values[i]`) spread over the columns of `mapped`'s row i (times its
+    stored value when `weighted`), keeping the largest per cell: a score carried through a mapping
+    (aliases → concepts, children → parents)."""
+    repeat = np.diff(mapped.indptr)
+    spread = np.repeat(values, repeat)
+    if weighted:
+        spread = spread * mapped.data
+    return max_per_cell(np.repeat(rows, repeat), mapped.indices, spread.astype(np.float32), shape)
+
+
 def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix, chunk_cells: int = 1 << 22) -> np.ndarray:
     """The values of `left @ right` at the stored cells of `pattern`, one per cell, in CSR order.
 
