@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from spacy_xmr.xmr.config import FeatureConfig
 from spacy_xmr.xmr.features import Featurizer, TfidfBlock
 from spacy_xmr.xmr.normalize import normalize_text
-from spacy_xmr.xmr.sparse_ops import compact_columns, max_per_cell, product_at, top_k_per_row
+from spacy_xmr.xmr.sparse_ops import compact_columns, max_per_cell, product_at, product_at_rows, stack_rows_consumed, top_k_per_row
 
 TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
 
@@ -29,7 +29,8 @@ def test_block_matches_scikit_learn(analyzer, ngram_range):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     queries = TEXTS + ["zz cancer", "dm type 1", ""]
-    block, fitted = TfidfBlock.fit_transform(TEXTS, analyzer, ngram_range)
+    block, fitted = TfidfBlock.fit(TEXTS, analyzer, ngram_range)
+    fitted = sp.vstack(fitted, format="csr")
     token_pattern = {"token_pattern": r"(?u)\b\w+\b"} if analyzer == "word" else {}
     reference = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=True, lowercase=False,
                                 **token_pattern).fit(TEXTS)
@@ -50,9 +51,33 @@ def test_counting_in_chunks_gives_the_one_pass_counts(monkeypatch, analyzer, ngr
                                 token_pattern=features.WORD_TOKEN_PATTERN if analyzer == "word" else None)
     expected = reference.fit_transform(texts).tocsr()
     monkeypatch.setattr(features, "COUNT_CHUNK", 4)  # six chunks, new n-grams in each
-    vocabulary, counts = features._count_ngrams(texts, analyzer, ngram_range, min_df)
+    vocabulary, chunks = features._count_ngrams(texts, analyzer, ngram_range, min_df)
     assert vocabulary == list(reference.get_feature_names_out())
-    assert counts.has_sorted_indices and (counts != expected).nnz == 0
+    assert [chunk.shape[0] for chunk in chunks] == [4, 4, 4, 4, 4, 2] and all(chunk.has_sorted_indices for chunk in chunks)
+    assert (sp.vstack(chunks, format="csr") != expected).nnz == 0
+
+
+def test_featurizer_rows_do_not_depend_on_the_counting_chunks(monkeypatch):
+    from spacy_xmr.xmr import features
+
+    texts = TEXTS * 2 + ["cancer of the breast", "diabetes type 2"]
+    _, whole = Featurizer.fit_transform(texts, FeatureConfig())
+    monkeypatch.setattr(features, "COUNT_CHUNK", 3)
+    _, chunked = Featurizer.fit_transform(texts, FeatureConfig())
+    assert chunked.shape == whole.shape and chunked.nnz == whole.nnz
+    assert abs(chunked - whole).max() < 1e-7
+
+
+def test_stack_rows_consumed_equals_vstack_and_rejects_a_bad_fit():
+    rng = np.random.default_rng(3)
+    chunks = [sp.random(n, 7, density=0.4, format="csr", dtype=np.float32, random_state=rng) for n in (3, 0, 5, 1)]
+    expected = sp.vstack(chunks, format="csr")
+    stacked = stack_rows_consumed(iter(chunks), (9, 7), expected.nnz)
+    assert (stacked != expected).nnz == 0 and stacked.indptr.tolist() == expected.indptr.tolist()
+    with pytest.raises(ValueError, match="filled 9 rows"):
+        stack_rows_consumed(iter(chunks), (10, 7), expected.nnz)
+    with pytest.raises(ValueError, match="does not fit"):
+        stack_rows_consumed(iter(chunks), (9, 7), expected.nnz - 1)
 
 def test_featurizer_rows_are_unit_norm_and_survive_disk(tmp_path):
     featurizer, features = Featurizer.fit_transform(TEXTS, FeatureConfig())
@@ -92,6 +117,18 @@ def test_product_at_matches_dense_product(seed, chunk):
 
 
 @settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), pattern_density=st.floats(0, 0.5))
+def test_product_at_rows_gives_product_at_floats(seed, pattern_density):
+    left = sp.random(13, 300, density=0.1, format="csr", random_state=seed, dtype=np.float32)
+    right = sp.random(300, 40, density=0.3, format="csr", random_state=seed + 1, dtype=np.float32)
+    pattern = sp.random(13, 40, density=pattern_density, format="csr", random_state=seed + 2, dtype=np.float32)
+    pattern.sort_indices()
+    left.sort_indices()
+    right.sort_indices()
+    assert np.array_equal(product_at_rows(left, right.T.tocsr(), pattern), product_at(left, right, pattern))  # the same floats
+
+
+@settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000), density=st.floats(0, 0.3))
 def test_compact_columns_keeps_rows_and_drops_unused_columns(seed, density):
     matrix = sp.random(9, 40, density=density, format="csr", random_state=seed, dtype=np.float32)
@@ -112,3 +149,6 @@ def test_top_k_per_row_breaks_ties_by_column_whatever_the_batch():
     alone = top_k_per_row(row, 3)
     in_batch = top_k_per_row(sp.vstack([wide, row, wide]).tocsr(), 3, chunk_cells=12)[1]
     assert alone.indices.tolist() == in_batch.indices.tolist() == [0, 1, 2]
+    reversed_entries = sp.csr_matrix((row.data[::-1], row.indices[::-1], row.indptr), shape=row.shape)  # as a product leaves them
+    assert not reversed_entries.has_sorted_indices
+    assert sorted(top_k_per_row(reversed_entries, 3).indices.tolist()) == [0, 1, 2]

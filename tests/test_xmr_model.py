@@ -12,6 +12,7 @@ from spacy_xmr.corpus import iter_mentions, read_corpus
 from spacy_xmr.errors import ConfigError, ModelLoadError
 from spacy_xmr.ontology import Ontology
 from spacy_xmr.xmr import XMRConfig, XMRModel, normalize_text
+from spacy_xmr.xmr.sparse_ops import product_at_rows
 
 SMALL = {"tree": {"max_leaf_size": 16, "branching_factor": 4}, "seed": 3}
 
@@ -143,6 +144,21 @@ def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(
     assert model.score_matrix([], top_k=10).shape == (0, one.shape[1])
     alone = [model.predict([text], top_k=10)[0] for text in texts[-40:]]
     assert model.predict(texts, top_k=10)[-40:] == alone
+
+
+def test_beam_search_kernels_give_the_same_scores(model, ncbi_slice, monkeypatch):
+    from spacy_xmr.xmr import beam
+
+    texts = [m.text for m in ncbi_slice[2]]
+    used = []
+    monkeypatch.setattr(beam, "product_at_rows", lambda *args: used.append("rows") or product_at_rows(*args))
+    scores = {}
+    for kernel, step_cost in (("product", 10**12), ("rows", -10**12)):  # a step cost that makes one kernel the cheaper
+        monkeypatch.setattr(beam, "PER_QUERY_STEP_COST", step_cost)
+        scores[kernel] = model.score_matrix(texts, top_k=20)
+        assert ("rows" in used) == (kernel == "rows")
+    for name in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(scores["product"], name), getattr(scores["rows"], name))
 
 
 def test_save_load_gives_identical_predictions(model, ncbi_slice, tmp_path):

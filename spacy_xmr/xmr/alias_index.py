@@ -15,11 +15,12 @@ import scipy.sparse as sp
 
 from .normalize import word_key
 from .rewrites import Rewrites, learn_rewrites
-from .sparse_ops import max_over_mapped, row_ids, scale_rows_to_max_one, top_k_per_row
+from .sparse_ops import max_over_mapped, row_ids, scale_rows_to_max_one, stack_rows_consumed, top_k_per_row
 
 # (query, alias) pairs the nearest-neighbour shortlist forms at once: with millions of aliases even a query's
 # rarest n-grams are shared by many of them, and one product for a whole batch would take gigabytes.
 NN_PAIRS_AT_ONCE = 20_000_000
+TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
 
 
 def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -40,7 +41,7 @@ class AliasIndex:
         self.labels = labels.tocsr()
         self.features = features.tocsr()
         self._row = {key: i for i, key in enumerate(keys)}
-        self._features_t: sp.csr_matrix | None = None
+        self._by_term: tuple[int, sp.csr_matrix] | None = None  # (index_terms, the term index)
         self._word_keys: dict[str, int] | None = None
         self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
         self._rewrites: dict[int, Rewrites] = {}
@@ -54,24 +55,35 @@ class AliasIndex:
         )
         return scale_rows_to_max_one((selector @ self.labels).tocsr())
 
-    def prepare(self, min_concepts: int) -> None:
+    def prepare(self, min_concepts: int, index_terms: int) -> None:
         """Build now what the channels otherwise build on first use (before threads share the index)."""
-        self._features_by_term()
+        self._term_index(index_terms)
         self.rewrites(min_concepts)
 
-    def _features_by_term(self) -> sp.csr_matrix:
-        if self._features_t is None:
-            self._features_t = self.features.T.tocsr()
-        return self._features_t
+    def _term_index(self, index_terms: int) -> sp.csr_matrix:
+        """terms × example strings: each string under its `index_terms` heaviest terms only (built on first use).
 
-    def nearest(self, features: sp.csr_matrix, top_aliases: int, query_terms: int) -> sp.csr_matrix:
+        A query reaches a string through the query's rarest n-grams, which are among that string's heaviest
+        too; a string's common n-grams would only lengthen the posting lists (at 10^6 concepts the full
+        transposed matrix is gigabytes and most of the shortlist's time).
+        """
+        if self._by_term is None or self._by_term[0] != index_terms:
+            rows = self.features.shape[0]
+            heaviest = (top_k_per_row(self.features[lo:lo + TERM_INDEX_ROWS], index_terms) for lo in range(0, rows, TERM_INDEX_ROWS))
+            n_stored = int(np.minimum(np.diff(self.features.indptr), index_terms).sum())
+            self._by_term = None  # the old index goes before the new one is built
+            self._by_term = (index_terms, stack_rows_consumed(heaviest, self.features.shape, n_stored).T.tocsr())
+        return self._by_term[1]
+
+    def nearest(self, features: sp.csr_matrix, top_aliases: int, query_terms: int, index_terms: int) -> sp.csr_matrix:
         """queries × concepts: for each concept among the `top_aliases` nearest strings, its best cosine.
 
         Candidates are found with each query cut to its `query_terms` heaviest features (the
         rarest n-grams, whose posting lists are short: common n-grams would make the product
-        nearly dense), then scored with the exact cosine.
+        nearly dense) in the index of each string's `index_terms` heaviest features, then scored
+        with the exact cosine.
         """
-        cut, by_term = top_k_per_row(features, query_terms), self._features_by_term()
+        cut, by_term = top_k_per_row(features, query_terms), self._term_index(index_terms)
         shortlist = sp.vstack([top_k_per_row((cut[lo:hi] @ by_term).tocsr(), top_aliases)
                                for lo, hi in _row_spans(cut, np.diff(by_term.indptr), NN_PAIRS_AT_ONCE)], format="csr")
         similarities = shortlist.copy()

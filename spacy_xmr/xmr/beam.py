@@ -10,7 +10,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from .matcher import Layer
-from .sparse_ops import product_at, top_k_per_row
+from .sparse_ops import product_at, product_at_rows, top_k_per_row
+
+# What one query's own step costs the per-query kernel, in multiply-adds of the batched product: measured on
+# 10^5- and 10^6-concept synthetic ontologies, where each kernel wins on some layers
+PER_QUERY_STEP_COST = 20_000
 
 
 def post_process(margins: np.ndarray, kind: str) -> np.ndarray:
@@ -19,13 +23,30 @@ def post_process(margins: np.ndarray, kind: str) -> np.ndarray:
     return np.exp(-np.maximum(0.0, 1.0 - margins) ** 3)  # l3-hinge
 
 
+def layer_margins(features: sp.csr_matrix, layer: Layer, opened: sp.csr_matrix) -> np.ndarray:
+    """`features @ layer.weights` at the cells of `opened` (queries × nodes), by the cheaper of two kernels
+    that give the same floats.
+
+    The batched product pays for every node a query's terms reach plus a dense block as wide as the layer;
+    the per-query kernel pays only for the open nodes' weights. On a wide layer (10^6 leaves, 600 open per
+    query) the second is 50× faster; on the narrow upper levels, whose nodes hold thousands of weights
+    each, the first is.
+    """
+    n_queries = features.shape[0]
+    product_cost = np.diff(layer.weights.indptr)[features.indices].sum() + n_queries * layer.n_nodes
+    per_query_cost = layer.node_lengths()[opened.indices].sum() + n_queries * PER_QUERY_STEP_COST
+    if per_query_cost < product_cost:
+        return product_at_rows(features, layer.weights_by_node(), opened)
+    return product_at(features, layer.weights, opened)
+
+
 def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, top_k: int, post_processor: str) -> sp.csr_matrix:
     """queries × labels: path scores of the best `top_k` labels per query."""
     n = features.shape[0]
     beam = sp.csr_matrix(np.ones((n, 1), dtype=np.float32))
     for level, layer in enumerate(layers):
         opened = (beam @ layer.clusters.T).tocsr()  # each child carries its parent's score
-        margins = product_at(features, layer.weights, opened)
+        margins = layer_margins(features, layer, opened)
         margins += layer.bias[opened.indices]
         opened.data = (opened.data * post_process(margins, post_processor)).astype(np.float32)
         keep = top_k if level == len(layers) - 1 else beam_size

@@ -23,6 +23,7 @@ def _balanced_split(embeddings: sp.csr_matrix, rng: np.random.Generator, iterati
     _, compact = compact_columns(embeddings)  # work on the columns this node uses: centroids stay small
     first, second = rng.choice(n, size=2, replace=False)
     direction = (compact[first] - compact[second]).toarray().ravel()
+    total = np.asarray(compact.sum(axis=0)).ravel()
     left = np.zeros(n, dtype=bool)
     for _ in range(iterations):
         order = np.argsort(-(compact @ direction), kind="stable")
@@ -31,22 +32,28 @@ def _balanced_split(embeddings: sp.csr_matrix, rng: np.random.Generator, iterati
         if np.array_equal(new_left, left):
             break
         left = new_left
-        centroids = np.vstack([np.asarray(compact[left].sum(axis=0)), np.asarray(compact[~left].sum(axis=0))]).astype(np.float64)
+        first_sum = compact.T @ left.astype(np.float32)  # a product, not `compact[left].sum()`: no copy of half the rows
+        centroids = np.vstack([first_sum, total - first_sum]).astype(np.float64)
         centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
         direction = centroids[0] - centroids[1]
     return left
 
 
 def binary_leaf_order(embeddings: sp.csr_matrix, depth: int, iterations: int, seed: int, progress: bool = False) -> np.ndarray:
-    """A permutation of the labels: after it, binary node j at depth t holds a contiguous block."""
+    """A permutation of the labels: after it, binary node j at depth t holds a contiguous block.
+
+    `embeddings` (float32 CSR) has its rows l2-normalised in place: at 10^6 labels it is a gigabyte,
+    and the caller's PIFA matrix is a temporary (so is the root's block: the matrix itself, not a copy).
+    """
     rng = np.random.default_rng(seed)
-    embeddings = l2_normalize_rows(embeddings.tocsr().astype(np.float32, copy=True))
+    embeddings = l2_normalize_rows(embeddings.tocsr().astype(np.float32, copy=False))
     blocks = [np.arange(embeddings.shape[0])]
     with tqdm(total=2**depth - 1, desc="label tree", disable=None if progress else True, leave=False) as bar:
         for _ in range(depth):
             next_blocks = []
             for block in blocks:
-                left = _balanced_split(embeddings[block], rng, iterations)
+                rows = embeddings if block.size == embeddings.shape[0] else embeddings[block]
+                left = _balanced_split(rows, rng, iterations)
                 next_blocks.extend([block[left], block[~left]])
                 bar.update()
             blocks = next_blocks

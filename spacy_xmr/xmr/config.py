@@ -106,6 +106,7 @@ class FusionConfig:
     nn_weight: float = 1.0
     nn_top_aliases: int = 100
     nn_query_terms: int = 8
+    nn_index_terms: int = 32  # each example string's heaviest terms in the nearest-neighbour index (tuned on both dev sets)
     word_weight: float = 2.0  # the word-key channel (alias_index.word_match)
     substitution_weight: float = 0.5  # a key one learned word substitution away, relative to the query's own key
     drop_weight: float = 0.5  # a key one learned droppable word away
@@ -121,7 +122,7 @@ class FusionConfig:
         for name in ("tree_weight", "exact_weight", "nn_weight", "word_weight", "substitution_weight", "drop_weight"):
             _require(getattr(self, name) >= 0, f"{prefix}.{name}", getattr(self, name), "a number >= 0")
         _require(0 <= self.parent_weight < 1, f"{prefix}.parent_weight", self.parent_weight, "a number in [0, 1) (a parent never outranks its child)")
-        for name in ("nn_top_aliases", "nn_query_terms", "rewrite_min_concepts", "parent_top_children"):
+        for name in ("nn_top_aliases", "nn_query_terms", "nn_index_terms", "rewrite_min_concepts", "parent_top_children"):
             _require(getattr(self, name) >= 1, f"{prefix}.{name}", getattr(self, name), "an integer >= 1")
 
 

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from ..errors import ModelLoadError
 from .config import FeatureConfig
 from .normalize import key_words
-from .sparse_ops import l2_normalize_rows
+from .sparse_ops import l2_normalize_rows, stack_rows_consumed
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"  # keeps one-character tokens ("type 1 diabetes")
 
@@ -34,12 +34,13 @@ def _counter(analyzer: str, ngram_range, vocabulary=None):
 COUNT_CHUNK = 100_000  # texts per counting pass: scikit-learn holds a Python int per n-gram occurrence while counting
 
 
-def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> tuple[list[str], sp.csr_matrix]:
-    """The sorted vocabulary (n-grams in at least `min_df` texts) and the count matrix of `texts` over it.
+def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> tuple[list[str], list[sp.csr_matrix]]:
+    """The sorted vocabulary (n-grams in at least `min_df` texts) and the count matrices of `texts` over it,
+    `COUNT_CHUNK` rows each (stacked, the matrix one `CountVectorizer(min_df=...)` call gives, indices sorted).
 
-    Counted `COUNT_CHUNK` texts at a time, each chunk's columns mapped into one growing vocabulary, so that
-    the transient memory of the counting stays bounded (10^6-concept ontologies have millions of aliases);
-    the result is the matrix one `CountVectorizer(min_df=...)` call gives, with sorted indices.
+    Counted a chunk at a time, each chunk's columns mapped into one growing vocabulary, so that the transient
+    memory of the counting stays bounded (10^6-concept ontologies have millions of aliases); the chunks are
+    returned unstacked so that the caller can weigh and stack them without a second copy of the whole matrix.
     """
     index: dict[str, int] = {}
     chunks = []
@@ -62,8 +63,7 @@ def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> 
         chunk.resize(chunk.shape[0], order.size)
         chunk.eliminate_zeros()
         chunk.sort_indices()
-    counts = sp.vstack(chunks, format="csr", dtype=np.float32) if chunks else sp.csr_matrix((0, 0), dtype=np.float32)
-    return terms[order].tolist(), counts
+    return terms[order].tolist(), chunks
 
 
 class TfidfBlock:
@@ -77,13 +77,13 @@ class TfidfBlock:
         self._counter = _counter(analyzer, ngram_range, {term: i for i, term in enumerate(vocabulary)})
 
     @classmethod
-    def fit_transform(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1) -> tuple["TfidfBlock", sp.csr_matrix]:
-        """The fitted block and the TF-IDF rows of `texts`, from one pass of n-gram counting."""
-        vocabulary, counts = _count_ngrams(texts, analyzer, ngram_range, min_df)
-        document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+    def fit(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1) -> tuple["TfidfBlock", list[sp.csr_matrix]]:
+        """The fitted block and the TF-IDF rows of `texts` (in `COUNT_CHUNK`-row chunks), from one pass of counting."""
+        vocabulary, chunks = _count_ngrams(texts, analyzer, ngram_range, min_df)
+        document_frequency = sum(np.bincount(chunk.indices, minlength=len(vocabulary)) for chunk in chunks)
         idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1
         block = cls(analyzer, ngram_range, vocabulary, idf)
-        return block, block._weigh(counts)
+        return block, [block._weigh(chunk) for chunk in chunks]
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         return self._weigh(self._counter.transform(texts))
@@ -115,12 +115,22 @@ class Featurizer:
 
     @classmethod
     def fit_transform(cls, texts: list[str], config: FeatureConfig) -> tuple["Featurizer", sp.csr_matrix]:
-        """The fitted featurizer and the feature rows of `texts`."""
+        """The fitted featurizer and the feature rows of `texts`.
+
+        The rows are combined a chunk at a time and each chunk is dropped once it is stacked: the peak holds
+        about one copy of the feature matrix (at 10^6 concepts, gigabytes), not the three of stacking whole blocks.
+        """
         texts = _canonical(texts) if config.canonical_words else texts
-        char_block, chars = TfidfBlock.fit_transform(texts, "char_wb", config.char_ngram_range, config.min_df)
-        word_block, words = TfidfBlock.fit_transform(texts, "word", config.word_ngram_range, config.min_df)
+        char_block, chars = TfidfBlock.fit(texts, "char_wb", config.char_ngram_range, config.min_df)
+        word_block, words = TfidfBlock.fit(texts, "word", config.word_ngram_range, config.min_df)
         featurizer = cls(config, char_block, word_block)
-        return featurizer, featurizer._combine(chars, words)
+        n_stored = sum(chunk.nnz for chunk in chars + words)
+
+        def combined():
+            while chars:
+                yield featurizer._combine(chars.pop(0), words.pop(0))
+
+        return featurizer, stack_rows_consumed(combined(), (len(texts), featurizer.n_features), n_stored)
 
     @property
     def n_features(self) -> int:

@@ -14,4 +14,4 @@ def pifa_embeddings(features: sp.csr_matrix, labels: sp.csr_matrix) -> sp.csr_ma
     """concepts × features: `labels` is examples × concepts (nonzero = positive)."""
     positive = labels.copy()
     positive.data = np.ones_like(positive.data)
-    return l2_normalize_rows((positive.T.tocsr() @ features).tocsr().astype(np.float32))
+    return l2_normalize_rows((positive.T.tocsr() @ features).tocsr().astype(np.float32, copy=False))

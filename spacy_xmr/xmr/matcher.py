@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,10 +41,25 @@ class Layer:
     weights: sp.csr_matrix
     bias: np.ndarray
     clusters: sp.csr_matrix
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # what prediction derives
 
     @property
     def n_nodes(self) -> int:
         return self.clusters.shape[0]
+
+    def node_lengths(self) -> np.ndarray:
+        """Stored weights per node (computed on first use)."""
+        with _layer_cache_lock:
+            if "node_lengths" not in self._cache:
+                self._cache["node_lengths"] = np.bincount(self.weights.indices, minlength=self.n_nodes)
+            return self._cache["node_lengths"]
+
+    def weights_by_node(self) -> sp.csr_matrix:
+        """nodes × features: the weights transposed, for scoring a few nodes per query (built on first use)."""
+        with _layer_cache_lock:
+            if "by_node" not in self._cache:
+                self._cache["by_node"] = self.weights.T.tocsr()
+            return self._cache["by_node"]
 
 
 @dataclass
@@ -56,6 +72,7 @@ class _Problem:
     examples: np.ndarray
 
 
+_layer_cache_lock = threading.Lock()  # prediction threads share the layers
 _shared: dict = {}  # what every fit reads: set in the training process, inherited (or unpickled) by the workers
 
 

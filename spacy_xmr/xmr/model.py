@@ -119,7 +119,7 @@ class XMRModel:
         chunks = [keys[lo:lo + chunk] for lo in range(0, len(keys), chunk)]
         if n_threads <= 1:
             return sp.vstack([self._score_keys(part, top_k, beam_size) for part in chunks], format="csr")
-        self.alias_index.prepare(self.config.fusion.rewrite_min_concepts)  # build the lazy parts once, not per thread
+        self.alias_index.prepare(self.config.fusion.rewrite_min_concepts, self.config.fusion.nn_index_terms)  # build the lazy parts once, not per thread
         self._parent_matrix()
         with ThreadPoolExecutor(n_threads) as pool:
             return sp.vstack(list(pool.map(lambda part: self._score_keys(part, top_k, beam_size), chunks)), format="csr")
@@ -139,7 +139,9 @@ class XMRModel:
                 keys, fusion.substitution_weight, fusion.drop_weight, fusion.rewrite_min_concepts
             )
         if fusion.nn_weight:
-            fused = fused + fusion.nn_weight * self.alias_index.nearest(features, fusion.nn_top_aliases, fusion.nn_query_terms)
+            fused = fused + fusion.nn_weight * self.alias_index.nearest(
+                features, fusion.nn_top_aliases, fusion.nn_query_terms, fusion.nn_index_terms
+            )
         fused = fused.tocsr()
         if fusion.parent_weight:
             fused = fused.maximum(fusion.parent_weight * parent_scores(fused, self._parent_matrix(), fusion.parent_top_children)).tocsr()

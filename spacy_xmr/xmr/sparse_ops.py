@@ -1,6 +1,8 @@
 """Row-wise operations on CSR score matrices, vectorised (no Python loop over rows or labels)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -21,6 +23,28 @@ def _divide_rows(matrix: sp.csr_matrix, divisors: np.ndarray) -> sp.csr_matrix:
     divisors[divisors == 0] = 1.0
     matrix.data /= np.repeat(divisors.astype(matrix.data.dtype), np.diff(matrix.indptr))
     return matrix
+
+
+def stack_rows_consumed(chunks: Iterator[sp.csr_matrix], shape: tuple[int, int], nnz: int) -> sp.csr_matrix:
+    """The CSR matrix of `chunks` one under another (`nnz` stored entries in all), copied into arrays allocated
+    once: unlike `sp.vstack`, which holds every chunk beside its result, a chunk the iterator no longer
+    references is freed while the result fills."""
+    index_dtype = np.int64 if max(nnz, shape[1]) > np.iinfo(np.int32).max else np.int32
+    data = np.empty(nnz, dtype=np.float32)
+    indices = np.empty(nnz, dtype=index_dtype)
+    indptr = np.zeros(shape[0] + 1, dtype=index_dtype)
+    row = stored = 0
+    for chunk in chunks:
+        n_rows, n_stored = chunk.shape[0], chunk.nnz
+        if chunk.shape[1] != shape[1] or row + n_rows > shape[0] or stored + n_stored > nnz:
+            raise ValueError(f"chunk of shape {chunk.shape} ({n_stored} stored) does not fit at row {row} of {shape} ({nnz} stored)")
+        data[stored:stored + n_stored] = chunk.data
+        indices[stored:stored + n_stored] = chunk.indices
+        indptr[row + 1:row + n_rows + 1] = chunk.indptr[1:] + stored
+        row, stored = row + n_rows, stored + n_stored
+    if (row, stored) != (shape[0], nnz):
+        raise ValueError(f"chunks filled {row} rows ({stored} stored) of {shape} ({nnz} stored)")
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
 def compact_columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -46,12 +70,12 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
     """Keep the k largest entries of each row (which must hold no duplicate cells).
 
     Ties at the k-th value go to the lowest columns, so a row's result never depends on the
-    other rows of the batch. Rows, taken in order of length, are scattered into dense blocks
-    of similar widths padded with -inf and cut at their k-th value found by `argpartition`:
-    linear time, no sort of the entries.
+    other rows of the batch nor on the order of its entries (a product's rows come unsorted, and
+    sorting them would cost more than the cut). Rows, taken in order of length, are scattered
+    into dense blocks of similar widths padded with -inf and cut at their k-th value found by
+    `argpartition`: linear time, no sort of the entries.
     """
     matrix = matrix.tocsr()
-    matrix.sort_indices()  # positions in a row follow column order: the tie-break
     lengths = np.diff(matrix.indptr)
     if lengths.size == 0 or lengths.max() <= k:
         return matrix.copy()
@@ -78,9 +102,9 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
         values[chunk_rows, position] = matrix.data[source]
         columns[chunk_rows, position] = matrix.indices[source]
         kth = -np.partition(-values, k - 1, axis=1)[:, k - 1:k]  # every row here has more than k entries
-        above = values > kth
+        keep = values > kth
         at_kth = values == kth
-        keep = above | (at_kth & (np.cumsum(at_kth, axis=1) <= k - above.sum(axis=1, keepdims=True)))
+        _keep_lowest_columns(keep, at_kth, columns, k - keep.sum(axis=1))
         block_rows, block_positions = np.nonzero(keep)
         kept_rows.append(chunk[block_rows])
         kept_cols.append(columns[block_rows, block_positions])
@@ -89,6 +113,17 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
     return sp.csr_matrix(
         (np.concatenate(kept_values), (np.concatenate(kept_rows), np.concatenate(kept_cols))), shape=matrix.shape, dtype=matrix.dtype
     )
+
+
+def _keep_lowest_columns(keep: np.ndarray, tied: np.ndarray, columns: np.ndarray, wanted: np.ndarray) -> None:
+    """Add to `keep`, row by row, the `wanted` tied cells of the lowest columns (all of them where that is all
+    there are: the usual case; only the rows with more ties than places are ranked)."""
+    crowded = np.flatnonzero(tied.sum(axis=1) > wanted)
+    keep |= tied
+    if crowded.size:
+        tied_columns = np.where(tied[crowded], columns[crowded], np.iinfo(columns.dtype).max)
+        rank = np.argsort(np.argsort(tied_columns, axis=1, kind="stable"), axis=1)
+        keep[crowded] &= ~tied[crowded] | (rank < wanted[crowded, None])
 
 
 def max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
@@ -132,3 +167,22 @@ def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix
         dense = (left[lo:hi] @ right).toarray().ravel()
         out[start:stop] = dense[(pattern_rows[start:stop] - lo) * n_cols + pattern.indices[start:stop]]
     return out
+
+
+def product_at_rows(left: sp.csr_matrix, right_rows: sp.csr_matrix, pattern: sp.csr_matrix) -> np.ndarray:
+    """The values of `left @ right_rows.T` at the stored cells of `pattern`, one per cell, in CSR order.
+
+    A row of `left` at a time: the rows of `right_rows` its cells name, times that row as a dense vector
+    (filled and cleared per row). The cost follows only the named rows, where `product_at` pays for every
+    column the row's terms reach; with both operands' indices sorted, each value is added up in the same
+    order as there, so the two give the same floats.
+    """
+    values = np.zeros(pattern.nnz, dtype=np.float32)
+    dense = np.zeros(left.shape[1], dtype=np.float32)
+    for row in np.flatnonzero(np.diff(pattern.indptr)):
+        start, stop = pattern.indptr[row], pattern.indptr[row + 1]
+        terms = left.indices[left.indptr[row]:left.indptr[row + 1]]
+        dense[terms] = left.data[left.indptr[row]:left.indptr[row + 1]]
+        values[start:stop] = right_rows[pattern.indices[start:stop]] @ dense
+        dense[terms] = 0
+    return values

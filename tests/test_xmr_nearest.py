@@ -1,0 +1,42 @@
+"""The nearest-neighbour channel: the pruned term index and exact cosines for what it finds."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from spacy_xmr.xmr.alias_index import AliasIndex
+from spacy_xmr.xmr.config import FeatureConfig
+from spacy_xmr.xmr.features import Featurizer
+from spacy_xmr.xmr.normalize import normalize_text
+from spacy_xmr.xmr.sparse_ops import top_k_per_row
+
+KEYS = ["breast neoplasms", "breast cancer", "lung neoplasms", "small cell lung carcinoma", "colon cancer",
+        "hereditary nonpolyposis colorectal cancer", "adenomatous polyposis coli", "g6pd deficiency"]
+CONCEPT_OF = [0, 0, 1, 1, 2, 2, 3, 4]
+
+
+def index_and_featurizer() -> tuple[AliasIndex, Featurizer]:
+    labels = sp.csr_matrix((np.ones(len(KEYS), np.float32), (np.arange(len(KEYS)), CONCEPT_OF)), shape=(len(KEYS), 5))
+    featurizer, features = Featurizer.fit_transform(KEYS, FeatureConfig())
+    return AliasIndex(KEYS, labels, features), featurizer
+
+
+def test_term_index_keeps_each_strings_heaviest_terms():
+    index, _ = index_and_featurizer()
+    pruned = index._term_index(6)
+    assert pruned.shape == index.features.T.shape
+    assert (pruned != top_k_per_row(index.features, 6).T).nnz == 0
+    assert np.diff(pruned.tocsc().indptr).tolist() == [6] * len(KEYS)
+    assert index._term_index(10**6).nnz == index.features.nnz  # rebuilt for another size: every term
+
+
+def test_pruned_index_finds_misspellings_and_scores_exact_cosines():
+    index, featurizer = index_and_featurizer()
+    queries = featurizer.transform([normalize_text(t) for t in ("breast neoplasm", "hereditary non-polyposis colorectal cancers", "G6PD-deficiency")])
+    cosines = (queries @ index.features.T).toarray()
+    for index_terms in (10**6, 16):
+        scores = index.nearest(queries, top_aliases=3, query_terms=8, index_terms=index_terms).toarray()
+        assert scores.argmax(axis=1).tolist() == [0, 2, 4]
+        for query, concept in enumerate(scores.argmax(axis=1)):  # a concept's score is its best string's exact cosine
+            best = max(cosines[query, row] for row, of in enumerate(CONCEPT_OF) if of == concept)
+            assert abs(scores[query, concept] - best) < 1e-6
