@@ -117,10 +117,9 @@ class XMRModel:
             return sp.csr_matrix((0, len(self._concept_ids)), dtype=np.float32)
         chunk = max(1, min(MAX_ROWS_PER_CHUNK, -(-len(keys) // max(n_threads, 1))))
         chunks = [keys[lo:lo + chunk] for lo in range(0, len(keys), chunk)]
+        self._prepare()
         if n_threads <= 1:
             return sp.vstack([self._score_keys(part, top_k, beam_size) for part in chunks], format="csr")
-        self.alias_index.prepare(self.config.fusion.rewrite_min_concepts, self.config.fusion.nn_index_terms)  # build the lazy parts once, not per thread
-        self._parent_matrix()
         with ThreadPoolExecutor(n_threads) as pool:
             return sp.vstack(list(pool.map(lambda part: self._score_keys(part, top_k, beam_size), chunks)), format="csr")
 
@@ -151,6 +150,16 @@ class XMRModel:
             fused.data[np.repeat(empty, np.diff(fused.indptr))] = 0
             fused.eliminate_zeros()
         return fused
+
+    def _prepare(self) -> None:
+        """Build what prediction derives from the model, once and before threads share it: on a 10^6-concept
+        model the first call spends most of a minute here, so that is logged."""
+        start = time.perf_counter()
+        self.alias_index.prepare(self.config.fusion.rewrite_min_concepts, self.config.fusion.nn_index_terms)
+        self._parent_matrix()
+        if time.perf_counter() - start > 1:
+            logger.info("built the prediction indexes (term index, word rewrites, parents) in %.0f s; later calls reuse them",
+                        time.perf_counter() - start)
 
     def _parent_matrix(self) -> sp.csr_matrix:
         """Built on first use from the stored ontology (the model directory holds no copy of it)."""
