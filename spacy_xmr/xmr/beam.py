@@ -35,7 +35,7 @@ def layer_margins(features: sp.csr_matrix, layer: Layer, opened: sp.csr_matrix) 
     each, the first is.
     """
     n_queries = features.shape[0]
-    product_cost = np.diff(layer.weights.indptr)[features.indices].sum() + n_queries * layer.n_nodes
+    product_cost = layer.term_lengths()[features.indices].sum() + n_queries * layer.n_nodes
     per_query_cost = layer.node_lengths()[opened.indices].sum() + n_queries * PER_QUERY_STEP_COST
     if per_query_cost < product_cost:
         return product_at_rows(features, layer.weights_by_node(), opened)

@@ -54,6 +54,13 @@ class Layer:
                 self._cache["node_lengths"] = np.bincount(self.weights.indices, minlength=self.n_nodes)
             return self._cache["node_lengths"]
 
+    def term_lengths(self) -> np.ndarray:
+        """Stored weights per feature (computed on first use: a query of one mention should not pay for it)."""
+        with _layer_cache_lock:
+            if "term_lengths" not in self._cache:
+                self._cache["term_lengths"] = np.diff(self.weights.indptr)
+            return self._cache["term_lengths"]
+
     def weights_by_node(self) -> sp.csr_matrix:
         """nodes × features: the weights transposed, for scoring a few nodes per query (built on first use)."""
         with _layer_cache_lock:
