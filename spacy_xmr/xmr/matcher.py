@@ -48,25 +48,23 @@ class Layer:
         return self.clusters.shape[0]
 
     def node_lengths(self) -> np.ndarray:
-        """Stored weights per node (computed on first use)."""
-        with _layer_cache_lock:
-            if "node_lengths" not in self._cache:
-                self._cache["node_lengths"] = np.bincount(self.weights.indices, minlength=self.n_nodes)
-            return self._cache["node_lengths"]
+        """Stored weights per node."""
+        return self._cached("node_lengths", lambda: np.bincount(self.weights.indices, minlength=self.n_nodes))
 
     def term_lengths(self) -> np.ndarray:
-        """Stored weights per feature (computed on first use: a query of one mention should not pay for it)."""
-        with _layer_cache_lock:
-            if "term_lengths" not in self._cache:
-                self._cache["term_lengths"] = np.diff(self.weights.indptr)
-            return self._cache["term_lengths"]
+        """Stored weights per feature (cached: a query of one mention should not pay a pass over every feature)."""
+        return self._cached("term_lengths", lambda: np.diff(self.weights.indptr))
 
     def weights_by_node(self) -> sp.csr_matrix:
-        """nodes × features: the weights transposed, for scoring a few nodes per query (built on first use)."""
+        """nodes × features: the weights transposed, for scoring a few nodes per query."""
+        return self._cached("by_node", lambda: self.weights.T.tocsr())
+
+    def _cached(self, name: str, build):
+        """What prediction derives from the weights, built on first use (once, though threads share the layer)."""
         with _layer_cache_lock:
-            if "by_node" not in self._cache:
-                self._cache["by_node"] = self.weights.T.tocsr()
-            return self._cache["by_node"]
+            if name not in self._cache:
+                self._cache[name] = build()
+            return self._cache[name]
 
 
 @dataclass
