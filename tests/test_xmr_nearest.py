@@ -23,11 +23,11 @@ def index_and_featurizer() -> tuple[AliasIndex, Featurizer]:
 
 def test_term_index_keeps_each_strings_heaviest_terms():
     index, _ = index_and_featurizer()
-    pruned = index._term_index(6)
+    pruned = index.term_index(6)
     assert pruned.shape == index.features.T.shape
     assert (pruned != top_k_per_row(index.features, 6).T).nnz == 0
     assert np.diff(pruned.tocsc().indptr).tolist() == [6] * len(KEYS)
-    assert index._term_index(10**6).nnz == index.features.nnz  # rebuilt for another size: every term
+    assert index.term_index(10**6).nnz == index.features.nnz  # rebuilt for another size: every term
 
 
 def test_pruned_index_finds_misspellings_and_scores_exact_cosines():

@@ -55,12 +55,7 @@ class AliasIndex:
         )
         return scale_rows_to_max_one((selector @ self.labels).tocsr())
 
-    def prepare(self, min_concepts: int, index_terms: int) -> None:
-        """Build now what the channels otherwise build on first use (before threads share the index)."""
-        self._term_index(index_terms)
-        self.rewrites(min_concepts)
-
-    def _term_index(self, index_terms: int) -> sp.csr_matrix:
+    def term_index(self, index_terms: int) -> sp.csr_matrix:
         """terms × example strings: each string under its `index_terms` heaviest terms only (built on first use).
 
         A query reaches a string through the query's rarest n-grams, which are among that string's heaviest
@@ -83,7 +78,7 @@ class AliasIndex:
         nearly dense) in the index of each string's `index_terms` heaviest features, then scored
         with the exact cosine.
         """
-        cut, by_term = top_k_per_row(features, query_terms), self._term_index(index_terms)
+        cut, by_term = top_k_per_row(features, query_terms), self.term_index(index_terms)
         shortlist = sp.vstack([top_k_per_row((cut[lo:hi] @ by_term).tocsr(), top_aliases)
                                for lo, hi in _row_spans(cut, np.diff(by_term.indptr), NN_PAIRS_AT_ONCE)], format="csr")
         similarities = shortlist.copy()

@@ -152,11 +152,16 @@ class XMRModel:
         return fused
 
     def _prepare(self) -> None:
-        """Build what prediction derives from the model, once and before threads share it: on a 10^6-concept
-        model the first call spends most of a minute here, so that is logged."""
+        """Build what the enabled channels derive from the model, once and before threads share it: on a
+        10^6-concept model the first call spends most of a minute here, so that is logged."""
         start = time.perf_counter()
-        self.alias_index.prepare(self.config.fusion.rewrite_min_concepts, self.config.fusion.nn_index_terms)
-        self._parent_matrix()
+        fusion = self.config.fusion
+        if fusion.nn_weight:
+            self.alias_index.term_index(fusion.nn_index_terms)
+        if fusion.word_weight:
+            self.alias_index.rewrites(fusion.rewrite_min_concepts)
+        if fusion.parent_weight:
+            self._parent_matrix()
         if time.perf_counter() - start > 1:
             logger.info("built the prediction indexes (term index, word rewrites, parents) in %.0f s; later calls reuse them",
                         time.perf_counter() - start)
