@@ -51,8 +51,9 @@ def test_counting_in_chunks_gives_the_one_pass_counts(monkeypatch, analyzer, ngr
                                 token_pattern=features.WORD_TOKEN_PATTERN if analyzer == "word" else None)
     expected = reference.fit_transform(texts).tocsr()
     monkeypatch.setattr(features, "COUNT_CHUNK", 4)  # six chunks, new n-grams in each
-    vocabulary, chunks = features._count_ngrams(texts, analyzer, ngram_range, min_df)
+    vocabulary, document_frequency, chunks = features._count_ngrams(texts, analyzer, ngram_range, min_df)
     assert vocabulary == list(reference.get_feature_names_out())
+    assert document_frequency.tolist() == np.diff(expected.tocsc().indptr).tolist()
     assert [chunk.shape[0] for chunk in chunks] == [4, 4, 4, 4, 4, 2] and all(chunk.has_sorted_indices for chunk in chunks)
     assert (sp.vstack(chunks, format="csr") != expected).nnz == 0
 

@@ -34,9 +34,10 @@ def _counter(analyzer: str, ngram_range, vocabulary=None):
 COUNT_CHUNK = 100_000  # texts per counting pass: scikit-learn holds a Python int per n-gram occurrence while counting
 
 
-def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> tuple[list[str], list[sp.csr_matrix]]:
-    """The sorted vocabulary (n-grams in at least `min_df` texts) and the count matrices of `texts` over it,
-    `COUNT_CHUNK` rows each (stacked, the matrix one `CountVectorizer(min_df=...)` call gives, indices sorted).
+def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> tuple[list[str], np.ndarray, list[sp.csr_matrix]]:
+    """The sorted vocabulary (n-grams in at least `min_df` texts), its document frequencies, and the count
+    matrices of `texts` over it, `COUNT_CHUNK` rows each (stacked, the matrix one `CountVectorizer(min_df=...)`
+    call gives, indices sorted).
 
     Counted a chunk at a time, each chunk's columns mapped into one growing vocabulary, so that the transient
     memory of the counting stays bounded (10^6-concept ontologies have millions of aliases); the chunks are
@@ -63,7 +64,7 @@ def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int) -> 
         chunk.resize(chunk.shape[0], order.size)
         chunk.eliminate_zeros()
         chunk.sort_indices()
-    return terms[order].tolist(), chunks
+    return terms[order].tolist(), frequency[order], chunks
 
 
 class TfidfBlock:
@@ -79,8 +80,7 @@ class TfidfBlock:
     @classmethod
     def fit(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1) -> tuple["TfidfBlock", list[sp.csr_matrix]]:
         """The fitted block and the TF-IDF rows of `texts` (in `COUNT_CHUNK`-row chunks), from one pass of counting."""
-        vocabulary, chunks = _count_ngrams(texts, analyzer, ngram_range, min_df)
-        document_frequency = sum(np.bincount(chunk.indices, minlength=len(vocabulary)) for chunk in chunks)
+        vocabulary, document_frequency, chunks = _count_ngrams(texts, analyzer, ngram_range, min_df)
         idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1
         block = cls(analyzer, ngram_range, vocabulary, idf)
         return block, [block._weigh(chunk) for chunk in chunks]
