@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from spacy_xmr.rerank import CROSSTYPES, InputBuilder, RerankerConfig
+from spacy_xmr.rerank.batching import iter_group_batches, iter_sequence_batches
 from spacy_xmr.rerank.markers import add_marker_tokens
 from spacy_xmr.rerank.verbalize import candidate_text
 from rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
@@ -93,3 +94,27 @@ def test_position_ids_restart_per_candidate_only_when_isolated(tokenizer, attent
     starts = [position for _, _, position in sequence.slots]
     restarts = [sequence.position_ids[p] for p in starts]
     assert restarts == ([n_context] * len(starts) if attention == "isolated" else starts)
+
+
+@pytest.mark.parametrize("crosstype", CROSSTYPES)
+def test_inference_batches_hold_every_sequence_once_sorted_by_length(tokenizer, crosstype):
+    _, _, groups, _ = _build(tokenizer, crosstype, k=5)
+    batches = list(iter_sequence_batches(groups, batch_size=2))
+    flat = [sequence for batch in batches for sequence in batch]
+    assert sorted(map(id, flat)) == sorted(id(s) for g in groups for s in g.sequences)
+    lengths = [len(s.input_ids) for s in flat]
+    assert lengths == sorted(lengths)
+    n_mentions = sum(len(g.mention_indices) for g in groups)
+    budget = 2 * sum(lengths) / n_mentions
+    for batch in batches:  # padded to its last (longest) sequence, within the budget unless it is alone
+        assert len(batch) == 1 or len(batch) * len(batch[-1].input_ids) <= budget
+
+
+def test_length_sorted_batches_pad_less_than_whole_mentions(tokenizer):
+    _, _, groups, _ = _build(tokenizer, "base", k=5)
+
+    def padded_tokens(batches):
+        return sum(len(batch) * max(len(s.input_ids) for s in batch) for batch in batches)
+
+    by_mention = [[s for g in batch for s in g.sequences] for batch in iter_group_batches(groups, 2)]
+    assert padded_tokens(iter_sequence_batches(groups, 2)) < padded_tokens(by_mention)

@@ -27,6 +27,28 @@ def iter_group_batches(groups: Sequence[PackedGroup], batch_size: int) -> Iterat
         yield batch
 
 
+def iter_sequence_batches(groups: Sequence[PackedGroup], batch_size: int) -> Iterator[list[PackedSequence]]:
+    """Inference batches: all sequences sorted by length, cut so that each batch pads to about as many tokens
+    as `batch_size` average mentions hold.
+
+    Scoring needs no mention's candidates together (training does: see `iter_group_batches`), so sequences of
+    similar length share a batch and little is spent on padding: with one pair per sequence (`base`), batching
+    whole mentions padded every pair to the longest candidate of the batch (38 % more tokens on NCBI Disease).
+    """
+    sequences = sorted((s for group in groups for s in group.sequences), key=lambda s: len(s.input_ids))
+    n_mentions = sum(len(group.mention_indices) for group in groups)
+    if not sequences:
+        return
+    budget = batch_size * sum(len(s.input_ids) for s in sequences) / max(1, n_mentions)
+    batch: list[PackedSequence] = []
+    for sequence in sequences:  # ascending lengths: the newest sequence sets the batch's padded width
+        if batch and (len(batch) + 1) * len(sequence.input_ids) > budget:
+            yield batch
+            batch = []
+        batch.append(sequence)
+    yield batch
+
+
 def collate(sequences: Sequence[PackedSequence], isolated: bool, pad_id: int, position_offset: int = 0,
             device: torch.device | str = "cpu") -> dict:
     """Tensors on `device` for the encoder plus the slot index tensors (batch row, position, mention, candidate).

@@ -18,12 +18,12 @@ from ..atomic import atomic_directory
 from ..errors import ConfigError, ModelLoadError, SpacyXmrError
 from ..ontology import Ontology
 from . import markers
-from .batching import collate, iter_group_batches
+from .batching import collate, iter_sequence_batches
 from .config import RerankerConfig
 from .device import autocast, autocast_dtype, resolve_device
 from .fusion import fuse
 from .model import CrossEncoder
-from .packing import InputBuilder, PackedGroup
+from .packing import InputBuilder, PackedSequence
 
 if TYPE_CHECKING:
     from ..corpus.mention import Mention
@@ -78,13 +78,12 @@ class Reranker:
               progress: bool = False) -> list[list[float]]:
         """The cross-encoder score of every (mention, candidate), in the order given."""
         groups, _ = self.builder.build(mentions, candidate_ids)
-        groups.sort(key=lambda group: group.n_tokens)  # similar lengths together: less padding
         self.model.eval()
         outputs = []  # read back once at the end: the host packs the next batch while the device runs this one
         with torch.inference_mode():
-            for batch_groups in tqdm(list(iter_group_batches(groups, batch_size)), desc="rerank", unit="batch",
-                                     disable=None if progress else True):
-                batch = self.forward_inputs(batch_groups)
+            for sequences in tqdm(list(iter_sequence_batches(groups, batch_size)), desc="rerank", unit="batch",
+                                  disable=None if progress else True):
+                batch = self.collate(sequences)
                 with autocast(self.device, autocast_dtype(self.precision, self.device)):
                     outputs.append((batch["slot_mention"], batch["slot_candidate"], self.model(batch)))
         scores = [[float("nan")] * len(ids) for ids in candidate_ids]
@@ -94,9 +93,8 @@ class Reranker:
                 scores[mention][candidate] = value
         return scores
 
-    def forward_inputs(self, groups: Sequence[PackedGroup]) -> dict:
-        """Collated tensors of these groups' sequences, on the reranker's device."""
-        sequences = [sequence for group in groups for sequence in group.sequences]
+    def collate(self, sequences: Sequence[PackedSequence]) -> dict:
+        """Collated tensors of these sequences, on the reranker's device."""
         return collate(sequences, self.config.attention == "isolated", self.tokenizer.pad_token_id, self.model.position_offset, self.device)
 
     def rerank(self, mentions: Sequence["Mention"], candidates: Sequence[Candidates], batch_size: int = 32,

@@ -142,7 +142,7 @@ def _optimizer(reranker: Reranker, config: RerankerConfig) -> torch.optim.AdamW:
 
 
 def _train_step(reranker: Reranker, groups, labels: list[list[int]], loss_function, optimizer, scheduler, scaler, dtype) -> float:
-    batch = reranker.forward_inputs(groups)
+    batch = reranker.collate([sequence for group in groups for sequence in group.sequences])
     mention_ids, local_mention = torch.unique(batch["slot_mention"], return_inverse=True)
     width = max(len(labels[m]) for m in mention_ids.tolist())
     label_matrix = torch.tensor([labels[m] + [0] * (width - len(labels[m])) for m in mention_ids.tolist()], device=reranker.device)
