@@ -61,9 +61,10 @@ def test_rerank_sorts_by_score_and_keeps_every_candidate(bert_dir, crosstype):
     for before, after, row in zip(candidates, reranked, scores):
         assert sorted(c for c, _ in after) == sorted(c for c, _ in before)
         assert [s for _, s in after] == sorted(row, reverse=True)
-    # batching changes nothing
-    assert torch.allclose(torch.tensor(sum(reranker.score(mentions, _ids(candidates), batch_size=100), [])),
-                          torch.tensor(sum(scores, [])), atol=1e-5)
+    # batching, and packing a document at a time, change nothing
+    for batching in ({"batch_size": 100}, {"batch_size": 3, "chunk_mentions": 1}):
+        assert torch.allclose(torch.tensor(sum(reranker.score(mentions, _ids(candidates), **batching), [])),
+                              torch.tensor(sum(scores, [])), atol=1e-5)
 
 
 def test_save_load_gives_identical_scores(bert_dir, tmp_path):

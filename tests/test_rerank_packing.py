@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from spacy_xmr.rerank import CROSSTYPES, InputBuilder, RerankerConfig
-from spacy_xmr.rerank.batching import iter_group_batches, iter_sequence_batches
+from spacy_xmr.rerank.batching import document_chunks, iter_group_batches, iter_sequence_batches
 from spacy_xmr.rerank.markers import add_marker_tokens
 from spacy_xmr.rerank.verbalize import candidate_text
 from rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
@@ -118,3 +118,14 @@ def test_length_sorted_batches_pad_less_than_whole_mentions(tokenizer):
 
     by_mention = [[s for g in batch for s in g.sequences] for batch in iter_group_batches(groups, 2)]
     assert padded_tokens(iter_sequence_batches(groups, 2)) < padded_tokens(by_mention)
+
+
+def test_document_chunks_keep_documents_whole():
+    document_ids = ["a", "b", "a", "c", "b", "c", "c", "d"]
+    chunks = document_chunks(document_ids, 3)
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(document_ids)))
+    assert all(len({document_ids[i] for i in chunk} & {document_ids[i] for i in other}) == 0
+               for n, chunk in enumerate(chunks) for other in chunks[n + 1:])
+    assert all(len(chunk) >= 3 for chunk in chunks[:-1])
+    assert chunks == [[0, 2, 1, 4], [3, 5, 6], [7]]
+    assert document_chunks([], 3) == []

@@ -27,6 +27,21 @@ def iter_group_batches(groups: Sequence[PackedGroup], batch_size: int) -> Iterat
         yield batch
 
 
+def document_chunks(document_ids: Sequence[str], size: int) -> list[list[int]]:
+    """Indices of the mentions, whole documents at a time, at least `size` mentions per chunk (fewer for the
+    last): packing one chunk at a time bounds memory on a large corpus, and a context never straddles two chunks."""
+    by_document: dict[str, list[int]] = {}
+    for index, document_id in enumerate(document_ids):
+        by_document.setdefault(document_id, []).append(index)
+    chunks, chunk = [], []
+    for members in by_document.values():
+        chunk += members
+        if len(chunk) >= size:
+            chunks.append(chunk)
+            chunk = []
+    return chunks + [chunk] if chunk else chunks
+
+
 def iter_sequence_batches(groups: Sequence[PackedGroup], batch_size: int) -> Iterator[list[PackedSequence]]:
     """Inference batches: all sequences sorted by length, cut so that each batch pads to about as many tokens
     as `batch_size` average mentions hold.

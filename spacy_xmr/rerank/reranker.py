@@ -18,7 +18,7 @@ from ..atomic import atomic_directory
 from ..errors import ConfigError, ModelLoadError, SpacyXmrError
 from ..ontology import Ontology
 from . import markers
-from .batching import collate, iter_sequence_batches
+from .batching import collate, document_chunks, iter_sequence_batches
 from .config import RerankerConfig
 from .device import autocast, autocast_dtype, resolve_device
 from .fusion import fuse
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 FORMAT_NAME = "spacy-xmr-reranker"
 FORMAT_VERSION = 1
 CONFIG_FILE, HEAD_FILE, ENCODER_DIR, ONTOLOGY_FILE = "reranker.json", "head.safetensors", "encoder", "ontology.jsonl.gz"
+CHUNK_MENTIONS = 4096  # mentions packed at once by `score`
 
 Candidates = list[tuple[str, float]]
 
@@ -75,22 +76,31 @@ class Reranker:
 
     # ---- inference ----------------------------------------------------------------------
     def score(self, mentions: Sequence["Mention"], candidate_ids: Sequence[Sequence[str]], batch_size: int = 32,
-              progress: bool = False) -> list[list[float]]:
-        """The cross-encoder score of every (mention, candidate), in the order given."""
-        groups, _ = self.builder.build(mentions, candidate_ids)
-        self.model.eval()
-        outputs = []  # read back once at the end: the host packs the next batch while the device runs this one
-        with torch.inference_mode():
-            for sequences in tqdm(list(iter_sequence_batches(groups, batch_size)), desc="rerank", unit="batch",
-                                  disable=None if progress else True):
-                batch = self.collate(sequences)
-                with autocast(self.device, autocast_dtype(self.precision, self.device)):
-                    outputs.append((batch["slot_mention"], batch["slot_candidate"], self.model(batch)))
+              progress: bool = False, chunk_mentions: int = CHUNK_MENTIONS) -> list[list[float]]:
+        """The cross-encoder score of every (mention, candidate), in the order given.
+
+        Mentions are packed `chunk_mentions` at a time (whole documents): a corpus of millions of pairs never
+        holds all its packed sequences at once. Each chunk's scores are read back once, after its last batch,
+        so the host packs the next batch while the device runs this one.
+        """
+        if len(mentions) != len(candidate_ids):
+            raise SpacyXmrError(f"score: {len(mentions)} mentions but {len(candidate_ids)} candidate lists")
         scores = [[float("nan")] * len(ids) for ids in candidate_ids]
-        if outputs:
-            rows, columns, values = (torch.cat(parts).tolist() for parts in zip(*outputs))
-            for mention, candidate, value in zip(rows, columns, values):
-                scores[mention][candidate] = value
+        self.model.eval()
+        bar = tqdm(total=sum(map(len, candidate_ids)), desc="rerank", unit="pair", disable=None if progress else True)
+        with bar, torch.inference_mode():
+            for chunk in document_chunks([mention.document_id for mention in mentions], chunk_mentions):
+                groups, _ = self.builder.build([mentions[i] for i in chunk], [candidate_ids[i] for i in chunk])
+                outputs = []
+                for sequences in iter_sequence_batches(groups, batch_size):
+                    batch = self.collate(sequences)
+                    with autocast(self.device, autocast_dtype(self.precision, self.device)):
+                        outputs.append((batch["slot_mention"], batch["slot_candidate"], self.model(batch)))
+                    bar.update(len(batch["slot_mention"]))
+                if outputs:
+                    rows, columns, values = (torch.cat(parts).tolist() for parts in zip(*outputs))
+                    for mention, candidate, value in zip(rows, columns, values):
+                        scores[chunk[mention]][candidate] = value
         return scores
 
     def collate(self, sequences: Sequence[PackedSequence]) -> dict:
@@ -100,8 +110,6 @@ class Reranker:
     def rerank(self, mentions: Sequence["Mention"], candidates: Sequence[Candidates], batch_size: int = 32,
                progress: bool = False) -> list[Candidates]:
         """Each mention's candidates re-sorted by cross-encoder score plus `xmr_weight` * their XMR score (best first)."""
-        if len(mentions) != len(candidates):
-            raise SpacyXmrError(f"rerank: {len(mentions)} mentions but {len(candidates)} candidate lists")
         ids = [[concept_id for concept_id, _ in ranked] for ranked in candidates]
         return fuse(candidates, self.score(mentions, ids, batch_size=batch_size, progress=progress), self.xmr_weight)
 
