@@ -3,13 +3,16 @@
     python benchmarks/xmr_scale.py --concepts 100000 [--concepts 1000000]
 
 Each size runs in its own subprocess so that its peak RSS is its own. Throughput is measured after a
-first call of 100 queries (timed apart: it builds the lazy prediction structures). Writes
-benchmarks/results/xmr_scale.json.
+first call of 100 queries (timed apart: it builds the lazy prediction structures). The model is then saved
+(with those structures), loaded and called once more on 100 queries, as a user of a saved model would.
+Writes benchmarks/results/xmr_scale.json.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -17,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from spacy_xmr.atomic import atomic_open
 
 REPO = Path(__file__).resolve().parent.parent
 WARM_UP_QUERIES = 100  # the first call, timed apart: it builds what prediction derives from the model once
@@ -43,10 +48,21 @@ def run_one(n_concepts: int, n_queries: int) -> dict:
     start = time.perf_counter()
     ranked = model.predict(texts, top_k=10)
     predict_s = time.perf_counter() - start
+    stats = model.stats
     directory = Path(tempfile.mkdtemp(prefix="xmr-scale-"))
     try:
+        start = time.perf_counter()
         model.save(directory / "model")
+        save_s = time.perf_counter() - start
         size = sum(p.stat().st_size for p in (directory / "model").iterdir())
+        del model  # the loaded copy replaces it: the peak stays one model's
+        gc.collect()
+        start = time.perf_counter()
+        loaded = XMRModel.load(directory / "model")
+        load_s = time.perf_counter() - start
+        start = time.perf_counter()
+        loaded.predict(texts[:WARM_UP_QUERIES], top_k=10)
+        first_call_after_load_s = time.perf_counter() - start
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     return {
@@ -57,7 +73,8 @@ def run_one(n_concepts: int, n_queries: int) -> dict:
         "first_call_s": first_call_s, "predict_mentions_per_s": len(texts) / predict_s,
         "recall_at_1_perturbed": sum(bool(r) and r[0][0] == cid for r, (_, cid) in zip(ranked, queries)) / len(queries),
         "recall_at_10_perturbed": sum(any(c == cid for c, _ in r) for r, (_, cid) in zip(ranked, queries)) / len(queries),
-        "model_bytes": size, "stats": model.stats,
+        "save_s": save_s, "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
+        "model_bytes": size, "stats": stats,
     }
 
 
@@ -80,8 +97,8 @@ def main() -> None:
         else:
             results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1], indent=2))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"machine_cpus": __import__("os").cpu_count(), "results": results}, indent=2))
+    with atomic_open(args.output) as handle:
+        json.dump({"machine_cpus": os.cpu_count(), "results": results}, handle, indent=2)
 
 
 if __name__ == "__main__":

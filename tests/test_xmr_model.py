@@ -171,6 +171,32 @@ def test_save_load_gives_identical_predictions(model, ncbi_slice, tmp_path):
     assert sorted(p.name for p in (tmp_path / "xmr").iterdir() if p.suffix == ".pkl") == []
 
 
+def test_a_loaded_model_reads_its_prediction_indexes_instead_of_building_them(model, ncbi_slice, saved, monkeypatch):
+    texts = [m.text for m in ncbi_slice[2]]
+    loaded = XMRModel.load(saved)
+    for builder in ("top_k_per_row", "learn_rewrites", "word_key"):  # what building the term index, rewrites, word keys calls
+        monkeypatch.setattr(f"spacy_xmr.xmr.alias_index.{builder}", lambda *args, **kwargs: pytest.fail(f"{builder} called"))
+    loaded._prepare()
+    monkeypatch.undo()
+    assert loaded.predict(texts, top_k=10) == model.predict(texts, top_k=10)
+
+
+@pytest.mark.parametrize("index_file", ["term_index.npz", "word_keys.json", "rewrites.json"])
+def test_a_model_saved_without_an_index_builds_it_on_first_use(model, ncbi_slice, saved, index_file):
+    texts = [m.text for m in ncbi_slice[2]]
+    (saved / index_file).unlink()
+    if index_file == "word_keys.json":
+        (saved / "word_labels.npz").unlink()
+    assert XMRModel.load(saved).predict(texts, top_k=10) == model.predict(texts, top_k=10)
+
+
+@pytest.mark.parametrize("index_file", ["term_index.npz", "word_labels.npz", "rewrites.json"])
+def test_load_corrupt_prediction_index(saved, index_file):
+    (saved / index_file).write_bytes(b"not an index")
+    with pytest.raises(ModelLoadError, match=index_file):
+        XMRModel.load(saved)
+
+
 def test_pickle_round_trip(model, ncbi_slice):
     texts = [m.text for m in ncbi_slice[2][:20]]
     assert pickle.loads(pickle.dumps(model)).predict(texts) == model.predict(texts)

@@ -10,9 +10,14 @@ reach from it: it finds "Prostatic Neoplasms" for "prostate carcinomas", which n
 """
 from __future__ import annotations
 
+import json
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import ModelLoadError
 from .normalize import word_key
 from .rewrites import Rewrites, learn_rewrites
 from .sparse_ops import max_over_mapped, row_ids, scale_rows_to_max_one, stack_rows_consumed, top_k_per_row
@@ -21,6 +26,9 @@ from .sparse_ops import max_over_mapped, row_ids, scale_rows_to_max_one, stack_r
 # rarest n-grams are shared by many of them, and one product for a whole batch would take gigabytes.
 NN_PAIRS_AT_ONCE = 20_000_000
 TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
+# The prediction indexes as a model directory stores them (`save_indexes`), each optional.
+TERM_INDEX_FILE, WORD_KEYS_FILE, WORD_LABELS_FILE, REWRITES_FILE = "term_index.npz", "word_keys.json", "word_labels.npz", "rewrites.json"
+INDEX_FILES = (TERM_INDEX_FILE, WORD_KEYS_FILE, WORD_LABELS_FILE, REWRITES_FILE)
 
 
 def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -109,6 +117,50 @@ class AliasIndex:
                 min_concepts,
             )
         return self._rewrites[min_concepts]
+
+    # ---- the indexes on disk ----------------------------------------------------------
+    def save_indexes(self, directory: Path) -> None:
+        """Write the prediction indexes built so far, so that a loaded model need not rebuild them: they are
+        functions of the stored strings and features, but at 10^6 concepts building them takes most of a minute."""
+        if self._by_term is not None:
+            index_terms, matrix = self._by_term
+            np.savez(directory / TERM_INDEX_FILE, index_terms=np.array(index_terms), data=matrix.data, indices=matrix.indices,
+                     indptr=matrix.indptr, shape=np.array(matrix.shape))
+        if self._word_keys is not None:
+            (directory / WORD_KEYS_FILE).write_text(json.dumps(list(self._word_keys), ensure_ascii=False), encoding="utf8")
+            sp.save_npz(directory / WORD_LABELS_FILE, self._word_labels, compressed=False)
+        if self._rewrites:
+            rewrites = [{"min_concepts": min_concepts, "substitutes": {word: list(others) for word, others in r.substitutes.items()},
+                         "droppable": sorted(r.droppable)} for min_concepts, r in sorted(self._rewrites.items())]
+            (directory / REWRITES_FILE).write_text(json.dumps(rewrites, ensure_ascii=False), encoding="utf8")
+
+    def load_indexes(self, directory: Path) -> None:
+        """Read the indexes `save_indexes` wrote (a model saved without them builds them on first use)."""
+        path = directory / TERM_INDEX_FILE
+        try:
+            if path.exists():
+                with np.load(path, allow_pickle=False) as arrays:
+                    matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
+                    index_terms = int(arrays["index_terms"])
+                if matrix.shape != (self.features.shape[1], len(self.keys)):
+                    raise ValueError(f"shape {matrix.shape} does not match the alias features {self.features.shape[::-1]}")
+                self._by_term = (index_terms, matrix)
+            path = directory / WORD_KEYS_FILE
+            if path.exists():
+                word_keys = json.loads(path.read_text(encoding="utf8"))
+                path = directory / WORD_LABELS_FILE
+                word_labels = sp.load_npz(path).tocsr()
+                if word_labels.shape != (len(word_keys), self.labels.shape[1]):
+                    raise ValueError(f"shape {word_labels.shape} does not match {len(word_keys)} word keys × {self.labels.shape[1]} concepts")
+                self._word_keys, self._word_labels = {key: i for i, key in enumerate(word_keys)}, word_labels
+            path = directory / REWRITES_FILE
+            if path.exists():
+                self._rewrites = {int(r["min_concepts"]): Rewrites({word: tuple(others) for word, others in r["substitutes"].items()},
+                                                                   frozenset(r["droppable"]))
+                                  for r in json.loads(path.read_text(encoding="utf8"))}
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
+            raise ModelLoadError(f"{path}: missing or corrupt prediction index in the XMR model directory {directory} ({type(err).__name__}: {err}); "
+                                 f"delete {', '.join(INDEX_FILES)} to rebuild them on first use, or save the model again") from err
 
     def word_match(self, texts: list[str], substitution_weight: float, drop_weight: float, min_concepts: int) -> sp.csr_matrix:
         """queries × concepts: support (best 1) of each concept for the query's word key, or that times

@@ -152,8 +152,8 @@ class XMRModel:
         return fused
 
     def _prepare(self) -> None:
-        """Build what the enabled channels derive from the model, once and before threads share it: on a
-        10^6-concept model the first call spends most of a minute here, so that is logged."""
+        """Build what the enabled channels derive from the model, once and before threads share it (a saved
+        model stores these indexes; building them takes most of a minute at 10^6 concepts, so that is logged)."""
         start = time.perf_counter()
         fusion = self.config.fusion
         if fusion.nn_weight:
@@ -215,7 +215,11 @@ class XMRModel:
 
     # ---- disk format ------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
-        """Write the model directory atomically: it appears complete or not at all."""
+        """Write the model directory atomically: it appears complete or not at all.
+
+        The prediction indexes are built first and saved too, so that loading the model is enough to predict.
+        """
+        self._prepare()
         with atomic_directory(directory) as tmp:
             header = {
                 "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(),
@@ -233,6 +237,7 @@ class XMRModel:
             (tmp / "alias_keys.json").write_text(json.dumps(self.alias_index.keys, ensure_ascii=False), encoding="utf8")
             sp.save_npz(tmp / "alias_labels.npz", self.alias_index.labels, compressed=False)
             sp.save_npz(tmp / "alias_features.npz", self.alias_index.features, compressed=False)
+            self.alias_index.save_indexes(tmp)
             self._ontology.to_disk(tmp / ONTOLOGY_FILE)
 
     @classmethod
@@ -279,7 +284,9 @@ class XMRModel:
         except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, SpacyXmrError) as err:
             raise ModelLoadError(f"{current}: missing or corrupt in the XMR model directory {directory} ({type(err).__name__}: {err})") from err
         _check_shapes(directory, concept_ids, featurizer, layers, keys, labels, alias_features)
-        return cls(config, ontology, concept_ids, featurizer, layers, AliasIndex(keys, labels, alias_features), header.get("stats", {}))
+        alias_index = AliasIndex(keys, labels, alias_features)
+        alias_index.load_indexes(directory)
+        return cls(config, ontology, concept_ids, featurizer, layers, alias_index, header.get("stats", {}))
 
 
 def _load_layer(path: Path) -> Layer:
