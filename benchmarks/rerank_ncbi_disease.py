@@ -263,7 +263,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-train-mentions", type=int, default=None)
     parser.add_argument("--max-eval-mentions", type=int, default=None, help="Dev and test prefixes (CPU smoke runs only).")
     parser.add_argument("--batch-size", type=int, default=16, help="Training mentions per step.")
-    parser.add_argument("--eval-batch-size", type=int, default=64, help="Mentions per inference batch.")
+    parser.add_argument("--eval-batch-size", type=int, default=64, help="Mentions per inference batch (in tokens: similar lengths together).")
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--n-synonyms", type=int, default=2)

@@ -65,7 +65,7 @@ def apply_reranker_command(
     in_corpus: Path = typer.Option(..., "--in-corpus", exists=True, dir_okay=False, help="BioC corpus with XMR candidates (output of apply-xmr)."),
     out_corpus: Path = typer.Option(..., "--out-corpus", help="Where to write the corpus with reranked candidates (BioC XML; .gz to compress)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Mentions per transformer batch."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Mentions per transformer batch (in tokens: sequences of similar length are batched together)."),
 ) -> None:
     """Re-sort the XMR candidates of a corpus by cross-encoder score."""
     from ..errors import SpacyXmrError

@@ -7,7 +7,7 @@
 `xmr_linker` settings: model (null = fit in `nlp.initialize()` from [initialize.components.xmr_linker]
 ontology / train_corpus / xmr_config), top_k, beam_size, threshold (below it: NIL), labels, overwrite,
 resolve_abbreviations, batch_size (docs per model call), spans_key, scorer. `xmr_reranker`: model,
-device ("auto" | "cpu" | "cuda:N"), batch_size (mentions per transformer batch), top_k, threshold,
+device ("auto" | "cpu" | "cuda:N"), batch_size (a transformer batch holds about the tokens of that many mentions), top_k, threshold,
 labels, overwrite, spans_key, scorer. Without an NER, evaluate on gold mentions with
 `nlp.evaluate(examples_with_gold_entities(nlp, examples))`.
 

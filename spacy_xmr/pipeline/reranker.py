@@ -19,7 +19,7 @@ class XMRReranker(CandidatePipe):
     """Re-sorts each span's candidates by cross-encoder score and updates `kb_id_`."""
 
     def __init__(self, vocab, name: str = "xmr_reranker", *, device: str = "auto", batch_size: int = 32, **shared):
-        """`shared`: the settings of `CandidatePipe`; `batch_size` counts mentions per transformer batch."""
+        """`shared`: the settings of `CandidatePipe`; `batch_size`: a transformer batch holds about as many tokens as that many mentions."""
         super().__init__(vocab, name, batch_size=DOCS_PER_BATCH, **shared)
         self.device = device
         self.rerank_batch_size = batch_size
