@@ -57,10 +57,6 @@ class PackedGroup:
     mention_indices: list[int]
     sequences: list[PackedSequence]
 
-    @property
-    def n_tokens(self) -> int:
-        return sum(len(s.input_ids) for s in self.sequences)
-
 
 @dataclass
 class PackingStats:
