@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from spacy_xmr.rerank import CROSSTYPES, InputBuilder, RerankerConfig
-from spacy_xmr.rerank.batching import document_chunks, iter_group_batches, iter_sequence_batches
+from spacy_xmr.rerank.batching import collate, document_chunks, iter_group_batches, iter_sequence_batches
 from spacy_xmr.rerank.markers import add_marker_tokens
 from spacy_xmr.rerank.verbalize import candidate_text
 from rerank_support import toy_candidates, toy_mentions, toy_ontology, write_tiny_bert
@@ -129,3 +129,26 @@ def test_document_chunks_keep_documents_whole():
     assert all(len(chunk) >= 3 for chunk in chunks[:-1])
     assert chunks == [[0, 2, 1, 4], [3, 5, 6], [7]]
     assert document_chunks([], 3) == []
+
+
+def test_collate_builds_token_types_masks_and_slots(tokenizer):
+    _, _, groups, _ = _build(tokenizer, "parallel", k=3)
+    sequences = [s for g in groups for s in g.sequences][:3]
+    batch = collate(sequences, isolated=True, pad_id=tokenizer.pad_token_id)
+    width = max(len(s.input_ids) for s in sequences)
+    for row, sequence in enumerate(sequences):
+        n, n_context = len(sequence.input_ids), sequence.segment_ids.count(0)
+        assert batch["input_ids"][row, :n].tolist() == sequence.input_ids
+        assert batch["input_ids"][row, n:].eq(tokenizer.pad_token_id).all()
+        assert batch["token_type_ids"][row].tolist() == [0] * n_context + [1] * (n - n_context) + [0] * (width - n)
+        assert batch["position_ids"][row, :n].tolist() == sequence.position_ids
+        mask = batch["attention_mask"][row, 0]
+        for query in range(n):
+            visible = [key < n and (sequence.segment_ids[key] == 0 or sequence.segment_ids[key] == sequence.segment_ids[query])
+                       for key in range(width)]
+            assert mask[query].tolist() == visible
+    slots = [(row, *slot) for row, s in enumerate(sequences) for slot in s.slots]
+    assert list(zip(*(batch[k].tolist() for k in ("slot_row", "slot_mention", "slot_candidate", "slot_position")))) == slots
+    plain = collate(sequences, isolated=False, pad_id=tokenizer.pad_token_id)
+    assert plain["attention_mask"].tolist() == [[1] * len(s.input_ids) + [0] * (width - len(s.input_ids)) for s in sequences]
+    assert "position_ids" not in plain

@@ -87,7 +87,7 @@ def collate(sequences: Sequence[PackedSequence], isolated: bool, pad_id: int, po
         return matrix
 
     segments = padded("segment_ids", -1)
-    batch = {"input_ids": padded("input_ids", pad_id), "token_type_ids": padded("token_type_ids", 0)}
+    batch = {"input_ids": padded("input_ids", pad_id), "token_type_ids": (segments > 0).long()}  # context 0, candidates 1
     if isolated and any(len(s.slots) > 1 for s in sequences):
         query, key = segments[:, :, None], segments[:, None, :]
         mask = (key == 0) | ((key == query) & (key > 0))

@@ -44,9 +44,8 @@ CONTEXT_LEVEL = {"base": "sentence", "parallel": "sentence", "multi": "sentence"
 @dataclass
 class PackedSequence:
     input_ids: list[int]
-    token_type_ids: list[int]
     position_ids: list[int]
-    segment_ids: list[int]  # 0 for the context, i >= 1 for the i-th candidate segment
+    segment_ids: list[int]  # 0 for the context, i >= 1 for the i-th candidate segment (token type: segment > 0)
     slots: list[tuple[int, int, int]]  # (mention index, candidate index, position of its [C] marker)
 
 
@@ -218,13 +217,12 @@ class InputBuilder:
         window = self._window(context, hull, room, stats)
         input_ids = [self.ids.cls, *window, self.ids.sep]
         n_context = len(input_ids)
-        sequence = PackedSequence(input_ids, [0] * n_context, list(range(n_context)), [0] * n_context, [])
+        sequence = PackedSequence(input_ids, list(range(n_context)), [0] * n_context, [])
         isolated = self.config.attention == "isolated"
         for number, (mention_index, candidate_index, segment) in enumerate(chosen, start=1):
             first = n_context if isolated else len(sequence.input_ids)
             sequence.slots.append((mention_index, candidate_index, len(sequence.input_ids)))
             sequence.input_ids += segment
-            sequence.token_type_ids += [1] * len(segment)
             sequence.position_ids += range(first, first + len(segment))
             sequence.segment_ids += [number] * len(segment)
         return sequence
