@@ -119,29 +119,28 @@ class AliasIndex:
         return self._rewrites[min_concepts]
 
     # ---- the indexes on disk ----------------------------------------------------------
-    def save_indexes(self, directory: Path) -> None:
-        """Write the prediction indexes built so far, so that a loaded model need not rebuild them: they are
-        functions of the stored strings and features, but at 10^6 concepts building them takes most of a minute."""
-        if self._by_term is not None:
-            index_terms, matrix = self._by_term
-            np.savez(directory / TERM_INDEX_FILE, index_terms=np.array(index_terms), data=matrix.data, indices=matrix.indices,
-                     indptr=matrix.indptr, shape=np.array(matrix.shape))
+    def save_indexes(self, directory: Path, index_terms: int) -> None:
+        """Write the prediction indexes built so far (the term index if built for `index_terms`), so that a loaded
+        model need not rebuild them: they are functions of the stored strings and features, but at 10^6 concepts
+        building them takes most of a minute."""
+        if self._by_term is not None and self._by_term[0] == index_terms:
+            sp.save_npz(directory / TERM_INDEX_FILE, self._by_term[1], compressed=False)
         if self._word_keys is not None:
             (directory / WORD_KEYS_FILE).write_text(json.dumps(list(self._word_keys), ensure_ascii=False), encoding="utf8")
             sp.save_npz(directory / WORD_LABELS_FILE, self._word_labels, compressed=False)
         if self._rewrites:
-            rewrites = [{"min_concepts": min_concepts, "substitutes": {word: list(others) for word, others in r.substitutes.items()},
-                         "droppable": sorted(r.droppable)} for min_concepts, r in sorted(self._rewrites.items())]
+            rewrites = [{"min_concepts": min_concepts, **r.to_dict()} for min_concepts, r in sorted(self._rewrites.items())]
             (directory / REWRITES_FILE).write_text(json.dumps(rewrites, ensure_ascii=False), encoding="utf8")
 
-    def load_indexes(self, directory: Path) -> None:
-        """Read the indexes `save_indexes` wrote (a model saved without them builds them on first use)."""
+    def load_indexes(self, directory: Path, index_terms: int) -> None:
+        """Read the indexes `save_indexes` wrote (a model saved without them builds them on first use).
+
+        `index_terms`: the setting `save_indexes` was given, which the stored term index was built for.
+        """
         path = directory / TERM_INDEX_FILE
         try:
             if path.exists():
-                with np.load(path, allow_pickle=False) as arrays:
-                    matrix = sp.csr_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"]))
-                    index_terms = int(arrays["index_terms"])
+                matrix = sp.load_npz(path).tocsr()
                 if matrix.shape != (self.features.shape[1], len(self.keys)):
                     raise ValueError(f"shape {matrix.shape} does not match the alias features {self.features.shape[::-1]}")
                 self._by_term = (index_terms, matrix)
@@ -155,9 +154,7 @@ class AliasIndex:
                 self._word_keys, self._word_labels = {key: i for i, key in enumerate(word_keys)}, word_labels
             path = directory / REWRITES_FILE
             if path.exists():
-                self._rewrites = {int(r["min_concepts"]): Rewrites({word: tuple(others) for word, others in r["substitutes"].items()},
-                                                                   frozenset(r["droppable"]))
-                                  for r in json.loads(path.read_text(encoding="utf8"))}
+                self._rewrites = {int(r["min_concepts"]): Rewrites.from_dict(r) for r in json.loads(path.read_text(encoding="utf8"))}
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as err:
             raise ModelLoadError(f"{path}: missing or corrupt prediction index in the XMR model directory {directory} ({type(err).__name__}: {err}); "
                                  f"delete {', '.join(INDEX_FILES)} to rebuild them on first use, or save the model again") from err

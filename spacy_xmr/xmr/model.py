@@ -217,7 +217,8 @@ class XMRModel:
     def save(self, directory: str | Path) -> None:
         """Write the model directory atomically: it appears complete or not at all.
 
-        The prediction indexes are built first and saved too, so that loading the model is enough to predict.
+        The prediction indexes are built first (for this model's settings) and saved too, so that loading the
+        model is enough to predict.
         """
         self._prepare()
         with atomic_directory(directory) as tmp:
@@ -237,7 +238,7 @@ class XMRModel:
             (tmp / "alias_keys.json").write_text(json.dumps(self.alias_index.keys, ensure_ascii=False), encoding="utf8")
             sp.save_npz(tmp / "alias_labels.npz", self.alias_index.labels, compressed=False)
             sp.save_npz(tmp / "alias_features.npz", self.alias_index.features, compressed=False)
-            self.alias_index.save_indexes(tmp)
+            self.alias_index.save_indexes(tmp, self.config.fusion.nn_index_terms)
             self._ontology.to_disk(tmp / ONTOLOGY_FILE)
 
     @classmethod
@@ -285,7 +286,7 @@ class XMRModel:
             raise ModelLoadError(f"{current}: missing or corrupt in the XMR model directory {directory} ({type(err).__name__}: {err})") from err
         _check_shapes(directory, concept_ids, featurizer, layers, keys, labels, alias_features)
         alias_index = AliasIndex(keys, labels, alias_features)
-        alias_index.load_indexes(directory)
+        alias_index.load_indexes(directory, config.fusion.nn_index_terms)
         return cls(config, ontology, concept_ids, featurizer, layers, alias_index, header.get("stats", {}))
 
 

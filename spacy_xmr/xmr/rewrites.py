@@ -35,6 +35,13 @@ class Rewrites:
                 dropped.append(rest)
         return substituted, dropped
 
+    def to_dict(self) -> dict:
+        return {"substitutes": {word: list(others) for word, others in self.substitutes.items()}, "droppable": sorted(self.droppable)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "Rewrites":
+        return cls({word: tuple(others) for word, others in values["substitutes"].items()}, frozenset(values["droppable"]))
+
 
 def learn_rewrites(keys_by_concept: Iterable[Iterable[frozenset[str]]], min_concepts: int) -> Rewrites:
     """Rewrites attested by at least `min_concepts` concepts; each item is one concept's word keys (as sets)."""
