@@ -27,6 +27,7 @@ def test_round_trip_through_json(tmp_path):
         ({"features": {"min_df": "2"}}, "features.min_df"),
         ({"matcher": {"C": 0}}, "matcher.C"),
         ({"matcher": {"max_node_examples": 0}}, "matcher.max_node_examples"),
+        ({"matcher": {"hard_negatives": -1}}, "matcher.hard_negatives"),
         ({"fusion": {"post_processor": "softmax"}}, "fusion.post_processor"),
         ({"fusion": {"nn_weight": -1}}, "fusion.nn_weight"),
         ({"fusion": {"substitution_weight": -0.5}}, "fusion.substitution_weight"),

@@ -7,11 +7,14 @@ import random
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from spacy_xmr.corpus import iter_mentions, read_corpus
 from spacy_xmr.errors import ConfigError, ModelLoadError
 from spacy_xmr.ontology import Ontology
 from spacy_xmr.xmr import XMRConfig, XMRModel, normalize_text
+from spacy_xmr.xmr.beam import beam_search
+from spacy_xmr.xmr.matcher import MINING_BEAM, mine_hard_negatives, node_labels_per_level
 from spacy_xmr.xmr.sparse_ops import product_at_rows
 
 SMALL = {"tree": {"max_leaf_size": 16, "branching_factor": 4}, "seed": 3}
@@ -121,6 +124,45 @@ def test_nodes_routed_too_many_examples_learn_from_a_seeded_sample(model, ncbi_s
     gold = [{ontology.resolve(g) for g in m.gold_ids} for m in test]
     ranked = sequential.predict_mentions(test, top_k=10)
     assert np.mean([any(cid in g for cid, _ in r) for r, g in zip(ranked, gold)]) >= 0.85
+
+def test_mined_negatives_are_wrong_nodes_of_the_models_own_beam(model, ncbi_slice):
+    ontology, train, _ = ncbi_slice
+    texts = [m.text for m in train]
+    features = model.featurizer.transform([normalize_text(text) for text in texts])
+    concept = {cid: i for i, cid in enumerate(model.concept_ids)}
+    labels = sp.csr_matrix(([1.0] * len(train), ([i for i in range(len(train))], [concept[ontology.resolve(m.gold_ids[0])] for m in train])),
+                           shape=(len(train), len(model.concept_ids)))
+    true_nodes = node_labels_per_level(labels, [layer.clusters for layer in model.layers])[1]
+    upper = model.layers[:2]
+    mined = mine_hard_negatives(features, upper, true_nodes, 2, "l3-hinge")
+    beam = beam_search(features, upper, MINING_BEAM, MINING_BEAM, "l3-hinge")
+    assert mined.shape == true_nodes.shape and mined.nnz > 0
+    assert np.diff(mined.indptr).max() <= 2
+    assert mined.multiply(true_nodes).nnz == 0  # never a node that holds the example's label
+    assert (mined > 0).multiply(beam > 0).nnz == mined.nnz  # only nodes the beam opened
+    by_row = [set(beam[i].indices) - set(true_nodes[i].indices) for i in range(len(texts))]
+    assert all(len(set(mined[i].indices)) == min(2, len(wrong)) for i, wrong in enumerate(by_row))
+    for i, wrong in enumerate(by_row):  # and the best-scored of them
+        left_out = [beam[i, node] for node in wrong - set(mined[i].indices)]
+        assert not left_out or mined[i].data.min() >= max(left_out)
+
+
+def test_training_with_hard_negatives(model, ncbi_slice):
+    """The root sees every example either way; the levels below also train on what the beam routes wrongly."""
+    ontology, train, test = ncbi_slice
+    config = XMRConfig.from_dict({**SMALL, "matcher": {"hard_negatives": 2}})
+    sequential, parallel = (XMRModel.train(ontology, train, config, progress=False, n_jobs=n) for n in (1, 2))
+    assert (sequential.layers[0].weights != model.layers[0].weights).nnz == 0
+    assert all((mined.weights != plain.weights).nnz > 0 for mined, plain in zip(sequential.layers[1:], model.layers[1:]))
+    for first, second in zip(sequential.layers, parallel.layers):
+        assert (first.weights != second.weights).nnz == 0 and np.array_equal(first.bias, second.bias)
+    pairs = [(alias, cid) for alias, cid in ontology.aliases() if len(ontology.ids_for_alias(alias)) == 1][:300]
+    ranked = sequential.predict([alias for alias, _ in pairs], top_k=3)
+    assert np.mean([r[0][0] == cid for r, (_, cid) in zip(ranked, pairs)]) >= 0.97
+    gold = [{ontology.resolve(g) for g in m.gold_ids} for m in test]
+    ranked = sequential.predict_mentions(test, top_k=10)
+    assert np.mean([any(cid in g for cid, _ in r) for r, g in zip(ranked, gold)]) >= 0.85
+
 
 def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(model, ncbi_slice, monkeypatch):
     from spacy_xmr.xmr import alias_index

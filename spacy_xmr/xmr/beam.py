@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .matcher import Layer
+from .layer import Layer
 from .sparse_ops import product_at, product_at_rows, top_k_per_row
 
 # What one query's own step costs the per-query kernel, in multiply-adds of the batched product: measured on

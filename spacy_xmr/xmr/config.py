@@ -84,9 +84,13 @@ class MatcherConfig:
     # A node routed more examples than this learns from a seeded random sample of them: bounds a worker's memory
     # (the root sees every example) at 10^6 concepts; smaller trees never reach it, so their models are unchanged.
     max_node_examples: int = 250_000
+    # Per example and level below the root, how many wrong nodes of the model's own beam also train on it
+    # (PECOS's matcher-aware negatives); 0: teacher forcing alone, every level fitted at once.
+    hard_negatives: int = 0
 
     def validate(self, prefix: str) -> None:
         _require(self.C > 0, f"{prefix}.C", self.C, "a number > 0")
+        _require(self.hard_negatives >= 0, f"{prefix}.hard_negatives", self.hard_negatives, "an integer >= 0")
         _require(self.max_node_examples >= 1, f"{prefix}.max_node_examples", self.max_node_examples, "an integer >= 1")
         _require(self.weight_threshold >= 0, f"{prefix}.weight_threshold", self.weight_threshold, "a number >= 0")
         _require(self.max_iter >= 1, f"{prefix}.max_iter", self.max_iter, "an integer >= 1")

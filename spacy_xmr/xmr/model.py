@@ -26,7 +26,8 @@ from .config import XMRConfig
 from .features import Featurizer
 from .hierarchy import parent_matrix, parent_scores
 from .label_embedding import pifa_embeddings
-from .matcher import Layer, available_cpus, train_matchers
+from .layer import Layer
+from .matcher import available_cpus, train_matchers
 from .normalize import normalize_text
 from .sparse_ops import top_k_per_row
 from .training_data import build_training_data
@@ -95,7 +96,7 @@ class XMRModel:
         )
         timings["tree_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        layers = train_matchers(features, data.labels, chain, data.weights, config.matcher, progress, n_jobs)
+        layers = train_matchers(features, data.labels, chain, data.weights, config.matcher, progress, n_jobs, config.fusion.post_processor)
         timings["matchers_s"] = time.perf_counter() - start
         stats = {
             "n_concepts": len(data.concept_ids), "n_examples": len(data.keys), "n_features": featurizer.n_features,

@@ -1,0 +1,43 @@
+"""`Layer`: one level of the trained label tree, as prediction reads it."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+_layer_cache_lock = threading.Lock()  # prediction threads share the layers
+
+
+@dataclass
+class Layer:
+    """One level of the chain: `weights` features × nodes (CSR: the right operand of products), `bias` per node, `clusters` C (nodes × parents)."""
+
+    weights: sp.csr_matrix
+    bias: np.ndarray
+    clusters: sp.csr_matrix
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # what prediction derives
+
+    @property
+    def n_nodes(self) -> int:
+        return self.clusters.shape[0]
+
+    def node_lengths(self) -> np.ndarray:
+        """Stored weights per node."""
+        return self._cached("node_lengths", lambda: np.bincount(self.weights.indices, minlength=self.n_nodes))
+
+    def term_lengths(self) -> np.ndarray:
+        """Stored weights per feature (cached: a query of one mention should not pay a pass over every feature)."""
+        return self._cached("term_lengths", lambda: np.diff(self.weights.indptr))
+
+    def weights_by_node(self) -> sp.csr_matrix:
+        """nodes × features: the weights transposed, for scoring a few nodes per query."""
+        return self._cached("by_node", lambda: self.weights.T.tocsr())
+
+    def _cached(self, name: str, build):
+        """What prediction derives from the weights, built on first use (once, though threads share the layer)."""
+        with _layer_cache_lock:
+            if name not in self._cache:
+                self._cache[name] = build()
+            return self._cache[name]
