@@ -23,6 +23,7 @@ def test_round_trip_through_json(tmp_path):
     [
         ({"tree": {"branching_factor": 3}}, "tree.branching_factor"),
         ({"tree": {"max_leaf_size": 1}}, "tree.max_leaf_size"),
+        ({"tree": {"name_weight": 1.0}}, "tree.name_weight"),
         ({"features": {"char_ngram_range": [5, 3]}}, "features.char_ngram_range"),
         ({"features": {"min_df": "2"}}, "features.min_df"),
         ({"matcher": {"C": 0}}, "matcher.C"),

@@ -164,6 +164,15 @@ def test_training_with_hard_negatives(model, ncbi_slice):
     assert np.mean([any(cid in g for cid, _ in r) for r, g in zip(ranked, gold)]) >= 0.85
 
 
+def test_label_embeddings_with_name_features_build_another_tree_that_still_finds_aliases(model, ncbi_slice):
+    ontology, train, _ = ncbi_slice
+    named = XMRModel.train(ontology, train, XMRConfig.from_dict({**SMALL, "tree": {**SMALL["tree"], "name_weight": 0.5}}), progress=False)
+    assert (named.layers[-1].clusters != model.layers[-1].clusters).nnz > 0
+    pairs = [(alias, cid) for alias, cid in ontology.aliases() if len(ontology.ids_for_alias(alias)) == 1][:300]
+    ranked = named.predict([alias for alias, _ in pairs], top_k=3)
+    assert np.mean([r[0][0] == cid for r, (_, cid) in zip(ranked, pairs)]) >= 0.97
+
+
 def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(model, ncbi_slice, monkeypatch):
     from spacy_xmr.xmr import alias_index
     from spacy_xmr.xmr import model as model_module

@@ -65,9 +65,11 @@ class TreeConfig:
     branching_factor: int = 16
     max_leaf_size: int = 100
     kmeans_iterations: int = 20
+    name_weight: float = 0.0  # weight of each concept's own name features beside PIFA in the label embeddings
 
     def validate(self, prefix: str) -> None:
         ok = self.branching_factor >= 2 and self.branching_factor & (self.branching_factor - 1) == 0
+        _require(0 <= self.name_weight < 1, f"{prefix}.name_weight", self.name_weight, "a number in [0, 1)")
         _require(ok, f"{prefix}.branching_factor", self.branching_factor, "a power of two >= 2")
         _require(self.max_leaf_size >= 2, f"{prefix}.max_leaf_size", self.max_leaf_size, "an integer >= 2")
         _require(self.kmeans_iterations >= 1, f"{prefix}.kmeans_iterations", self.kmeans_iterations, "an integer >= 1")

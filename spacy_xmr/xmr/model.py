@@ -25,7 +25,7 @@ from .clustering import build_cluster_chain
 from .config import XMRConfig
 from .features import Featurizer
 from .hierarchy import parent_matrix, parent_scores
-from .label_embedding import pifa_embeddings
+from .label_embedding import label_embeddings
 from .layer import Layer
 from .matcher import available_cpus, train_matchers
 from .normalize import normalize_text
@@ -91,8 +91,8 @@ class XMRModel:
         timings["features_s"] = time.perf_counter() - start
         start = time.perf_counter()
         chain = build_cluster_chain(  # the label embeddings are dropped once the tree is built
-            pifa_embeddings(features, data.labels), config.tree.max_leaf_size, config.tree.branching_factor, config.tree.kmeans_iterations,
-            config.seed, progress,
+            label_embeddings(features, data.labels, data.name_rows, config.tree.name_weight), config.tree.max_leaf_size,
+            config.tree.branching_factor, config.tree.kmeans_iterations, config.seed, progress,
         )
         timings["tree_s"] = time.perf_counter() - start
         start = time.perf_counter()

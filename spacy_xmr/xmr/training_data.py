@@ -28,6 +28,7 @@ class TrainingData:
     labels: sp.csr_matrix  # keys × concepts, support weights
     weights: np.ndarray  # per key: its largest support (sample weight of the example)
     concept_ids: list[str]
+    name_rows: np.ndarray  # per concept: the key of its preferred name (-1 where that normalises to nothing)
     n_mentions_used: int
     n_mentions_skipped: int  # gold ids not in the ontology, or empty text
 
@@ -65,4 +66,5 @@ def build_training_data(ontology: Ontology, mentions: list[Mention], config: Tra
     values = np.fromiter((value for _, value in pairs), dtype=np.float32, count=len(pairs))
     labels = sp.csr_matrix((values, (rows, cols)), shape=(len(keys), len(concept_ids)), dtype=np.float32)
     weights = labels.max(axis=1).toarray().ravel()
-    return TrainingData(keys, labels, weights, concept_ids, used, skipped)
+    name_rows = np.array([row.get(normalize_text(ontology[concept_id].name), -1) for concept_id in concept_ids], dtype=np.int64)
+    return TrainingData(keys, labels, weights, concept_ids, name_rows, used, skipped)
