@@ -24,7 +24,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -182,16 +182,19 @@ def node_labels_per_level(labels: sp.csr_matrix, chain: list[sp.csr_matrix]) -> 
 
 
 def mine_hard_negatives(features: sp.csr_matrix, layers: list[Layer], true_nodes: sp.csr_matrix, n_negatives: int,
-                        post_processor: str) -> sp.csr_matrix:
+                        post_processor: str, n_jobs: int = 1) -> sp.csr_matrix:
     """Examples × nodes of the last of `layers`: for each example, the `n_negatives` best-scored nodes that the
-    model's own beam (prediction's default width) opens although they hold none of its labels (`true_nodes`)."""
-    chunks = []
-    for lo in range(0, features.shape[0], MINING_ROWS):
+    model's own beam (prediction's default width) opens although they hold none of its labels (`true_nodes`).
+    `n_jobs` threads search blocks of examples, as prediction does (the products release the GIL)."""
+    def mine(lo: int) -> sp.csr_matrix:
         beam = beam_search(features[lo:lo + MINING_ROWS], layers, MINING_BEAM, MINING_BEAM, post_processor)
         wrong = (beam - beam.multiply(true_nodes[lo:lo + MINING_ROWS] > 0)).tocsr()
         wrong.eliminate_zeros()
-        chunks.append(top_k_per_row(wrong, n_negatives))
-    return sp.vstack(chunks, format="csr")
+        return top_k_per_row(wrong, n_negatives)
+
+    starts = range(0, features.shape[0], MINING_ROWS)
+    with ThreadPoolExecutor(max(1, n_jobs)) as pool:
+        return sp.vstack(list(pool.map(mine, starts)), format="csr")
 
 
 def _layer(clusters: sp.csr_matrix, problems: list[_Problem], fits: list[tuple], bias: np.ndarray, n_features: int) -> Layer:
@@ -230,7 +233,7 @@ def train_matchers(features: sp.csr_matrix, labels: sp.csr_matrix, chain: list[s
         for level, clusters in enumerate(chain):
             routed = _teacher_routing(level, per_level, n_examples)
             if layers:
-                mined = mine_hard_negatives(features, layers, per_level[level - 1], config.hard_negatives, post_processor)
+                mined = mine_hard_negatives(features, layers, per_level[level - 1], config.hard_negatives, post_processor, n_jobs)
                 routed = (routed + mined.T).tocsr()  # the union: a parent's examples, each once
             problems, bias = _level_problems(level, clusters, routed, config.max_node_examples)
             layers.append(_layer(clusters, problems, _fit_all(problems, n_jobs, progress), bias, n_features))
