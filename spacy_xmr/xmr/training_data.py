@@ -38,15 +38,17 @@ def build_training_data(ontology: Ontology, mentions: list[Mention], config: Tra
     column = {concept_id: i for i, concept_id in enumerate(concept_ids)}
     support: dict[tuple[str, int], float] = {}
 
-    def add(text: str, label: int, weight: float) -> bool:
+    def add(text: str, label: int, weight: float) -> str:
+        """The example's key, "" (and nothing added) where `text` normalises to nothing."""
         key = normalize_text(text)
-        if not key:
-            return False
-        support[(key, label)] = support.get((key, label), 0.0) + weight
-        return True
+        if key:
+            support[(key, label)] = support.get((key, label), 0.0) + weight
+        return key
 
-    for alias, concept_id in ontology.aliases():
-        add(alias, column[concept_id], config.alias_weight)
+    name_keys = []
+    for label, concept in enumerate(ontology):  # the order of `concept_ids`
+        alias_keys = {alias: add(alias, label, config.alias_weight) for alias in concept.aliases}
+        name_keys.append(alias_keys.get(concept.name, ""))
     long_forms = texts_to_link(mentions) if config.add_long_forms else [m.text for m in mentions]
     used = skipped = 0
     for mention, long_form in zip(mentions, long_forms):
@@ -66,5 +68,5 @@ def build_training_data(ontology: Ontology, mentions: list[Mention], config: Tra
     values = np.fromiter((value for _, value in pairs), dtype=np.float32, count=len(pairs))
     labels = sp.csr_matrix((values, (rows, cols)), shape=(len(keys), len(concept_ids)), dtype=np.float32)
     weights = labels.max(axis=1).toarray().ravel()
-    name_rows = np.array([row.get(normalize_text(ontology[concept_id].name), -1) for concept_id in concept_ids], dtype=np.int64)
+    name_rows = np.array([row.get(key, -1) for key in name_keys], dtype=np.int64)
     return TrainingData(keys, labels, weights, concept_ids, name_rows, used, skipped)
