@@ -3,6 +3,7 @@ XR-Linear (same features, same training pairs) and brute-force TF-IDF cosine nea
 
     python benchmarks/xmr_ncbi_disease.py [--split dev] [--pecos-python benchmarks/.venv-pecos/bin/python]
     python benchmarks/xmr_ncbi_disease.py --dataset bc5cdr_disease --split dev
+    python benchmarks/xmr_ncbi_disease.py --dense-encoder benchmarks/work/minilm-medic   # with the dense channel
 
 `--split test` (the reported figure) trains on train+dev and evaluates once on test; `--split dev`
 trains on train and evaluates on dev, for tuning. `--dataset bc5cdr_disease` (the Disease mentions of
@@ -171,12 +172,15 @@ def main() -> None:
     parser.add_argument("--dataset", choices=("ncbi_disease", "bc5cdr_disease"), default="ncbi_disease")
     parser.add_argument("--split", choices=("test", "dev"), default="test")
     parser.add_argument("--config", type=Path, help="XMR config JSON")
+    parser.add_argument("--dense-encoder", help="turn the dense channel on with this encoder (name or folder; sets dense.encoder)")
     parser.add_argument("--pecos-python", default=str(REPO / "benchmarks" / ".venv-pecos" / "bin" / "python"))
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
     ontology = read_medic(args.data_dir / "medic" / "CTD_diseases.tsv.gz")
     train, test = train_and_evaluation_mentions(args.data_dir, args.dataset, args.split)
     config = XMRConfig.from_json(args.config) if args.config else XMRConfig()
+    if args.dense_encoder:
+        config = XMRConfig.from_dict({**config.to_dict(), "dense": {**config.to_dict()["dense"], "encoder": args.dense_encoder}})
     workdir = Path(tempfile.mkdtemp(prefix="xmr-bench-"))
     try:
         xmr, model = bench_xmr(ontology, train, test, config, workdir)
@@ -189,7 +193,8 @@ def main() -> None:
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    output = args.output or REPO / "benchmarks" / "results" / f"xmr_{args.dataset}{'_dev' if args.split == 'dev' else ''}.json"
+    suffix = ("_dense" if args.dense_encoder else "") + ("_dev" if args.split == "dev" else "")
+    output = args.output or REPO / "benchmarks" / "results" / f"xmr_{args.dataset}{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2))
     print_table(results)

@@ -18,6 +18,7 @@ import predict_e2e  # noqa: E402
 import report  # noqa: E402
 import reranker_status  # noqa: E402
 import step  # noqa: E402
+import train_dense_encoder  # noqa: E402
 
 
 def test_sized_command_fills_the_size_and_uses_this_python():
@@ -54,6 +55,42 @@ def test_step_skips_without_reranker_and_removes_stale_outputs(tmp_path):
     assert result.exit_code == 0, result.output
     assert marker.exists()
     assert reranker_status.reranker_model(reranker_dir) == reranker_dir / "model-best"
+
+
+def test_step_passes_the_dense_encoder_only_when_one_was_aligned(tmp_path):
+    from typer.testing import CliRunner
+    import typer
+
+    encoder_dir, seen = tmp_path / "dense_encoder", tmp_path / "argv.json"
+    encoder_dir.mkdir()
+    app = typer.Typer()
+    app.command()(step.main)
+    record = ["--", "python", "-c", f"import json, sys; json.dump(sys.argv[1:], open({str(seen)!r}, 'w'))", "x"]
+    result = CliRunner().invoke(app, ["--dense-from", str(encoder_dir), *record])
+    assert result.exit_code == 0, result.output
+    assert json.loads(seen.read_text()) == ["x"]  # an empty folder: vars.dense = 0
+
+    (encoder_dir / "config.json").write_text("{}")
+    result = CliRunner().invoke(app, ["--dense-from", str(encoder_dir), *record])
+    assert result.exit_code == 0, result.output
+    assert json.loads(seen.read_text()) == ["x", "--dense-encoder", str(encoder_dir)]
+
+
+def test_dense_step_disabled_leaves_an_empty_folder(tmp_path):
+    from typer.testing import CliRunner
+    import typer
+
+    output = tmp_path / "dense_encoder"
+    output.mkdir()
+    (output / "config.json").write_text("{}")  # from an earlier run with vars.dense = 1
+    (tmp_path / "ontology.jsonl.gz").write_bytes(b"")
+    (tmp_path / "train.xml").write_text("")
+    app = typer.Typer()
+    app.command()(train_dense_encoder.main)
+    result = CliRunner().invoke(app, [str(output), "--ontology", str(tmp_path / "ontology.jsonl.gz"),
+                                      "--train-corpus", str(tmp_path / "train.xml"), "--enabled", "0"])
+    assert result.exit_code == 0, result.output
+    assert output.is_dir() and not any(output.iterdir())
 
 
 def _fake_sources(root: Path, names: list[str]) -> Path:

@@ -6,7 +6,8 @@
 printed first; a leading `python` is this interpreter, as in `spacy project run`. With `--if-reranker DIR`
 the command runs only when DIR holds a trained reranker (see train_reranker.py), so the same project.yml
 serves `vars.reranker` 0 and 1; when skipped, the files named by `--output` are removed, so that no
-result of an earlier run with a reranker is left to be mistaken for a current one.
+result of an earlier run with a reranker is left to be mistaken for a current one. With `--dense-from DIR`
+the command gets `--dense-encoder DIR` when DIR holds an encoder (train_dense_encoder.py), for `vars.dense`.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ def main(
     smoke: int = typer.Option(0, "--smoke", help="1 = smoke size (vars.smoke)."),
     if_reranker: Optional[Path] = typer.Option(None, "--if-reranker", help="Run only when this reranker folder holds a model."),
     outputs: List[Path] = typer.Option([], "--output", help="A file the command writes: removed when it is skipped."),
+    dense_from: Optional[Path] = typer.Option(None, "--dense-from", help="Add --dense-encoder DIR when this folder holds an encoder."),
 ) -> None:
     """Fill the size placeholders, then run the command (or say why it is skipped)."""
     if if_reranker is not None and reranker_model(if_reranker) is None:
@@ -49,6 +51,8 @@ def main(
         msg.info(f"Skipped (no reranker in {if_reranker}; set vars.reranker = 1 to train one): {' '.join(command)}")
         return
     command = sized_command(command, bool(smoke))
+    if dense_from is not None and (dense_from / "config.json").is_file():
+        command += ["--dense-encoder", str(dense_from)]
     msg.info(" ".join(command))
     sys.exit(subprocess.run(command).returncode)
 

@@ -100,6 +100,7 @@ class MatcherConfig:
 
 
 POST_PROCESSORS = ("l3-hinge", "sigmoid")
+POOLINGS = ("mean", "cls")
 
 
 @dataclass
@@ -122,14 +123,37 @@ class FusionConfig:
     # and BC5CDR dev: acc@1 unchanged, recall@10 +0.5 / +0.2 points, recall@20 +0.3 / +0.2 points.
     parent_weight: float = 0.7
     parent_top_children: int = 10
+    # The dense channel's weight, when `dense.encoder` names one. 3 tuned on NCBI Disease and BC5CDR dev with
+    # MiniLM-L6, as given and fine-tuned on MEDIC (benchmarks/dense_channel.py): acc@1 rose with it up to 3-4.
+    dense_weight: float = 3.0
 
     def validate(self, prefix: str) -> None:
         _require(self.post_processor in POST_PROCESSORS, f"{prefix}.post_processor", self.post_processor, f"one of {POST_PROCESSORS}")
-        for name in ("tree_weight", "exact_weight", "nn_weight", "word_weight", "substitution_weight", "drop_weight"):
+        for name in ("tree_weight", "exact_weight", "nn_weight", "word_weight", "substitution_weight", "drop_weight", "dense_weight"):
             _require(getattr(self, name) >= 0, f"{prefix}.{name}", getattr(self, name), "a number >= 0")
         _require(0 <= self.parent_weight < 1, f"{prefix}.parent_weight", self.parent_weight, "a number in [0, 1) (a parent never outranks its child)")
         for name in ("nn_top_aliases", "nn_query_terms", "nn_index_terms", "rewrite_min_concepts", "parent_top_children"):
             _require(getattr(self, name) >= 1, f"{prefix}.{name}", getattr(self, name), "an integer >= 1")
+
+
+@dataclass
+class DenseConfig:
+    """The optional dense channel (`dense.py`): a Hugging Face encoder by hub name or local path, e.g.
+    cambridgeltl/SapBERT-from-PubMedBERT-fulltext with "cls" pooling; empty leaves the channel out."""
+
+    encoder: str = ""
+    pooling: str = "mean"  # sentence-transformers models pool the mean; SapBERT was trained on [CLS]
+    max_length: int = 32  # tokens per string: names and mentions are short
+    batch_size: int = 256
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    top_aliases: int = 100  # nearest example strings per query whose concepts enter fusion
+
+    def validate(self, prefix: str) -> None:
+        _require(self.pooling in POOLINGS, f"{prefix}.pooling", self.pooling, f"one of {POOLINGS}")
+        for name in ("max_length", "batch_size", "top_aliases"):
+            _require(getattr(self, name) >= 1, f"{prefix}.{name}", getattr(self, name), "an integer >= 1")
+        device_ok = self.device in ("auto", "cpu", "cuda") or (self.device.startswith("cuda:") and self.device[5:].isdigit())
+        _require(device_ok, f"{prefix}.device", self.device, "auto, cpu, cuda or cuda:N")
 
 
 @dataclass
@@ -139,6 +163,7 @@ class XMRConfig:
     tree: TreeConfig = field(default_factory=TreeConfig)
     matcher: MatcherConfig = field(default_factory=MatcherConfig)
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    dense: DenseConfig = field(default_factory=DenseConfig)
     seed: int = 0
 
     def __post_init__(self) -> None:

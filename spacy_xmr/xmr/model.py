@@ -1,6 +1,7 @@
 """`XMRModel`: the whole candidate generator — features, label tree, matchers, beam search, the exact,
-word-key and nearest-neighbour string channels and the ontology's parent channel — with training, batched
-prediction and a self-contained on-disk format (JSON + npz, no pickle).
+word-key and nearest-neighbour string channels, the ontology's parent channel and the optional dense
+channel — with training, batched prediction and a self-contained on-disk format (JSON + npz, no pickle;
+the dense channel's encoder as safetensors).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +33,9 @@ from .matcher import available_cpus, train_matchers
 from .normalize import normalize_text
 from .sparse_ops import top_k_per_row
 from .training_data import build_training_data
+
+if TYPE_CHECKING:
+    from .dense import DenseIndex
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +59,8 @@ class XMRModel:
     """
 
     def __init__(self, config: XMRConfig, ontology: Ontology, concept_ids: list[str], featurizer: Featurizer,
-                 layers: list[Layer], alias_index: AliasIndex, stats: dict | None = None, n_jobs: int | None = None):
+                 layers: list[Layer], alias_index: AliasIndex, stats: dict | None = None, n_jobs: int | None = None,
+                 dense: "DenseIndex | None" = None):
         self.config = config
         self.n_jobs = n_jobs
         self._ontology = ontology
@@ -62,6 +68,7 @@ class XMRModel:
         self.featurizer = featurizer
         self.layers = layers
         self.alias_index = alias_index
+        self.dense = dense
         self.stats = stats or {}
         self._parents: sp.csr_matrix | None = None
 
@@ -98,6 +105,13 @@ class XMRModel:
         start = time.perf_counter()
         layers = train_matchers(features, data.labels, chain, data.weights, config.matcher, progress, n_jobs, config.fusion.post_processor)
         timings["matchers_s"] = time.perf_counter() - start
+        dense = None
+        if config.dense.encoder:
+            from .dense import DenseIndex
+
+            start = time.perf_counter()
+            dense = DenseIndex.build(config.dense, data.keys, data.labels, progress)
+            timings["dense_s"] = time.perf_counter() - start
         stats = {
             "n_concepts": len(data.concept_ids), "n_examples": len(data.keys), "n_features": featurizer.n_features,
             "n_mentions_used": data.n_mentions_used, "n_mentions_skipped": data.n_mentions_skipped,
@@ -105,7 +119,8 @@ class XMRModel:
             **{k: round(v, 3) for k, v in timings.items()},
         }
         logger.info("trained XMR model: %s", stats)
-        return cls(config, ontology, data.concept_ids, featurizer, layers, AliasIndex(data.keys, data.labels, features), stats, n_jobs)
+        return cls(config, ontology, data.concept_ids, featurizer, layers, AliasIndex(data.keys, data.labels, features), stats, n_jobs,
+                   dense)
 
     # ---- prediction -------------------------------------------------------------------
     def score_matrix(self, texts: list[str], top_k: int = 10, beam_size: int = 10) -> sp.csr_matrix:
@@ -117,14 +132,21 @@ class XMRModel:
         if not keys:
             return sp.csr_matrix((0, len(self._concept_ids)), dtype=np.float32)
         chunk = max(1, min(MAX_ROWS_PER_CHUNK, -(-len(keys) // max(n_threads, 1))))
-        chunks = [keys[lo:lo + chunk] for lo in range(0, len(keys), chunk)]
         self._prepare()
+        # the encoder batches the whole input itself (and may hold a GPU), so the dense channel runs first
+        dense = self._dense_scores(keys)
+        chunks = [(keys[lo:lo + chunk], None if dense is None else dense[lo:lo + chunk]) for lo in range(0, len(keys), chunk)]
         if n_threads <= 1:
-            return sp.vstack([self._score_keys(part, top_k, beam_size) for part in chunks], format="csr")
+            return sp.vstack([self._score_keys(*part, top_k, beam_size) for part in chunks], format="csr")
         with ThreadPoolExecutor(n_threads) as pool:
-            return sp.vstack(list(pool.map(lambda part: self._score_keys(part, top_k, beam_size), chunks)), format="csr")
+            return sp.vstack(list(pool.map(lambda part: self._score_keys(*part, top_k, beam_size), chunks)), format="csr")
 
-    def _score_keys(self, keys: list[str], top_k: int, beam_size: int) -> sp.csr_matrix:
+    def _dense_scores(self, keys: list[str]) -> sp.csr_matrix | None:
+        if self.dense is None or not self.config.fusion.dense_weight:
+            return None
+        return self.dense.scores(keys)
+
+    def _score_keys(self, keys: list[str], dense: sp.csr_matrix | None, top_k: int, beam_size: int) -> sp.csr_matrix:
         fusion = self.config.fusion
         features = self.featurizer.transform(keys)
         n_labels = len(self._concept_ids)
@@ -142,6 +164,8 @@ class XMRModel:
             fused = fused + fusion.nn_weight * self.alias_index.nearest(
                 features, fusion.nn_top_aliases, fusion.nn_query_terms, fusion.nn_index_terms
             )
+        if dense is not None:
+            fused = fused + fusion.dense_weight * dense
         fused = fused.tocsr()
         if fusion.parent_weight:
             fused = fused.maximum(fusion.parent_weight * parent_scores(fused, self._parent_matrix(), fusion.parent_top_children)).tocsr()
@@ -241,6 +265,8 @@ class XMRModel:
             sp.save_npz(tmp / "alias_features.npz", self.alias_index.features, compressed=False)
             self.alias_index.save_indexes(tmp, self.config.fusion.nn_index_terms)
             self._ontology.to_disk(tmp / ONTOLOGY_FILE)
+            if self.dense is not None:
+                self.dense.save(tmp)
 
     @classmethod
     def load(cls, directory: str | Path) -> "XMRModel":
@@ -288,7 +314,12 @@ class XMRModel:
         _check_shapes(directory, concept_ids, featurizer, layers, keys, labels, alias_features)
         alias_index = AliasIndex(keys, labels, alias_features)
         alias_index.load_indexes(directory, config.fusion.nn_index_terms)
-        return cls(config, ontology, concept_ids, featurizer, layers, alias_index, header.get("stats", {}))
+        dense = None
+        if config.dense.encoder:
+            from .dense import DenseIndex
+
+            dense = DenseIndex.load(directory, config.dense, labels)
+        return cls(config, ontology, concept_ids, featurizer, layers, alias_index, header.get("stats", {}), dense=dense)
 
 
 def _load_layer(path: Path) -> Layer:

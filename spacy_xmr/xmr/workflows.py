@@ -1,13 +1,13 @@
-"""File-level workflows behind `spacy-xmr train-xmr` and `apply-xmr`, usable from Python too."""
+"""File-level workflows behind `spacy-xmr train-xmr`, `apply-xmr` and `train-dense-encoder`, usable from Python too."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Sequence
 
-from ..atomic import refuse_to_overwrite_input
+from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions
 from ..ontology import read_ontology_file
-from .config import XMRConfig
+from .config import DenseConfig, TrainingDataConfig, XMRConfig
 from .model import XMRModel
 
 
@@ -40,3 +40,20 @@ def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, 
     predictions = {(m.document_id, m.annotation_id): candidates for m, candidates in zip(mentions, ranked)}
     write_bioc(write_candidates(collection, predictions), out_path)
     return len(mentions)
+
+
+def train_dense_encoder_from_files(ontology_path: str | Path, model: str, output: str | Path, config: DenseConfig,
+                                   training, train_paths: Sequence[str | Path] = (), entity_types: list[str] | None = None,
+                                   progress: bool = True) -> dict:
+    """Fine-tune the encoder `model` (hub name or folder) on the ontology's names and synonyms, plus the gold-linked
+    mentions of `train_paths`, and save it to `output` atomically (`training`: a DenseTrainingConfig)."""
+    from .dense import DenseEncoder
+    from .dense_training import train_dense_encoder
+    from .training_data import build_training_data
+
+    data = build_training_data(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), TrainingDataConfig())
+    encoder = DenseEncoder.from_pretrained(model, config)
+    summary = train_dense_encoder(encoder, data.keys, data.labels, training, progress)
+    with atomic_directory(output) as tmp:
+        encoder.save(tmp)
+    return summary
