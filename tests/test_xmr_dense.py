@@ -13,8 +13,10 @@ from rerank_support import toy_mentions, toy_ontology, write_tiny_bert  # noqa: 
 
 from spacy_xmr.errors import ConfigError, ModelLoadError  # noqa: E402
 from spacy_xmr.xmr import XMRConfig, XMRModel, normalize_text  # noqa: E402
-from spacy_xmr.xmr.config import DenseConfig  # noqa: E402
+from spacy_xmr.xmr.config import DenseConfig, TrainingDataConfig  # noqa: E402
 from spacy_xmr.xmr.dense import EMBEDDINGS_FILE, ENCODER_DIR, DenseEncoder, DenseIndex  # noqa: E402
+from spacy_xmr.xmr.dense_training import DenseTrainingConfig, train_dense_encoder  # noqa: E402
+from spacy_xmr.xmr.training_data import build_training_data  # noqa: E402
 
 QUERIES = ["breast cancer", "lung tumour", "cardiac failures", "renal", "colon carcinoma of the heart"]
 
@@ -140,3 +142,44 @@ def test_pipeline_with_a_dense_model_round_trips(dense_model, tmp_path):
     shutil.rmtree(tmp_path / "model")  # the pipeline folder holds its own copy, encoder included
     assert (tmp_path / "pipeline" / "xmr_linker" / "model" / ENCODER_DIR).is_dir()
     assert linked(spacy.load(tmp_path / "pipeline")) == expected
+
+
+def test_repeated_keys_are_encoded_once_and_scored_alike(dense_model, monkeypatch):
+    encoded = []
+    original = dense_model.dense.encoder.encode
+    monkeypatch.setattr(dense_model.dense.encoder, "encode", lambda texts, progress=False: encoded.append(list(texts)) or original(texts))
+    keys = ["lung tumour", "renal", "lung tumour", "renal", "heart"]
+    scores = dense_model.dense.scores(keys).toarray()
+    assert sorted(encoded[0]) == ["heart", "lung tumour", "renal"]
+    np.testing.assert_array_equal(scores[0], scores[2])
+    np.testing.assert_array_equal(scores[1], scores[3])
+    np.testing.assert_allclose(scores[4], dense_model.dense.scores(["heart"]).toarray()[0], atol=1e-6)
+
+
+def test_example_strings_take_their_stored_embedding(dense_model, monkeypatch):
+    keys = ["breast cancer", "renal failure", "lung tumour"]
+    rows = dense_model.alias_index.rows_of(keys)
+    assert rows[0] >= 0 and rows[1] >= 0 and rows[2] == -1
+    fresh = dense_model.dense.scores(keys).toarray()
+    encoded = []
+    original = dense_model.dense.encoder.encode
+    monkeypatch.setattr(dense_model.dense.encoder, "encode", lambda texts, progress=False: encoded.append(list(texts)) or original(texts))
+    np.testing.assert_allclose(dense_model.dense.scores(keys, rows).toarray(), fresh, atol=1e-5)
+    assert encoded == [["lung tumour"]]
+
+
+@pytest.mark.gpu
+def test_cuda_dense_channel_matches_cpu(dense_model, tiny_bert):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    on_gpu = DenseIndex(DenseEncoder.from_pretrained(tiny_bert, DenseConfig(device="cuda")), dense_model.dense.embeddings,
+                        dense_model.dense.labels)
+    assert next(on_gpu.encoder.model.parameters()).device.type == "cuda"
+    keys = [normalize_text(q) for q in QUERIES]
+    np.testing.assert_allclose(on_gpu.scores(keys).toarray(), dense_model.dense.scores(keys).toarray(), atol=0.05)  # bf16 autocast
+    data = build_training_data(toy_ontology(), [], TrainingDataConfig())
+    aligned = train_dense_encoder(on_gpu.encoder, data.keys, data.labels,  # mixed precision on CUDA
+                                  DenseTrainingConfig(epochs=10, batch_size=8, lr=1e-3), progress=False)
+    assert aligned["epoch_losses"][-1] < aligned["epoch_losses"][0]

@@ -96,16 +96,30 @@ class DenseIndex:
         encoder = DenseEncoder.from_pretrained(config.encoder, config)
         return cls(encoder, encoder.encode(keys, progress), labels)
 
-    def scores(self, keys: list[str]) -> sp.csr_matrix:
+    def scores(self, keys: list[str], stored_rows: np.ndarray | None = None) -> sp.csr_matrix:
         """queries × concepts: for each concept among the `top_aliases` nearest strings, its best cosine cubed.
 
-        The cosines are formed on the encoder's device, a block of queries at a time against every string.
+        A key that is itself an example string (its row in `stored_rows`, -1 where none) takes the stored
+        embedding, and each other distinct key is encoded once: on NCBI Disease test, 713 of 960 mentions are
+        example strings and the other 247 hold few distinct keys. The cosines are formed on the encoder's
+        device, a block of queries at a time against every string.
         """
-        n_queries, n_strings = len(keys), self.embeddings.shape[0]
-        top = min(self.encoder.config.top_aliases, n_strings)
-        if not n_queries:
+        if not keys:
             return sp.csr_matrix((0, self.labels.shape[1]), dtype=np.float32)
-        queries = torch.from_numpy(self.encoder.encode(keys)).to(self.encoder.device)
+        stored_rows = np.full(len(keys), -1) if stored_rows is None else np.asarray(stored_rows)
+        queries = np.zeros((len(keys), self.embeddings.shape[1]), dtype=np.float32)
+        stored = stored_rows >= 0
+        queries[stored] = self.embeddings[stored_rows[stored]]
+        unseen = np.flatnonzero(~stored)
+        if len(unseen):
+            distinct, row_of_key = np.unique(np.array([keys[i] for i in unseen], dtype=object), return_inverse=True)
+            queries[unseen] = self.encoder.encode(list(distinct))[row_of_key]
+        return self._scores_of(queries)
+
+    def _scores_of(self, vectors: np.ndarray) -> sp.csr_matrix:
+        n_queries, n_strings = len(vectors), self.embeddings.shape[0]
+        top = min(self.encoder.config.top_aliases, n_strings)
+        queries = torch.from_numpy(vectors).to(self.encoder.device)
         strings = self._strings_on_device()
         rows_at_once = max(1, SIMILARITY_CELLS // max(n_strings, 1))
         nearest, cosines = [], []
