@@ -118,3 +118,11 @@ def test_cli_names_a_missing_encoder(tmp_path):
     assert result.exit_code == 1
     assert "nowhere" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_rejects_an_unknown_pooling_before_loading(tmp_path):
+    toy_ontology().to_disk(tmp_path / "ontology.jsonl.gz")
+    result = CliRunner().invoke(app, ["train-dense-encoder", "--ontology", str(tmp_path / "ontology.jsonl.gz"),
+                                      "--model", "never-loaded", "--output", str(tmp_path / "out"), "--pooling", "max"])
+    assert result.exit_code == 1
+    assert "dense.pooling" in result.output and "never-loaded" not in result.output

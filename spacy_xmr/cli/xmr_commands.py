@@ -103,12 +103,12 @@ def train_dense_encoder_command(
 ) -> None:
     """Fine-tune an encoder for the XMR model's dense channel on the ontology's synonyms (SapBERT's self-alignment);
     then train the XMR model with `dense.encoder` (or `train-xmr --dense-encoder`) set to the output folder."""
-    from ..xmr.config import DenseConfig
+    from ..xmr import XMRConfig
     from ..xmr.dense_training import DenseTrainingConfig
     from ..xmr.workflows import train_dense_encoder_from_files
 
     try:
-        dense_config = DenseConfig(encoder=model, pooling=pooling, device=device)
+        dense_config = XMRConfig.from_dict({"dense": {"encoder": model, "pooling": pooling, "device": device}}).dense  # checked
         training = DenseTrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
         summary = train_dense_encoder_from_files(ontology, model, output, dense_config, training, train_corpus or [],
                                                  entity_types or None)
