@@ -1,9 +1,11 @@
-"""The project workflow with the optional reranker (`--vars.reranker 1`), at smoke size, end to end.
+"""The project workflow with the optional reranker and dense channel (`--vars.reranker 1 --vars.dense 1`), at
+smoke size, end to end.
 
-CI already runs the default workflow (no reranker) as the README's main job; this runs the other branch:
-train a cross-encoder on XMR candidates, rerank the gold mentions, add `xmr_reranker` to the assembled
-pipeline, package it and link a sentence with the installed package. A tiny random BERT stands in for
-MiniLM / SapBERT, so only the plumbing is checked here, not the accuracy (see benchmarks/).
+CI already runs the default workflow (neither) as the README's main job; this runs the other branches: align an
+encoder on MEDIC, train the XMR model with its dense channel, train a cross-encoder on XMR candidates, rerank the
+gold mentions, add `xmr_reranker` to the assembled pipeline, package it and link a sentence with the installed
+package. A tiny random BERT stands in for MiniLM / SapBERT, so only the plumbing is checked here, not the
+accuracy (see benchmarks/).
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ def project(tmp_path_factory, shared_data):
         shutil.copytree(REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     encoder = write_tiny_bert(tmp_path_factory.mktemp("encoder"))
     command = [sys.executable, "-m", "spacy", "project", "run", "all", str(root), "--vars.sources", str(shared_data),
-               "--vars.smoke", "1", "--vars.reranker", "1", "--vars.reranker_model", str(encoder), "--vars.device", "cpu"]
+               "--vars.smoke", "1", "--vars.reranker", "1", "--vars.reranker_model", str(encoder), "--vars.device", "cpu",
+               "--vars.dense", "1", "--vars.dense_model", str(encoder)]
     result = subprocess.run(command, cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root
@@ -42,6 +45,14 @@ def test_reranked_gold_mentions_are_scored(project):
     assert reranked["recall_at_k"]["10"] <= xmr["recall_at_k"]["10"] + 1e-9
     report = (project / "metrics" / "report.md").read_text()
     assert "| xmr+reranker | 960 |" in report
+
+
+def test_xmr_model_has_the_aligned_dense_channel(project):
+    header = json.loads((project / "training" / "xmr" / "xmr.json").read_text())
+    assert header["config"]["dense"]["encoder"] == "training/dense_encoder"
+    assert (project / "training" / "dense_encoder" / "config.json").is_file()
+    assert (project / "training" / "xmr" / "dense_embeddings.npz").is_file()
+    assert (project / "training" / "xmr" / "dense_encoder" / "config.json").is_file()
 
 
 def test_packaged_pipeline_has_the_reranker_and_links(project):
