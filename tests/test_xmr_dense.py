@@ -2,6 +2,7 @@
 their closest string, and an XMR model carries the channel through training, fusion, save and load."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -183,3 +184,15 @@ def test_cuda_dense_channel_matches_cpu(dense_model, tiny_bert):
     aligned = train_dense_encoder(on_gpu.encoder, data.keys, data.labels,  # mixed precision on CUDA
                                   DenseTrainingConfig(epochs=10, batch_size=8, lr=1e-3), progress=False)
     assert aligned["epoch_losses"][-1] < aligned["epoch_losses"][0]
+
+
+def test_a_model_asking_for_a_missing_gpu_names_the_field(dense_model, tmp_path, monkeypatch):
+    import torch
+
+    dense_model.save(tmp_path / "model")
+    header = json.loads((tmp_path / "model" / "xmr.json").read_text())
+    header["config"]["dense"]["device"] = "cuda"
+    (tmp_path / "model" / "xmr.json").write_text(json.dumps(header))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"xmr\.json: dense\.device"):
+        XMRModel.load(tmp_path / "model")

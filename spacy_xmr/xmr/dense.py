@@ -16,7 +16,7 @@ import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from ..errors import ModelLoadError
+from ..errors import ConfigError, ModelLoadError
 from ..rerank.device import autocast, autocast_dtype, resolve_device
 from .config import DenseConfig
 from .sparse_ops import max_over_mapped
@@ -154,4 +154,8 @@ class DenseIndex:
                                  f"retrain the model, or set dense.encoder to \"\" in its xmr.json to drop the channel") from err
         if embeddings.shape[0] != labels.shape[0]:
             raise ModelLoadError(f"{path} holds {embeddings.shape[0]} embeddings but the model has {labels.shape[0]} example strings")
-        return cls(DenseEncoder.from_pretrained(directory / ENCODER_DIR, config, local_files_only=True), embeddings, labels)
+        try:
+            encoder = DenseEncoder.from_pretrained(directory / ENCODER_DIR, config, local_files_only=True)
+        except ConfigError as err:  # a device this machine lacks
+            raise ConfigError(f"{directory / 'xmr.json'}: dense.device: {err}; set it to \"auto\" there") from err
+        return cls(encoder, embeddings, labels)
