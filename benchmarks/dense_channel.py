@@ -18,7 +18,6 @@ import argparse
 import json
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,19 +37,17 @@ from spacy_xmr.xmr.training_data import build_training_data  # noqa: E402
 DATASETS = ("ncbi_disease", "bc5cdr_disease")
 
 
-def encoders(base: str, settings: list[str], ontology, config: DenseConfig, workdir: Path):
-    """(name, directory, fine-tuning summary) per `--finetune` setting, the fine-tuned ones saved under `workdir`."""
+def encoders(base: str, settings: list[str], ontology, config: DenseConfig):
+    """(name, encoder, fine-tuning summary) per `--finetune` setting, each fine-tuned one from `base` afresh."""
+    data = build_training_data(ontology, [], TrainingDataConfig())
     for setting in settings:
         epochs, _, lr = setting.partition(":")
-        if int(epochs) == 0:
-            yield "as given", base, None
-            continue
         encoder = DenseEncoder.from_pretrained(base, config)
-        data = build_training_data(ontology, [], TrainingDataConfig())
+        if int(epochs) == 0:
+            yield "as given", encoder, None
+            continue
         summary = train_dense_encoder(encoder, data.keys, data.labels, DenseTrainingConfig(epochs=int(epochs), lr=float(lr or 2e-5)))
-        directory = workdir / f"encoder-e{epochs}-lr{lr or '2e-5'}"
-        encoder.save(directory)
-        yield f"fine-tuned {epochs} epoch(s), lr {lr or '2e-5'}", str(directory), summary
+        yield f"fine-tuned {epochs} epoch(s), lr {lr or '2e-5'}", encoder, summary
 
 
 def main() -> None:
@@ -76,34 +73,32 @@ def main() -> None:
         models[dataset] = (XMRModel.train(ontology, train, base_config, progress=False), dev)
     results = {"platform": platform.platform(), "encoder": args.encoder, "pooling": args.pooling, "device": args.device, "rows": []}
     best = (-1.0, None)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, directory, summary in encoders(args.encoder, args.finetune or ["0"], ontology, dense_config, Path(tmp)):
-            encoder = DenseEncoder.from_pretrained(directory, dense_config)
-            row = {"encoder": name, "finetuning": summary, "datasets": {}}
-            for dataset, (model, dev) in models.items():
+    for name, encoder, summary in encoders(args.encoder, args.finetune or ["0"], ontology, dense_config):
+        row = {"encoder": name, "finetuning": summary, "datasets": {}}
+        for dataset, (model, dev) in models.items():
+            start = time.perf_counter()
+            model.dense = DenseIndex(encoder, encoder.encode(model.alias_index.keys), model.alias_index.labels)
+            encode_s = time.perf_counter() - start
+            by_weight = {}
+            for weight in weights:
+                model.config.fusion.dense_weight = weight
                 start = time.perf_counter()
-                model.dense = DenseIndex(encoder, encoder.encode(model.alias_index.keys), model.alias_index.labels)
-                encode_s = time.perf_counter() - start
-                by_weight = {}
-                for weight in weights:
-                    model.config.fusion.dense_weight = weight
-                    start = time.perf_counter()
-                    ranked = model.predict_mentions(dev, top_k=50)
-                    by_weight[str(weight)] = {**metrics(dev, ranked, ontology), "mentions_per_s": len(dev) / (time.perf_counter() - start)}
-                row["datasets"][dataset] = {"encode_strings_s": encode_s, "by_weight": by_weight}
-                print(name, dataset, " ".join(f"w={w}: acc@1 {m['acc_at_1']:.4f} R@20 {m['recall_at_20']:.4f}"
-                                              for w, m in by_weight.items()), flush=True)
-            results["rows"].append(row)
-            args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps(results, indent=2))  # after every encoder: an interrupted run keeps its rows
-            score = np.mean([max(m["acc_at_1"] for w, m in d["by_weight"].items() if float(w) > 0 or len(weights) == 1)
-                             for d in row["datasets"].values()])
-            if args.save_best and score > best[0]:
-                best = (score, name)
-                with atomic_directory(args.save_best) as target:
-                    encoder.model.half().save_pretrained(target, safe_serialization=True)
-                    encoder.model.float()
-                    encoder.tokenizer.save_pretrained(target)
+                ranked = model.predict_mentions(dev, top_k=50)
+                by_weight[str(weight)] = {**metrics(dev, ranked, ontology), "mentions_per_s": len(dev) / (time.perf_counter() - start)}
+            row["datasets"][dataset] = {"encode_strings_s": encode_s, "by_weight": by_weight}
+            print(name, dataset, " ".join(f"w={w}: acc@1 {m['acc_at_1']:.4f} R@20 {m['recall_at_20']:.4f}"
+                                          for w, m in by_weight.items()), flush=True)
+        results["rows"].append(row)
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2))  # after every encoder: an interrupted run keeps its rows
+        score = np.mean([max(m["acc_at_1"] for w, m in d["by_weight"].items() if float(w) > 0 or len(weights) == 1)
+                         for d in row["datasets"].values()])
+        if args.save_best and score > best[0]:
+            best = (score, name)
+            with atomic_directory(args.save_best) as target:
+                encoder.model.half().save_pretrained(target, safe_serialization=True)
+                encoder.model.float()
+                encoder.tokenizer.save_pretrained(target)
     results["saved"] = best[1]
     args.output.write_text(json.dumps(results, indent=2))
     print(f"wrote {args.output}" + (f"; saved {best[1]} to {args.save_best}" if best[1] else ""))

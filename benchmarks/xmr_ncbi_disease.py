@@ -180,7 +180,9 @@ def main() -> None:
     train, test = train_and_evaluation_mentions(args.data_dir, args.dataset, args.split)
     config = XMRConfig.from_json(args.config) if args.config else XMRConfig()
     if args.dense_encoder:
-        config = XMRConfig.from_dict({**config.to_dict(), "dense": {**config.to_dict()["dense"], "encoder": args.dense_encoder}})
+        overrides = config.to_dict()
+        overrides["dense"]["encoder"] = args.dense_encoder
+        config = XMRConfig.from_dict(overrides)
     workdir = Path(tempfile.mkdtemp(prefix="xmr-bench-"))
     try:
         xmr, model = bench_xmr(ontology, train, test, config, workdir)

@@ -110,8 +110,7 @@ def train_dense_encoder_command(
     try:
         dense_config = XMRConfig.from_dict({"dense": {"encoder": model, "pooling": pooling, "device": device}}).dense  # checked
         training = DenseTrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-        summary = train_dense_encoder_from_files(ontology, model, output, dense_config, training, train_corpus or [],
-                                                 entity_types or None)
+        summary = train_dense_encoder_from_files(ontology, output, dense_config, training, train_corpus or [], entity_types or None)
     except (SpacyXmrError, OSError) as err:
         msg.fail("Dense encoder training failed", str(err), exits=1)
     losses = ", ".join(f"{loss:.3f}" for loss in summary["epoch_losses"])

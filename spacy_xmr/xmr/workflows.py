@@ -42,17 +42,17 @@ def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, 
     return len(mentions)
 
 
-def train_dense_encoder_from_files(ontology_path: str | Path, model: str, output: str | Path, config: DenseConfig,
-                                   training, train_paths: Sequence[str | Path] = (), entity_types: list[str] | None = None,
+def train_dense_encoder_from_files(ontology_path: str | Path, output: str | Path, config: DenseConfig, training,
+                                   train_paths: Sequence[str | Path] = (), entity_types: list[str] | None = None,
                                    progress: bool = True) -> dict:
-    """Fine-tune the encoder `model` (hub name or folder) on the ontology's names and synonyms, plus the gold-linked
-    mentions of `train_paths`, and save it to `output` atomically (`training`: a DenseTrainingConfig)."""
+    """Fine-tune the encoder `config.encoder` (hub name or folder) on the ontology's names and synonyms, plus the
+    gold-linked mentions of `train_paths`, and save it to `output` atomically (`training`: a DenseTrainingConfig)."""
     from .dense import DenseEncoder
     from .dense_training import train_dense_encoder
     from .training_data import build_training_data
 
     data = build_training_data(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), TrainingDataConfig())
-    encoder = DenseEncoder.from_pretrained(model, config)
+    encoder = DenseEncoder.from_pretrained(config.encoder, config)
     summary = train_dense_encoder(encoder, data.keys, data.labels, training, progress)
     with atomic_directory(output) as tmp:
         encoder.save(tmp)
