@@ -135,7 +135,9 @@ def bench_nn(model: XMRModel, test, ontology) -> dict:
 def bench_pecos(pecos_python: str | None, model: XMRModel, ontology, train, test, config, workdir: Path) -> dict:
     if not pecos_python or not Path(pecos_python).exists():
         return {"skipped": f"no PECOS python at {pecos_python!r} (python -m venv V && V/bin/pip install torch==2.13.0 libpecos)"}
-    data = build_training_data(ontology, train, config.training)
+    data = build_training_data(model.ontology, train, config.training)  # the model's ontology holds its corpus concepts
+    if data.keys != model.alias_index.keys:
+        raise SystemExit("the PECOS training pairs differ from the model's examples")
     features = model.alias_index.features  # the same strings, in the same order, as `data.keys`
     labels = data.labels.copy()
     labels.data = np.ones_like(labels.data)

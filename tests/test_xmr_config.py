@@ -37,6 +37,7 @@ def test_round_trip_through_json(tmp_path):
         ({"fusion": {"parent_top_children": 0}}, "fusion.parent_top_children"),
         ({"features": {"canonical_words": 1}}, "features.canonical_words"),
         ({"training": {"add_long_forms": "yes"}}, "training.add_long_forms"),
+        ({"training": {"corpus_concepts": 1}}, "training.corpus_concepts"),
         ({"seed": -1}, "seed"),
         ({"tree": {"bogus": 1}}, "tree.bogus"),
         ({"tree": 16}, "tree"),

@@ -46,7 +46,8 @@ def model(ncbi_slice):
 
 def test_training_uses_aliases_and_mentions(model, ncbi_slice):
     ontology, train, _ = ncbi_slice
-    assert model.concept_ids == ontology.ids
+    assert model.concept_ids[:len(ontology)] == ontology.ids  # then the gold ids of `train` that the ontology lacks
+    assert all(ontology.resolve(extra) is None for extra in model.concept_ids[len(ontology):])
     assert model.stats["n_mentions_used"] + model.stats["n_mentions_skipped"] == len(train)
     assert len(model.layers) >= 2  # a real tree, not a flat classifier
 
@@ -298,11 +299,35 @@ def test_load_not_a_model(tmp_path):
         XMRModel.load(tmp_path / "dir")
 
 
-def test_mentions_with_unknown_gold_ids_are_skipped(ncbi_slice):
+@pytest.fixture(scope="module")
+def c9_mentions(ncbi_dir):
+    """NCBI Disease links "C9 deficiency" to OMIM:613825, which MEDIC 2017 lacks: training-set and dev-set mentions."""
+    def linked(name):
+        return [m for m in iter_mentions(read_corpus(ncbi_dir / name)) if m.gold_ids == ["OMIM:613825"]]
+    return linked("NCBItrainset_corpus.txt"), linked("NCBIdevelopset_corpus.txt")
+
+
+def test_gold_ids_the_ontology_lacks_are_learned_from_their_mentions(ncbi_slice, c9_mentions, tmp_path):
     ontology, train, _ = ncbi_slice
-    broken = [train[0].__class__(**{**train[0].__dict__, "gold_ids": ["MESH:D999999"]})]
-    trained = XMRModel.train(ontology, train[:20] + broken, XMRConfig.from_dict(SMALL), progress=False)
-    assert trained.stats["n_mentions_skipped"] >= 1
+    c9_train, c9_dev = c9_mentions
+    assert "OMIM:613825" not in ontology and c9_train and c9_dev
+    trained = XMRModel.train(ontology, train + c9_train, XMRConfig.from_dict(SMALL), progress=False)
+    assert trained.concept_ids[:len(ontology)] == ontology.ids and "OMIM:613825" in trained.concept_ids
+    assert trained.stats["n_corpus_concepts"] >= 1
+    trained.save(tmp_path / "model")
+    loaded = XMRModel.load(tmp_path / "model")
+    assert loaded.ontology["OMIM:613825"].name == "C9 deficiency"
+    ranked = loaded.predict([m.text for m in c9_dev], top_k=5)
+    assert all(r[0][0] == "OMIM:613825" for m, r in zip(c9_dev, ranked) if m.text == "C9 deficiency")
+    assert all("OMIM:613825" in dict(r) for r in ranked), [(m.text, r) for m, r in zip(c9_dev, ranked)]
+
+
+def test_without_corpus_concepts_mentions_of_unknown_gold_ids_are_skipped(ncbi_slice, c9_mentions):
+    ontology, train, _ = ncbi_slice
+    config = XMRConfig.from_dict({**SMALL, "training": {"corpus_concepts": False}})
+    trained = XMRModel.train(ontology, train[:20] + c9_mentions[0], config, progress=False)
+    assert trained.stats["n_mentions_skipped"] == len(c9_mentions[0]) and trained.stats["n_corpus_concepts"] == 0
+    assert trained.concept_ids == ontology.ids
 
 
 def test_normalisation_is_shared_by_exact_channel(model, ncbi_slice):

@@ -50,7 +50,8 @@ def train_xmr_command(
     stats = model.stats
     msg.good(
         f"Trained on {stats['n_examples']} strings for {stats['n_concepts']} concepts "
-        f"({stats['n_mentions_used']} mentions used, {stats['n_mentions_skipped']} skipped: gold id not in the ontology) "
+        f"({stats['n_corpus_concepts']} of them gold ids that only the training corpus names; "
+        f"{stats['n_mentions_used']} mentions used, {stats['n_mentions_skipped']} skipped: gold id not in the ontology) "
         f"in {elapsed:.1f} s; saved to {output}"
     )
     if val_corpus is not None:

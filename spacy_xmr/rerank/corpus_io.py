@@ -12,7 +12,7 @@ from ..atomic import refuse_to_overwrite_input
 from ..corpus import Mention, get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
 from ..corpus.documents import iter_annotations
 from ..errors import SpacyXmrError
-from ..ontology import read_ontology_file
+from ..ontology import read_ontology_file, with_corpus_concepts
 from .config import RerankerConfig
 from .reranker import Candidates, Reranker
 from .train import train_reranker
@@ -52,8 +52,8 @@ def train_reranker_from_files(config: RerankerConfig, train_corpus: Path, val_co
 
     `val_candidates_from` defaults to `candidates_from` (an XMR model, or one corpus holding both splits).
     """
-    ontology = read_ontology_file(ontology_path)
     train_mentions = list(iter_mentions(read_corpus(train_corpus)))
+    ontology = with_corpus_concepts(read_ontology_file(ontology_path), train_mentions)  # as the XMR model learned them
     val_mentions = list(iter_mentions(read_corpus(val_corpus)))
     train_candidates = candidates_for(train_mentions, candidates_from, config.top_k)
     val_candidates = candidates_for(val_mentions, val_candidates_from or candidates_from, config.top_k)

@@ -52,6 +52,7 @@ class TrainingDataConfig:
     alias_weight: float = 1.0
     mention_weight: float = 1.0
     add_long_forms: bool = True  # also train on the long form of a mention that is a defined abbreviation
+    corpus_concepts: bool = True  # learn gold ids the ontology lacks as concepts named by their mentions
 
     def validate(self, prefix: str) -> None:
         for name in ("alias_weight", "mention_weight"):

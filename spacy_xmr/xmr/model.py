@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from ..atomic import atomic_directory
 from ..corpus.mention import Mention
 from ..errors import ConfigError, ModelLoadError, SpacyXmrError
-from ..ontology import Ontology
+from ..ontology import Ontology, with_corpus_concepts
 from .abbreviations import texts_to_link
 from .alias_index import AliasIndex
 from .beam import beam_search
@@ -84,7 +84,8 @@ class XMRModel:
     @classmethod
     def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True,
               n_jobs: int | None = None) -> "XMRModel":
-        """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids).
+        """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids). With
+        `training.corpus_concepts`, gold ids the ontology lacks become concepts of the model's own ontology.
 
         `n_jobs` processes fit the matchers (default: one per available CPU); the model does not depend on it.
         """
@@ -93,7 +94,10 @@ class XMRModel:
             raise ConfigError(f"cannot train an XMR model on an ontology of {len(ontology)} concept(s): it needs at least 2")
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        data = build_training_data(ontology, list(mentions), config.training)
+        mentions, n_ontology_concepts = list(mentions), len(ontology)
+        if config.training.corpus_concepts:
+            ontology = with_corpus_concepts(ontology, mentions)
+        data = build_training_data(ontology, mentions, config.training)
         featurizer, features = Featurizer.fit_transform(data.keys, config.features)
         timings["features_s"] = time.perf_counter() - start
         start = time.perf_counter()
@@ -113,7 +117,8 @@ class XMRModel:
             dense = DenseIndex.build(config.dense, data.keys, data.labels, progress)
             timings["dense_s"] = time.perf_counter() - start
         stats = {
-            "n_concepts": len(data.concept_ids), "n_examples": len(data.keys), "n_features": featurizer.n_features,
+            "n_concepts": len(data.concept_ids), "n_corpus_concepts": len(ontology) - n_ontology_concepts,
+            "n_examples": len(data.keys), "n_features": featurizer.n_features,
             "n_mentions_used": data.n_mentions_used, "n_mentions_skipped": data.n_mentions_skipped,
             "layer_sizes": [layer.n_nodes for layer in layers], "layer_nonzeros": [int(layer.weights.nnz) for layer in layers],
             **{k: round(v, 3) for k, v in timings.items()},

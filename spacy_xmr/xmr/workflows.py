@@ -6,7 +6,7 @@ from typing import Sequence
 
 from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions
-from ..ontology import read_ontology_file
+from ..ontology import read_ontology_file, with_corpus_concepts
 from .config import DenseConfig, TrainingDataConfig, XMRConfig
 from .model import XMRModel
 
@@ -51,7 +51,8 @@ def train_dense_encoder_from_files(ontology_path: str | Path, output: str | Path
     from .dense_training import train_dense_encoder
     from .training_data import build_training_data
 
-    data = build_training_data(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), TrainingDataConfig())
+    mentions = gold_linked_mentions(train_paths, entity_types)
+    data = build_training_data(with_corpus_concepts(read_ontology_file(ontology_path), mentions), mentions, TrainingDataConfig())
     encoder = DenseEncoder.from_pretrained(config.encoder, config)
     summary = train_dense_encoder(encoder, data.keys, data.labels, training, progress)
     with atomic_directory(output) as tmp:
