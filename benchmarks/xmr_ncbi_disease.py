@@ -32,7 +32,6 @@ from spacy_xmr.evaluation import evaluate_candidates
 from spacy_xmr.ontology import read_medic
 from spacy_xmr.xmr import XMRConfig, XMRModel, texts_to_link
 from spacy_xmr.xmr.normalize import normalize_text
-from spacy_xmr.xmr.training_data import build_training_data
 
 REPO = Path(__file__).resolve().parent.parent
 KS = (1, 5, 10, 20, 50)
@@ -132,16 +131,13 @@ def bench_nn(model: XMRModel, test, ontology) -> dict:
     return result
 
 
-def bench_pecos(pecos_python: str | None, model: XMRModel, ontology, train, test, config, workdir: Path) -> dict:
+def bench_pecos(pecos_python: str | None, model: XMRModel, ontology, test, workdir: Path) -> dict:
+    """PECOS trains on the model's own examples (its corpus concepts included), with binary labels."""
     if not pecos_python or not Path(pecos_python).exists():
         return {"skipped": f"no PECOS python at {pecos_python!r} (python -m venv V && V/bin/pip install torch==2.13.0 libpecos)"}
-    data = build_training_data(model.ontology, train, config.training)  # the model's ontology holds its corpus concepts
-    if data.keys != model.alias_index.keys:
-        raise SystemExit("the PECOS training pairs differ from the model's examples")
-    features = model.alias_index.features  # the same strings, in the same order, as `data.keys`
-    labels = data.labels.copy()
+    labels = model.alias_index.labels.copy()
     labels.data = np.ones_like(labels.data)
-    sp.save_npz(workdir / "X_train.npz", features)
+    sp.save_npz(workdir / "X_train.npz", model.alias_index.features)
     sp.save_npz(workdir / "Y_train.npz", labels.tocsr())
     sp.save_npz(workdir / "X_test.npz", model.featurizer.transform([normalize_text(t) for t in texts_to_link(test)]))
     runner = Path(__file__).with_name("pecos_runner.py")
@@ -193,7 +189,7 @@ def main() -> None:
             "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": __import__("os").cpu_count()},
             "spacy_xmr": xmr,
             "tfidf_nn": bench_nn(model, test, ontology),
-            "pecos_xr_linear": bench_pecos(args.pecos_python, model, ontology, train, test, config, workdir),
+            "pecos_xr_linear": bench_pecos(args.pecos_python, model, ontology, test, workdir),
         }
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
