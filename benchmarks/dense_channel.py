@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from xmr_ncbi_disease import REPO, metrics, train_and_evaluation_mentions  # noqa: E402
+from xmr_ncbi_disease import REPO, TOP_K, model_metrics, train_and_evaluation_mentions  # noqa: E402
 
 from spacy_xmr.atomic import atomic_directory  # noqa: E402
 from spacy_xmr.ontology import read_medic  # noqa: E402
@@ -83,8 +83,9 @@ def main() -> None:
             for weight in weights:
                 model.config.fusion.dense_weight = weight
                 start = time.perf_counter()
-                ranked = model.predict_mentions(dev, top_k=50)
-                by_weight[str(weight)] = {**metrics(dev, ranked, ontology), "mentions_per_s": len(dev) / (time.perf_counter() - start)}
+                model.predict_mentions(dev, top_k=TOP_K)
+                mentions_per_s = len(dev) / (time.perf_counter() - start)
+                by_weight[str(weight)] = {**model_metrics(model, dev, ontology), "mentions_per_s": mentions_per_s}
             row["datasets"][dataset] = {"encode_strings_s": encode_s, "by_weight": by_weight}
             print(name, dataset, " ".join(f"w={w}: acc@1 {m['acc_at_1']:.4f} R@20 {m['recall_at_20']:.4f}"
                                           for w, m in by_weight.items()), flush=True)

@@ -65,6 +65,17 @@ def metrics(mentions, ranked, ontology) -> dict:
             "n_mentions": result["n_mentions"], "n_multi_id": result["n_multi_id"], "strict_acc_at_1": result["strict"]["acc_at_1"]}
 
 
+def model_metrics(model: XMRModel, mentions, ontology, **options) -> dict:
+    """`metrics` of the model's own lists, where recall@k is that of the list a caller asking for k candidates
+    gets: its last slots hold the document candidates (fusion.document_candidates), so a top-50 list's first 20
+    are not the top-20 list."""
+    result = metrics(mentions, model.predict_mentions(mentions, top_k=TOP_K, **options), ontology)
+    for k in KS:
+        if k < TOP_K:
+            result[f"recall_at_{k}"] = metrics(mentions, model.predict_mentions(mentions, top_k=k, **options), ontology)[f"recall_at_{k}"]
+    return result
+
+
 def rankings(scores: sp.csr_matrix, concept_ids: list[str]) -> list[list[tuple[str, float]]]:
     out = []
     for row in range(scores.shape[0]):
@@ -94,8 +105,7 @@ def bench_xmr(ontology, train, test, config, workdir: Path) -> tuple[dict, XMRMo
     start = time.perf_counter()
     model = XMRModel.train(ontology, train, config, progress=False)
     train_s = time.perf_counter() - start
-    ranked = model.predict_mentions(test, top_k=TOP_K)
-    result = metrics(test, ranked, ontology)
+    result = model_metrics(model, test, ontology)
     texts = texts_to_link(test)
     batch_s = time_batch(lambda: model.predict(texts, top_k=TOP_K))
     single = []
@@ -104,7 +114,7 @@ def bench_xmr(ontology, train, test, config, workdir: Path) -> tuple[dict, XMRMo
         model.predict([text], top_k=TOP_K)
         single.append(time.perf_counter() - start)
     model.save(workdir / "xmr")
-    no_abbreviations = metrics(test, model.predict_mentions(test, top_k=TOP_K, resolve_abbreviations=False), ontology)
+    no_abbreviations = model_metrics(model, test, ontology, resolve_abbreviations=False)
     result.update(
         train_s=train_s, batch_mentions_per_s=len(texts) / batch_s, single_ms_median=float(np.median(single) * 1000),
         model_bytes=directory_bytes(workdir / "xmr"), peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

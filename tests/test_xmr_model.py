@@ -1,6 +1,7 @@
 """XMRModel on a real slice: a few hundred MEDIC concepts and their NCBI Disease mentions."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import random
@@ -260,6 +261,22 @@ def test_abbreviations_are_resolved_in_context(model, ncbi_slice):
     resolved = model.predict_mentions(mentions, top_k=1)
     raw = model.predict_mentions(mentions, top_k=1, resolve_abbreviations=False)
     assert resolved != raw  # the long form changes at least some rankings
+
+
+def test_a_vague_mention_is_offered_the_concepts_of_its_documents_other_mentions(model, ncbi_slice):
+    clear = ncbi_slice[2][0]
+    vague = dataclasses.replace(clear, annotation_id="vague", text="the disorder")
+    elsewhere = dataclasses.replace(vague, document_id="another document")
+    with_document = model.predict_mentions([clear, vague, elsewhere], top_k=8)
+    first = with_document[0][0][0]
+    assert first in [c for c, _ in with_document[1][6:]]  # a quarter of the 8 slots, at the end
+    assert first not in dict(with_document[2]) or first in dict(with_document[2][:6])
+    model.config.fusion.document_candidates = 0
+    try:
+        own = model.predict_mentions([clear, vague, elsewhere], top_k=8)
+    finally:
+        model.config.fusion.document_candidates = XMRConfig().fusion.document_candidates
+    assert with_document[1][:6] == own[1][:6] and with_document[2] == own[2] and with_document[0][:6] == own[0][:6]
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ from tqdm import tqdm
 from ..errors import ConfigError, ModelLoadError
 from ..rerank.device import autocast, autocast_dtype, resolve_device
 from .config import DenseConfig
-from .sparse_ops import max_over_mapped
+from .sparse_ops import max_over_mapped, place_rows
 
 ENCODER_DIR = "dense_encoder"
 EMBEDDINGS_FILE = "dense_embeddings.npz"
@@ -96,25 +96,22 @@ class DenseIndex:
         encoder = DenseEncoder.from_pretrained(config.encoder, config)
         return cls(encoder, encoder.encode(keys, progress), labels)
 
-    def scores(self, keys: list[str], stored_rows: np.ndarray | None = None) -> sp.csr_matrix:
+    def scores(self, keys: list[str], example_strings: np.ndarray | None = None) -> sp.csr_matrix:
         """queries × concepts: for each concept among the `top_aliases` nearest strings, its best cosine cubed.
 
-        A key that is itself an example string (its row in `stored_rows`, -1 where none) takes the stored
-        embedding, and each other distinct key is encoded once: on NCBI Disease test, 740 of 960 mentions are
-        example strings and the other 220 hold 155 distinct keys. The cosines are formed on the encoder's
-        device, a block of queries at a time against every string.
+        A key that is itself an example string (True in `example_strings`) gets no score: its exact match names its
+        concepts already, and forming its cosines with every string took half the channel's time. On NCBI Disease
+        dev the figures are the same without them; on BC5CDR dev acc@1 is too, recall@5 and recall@20 are 0.1 and
+        0.02 point lower, and prediction is twice as fast. Each other distinct key is encoded once; the cosines
+        are formed on the encoder's device, a block of queries at a time against every string.
         """
-        if not keys:
-            return sp.csr_matrix((0, self.labels.shape[1]), dtype=np.float32)
-        stored_rows = np.full(len(keys), -1) if stored_rows is None else np.asarray(stored_rows)
-        queries = np.zeros((len(keys), self.embeddings.shape[1]), dtype=np.float32)
-        stored = stored_rows >= 0
-        queries[stored] = self.embeddings[stored_rows[stored]]
-        unseen = np.flatnonzero(~stored)
-        if len(unseen):
-            distinct, row_of_key = np.unique(np.array([keys[i] for i in unseen], dtype=object), return_inverse=True)
-            queries[unseen] = self.encoder.encode(list(distinct))[row_of_key]
-        return self._scores_of(queries)
+        n_keys, n_labels = len(keys), self.labels.shape[1]
+        wanted = np.arange(n_keys) if example_strings is None else np.flatnonzero(~np.asarray(example_strings, dtype=bool))
+        if not len(wanted):
+            return sp.csr_matrix((n_keys, n_labels), dtype=np.float32)
+        distinct, row_of_key = np.unique(np.array([keys[i] for i in wanted], dtype=object), return_inverse=True)
+        scores = self._scores_of(self.encoder.encode(list(distinct)))[row_of_key]
+        return place_rows(scores, wanted, n_keys)
 
     def _scores_of(self, vectors: np.ndarray) -> sp.csr_matrix:
         n_queries, n_strings = len(vectors), self.embeddings.shape[0]

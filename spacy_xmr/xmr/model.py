@@ -25,13 +25,14 @@ from .alias_index import AliasIndex
 from .beam import beam_search
 from .clustering import build_cluster_chain
 from .config import XMRConfig
+from .document_candidates import Ranking, with_document_candidates
 from .features import Featurizer
 from .hierarchy import parent_matrix, parent_scores
 from .label_embedding import label_embeddings
 from .layer import Layer
 from .matcher import available_cpus, train_matchers
 from .normalize import normalize_text
-from .sparse_ops import top_k_per_row
+from .sparse_ops import place_rows, top_k_per_row
 from .training_data import build_training_data
 
 if TYPE_CHECKING:
@@ -46,8 +47,6 @@ ONTOLOGY_FILE = "ontology.jsonl.gz"
 TREE_CANDIDATES = 20  # labels the tree hands to fusion per query, at least
 MIN_ROWS_PER_THREAD = 64  # below this a batch is scored in the calling thread: a thread costs more than it saves
 MAX_ROWS_PER_CHUNK = 1024  # rows scored together: bounds the intermediate products' memory on large batches
-
-Ranking = list[tuple[str, float]]
 
 
 class XMRModel:
@@ -149,7 +148,7 @@ class XMRModel:
     def _dense_scores(self, keys: list[str]) -> sp.csr_matrix | None:
         if self.dense is None or not self.config.fusion.dense_weight:
             return None
-        return self.dense.scores(keys, self.alias_index.rows_of(keys))
+        return self.dense.scores(keys, example_strings=self.alias_index.rows_of(keys) >= 0)
 
     def _score_keys(self, keys: list[str], dense: sp.csr_matrix | None, top_k: int, beam_size: int) -> sp.csr_matrix:
         fusion = self.config.fusion
@@ -216,7 +215,8 @@ class XMRModel:
         by its long form, and each concept keeps the better of its two scores.
 
         Both, because Schwartz–Hearst sometimes picks too short a long form ("AAPC" →
-        "adenomatous polyposis coli") while the short form itself may be a known alias.
+        "adenomatous polyposis coli") while the short form itself may be a known alias. The last slots of each
+        list then go to its document's concepts (`fusion.document_candidates`, document_candidates.py).
         """
         mentions = list(mentions)
         if not mentions:
@@ -228,11 +228,9 @@ class XMRModel:
             changed = [i for i, (text, long_form) in enumerate(zip(texts, long_forms)) if text != long_form]
             if changed:
                 expanded = self.score_matrix([long_forms[i] for i in changed], top_k, beam_size)
-                placed = sp.csr_matrix(
-                    (np.ones(len(changed), np.float32), (changed, np.arange(len(changed)))), shape=(len(texts), len(changed))
-                ) @ expanded
-                scores = top_k_per_row(scores.maximum(placed).tocsr(), top_k)
-        return self._rankings(scores)
+                scores = top_k_per_row(scores.maximum(place_rows(expanded, np.asarray(changed), len(texts))).tocsr(), top_k)
+        return with_document_candidates(self._rankings(scores), [mention.document_id for mention in mentions], top_k,
+                                        self.config.fusion.document_candidates)
 
     def _rankings(self, scores: sp.csr_matrix) -> list[Ranking]:
         scores.sort_indices()  # equal scores rank by concept index, whatever the batch

@@ -48,6 +48,12 @@ def stack_rows_consumed(chunks: Iterator[sp.csr_matrix], shape: tuple[int, int],
     return sp.csr_matrix((data, indices, indptr), shape=shape)
 
 
+def place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
+    """An `n_rows`-row matrix whose row `rows[i]` is row i of `matrix`; the other rows are empty."""
+    selection = sp.csr_matrix((np.ones(len(rows), matrix.dtype), (rows, np.arange(len(rows)))), shape=(n_rows, matrix.shape[0]))
+    return (selection @ matrix).tocsr()
+
+
 def compact_columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
     """The columns `matrix` uses (sorted) and `matrix` restricted to them, as CSR sharing its data.
 
