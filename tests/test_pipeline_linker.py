@@ -162,6 +162,21 @@ def test_n_process_2_equals_one_process(nlp, texts):
     assert annotations(nlp.pipe(texts[:8], n_process=2, batch_size=2)) == annotations(nlp.pipe(texts[:8]))
 
 
+def test_an_entitys_last_candidates_include_what_the_docs_other_entities_link_to():
+    nlp = linker_only_pipeline(top_k=8)
+
+    def linked(text: str, spans: list[tuple[int, int]]):
+        doc = nlp.make_doc(text)
+        doc.ents = [Span(doc, start, end, ENTITY_LABEL) for start, end in spans]
+        return nlp(doc).ents
+
+    clear, vague = linked("Wilson disease: the disorder is inherited.", [(0, 2), (3, 5)])
+    alone = linked("Wilson disease: the disorder is inherited.", [(3, 5)])[0]
+    assert clear.kb_id_ in [concept for concept, _ in vague._.xmr_candidates[6:]]  # 8 // 4 = 2 slots
+    assert vague._.xmr_candidates[:6] == alone._.xmr_candidates[:6]
+    assert clear.kb_id_ not in [concept for concept, _ in alone._.xmr_candidates]
+
+
 def test_threshold_makes_low_scores_nil_but_keeps_candidates(texts):
     nlp = ruler_pipeline(threshold=1e9)
     ents = [ent for doc in nlp.pipe(texts[:5]) for ent in doc.ents]
