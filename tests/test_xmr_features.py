@@ -1,6 +1,8 @@
 """Normalisation, TF-IDF features (checked against scikit-learn) and the sparse row operations."""
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -67,6 +69,31 @@ def test_featurizer_rows_do_not_depend_on_the_counting_chunks(monkeypatch):
     _, chunked = Featurizer.fit_transform(texts, FeatureConfig())
     assert chunked.shape == whole.shape and chunked.nnz == whole.nnz
     assert abs(chunked - whole).max() < 1e-7
+
+
+class RecordingPool(ProcessPoolExecutor):
+    """A process pool that notes its size."""
+
+    sizes: list[int] = []
+
+    def __init__(self, max_workers, **options):
+        RecordingPool.sizes.append(max_workers)
+        super().__init__(max_workers, **options)
+
+
+def test_worker_processes_count_the_same_features(monkeypatch):
+    from spacy_xmr.xmr import features
+
+    texts = TEXTS * 2 + ["cancer of the breast", "diabetes type 2", "g6pd"]
+    monkeypatch.setattr(features, "ProcessPoolExecutor", RecordingPool)
+    RecordingPool.sizes.clear()
+    alone, rows = Featurizer.fit_transform(texts, FeatureConfig(), n_jobs=2)
+    assert RecordingPool.sizes == []  # fewer texts than PARALLEL_MIN_TEXTS: counted here
+    monkeypatch.setattr(features, "PARALLEL_MIN_TEXTS", 1)
+    workers, worker_rows = Featurizer.fit_transform(texts, FeatureConfig(), n_jobs=2)
+    assert RecordingPool.sizes == [2]  # one pool for both blocks
+    assert workers.char_block.vocabulary == alone.char_block.vocabulary and workers.word_block.vocabulary == alone.word_block.vocabulary
+    assert (worker_rows != rows).nnz == 0
 
 
 def test_stack_rows_consumed_equals_vstack_and_rejects_a_bad_fit():

@@ -21,8 +21,6 @@ a copy of every row.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
 import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from tqdm import tqdm
 from .beam import beam_search
 from .config import MatcherConfig
 from .layer import Layer
+from .parallel import available_cpus, worker_context
 from .sparse_ops import compact_columns, row_ids, top_k_per_row
 
 MINING_BEAM = 10  # hard negatives come from a beam as wide as prediction's default
@@ -142,10 +141,6 @@ def _sample(examples: np.ndarray, limit: int, level: int, parent: int) -> np.nda
     return np.sort(np.random.default_rng([level, parent]).choice(examples, size=limit, replace=False))
 
 
-def available_cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _fit_all(problems: list[_Problem], n_jobs: int, progress: bool) -> list[tuple]:
     """The fits of `problems`, in their order; the largest are started first so the pool finishes together."""
     bar = tqdm(total=len(problems), desc="matchers", disable=None if progress else True, leave=False)
@@ -158,9 +153,8 @@ def _fit_all(problems: list[_Problem], n_jobs: int, progress: bool) -> list[tupl
             return results
         row_nnz = np.diff(_shared["features"].indptr)
         by_size = sorted(range(len(problems)), key=lambda i: -int(row_nnz[problems[i].examples].sum()) * problems[i].children.size)
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         results = [None] * len(problems)
-        with ProcessPoolExecutor(min(n_jobs, len(problems)), mp_context=context, initializer=_share,
+        with ProcessPoolExecutor(min(n_jobs, len(problems)), mp_context=worker_context(), initializer=_share,
                                  initargs=(_shared["features"], _shared["per_level"], _shared["sample_weight"], _shared["config"])) as pool:
             futures = {pool.submit(_fit_problem, problems[i]): i for i in by_size}
             for future in as_completed(futures):

@@ -30,8 +30,9 @@ from .features import Featurizer
 from .hierarchy import parent_matrix, parent_scores
 from .label_embedding import label_embeddings
 from .layer import Layer
-from .matcher import available_cpus, train_matchers
+from .matcher import train_matchers
 from .normalize import normalize_text
+from .parallel import available_cpus
 from .sparse_ops import place_rows, top_k_per_row
 from .training_data import build_training_data
 
@@ -86,7 +87,8 @@ class XMRModel:
         """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids). With
         `training.corpus_concepts`, gold ids the ontology lacks become concepts of the model's own ontology.
 
-        `n_jobs` processes fit the matchers (default: one per available CPU); the model does not depend on it.
+        `n_jobs` processes count the n-grams and fit the matchers (default: one per available CPU); the model does
+        not depend on it.
         """
         config = config or XMRConfig()
         if len(ontology) < 2:
@@ -97,7 +99,7 @@ class XMRModel:
         if config.training.corpus_concepts:
             ontology = with_corpus_concepts(ontology, mentions)
         data = build_training_data(ontology, mentions, config.training)
-        featurizer, features = Featurizer.fit_transform(data.keys, config.features)
+        featurizer, features = Featurizer.fit_transform(data.keys, config.features, n_jobs)
         timings["features_s"] = time.perf_counter() - start
         start = time.perf_counter()
         chain = build_cluster_chain(  # the label embeddings are dropped once the tree is built
