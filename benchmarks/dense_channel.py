@@ -83,9 +83,9 @@ def main() -> None:
             for weight in weights:
                 model.config.fusion.dense_weight = weight
                 start = time.perf_counter()
-                model.predict_mentions(dev, top_k=TOP_K)
+                ranked = model.predict_mentions(dev, top_k=TOP_K)
                 mentions_per_s = len(dev) / (time.perf_counter() - start)
-                by_weight[str(weight)] = {**model_metrics(model, dev, ontology), "mentions_per_s": mentions_per_s}
+                by_weight[str(weight)] = {**model_metrics(model, dev, ontology, ranked), "mentions_per_s": mentions_per_s}
             row["datasets"][dataset] = {"encode_strings_s": encode_s, "by_weight": by_weight}
             print(name, dataset, " ".join(f"w={w}: acc@1 {m['acc_at_1']:.4f} R@20 {m['recall_at_20']:.4f}"
                                           for w, m in by_weight.items()), flush=True)

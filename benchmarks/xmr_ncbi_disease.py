@@ -65,14 +65,14 @@ def metrics(mentions, ranked, ontology) -> dict:
             "n_mentions": result["n_mentions"], "n_multi_id": result["n_multi_id"], "strict_acc_at_1": result["strict"]["acc_at_1"]}
 
 
-def model_metrics(model: XMRModel, mentions, ontology, **options) -> dict:
+def model_metrics(model: XMRModel, mentions, ontology, ranked=None) -> dict:
     """`metrics` of the model's own lists, where recall@k is that of the list a caller asking for k candidates
     gets: its last slots hold the document candidates (fusion.document_candidates), so a top-50 list's first 20
-    are not the top-20 list."""
-    result = metrics(mentions, model.predict_mentions(mentions, top_k=TOP_K, **options), ontology)
+    are not the top-20 list. `ranked`: the model's top-50 lists where the caller has them already."""
+    result = metrics(mentions, ranked or model.predict_mentions(mentions, top_k=TOP_K), ontology)
     for k in KS:
         if k < TOP_K:
-            result[f"recall_at_{k}"] = metrics(mentions, model.predict_mentions(mentions, top_k=k, **options), ontology)[f"recall_at_{k}"]
+            result[f"recall_at_{k}"] = metrics(mentions, model.predict_mentions(mentions, top_k=k), ontology)[f"recall_at_{k}"]
     return result
 
 
@@ -114,7 +114,7 @@ def bench_xmr(ontology, train, test, config, workdir: Path) -> tuple[dict, XMRMo
         model.predict([text], top_k=TOP_K)
         single.append(time.perf_counter() - start)
     model.save(workdir / "xmr")
-    no_abbreviations = model_metrics(model, test, ontology, resolve_abbreviations=False)
+    no_abbreviations = metrics(test, model.predict_mentions(test, top_k=TOP_K, resolve_abbreviations=False), ontology)
     result.update(
         train_s=train_s, batch_mentions_per_s=len(texts) / batch_s, single_ms_median=float(np.median(single) * 1000),
         model_bytes=directory_bytes(workdir / "xmr"), peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -73,7 +73,7 @@ def test_index_keeps_only_the_nearest_strings(dense_model, tiny_bert):
 
 def test_fusion_adds_the_weighted_dense_scores(dense_model):
     keys = [normalize_text(q) for q in QUERIES]
-    dense = dense_model.dense.scores(keys, dense_model.alias_index.rows_of(keys) >= 0).toarray()
+    dense = dense_model.dense.scores(keys, dense_model.alias_index.are_examples(keys)).toarray()
     assert not dense[0].any() and dense[1:].any(axis=1).all()  # "breast cancer" is an example string
     with_dense = dense_model.score_matrix(QUERIES, top_k=6).toarray()
     weight = dense_model.config.fusion.dense_weight
@@ -167,11 +167,11 @@ def test_repeated_keys_are_encoded_once_and_scored_alike(dense_model, encoded):
 
 def test_example_strings_get_no_dense_scores(dense_model, encoded):
     keys = ["breast cancer", "renal failure", "lung tumour"]
-    rows = dense_model.alias_index.rows_of(keys)
-    assert rows[0] >= 0 and rows[1] >= 0 and rows[2] == -1
+    examples = dense_model.alias_index.are_examples(keys)
+    assert examples.tolist() == [True, True, False]
     fresh = dense_model.dense.scores(keys).toarray()
     encoded.clear()  # count the calls of the scoring that knows the example strings
-    scores = dense_model.dense.scores(keys, rows >= 0).toarray()
+    scores = dense_model.dense.scores(keys, examples).toarray()
     assert encoded == [["lung tumour"]]
     assert not scores[:2].any()
     np.testing.assert_allclose(scores[2], fresh[2], atol=1e-6)

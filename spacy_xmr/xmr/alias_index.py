@@ -54,9 +54,9 @@ class AliasIndex:
         self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
         self._rewrites: dict[int, Rewrites] = {}
 
-    def rows_of(self, texts: list[str]) -> np.ndarray:
-        """The example-string row of each text, -1 where it is none."""
-        return np.fromiter((self._row.get(text, -1) for text in texts), dtype=np.int64, count=len(texts))
+    def are_examples(self, texts: list[str]) -> np.ndarray:
+        """For each text, whether it is an example string."""
+        return np.fromiter((text in self._row for text in texts), dtype=bool, count=len(texts))
 
     def exact(self, texts: list[str]) -> sp.csr_matrix:
         """queries × concepts: support of each concept for the query's exact string, scaled so the best is 1."""

@@ -150,7 +150,7 @@ class XMRModel:
     def _dense_scores(self, keys: list[str]) -> sp.csr_matrix | None:
         if self.dense is None or not self.config.fusion.dense_weight:
             return None
-        return self.dense.scores(keys, example_strings=self.alias_index.rows_of(keys) >= 0)
+        return self.dense.scores(keys, example_strings=self.alias_index.are_examples(keys))
 
     def _score_keys(self, keys: list[str], dense: sp.csr_matrix | None, top_k: int, beam_size: int) -> sp.csr_matrix:
         fusion = self.config.fusion
