@@ -32,7 +32,9 @@ setup(
     ],
     extras_require={
         "gpu": ["cupy-cuda12x>=13"],
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7"],
+        "distributed": ["ray[data]>=2.9"],
+        "rank": ["lightgbm>=4.0"],  # the learned ranker (`xmr_ranker`, `train-ranker`): a compiled library the linker does not need
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "ray[data]>=2.9", "lightgbm>=4.0"],
         "bench": ["psutil>=5.9"],
     },
     entry_points={
@@ -40,6 +42,7 @@ setup(
         "spacy_factories": [
             "xmr_linker = spacy_xmr.pipeline.factories:make_xmr_linker",
             "xmr_reranker = spacy_xmr.pipeline.factories:make_xmr_reranker",
+            "xmr_ranker = spacy_xmr.pipeline.factories:make_xmr_ranker",
         ],
         "spacy_scorers": ["spacy_xmr.candidate_scorer.v1 = spacy_xmr.pipeline.scoring:make_candidate_scorer"],
     },

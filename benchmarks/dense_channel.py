@@ -30,6 +30,7 @@ from spacy_xmr.atomic import atomic_directory  # noqa: E402
 from spacy_xmr.ontology import read_medic  # noqa: E402
 from spacy_xmr.xmr import XMRConfig, XMRModel  # noqa: E402
 from spacy_xmr.xmr.config import DenseConfig, TrainingDataConfig  # noqa: E402
+from spacy_xmr.xmr.channels import DenseChannel  # noqa: E402
 from spacy_xmr.xmr.dense import DenseEncoder, DenseIndex  # noqa: E402
 from spacy_xmr.xmr.dense_training import DenseTrainingConfig, train_dense_encoder  # noqa: E402
 from spacy_xmr.xmr.training_data import build_training_data  # noqa: E402
@@ -77,11 +78,11 @@ def main() -> None:
         row = {"encoder": name, "finetuning": summary, "datasets": {}}
         for dataset, (model, dev) in models.items():
             start = time.perf_counter()
-            model.dense = DenseIndex(encoder, encoder.encode(model.alias_index.keys), model.alias_index.labels)
+            model.channels["dense"] = DenseChannel(model.examples, DenseIndex(encoder, encoder.encode(model.examples.keys), model.examples.labels))
             encode_s = time.perf_counter() - start
             by_weight = {}
             for weight in weights:
-                model.config.fusion.dense_weight = weight
+                model.configure(channel_weights={"dense": weight})
                 start = time.perf_counter()
                 ranked = model.predict_mentions(dev, top_k=TOP_K)
                 mentions_per_s = len(dev) / (time.perf_counter() - start)

@@ -87,7 +87,7 @@ def prepare(args) -> dict:
         started = time.perf_counter()
         candidates = xmr.predict_mentions(mentions, top_k=args.top_k)
         seconds = time.perf_counter() - started
-        metrics = evaluate_candidates(mentions, {(m.document_id, m.annotation_id): c for m, c in zip(mentions, candidates)}, ontology)
+        metrics = evaluate_candidates(mentions, {m.key: c for m, c in zip(mentions, candidates)}, ontology)
         records["splits"][name] = {
             "mentions": [{k: v for k, v in dataclasses.asdict(m).items() if k != "document_text"} for m in mentions],
             "candidates": candidates,
@@ -293,7 +293,7 @@ def main() -> None:
     import torch
 
     from spacy_xmr.rerank import accuracy_at_1
-    from spacy_xmr.rerank.device import resolve_device
+    from spacy_xmr.device import resolve_device
 
     encoder = args.encoder or packaged_minilm()
     ontology, splits = load_inputs(args.inputs, args.max_train_mentions, args.max_eval_mentions, args.train_candidates == "out-of-fold")

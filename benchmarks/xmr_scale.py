@@ -54,7 +54,7 @@ def run_one(n_concepts: int, n_queries: int) -> dict:
         start = time.perf_counter()
         model.save(directory / "model")
         save_s = time.perf_counter() - start
-        size = sum(p.stat().st_size for p in (directory / "model").iterdir())
+        size = sum(p.stat().st_size for p in (directory / "model").rglob("*") if p.is_file())
         del model  # the loaded copy replaces it: the peak stays one model's
         gc.collect()
         start = time.perf_counter()

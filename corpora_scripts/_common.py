@@ -31,7 +31,7 @@ def input_file_option(name: str, help_text: str, required: bool = True):
 
 
 OUT_ONTOLOGY = typer.Option(
-    ..., "--out-ontology", "--out_ontology", dir_okay=False, help="Output ontology (.jsonl.gz; written atomically)."
+    ..., "--out-ontology", "--out_ontology", dir_okay=False, help="Output ontology (gzipped JSON lines whatever the name, e.g. .jsonl.gz; written atomically)."
 )
 
 

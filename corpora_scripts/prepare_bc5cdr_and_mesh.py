@@ -24,12 +24,13 @@ from wasabi import msg
 
 from spacy_xmr.corpus import filter_entity_types, read_bioc, read_pubtator
 from spacy_xmr.corpus.conversion import convert_splits
+from spacy_xmr.corpus.pubtator import NCBI_PUBTATOR_IDS
 from spacy_xmr.errors import InputFormatError
 from spacy_xmr.ontology import read_medic, read_mesh
 
 SPLIT_STEMS = {"train": "CDR_TrainingSet", "val": "CDR_DevelopmentSet", "test": "CDR_TestSet"}
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: whole option names at any width
 
 
 def drop_individual_mentions(collection: bioc.BioCCollection) -> bioc.BioCCollection:
@@ -45,7 +46,7 @@ def read_split(directory: Path, stem: str, entity_types: list[str] | None) -> tu
     """The split's collection and file, from PubTator or else BioC XML; None when the release lacks it."""
     path = find_file(directory, [f"{stem}.PubTator.txt", f"{stem}.PubTator.txt.gz"])
     if path is not None:
-        return read_pubtator(path, entity_types), path
+        return read_pubtator(path, entity_types, bare_ids=NCBI_PUBTATOR_IDS), path  # bare MeSH ids
     path = find_file(directory, [f"{stem}.BioC.xml", f"{stem}.BioC.xml.gz"])
     if path is not None:
         return filter_entity_types(drop_individual_mentions(read_bioc(path)), entity_types), path

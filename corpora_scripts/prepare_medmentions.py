@@ -32,7 +32,7 @@ class Subset(str, Enum):
     st21pv = "st21pv"
 
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: whole option names at any width
 
 
 def _data_dir(directory: Path, subset: str) -> Path:

@@ -15,12 +15,13 @@ from _common import OUT_ONTOLOGY, input_dir_option, input_file_option, output_op
 
 from spacy_xmr.corpus import read_pubtator
 from spacy_xmr.corpus.conversion import convert_splits
+from spacy_xmr.corpus.pubtator import NCBI_PUBTATOR_IDS
 from spacy_xmr.errors import InputFormatError
 from spacy_xmr.ontology import read_medic
 
 SPLIT_FILES = {"train": "NCBItrainset_corpus.txt", "val": "NCBIdevelopset_corpus.txt", "test": "NCBItestset_corpus.txt"}
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: whole option names at any width
 
 
 @app.command()
@@ -41,7 +42,8 @@ def main(
                 raise InputFormatError(path, "NCBI Disease file not found (unzip NCBItrainset_corpus.zip etc. into this folder)")
         ontology = read_medic(ctd_medic_diseases)
         outputs = {"train": out_train, "val": out_val, "test": out_test}
-        splits = {split: (read_pubtator(path), outputs[split]) for split, path in inputs.items()}
+        # NCBI Disease writes MeSH ids and OMIM numbers without prefixes: give them MEDIC's `MESH:` / `OMIM:`.
+        splits = {split: (read_pubtator(path, bare_ids=NCBI_PUBTATOR_IDS), outputs[split]) for split, path in inputs.items()}
         convert_splits(splits, ontology, out_ontology, [*inputs.values(), ctd_medic_diseases], started)
 
 

@@ -23,14 +23,15 @@ import typer
 from _common import OUT_ONTOLOGY, input_dir_option, output_option, user_errors
 
 from spacy_xmr.corpus import filter_entity_types, read_bioc
-from spacy_xmr.corpus.conversion import convert_splits
+from spacy_xmr.corpus.conversion import convert_splits, prefix_bare_ids
+from spacy_xmr.corpus.pubtator import NCBI_PUBTATOR_IDS
 from spacy_xmr.errors import InputFormatError
 from spacy_xmr.ontology import read_mesh
 
 SPLITS = {"train": "train", "val": "dev", "test": "test"}
 ENTITY_TYPES = ["Chemical"]
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: whole option names at any width
 
 
 def _split_files(directory: Path) -> dict[str, Path]:
@@ -91,7 +92,11 @@ def main(
             collections, inputs = _split_by_id_lists(nlmchem_dir)
         ontology = read_mesh(mesh_dir)
         outputs = {"train": out_train, "val": out_val, "test": out_test}
-        splits = {split: (filter_entity_types(c, ENTITY_TYPES), outputs[split]) for split, c in collections.items()}
+        # NLM-Chem, like NCBI's PubTator corpora, writes some MeSH ids without their `MESH:` prefix.
+        splits = {
+            split: (prefix_bare_ids(filter_entity_types(c, ENTITY_TYPES), NCBI_PUBTATOR_IDS), outputs[split])
+            for split, c in collections.items()
+        }
         convert_splits(splits, ontology, out_ontology, inputs, started)
 
 

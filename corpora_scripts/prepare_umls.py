@@ -16,7 +16,7 @@ from wasabi import msg
 from spacy_xmr.atomic import refuse_to_overwrite_input
 from spacy_xmr.ontology import read_umls
 
-app = typer.Typer(add_completion=False)
+app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: whole option names at any width
 
 
 @app.command()

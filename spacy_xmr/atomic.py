@@ -1,16 +1,36 @@
-"""Atomic file and directory writes: a crash or Ctrl-C never leaves a half-written output."""
+"""Atomic file and directory writes: a crash, Ctrl-C or SIGKILL never leaves a half-written output.
+
+The new output is written to a hidden temporary sibling (`.NAME.*.tmp`) that replaces the output only once
+complete, so a killed process leaves the previous output as it was (plus that temporary sibling, which a
+SIGKILL gives no chance to remove). A folder is swapped in two renames: a kill between them (microseconds)
+leaves the previous folder at `.NAME.old`, which the next write to the same path puts back first.
+"""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Iterator
 
 # mkstemp/mkdtemp create private (0600/0700) files; outputs get the permissions a plain open() would give.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+# Test hook of the kill-safety tests: when set to a file path, every atomic write creates that file once its
+# temporary output is complete, then sleeps instead of replacing the output, so that a test can SIGKILL it there.
+PAUSE_BEFORE_REPLACE_ENV = "SPACY_XMR_TEST_PAUSE_BEFORE_REPLACE"
+
+
+def _pause_if_testing(temporary: Path) -> None:
+    signal_file = os.environ.get(PAUSE_BEFORE_REPLACE_ENV)
+    if signal_file:
+        Path(signal_file).write_text(str(temporary), encoding="utf8")
+        time.sleep(600)
+
 
 def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
     """Raise if `output` is one of `inputs` (the same file through any path)."""
@@ -31,6 +51,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
         os.chmod(tmp_name, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode, encoding=None if binary else encoding) as handle:
             yield handle
+        _pause_if_testing(Path(tmp_name))
         os.replace(tmp_name, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -43,12 +64,15 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary directory beside `path` that replaces `path` (if any) only on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    backup = path.with_name(f".{path.name}.old")
+    if backup.is_dir() and not path.exists():  # a previous write was killed between its two renames
+        os.replace(backup, path)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         os.chmod(tmp_dir, 0o777 & ~_UMASK)
         yield tmp_dir
+        _pause_if_testing(tmp_dir)
         if path.exists():
-            backup = path.with_name(f".{path.name}.old")
             shutil.rmtree(backup, ignore_errors=True)
             os.replace(path, backup)
             os.replace(tmp_dir, path)
@@ -58,3 +82,14 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Replace `path` with `data` in one step, gzipped (reproducibly, mtime 0) when the name ends in `.gz`."""
+    path = Path(path)
+    with atomic_open(path, "wb") as raw:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                gz.write(data)
+        else:
+            raw.write(data)

@@ -21,3 +21,8 @@ class ModelLoadError(SpacyXmrError):
 
 class ConfigError(SpacyXmrError):
     """A component or training setting has an invalid value."""
+
+
+class ModelOutputError(SpacyXmrError):
+    """A model answered with output that does not fit its input (e.g. fewer rankings than mentions): a model
+    class or component subclass breaks its contract."""

@@ -6,68 +6,43 @@
   `n_without_gold_id`: gold mentions with none (BC5CDR's `-1`), left out; `n_multi_id`: mentions with
   several gold ids (distinct concepts after resolution); `n_without_prediction`: evaluated mentions that no prediction names (counted as misses).
 - `acc_at_1`, `recall_at_k` (`{"1": …, "5": …}`, keys are strings), `mrr`: LENIENT ranking metrics. A
-  mention's rank is the position (1-based) of the first candidate equal to ANY of its gold ids;
-  MRR averages 1/rank, with 0 for a mention whose gold ids are all missing from the list.
-- `strict`: the same three metrics where a mention needs ALL its gold ids. Its strict rank is the
-  length of the shortest prefix of the list that contains every gold id, minus (|gold ids| − 1), so a
-  list that starts with all the gold ids (in any order) has rank 1. For single-id mentions strict equals lenient.
+  mention's rank is the position (1-based) of the first candidate equal to ANY of its gold ids
+  (`corpus.gold_rank.rank_of`); MRR averages 1/rank, with 0 for a mention whose gold ids are all missing.
+- `strict`: the same three metrics where a mention needs ALL its gold ids (`corpus.gold_rank.strict_rank_of`:
+  the shortest prefix holding every gold id, minus (|gold ids| − 1)). For single-id mentions strict equals lenient.
 - `n_gold_missing_from_ontology`: evaluated mentions with a gold id the ontology does not know (neither id
   nor alt id); `gold_ids_missing_from_ontology`: up to 20 such ids, most frequent first. Both 0/[] without an ontology.
-- `e2e` (only when predictions are keyed by span, else null): `precision`, `recall`, `f1`,
+- `e2e` (only when predictions are matched by span, else null): `precision`, `recall`, `f1`,
   `n_predicted`, `n_true_positive` of (document, start, end, top-1 id) against the gold mentions with ids;
   a top-1 is a true positive when its span equals a gold span and it matches any of that mention's ids;
   predictions on other spans are false positives; a `NIL` or empty prediction is no prediction.
 - `ks`: the cut-offs used.
+- `warnings` (`evaluate_files` only): what makes the figures misleading, e.g. many gold ids outside the
+  ontology or entity types the model was not trained on (`evaluation_checks`).
 
 With an ontology, gold and predicted ids are mapped to their concept through `Ontology.resolve` (alt ids
 count as their concept) before matching, and repeated concepts in a candidate list keep their first place.
+Predictions are matched to gold mentions by `Mention.key` (`match_by="annotation"`: predictions made on the
+gold annotations) or by `Mention.location` (`match_by="span"`: predictions on any spans, e.g. from an NER).
 """
 from __future__ import annotations
 
 from collections import Counter
+from operator import attrgetter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from .corpus import NIL, Mention, get_candidates, iter_mentions, read_corpus
-from .corpus.documents import annotation_span, iter_annotations
+from .corpus.bioc_documents import annotation_span, iter_annotations
+from .corpus.mention import Candidates
+from .corpus.gold_rank import gold_concepts, rank_of, ranked_concepts, strict_rank_of
+from .errors import SpacyXmrError
+from .evaluation_checks import out_of_ontology_warning, require_candidate_infons, untrained_types_warning
 from .ontology import Ontology
 
 DEFAULT_KS = (1, 5, 10, 20, 50)
 MAX_LISTED_MISSING = 20
-
-Prediction = Sequence[str] | Sequence[tuple[str, float]]
-
-
-def _candidate_ids(candidates: Prediction) -> list[str]:
-    return [c[0] if isinstance(c, tuple) else c for c in candidates]
-
-
-def _resolver(ontology: Ontology | None):
-    if ontology is None:
-        return lambda concept_id: concept_id
-    return lambda concept_id: ontology.resolve(concept_id) or concept_id
-
-
-def _ranked(candidates: Iterable[str], resolve) -> list[str]:
-    """Resolved candidate ids without NIL, each concept at its first place."""
-    seen: dict[str, None] = {}
-    for concept_id in candidates:
-        if concept_id and concept_id != NIL:
-            seen.setdefault(resolve(concept_id), None)
-    return list(seen)
-
-
-def lenient_rank(ranked: list[str], gold: set[str]) -> int | None:
-    """1-based position of the first candidate in `gold`, or None."""
-    return next((i for i, concept_id in enumerate(ranked, start=1) if concept_id in gold), None)
-
-
-def strict_rank(ranked: list[str], gold: set[str]) -> int | None:
-    """Shortest prefix holding every gold id, minus (len(gold) - 1); None when some gold id is absent."""
-    positions = {concept_id: i for i, concept_id in enumerate(ranked, start=1) if concept_id in gold}
-    if len(positions) < len(gold):
-        return None
-    return max(positions.values()) - (len(gold) - 1)
+MATCH_KEYS = {"annotation": attrgetter("key"), "span": attrgetter("location")}
 
 
 def _ranking_metrics(ranks: list[int | None], ks: Sequence[int]) -> dict:
@@ -81,15 +56,14 @@ def _ranking_metrics(ranks: list[int | None], ks: Sequence[int]) -> dict:
     }
 
 
-def _e2e(evaluated: list[tuple[Mention, set[str]]], predictions: dict, resolve) -> dict:
-    gold_by_span = {(m.document_id, m.start, m.end): gold for m, gold in evaluated}
+def _e2e(evaluated: list[Mention], predictions: dict[tuple, Candidates | Sequence[str]], ontology: Ontology | None) -> dict:
+    gold_by_location = {mention.location: mention.gold_ids for mention in evaluated}
     n_predicted = n_true_positive = 0
-    for key, candidates in predictions.items():
-        ranked = _ranked(_candidate_ids(candidates), resolve)
-        if not ranked:
+    for location, candidates in predictions.items():
+        if not ranked_concepts(candidates, ontology):
             continue
         n_predicted += 1
-        n_true_positive += ranked[0] in gold_by_span.get(key, ())
+        n_true_positive += rank_of(candidates, gold_by_location.get(location, ()), ontology) == 1
     precision = n_true_positive / n_predicted if n_predicted else 0.0
     recall = n_true_positive / len(evaluated) if evaluated else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -98,59 +72,58 @@ def _e2e(evaluated: list[tuple[Mention, set[str]]], predictions: dict, resolve) 
 
 def evaluate_candidates(
     gold: list[Mention],
-    predictions: dict[tuple, Prediction],
+    predictions: dict[tuple, Candidates | Sequence[str]],
     ontology: Ontology | None = None,
     ks: Sequence[int] = DEFAULT_KS,
+    *,
+    match_by: str = "annotation",
 ) -> dict:
     """Score ranked candidates against gold mentions (keys and definitions: module docstring).
 
-    `predictions` maps (document id, annotation id) — or (document id, start, end), which also enables
-    the `e2e` figures — to a ranked list of ids or of (id, score) pairs.
+    `predictions` maps each mention's `key` (`match_by="annotation"`) or `location` (`match_by="span"`,
+    which also gives the `e2e` figures) to a ranked list of ids or of (id, score) pairs.
     """
+    if match_by not in MATCH_KEYS:
+        raise SpacyXmrError(f"match_by={match_by!r}: use one of {sorted(MATCH_KEYS)}")
+    key_of = MATCH_KEYS[match_by]
+    if any(int(k) < 1 for k in ks):
+        raise SpacyXmrError(f"recall cut-offs {list(ks)}: each k must be >= 1 (R@k: the gold id is among the top k candidates)")
     ks = sorted(set(int(k) for k in ks))
-    resolve = _resolver(ontology)
-    by_span = bool(predictions) and len(next(iter(predictions))) == 3
+    evaluated = [mention for mention in gold if mention.gold_ids]
     missing: Counter = Counter()
     n_mentions_with_missing = 0
-    evaluated: list[tuple[Mention, set[str]]] = []
-    for mention in gold:
-        if not mention.gold_ids:
-            continue
-        if ontology is not None:
+    if ontology is not None:
+        for mention in evaluated:
             unknown = [concept_id for concept_id in mention.gold_ids if ontology.resolve(concept_id) is None]
             missing.update(unknown)
             n_mentions_with_missing += bool(unknown)
-        evaluated.append((mention, {resolve(concept_id) for concept_id in mention.gold_ids}))
 
-    lenient, strict, n_without_prediction = [], [], 0
-    for mention, gold_set in evaluated:
-        key = (mention.document_id, mention.start, mention.end) if by_span else (mention.document_id, mention.annotation_id)
-        if key not in predictions:
-            n_without_prediction += 1
-        ranked = _ranked(_candidate_ids(predictions.get(key, [])), resolve)
-        lenient.append(lenient_rank(ranked, gold_set))
-        strict.append(strict_rank(ranked, gold_set))
+    lenient, strict = [], []
+    for mention in evaluated:
+        candidates = predictions.get(key_of(mention), [])
+        lenient.append(rank_of(candidates, mention.gold_ids, ontology))
+        strict.append(strict_rank_of(candidates, mention.gold_ids, ontology))
 
     return {
         "n_mentions": len(evaluated),
         "n_without_gold_id": len(gold) - len(evaluated),
-        "n_multi_id": sum(len(gold_set) > 1 for _, gold_set in evaluated),
-        "n_without_prediction": n_without_prediction,
+        "n_multi_id": sum(len(gold_concepts(mention.gold_ids, ontology)) > 1 for mention in evaluated),
+        "n_without_prediction": sum(key_of(mention) not in predictions for mention in evaluated),
         **_ranking_metrics(lenient, ks),
         "strict": _ranking_metrics(strict, ks),
         "n_gold_missing_from_ontology": n_mentions_with_missing,
         "gold_ids_missing_from_ontology": [concept_id for concept_id, _ in missing.most_common(MAX_LISTED_MISSING)],
-        "e2e": _e2e(evaluated, predictions, resolve) if by_span else None,
+        "e2e": _e2e(evaluated, predictions, ontology) if match_by == "span" else None,
         "ks": ks,
     }
 
 
-def predictions_by_span(collection) -> dict[tuple[str, int, int], list[tuple[str, float]]]:
+def predictions_by_span(collection) -> dict[tuple[str, int, int], Candidates]:
     """(document id, start, end) → candidates of every annotation of a prediction collection.
 
     Uses the `candidate_ids`/`candidate_scores` infons, else `predicted_id` alone (score 1.0).
     """
-    predictions: dict[tuple[str, int, int], list[tuple[str, float]]] = {}
+    predictions: dict[tuple[str, int, int], Candidates] = {}
     for document in collection.documents:
         for _, annotation in iter_annotations(document):
             if not annotation.locations:
@@ -172,6 +145,9 @@ def evaluate_files(
 ) -> dict:
     """Evaluate a prediction corpus file against a gold one, matching annotations by (document, start, end)."""
     gold = list(iter_mentions(read_corpus(gold_path, entity_types)))
-    predictions = predictions_by_span(read_corpus(pred_path, entity_types))
+    prediction_collection = read_corpus(pred_path, entity_types)
+    require_candidate_infons(prediction_collection, pred_path)
     ontology = Ontology.from_disk(ontology_path) if ontology_path else None
-    return evaluate_candidates(gold, predictions, ontology, ks)
+    metrics = evaluate_candidates(gold, predictions_by_span(prediction_collection), ontology, ks, match_by="span")
+    warnings = [out_of_ontology_warning(gold, ontology) if ontology else None, untrained_types_warning(prediction_collection)]
+    return {**metrics, "warnings": [warning for warning in warnings if warning]}

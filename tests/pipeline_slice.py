@@ -1,5 +1,6 @@
-"""A small real slice shared by the pipeline tests: a few hundred MEDIC concepts, NCBI Disease
-documents, an XMR model trained once per session, and an entity ruler built from MEDIC aliases.
+"""The synthetic slice shared by the pipeline tests: the ontology and corpus of tests/synthetic.py, an XMR model
+trained once per session, and an entity ruler built from the ontology's aliases. No ../shared/data needed
+(tests/test_pipeline_real_data.py runs the pipeline on a real MEDIC and NCBI Disease slice).
 
 Helpers are cached at module level (this module is imported once), so every pipeline test
 file reuses the same trained model.
@@ -8,82 +9,49 @@ from __future__ import annotations
 
 import atexit
 import functools
-import random
 import shutil
 import tempfile
 from pathlib import Path
 
-import pytest
 import spacy
 
-from conftest import SHARED_DATA
-
-N_CONCEPTS = 400
-N_TRAIN_DOCS = 150
-N_TEST_DOCS = 25
-ENTITY_LABEL = "Disease"
-
-
-def _path(relative: str) -> Path:
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"real data not found at {path} (set SPACY_XMR_SHARED_DATA)")
-    return path
-
-
-@functools.lru_cache(maxsize=None)
-def ncbi_collection(split: str):
-    from spacy_xmr.corpus import read_corpus
-
-    return read_corpus(_path(f"ncbi_disease/NCBI{split}_corpus.txt"))
+from synthetic import ENTITY_TYPE as ENTITY_LABEL
+from synthetic import ROOT_ID, split_collection, synthetic_ontology, train_model
 
 
 @functools.lru_cache(maxsize=None)
 def slice_ontology():
-    """Every concept linked in the first train docs and the test docs, topped up with random MEDIC concepts."""
-    from spacy_xmr.corpus import iter_mentions
-    from spacy_xmr.ontology import Ontology, read_medic
-
-    medic = read_medic(_path("medic/CTD_diseases.tsv.gz"))
-    wanted: list[str] = []
-    for mention in list(iter_mentions(ncbi_collection("trainset")))[:2000] + list(iter_mentions(ncbi_collection("testset"))):
-        for gold in mention.gold_ids:
-            resolved = medic.resolve(gold)
-            if resolved and resolved not in wanted:
-                wanted.append(resolved)
-    others = [cid for cid in medic.ids if cid not in set(wanted)]
-    wanted += random.Random(0).sample(others, max(0, N_CONCEPTS - len(wanted)))
-    return Ontology([medic[cid] for cid in wanted[:N_CONCEPTS]], name="medic-slice")
+    return synthetic_ontology()
 
 
-def slice_mentions(split: str):
-    """Gold mentions of `split` whose ids resolve to a slice concept (ids mapped to it)."""
-    from spacy_xmr.corpus import iter_mentions
-
-    ontology = slice_ontology()
-    mentions = []
-    for mention in iter_mentions(ncbi_collection(split)):
-        resolved = [ontology.resolve(gold) for gold in mention.gold_ids]
-        if resolved and all(resolved):
-            mention.gold_ids = resolved
-            mentions.append(mention)
-    return mentions
+@functools.lru_cache(maxsize=None)
+def slice_collection(split: str):
+    """The synthetic `train` or `dev` BioC collection (treat as read-only)."""
+    return split_collection(slice_ontology(), split)
 
 
 @functools.lru_cache(maxsize=None)
 def trained_model_dir() -> Path:
-    """A real XMRModel trained on the slice and saved once per session."""
-    from spacy_xmr.xmr import XMRModel
+    """An XMRModel trained on the train split's gold mentions and saved once per session."""
+    from spacy_xmr.corpus import iter_mentions
 
-    model = XMRModel.train(slice_ontology(), slice_mentions("trainset"), progress=False)
+    model = train_model(slice_ontology(), [m for m in iter_mentions(slice_collection("train")) if m.gold_ids])
     root = Path(tempfile.mkdtemp(prefix="xmr-slice-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     model.save(root / "model")
     return root / "model"
 
 
+def concept_names(n: int, avoid_word: str = "") -> list[str]:
+    """Names of `n` diseases that no other concept shares as an alias (and without `avoid_word`): text to link."""
+    ontology = slice_ontology()
+    names = [concept.name for concept in ontology if concept.parents and concept.parents != [ROOT_ID]
+             and ontology.ids_for_alias(concept.name) == [concept.id] and avoid_word not in concept.name.split()]
+    return names[:n]
+
+
 def ruler_pipeline(**linker_config) -> spacy.language.Language:
-    """`spacy.blank("en")` + an entity ruler from the slice's MEDIC aliases + `xmr_linker`."""
+    """`spacy.blank("en")` + an entity ruler from the ontology's aliases + `xmr_linker`."""
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
     ruler.add_patterns([
@@ -100,19 +68,20 @@ def linker_only_pipeline(**linker_config) -> spacy.language.Language:
 
 
 @functools.lru_cache(maxsize=None)
-def ncbi_test_texts() -> tuple[str, ...]:
+def sample_texts() -> tuple[str, ...]:
+    """The dev documents' texts (20)."""
     from spacy_xmr.corpus import collection_to_docs
 
-    return tuple(doc.text for doc in collection_to_docs(ncbi_collection("testset"), spacy.blank("en"))[:N_TEST_DOCS])
+    return tuple(doc.text for doc in collection_to_docs(slice_collection("dev"), spacy.blank("en")))
 
 
-def gold_examples(nlp, n_docs: int = N_TEST_DOCS):
-    """NCBI test docs as Examples with gold, linked entities (tokenised by `nlp`)."""
+def gold_examples(nlp, n_docs: int = 20):
+    """Dev documents as Examples with gold, linked entities (tokenised by `nlp`)."""
     from spacy.training import Example
 
     from spacy_xmr.corpus import collection_to_docs
 
-    references = collection_to_docs(ncbi_collection("testset"), nlp)[:n_docs]
+    references = collection_to_docs(slice_collection("dev"), nlp)[:n_docs]
     return [Example(nlp.make_doc(doc.text), doc) for doc in references]
 
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from spacy_xmr.corpus import iter_mentions, read_bioc
-from spacy_xmr.ontology import Ontology
+from spacy_xmr.ontology import read_ontology_file
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "corpora_scripts"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -41,15 +41,16 @@ def test_help(name):
 
 
 def test_ncbi_disease_and_medic_conversion(tmp_path, ncbi_dir, medic_path):
-    """Runs as users do (a subprocess); the underscore spelling of an option is accepted too."""
+    """Runs as users do (a subprocess); the underscore spelling of an option is accepted too, and the ontology
+    may have any name."""
     outputs = {name: tmp_path / f"{name}.xml.gz" for name in ("train", "val", "test")}
     command = [sys.executable, str(SCRIPTS / "prepare_ncbi_disease_and_medic.py"), "--ncbidisease-dir", ncbi_dir,
                "--ctd-medic-diseases", medic_path, "--out-train", outputs["train"], "--out_val", outputs["val"],
-               "--out-test", outputs["test"], "--out-ontology", tmp_path / "medic.jsonl.gz"]
+               "--out-test", outputs["test"], "--out-ontology", tmp_path / "onto.json.gz"]
     completed = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert "5145" in completed.stdout and "11865 concepts" in completed.stdout
-    medic = Ontology.from_disk(tmp_path / "medic.jsonl.gz")
+    medic = read_ontology_file(tmp_path / "onto.json.gz")  # what every command reads, whatever the name
     assert len(medic) == 11865
     counts = {}
     for name, path in outputs.items():

@@ -15,7 +15,6 @@ from spacy_xmr.corpus import (
     GOLD_SPANS_KEY, collection_to_docs, docs_to_collection, get_candidates, iter_mentions, read_bioc,
     read_corpus, set_candidates, write_bioc, write_candidates,
 )
-from spacy_xmr.corpus import bioc_io
 from spacy_xmr.errors import InputFormatError, SpacyXmrError
 
 
@@ -113,7 +112,7 @@ def test_failed_write_leaves_existing_output_unchanged(tmp_path, monkeypatch):
             super().write(data[: len(data) // 2])
             raise OSError("No space left on device")
 
-    monkeypatch.setattr(bioc_io.gzip, "GzipFile", DiskFull)
+    monkeypatch.setattr(gzip, "GzipFile", DiskFull)
     with pytest.raises(OSError, match="No space"):
         write_bioc(sample_collection(), out)
     assert out.read_bytes() == before

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_xmr.corpus import documents_with_mentions, iter_mentions, read_pubtator, split_sentences
+from spacy_xmr.corpus import documents_with_mentions, iter_mentions, read_corpus, read_pubtator, split_sentences
 from spacy_xmr.errors import SpacyXmrError
 
 from test_corpus_bioc import _annotation, sample_collection
@@ -72,16 +72,25 @@ def test_document_level_annotations_and_selected_annotations_without_location():
         list(iter_mentions(collection))
 
 
-def test_bad_gold_id_names_document_and_annotation():
+def test_gold_ids_of_any_scheme_are_kept_as_written():
     collection = sample_collection()
-    collection.documents[0].passages[0].annotations[0].infons["identifier"] = "XYZ:1"
-    with pytest.raises(SpacyXmrError, match="document 42, annotation 'T1'.*unknown prefix"):
-        list(iter_mentions(collection))
+    collection.documents[0].passages[0].annotations[0].infons["identifier"] = "XYZ:1|0001"
+    assert next(iter(iter_mentions(collection))).gold_ids == ["XYZ:1", "0001"]
 
 
 def test_ncbi_sentences_hold_their_mentions(ncbi_dir):
     grouped = documents_with_mentions(read_pubtator(ncbi_dir / "NCBIdevelopset_corpus.txt"))
     assert len(grouped) == 100
+    assert_sentences_hold_their_mentions(grouped)
+
+
+def test_synthetic_sentences_hold_their_mentions(synthetic_corpus_dir):
+    grouped = documents_with_mentions(read_corpus(synthetic_corpus_dir / "train.xml"))
+    assert len(grouped) == 60
+    assert_sentences_hold_their_mentions(grouped)
+
+
+def assert_sentences_hold_their_mentions(grouped) -> None:
     for _, mentions in grouped:
         for mention in mentions:
             assert mention.passage_start <= mention.sentence_start <= mention.start

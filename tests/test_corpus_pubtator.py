@@ -1,12 +1,15 @@
-"""PubTator reading: real NCBI Disease / BC5CDR counts, id normalisation, and errors that name file and line."""
+"""PubTator reading: real NCBI Disease / BC5CDR counts, every public shape (multi-type PubTator 3 exports,
+BioRED relation lines, passage records), opaque ids, and errors that name file and line."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_xmr.corpus import iter_mentions, read_pubtator
+from spacy_xmr.corpus import iter_mentions, read_corpus, read_pubtator
+from spacy_xmr.corpus.conversion import resolve_gold_ids
 from spacy_xmr.errors import InputFormatError
+from spacy_xmr.ontology import Concept, Ontology
 
 # Counted from the raw files with a one-off awk script (lines with >= 6 tab-separated cells per document).
 NCBI_COUNTS = {"trainset": (593, 5145), "developset": (100, 787), "testset": (100, 960)}
@@ -51,9 +54,9 @@ def test_bc5cdr_disease_only_with_composites(bc5cdr_dir):
     assert without_id, "BC5CDR has -1 ids; they must give mentions without gold ids, not fail"
 
 
-def _write(tmp_path, text: str):
-    path = tmp_path / "corpus.txt"
-    path.write_text(text, encoding="utf8")
+def _write(tmp_path, text: str | bytes, name: str = "corpus.txt"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf8"))
     return path
 
 
@@ -73,11 +76,14 @@ def test_title_and_abstract_offsets_and_relation_lines(tmp_path):
     [
         ("1|t|Cancer.\n1\t0\t99\tCancer\tDisease\tD1\n", 2, "outside"),
         ("1|t|Cancer.\n1\t0\t6\tTumour\tDisease\tD001943\n", 2, "does not match"),
-        ("1|t|Cancer.\n1\t0\t6\tCancer\tDisease\tFOO:1\n", 2, "unknown prefix"),
+        ("1|t|Cancer.\nCancer is bad\n", 2, "neither"),
         ("1|t|Cancer.\n1\t0\t6\tCancer\n", 2, "columns"),
         ("1|t|Cancer.\n1\tx\t6\tCancer\tDisease\tD001943\n1\t0\tsix\tCancer\tDisease\tD001943\n", 3, "not integers"),
         ("2\t0\t6\tCancer\tDisease\tD001943\n", 1, "does not follow"),
-        ("1|t|Cancer.\n\n1|t|Other.\n", 3, "different content"),
+        ("1|t|Cancer.\n\n2|t|Two.\n\n1|t|Other.\n", 5, "different content"),
+        ("1|t|Cancer. Here.\n1|a|More.\n1\t10\t16\tre. Mo\tDisease\t-\n", 3, "crosses"),
+        ("1|a|Only an abstract.\n", 1, "no title line"),
+        (b"1|t|Caf\xe9.\n", 1, "not UTF-8"),
     ],
 )
 def test_bad_lines_name_file_and_line(tmp_path, text, line, message):
@@ -88,8 +94,7 @@ def test_bad_lines_name_file_and_line(tmp_path, text, line, message):
 
 
 def test_empty_file_and_minus_one_ids(tmp_path):
-    with pytest.raises(InputFormatError, match="no documents"):
-        read_pubtator(_write(tmp_path, "\n\n"))
+    assert read_pubtator(_write(tmp_path, "\n\n")).documents == []
     collection = read_pubtator(_write(tmp_path, "1|t|Cancer.\n1\t0\t6\tCancer\tDisease\t-1\n"))
     (mention,) = iter_mentions(collection)
     assert mention.gold_ids == [] and "identifier" not in collection.documents[0].passages[0].annotations[0].infons
@@ -121,3 +126,106 @@ def test_written_pubtator_reads_back(tmp_path_factory, title, abstract, data):
         assert mention.document_text == full
         assert full[mention.start:mention.end] == mention.text
         assert mention.sentence_start <= mention.start < mention.end <= mention.sentence_end
+
+
+def _line(pmid, start, end, text, entity_type, ids):
+    return f"{pmid}\t{start}\t{end}\t{text}\t{entity_type}\t{ids}"
+
+
+def pubtator3_export() -> str:
+    """A PubTator 3 / BioRED style abstract: genes, variants (dbSNP and tmVar), species, cell lines, a
+    disease under a prefixed MeSH id, a chemical with two ids, and relation lines of 4 and 5 columns."""
+    title = "BRAF V600E (rs113488022) drives melanoma in human A375 cells."
+    abstract = "Vemurafenib; cisplatin+dacarbazine and TP53 p.R175H were tested."
+    full = f"{title} {abstract}"
+
+    def at(text, entity_type, ids, after=0):
+        start = full.index(text, after)
+        return _line("99", start, start + len(text), text, entity_type, ids)
+
+    return "\n".join([
+        f"99|t|{title}", f"99|a|{abstract}",
+        at("BRAF", "Gene", "673"),
+        at("V600E", "Variant", "tmVar:p|SUB|V|600|E;HGVS:p.V600E;VariantGroup:0;CorrespondingGene:673"),
+        at("rs113488022", "Variant", "rs113488022"),
+        at("melanoma", "Disease", "MESH:D008545"),
+        at("human", "Species", "9606"),
+        at("A375", "CellLine", "CVCL_0132"),
+        at("Vemurafenib", "Chemical", "MESH:D000077484,CHEBI:63637"),
+        at("cisplatin+dacarbazine", "Chemical", "MESH:D002945+MESH:D003606"),
+        at("TP53", "Gene", "7157"),
+        at("p.R175H", "Variant", "p|SUB|R|175|H"),
+        "99\tAssociation\tMESH:D008545\t673",
+        "99\tPositive_Correlation\tMESH:D008545\trs113488022\tNovel",
+    ]) + "\n"
+
+
+def test_pubtator3_multi_type_export_keeps_every_id_opaque(tmp_path):
+    mentions = list(iter_mentions(read_pubtator(_write(tmp_path, pubtator3_export()))))
+    ids = {m.text: m.gold_ids for m in mentions}
+    assert ids["BRAF"] == ["673"] and ids["human"] == ["9606"] and ids["A375"] == ["CVCL_0132"]
+    assert ids["rs113488022"] == ["rs113488022"] and ids["p.R175H"] == ["p|SUB|R|175|H"]
+    assert ids["V600E"][0] == "tmVar:p|SUB|V|600|E" and "HGVS:p.V600E" in ids["V600E"]
+    assert ids["melanoma"] == ["MESH:D008545"]
+    assert ids["Vemurafenib"] == ["MESH:D000077484", "CHEBI:63637"]
+    assert ids["cisplatin+dacarbazine"] == ["MESH:D002945", "MESH:D003606"]
+    assert len(mentions) == 10, "relation lines of 4 and 5 columns are skipped, not read as mentions"
+
+
+def test_entity_type_filter_comes_before_ids_and_only_kept_ids_resolve(tmp_path):
+    path = _write(tmp_path, pubtator3_export())
+    collection = read_corpus(path, entity_types=["Disease"])
+    assert [m.text for m in iter_mentions(collection)] == ["melanoma"]
+    ontology = Ontology([Concept("MESH:D008545", "Melanoma")])
+    assert resolve_gold_ids(collection, ontology, "test").missing == {}
+    everything = read_corpus(path)
+    summary = resolve_gold_ids(everything, ontology, "test")
+    assert summary.missing["673"] == 1 and summary.missing["rs113488022"] == 1, "unresolved ids are counted, not errors"
+
+
+@pytest.mark.parametrize("separator", ["|", ",", ";", "+"])
+def test_id_separators_and_no_id_markers(tmp_path, separator):
+    text = f"5|t|Flu.\n5\t0\t3\tFlu\tDisease\tZZ:1{separator}ZZ:2{separator}-\n5\t0\t3\tFlu\tDisease\t-\n"
+    first, second = iter_mentions(read_pubtator(_write(tmp_path, text)))
+    assert first.gold_ids == ["ZZ:1", "ZZ:2"] and second.gold_ids == []
+
+
+def test_bare_id_rules_are_the_ncbi_convention_and_can_be_switched_off(tmp_path):
+    text = (
+        "5|t|Flu and TP53 or flu.\n5\t0\t3\tFlu\tSpecificDisease\t0001|D000001\n5\t8\t12\tTP53\tGene\t7157\n"
+        "5\t16\t19\tflu\tDisease\t0001|C000001\n"
+    )
+    path = _write(tmp_path, text)
+    assert [m.gold_ids for m in iter_mentions(read_pubtator(path))] == [
+        ["OMIM:0001", "MESH:D000001"], ["7157"], ["0001", "MESH:C000001"]]
+    assert [m.gold_ids for m in iter_mentions(read_pubtator(path, bare_ids=()))] == [
+        ["0001", "D000001"], ["7157"], ["0001", "C000001"]]
+
+
+def test_passage_records_of_a_full_text_export(tmp_path):
+    records = ["Title of paper.", "Introduction: aspirin helps.", "Methods: we gave aspirin."]
+    lines = []
+    for record in records:
+        start = record.find("aspirin")
+        lines += [f"PMC1|t|{record}", "PMC1|a|"]
+        if start >= 0:
+            lines.append(_line("PMC1", start, start + 7, "aspirin", "Chemical", "MESH:D001241"))
+        lines.append("")
+    collection = read_pubtator(_write(tmp_path, "\n".join(lines)))
+    (document,) = collection.documents
+    assert [p.text for p in document.passages] == records
+    assert [p.infons["type"] for p in document.passages] == ["title", "paragraph", "paragraph"]
+    mentions = list(iter_mentions(collection))
+    assert [m.text for m in mentions] == ["aspirin", "aspirin"]
+    assert all(m.document_text[m.start:m.end] == "aspirin" for m in mentions)
+    assert [m.passage_index for m in mentions] == [1, 2]
+
+
+def test_gzip_crlf_and_bom_are_read_by_content(tmp_path):
+    import gzip
+
+    text = "\ufeff" + GOOD.replace("\n", "\r\n")
+    path = tmp_path / "corpus.xml"  # a misleading name: content decides
+    path.write_bytes(gzip.compress(text.encode("utf8")))
+    (mention,) = iter_mentions(read_corpus(path))
+    assert (mention.text, mention.gold_ids) == ("Breast cancer", ["MESH:D001943"])

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from spacy_xmr.cli import app
 from spacy_xmr.corpus import Mention, read_corpus, write_bioc, write_candidates
-from spacy_xmr.evaluation import evaluate_candidates, evaluate_files, strict_rank
+from spacy_xmr.corpus.gold_rank import rank_of, strict_rank_of
+from spacy_xmr.errors import SpacyXmrError
+from spacy_xmr.evaluation import evaluate_candidates, evaluate_files
 from spacy_xmr.ontology import Concept, Ontology
 
 ONTOLOGY = Ontology(
@@ -60,16 +62,32 @@ def test_span_keyed_predictions_give_end_to_end_scores():
         ("doc", 8, 9): ["MESH:D3"],  # no gold span: false positive
         ("doc", 4, 5): [],  # nothing predicted
     }
-    e2e = evaluate_candidates(GOLD, predictions, ONTOLOGY)["e2e"]
+    e2e = evaluate_candidates(GOLD, predictions, ONTOLOGY, match_by="span")["e2e"]
     assert (e2e["n_predicted"], e2e["n_true_positive"]) == (3, 1)
     assert e2e["precision"] == pytest.approx(1 / 3) and e2e["recall"] == pytest.approx(1 / 3)
     assert e2e["f1"] == pytest.approx(1 / 3)
 
 
+def test_match_mode_is_explicit():
+    by_location = {mention.location: ["MESH:D1"] for mention in GOLD}
+    assert evaluate_candidates(GOLD, by_location, ONTOLOGY)["n_without_prediction"] == 3  # keys are not guessed
+    assert evaluate_candidates(GOLD, by_location, ONTOLOGY, match_by="span")["acc_at_1"] == pytest.approx(1 / 3)
+    with pytest.raises(SpacyXmrError, match="match_by='offsets'"):
+        evaluate_candidates(GOLD, by_location, match_by="offsets")
+
+
 def test_strict_rank_definition():
-    assert strict_rank(["b", "a"], {"a", "b"}) == 1
-    assert strict_rank(["a", "x", "b"], {"a", "b"}) == 2
-    assert strict_rank(["a"], {"a", "b"}) is None
+    assert strict_rank_of(["b", "a"], {"a", "b"}) == 1
+    assert strict_rank_of(["a", "x", "b"], {"a", "b"}) == 2
+    assert strict_rank_of(["a"], {"a", "b"}) is None
+
+
+def test_rank_of_resolves_alt_ids_skips_nil_and_keeps_first_places():
+    ranking = [("NIL", 9.0), ("MESH:D2", 1.0), ("MESH:D9", 0.5), ("MESH:D1", 0.4), ("MESH:D3", 0.1)]
+    assert rank_of(ranking, ["MESH:D1"], ONTOLOGY) == 2  # D9 is an alt id of D1; NIL is no candidate
+    assert rank_of(ranking, ["MESH:D3"], ONTOLOGY) == 3  # D1 repeated (as D9, then D1) keeps one place
+    assert rank_of(ranking, ["MESH:D1"]) == 3 and rank_of(ranking, ["MESH:D7"], ONTOLOGY) is None
+    assert rank_of(ranking, ["MESH:D9"], ONTOLOGY) == rank_of(ranking, ["MESH:D1"], ONTOLOGY)  # gold alt id too
 
 
 ids = st.sampled_from([f"MESH:D{i}" for i in range(8)])

@@ -1,6 +1,8 @@
-"""xmr_linker in real pipelines: annotations, batching, edge cases, config errors, scoring."""
+"""xmr_linker in pipelines on the synthetic slice: annotations, batching, edge cases, config errors, scoring."""
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -9,10 +11,10 @@ import pytest
 import spacy
 from spacy.tokens import DocBin, Span
 
-from spacy_xmr.errors import ConfigError, ModelLoadError
+from spacy_xmr.errors import ConfigError, ModelLoadError, ModelOutputError
 from spacy_xmr.pipeline import examples_with_gold_entities
 from pipeline_slice import (
-    ENTITY_LABEL, annotations, gold_examples, linker_only_pipeline, ncbi_test_texts, ruler_pipeline,
+    ENTITY_LABEL, annotations, concept_names, gold_examples, linker_only_pipeline, ruler_pipeline, sample_texts,
     slice_ontology,
 )
 
@@ -24,14 +26,14 @@ def nlp():
 
 @pytest.fixture(scope="module")
 def texts():
-    return list(ncbi_test_texts())
+    return list(sample_texts())
 
 
-def test_factories_need_no_torch_transformers_or_sklearn():
+def test_factories_need_no_torch_transformers_sklearn_or_lightgbm():
     """thinc imports torch when it is installed, so block the imports outright and build pipelines."""
     code = textwrap.dedent("""
         import sys
-        BLOCKED = ("torch", "transformers", "sklearn")
+        BLOCKED = ("torch", "transformers", "sklearn", "lightgbm")
         class Block:
             def find_spec(self, name, path=None, target=None):
                 if name.split(".")[0] in BLOCKED:
@@ -41,6 +43,7 @@ def test_factories_need_no_torch_transformers_or_sklearn():
         nlp = spacy.blank("en")
         nlp.add_pipe("xmr_linker")
         nlp.add_pipe("xmr_reranker")
+        nlp.add_pipe("xmr_ranker")
         assert not [m for m in sys.modules if m.split(".")[0] in BLOCKED], sorted(sys.modules)
         print("ok")
     """)
@@ -60,6 +63,7 @@ def test_factories_need_no_torch_transformers_or_sklearn():
         ("xmr_linker", "spans_key", ""),
         ("xmr_reranker", "device", "gpu"),
         ("xmr_reranker", "top_k", 0),
+        ("xmr_reranker", "mentions_per_batch", 0),
     ],
 )
 def test_bad_settings_fail_at_add_pipe_naming_the_key(factory, key, value):
@@ -81,11 +85,29 @@ def test_no_model_fails_at_first_use_with_the_fix():
         nlp("Wilson disease")
 
 
-def test_missing_model_directory_fails_at_first_use(tmp_path):
+@pytest.mark.parametrize("factory, writer", [("xmr_linker", "train-xmr"), ("xmr_reranker", "train-reranker")])
+def test_model_setting_must_name_a_folder_at_add_pipe(tmp_path, factory, writer):
     nlp = spacy.blank("en")
-    nlp.add_pipe("xmr_linker", config={"model": str(tmp_path / "nowhere")})  # spacy.load needs this to pass
-    with pytest.raises(ModelLoadError, match="does not exist"):
-        nlp("Wilson disease")
+    missing, a_file = tmp_path / "nowhere", tmp_path / "xmr.json"
+    a_file.write_text("{}")
+    with pytest.raises(ConfigError, match=rf"^\[components\.{factory}\] model = '{re.escape(str(missing))}': does not exist; .*{writer}`$"):
+        nlp.add_pipe(factory, config={"model": str(missing)})
+    with pytest.raises(ConfigError, match=rf"model = '{re.escape(str(a_file))}': is a file, not a model folder"):
+        nlp.add_pipe(factory, config={"model": str(a_file)})
+    assert nlp.pipe_names == []
+
+
+def test_spacy_load_needs_no_original_model_folder(tmp_path, synthetic_model_dir):
+    original = tmp_path / "model"
+    shutil.copytree(synthetic_model_dir, original)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(original)})
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(original)  # as on another machine; the saved config still names it
+    with pytest.raises(ConfigError, match="does not exist"):
+        spacy.blank("en").add_pipe("xmr_linker", config={"model": str(original)})
+    linker = spacy.load(tmp_path / "pipeline").get_pipe("xmr_linker")
+    assert linker.get_model().ontology.get("MESH:D990000") is not None
 
 
 def test_entities_get_top_candidate_and_sorted_unique_candidates(nlp, texts):
@@ -111,8 +133,15 @@ def test_ruler_entities_are_mostly_linked_to_the_alias_they_match(nlp, texts):
     assert correct / len(exact) > 0.9
 
 
+def name_span(nlp, name: str, after: str = " is inherited."):
+    """A doc starting with the concept name `name`, which is its one entity."""
+    doc = nlp.make_doc(name + after)
+    doc.ents = [Span(doc, 0, len(nlp.make_doc(name)), ENTITY_LABEL)]
+    return doc
+
+
 def test_concept_names_and_describe(nlp):
-    doc = nlp("The patient had Wilson disease and hepatic copper accumulation.")
+    doc = nlp(f"The patient had {concept_names(1)[0]} and copper accumulation.")
     linker = nlp.get_pipe("xmr_linker")
     ent = doc.ents[0]
     described = linker.describe(ent)
@@ -123,8 +152,7 @@ def test_concept_names_and_describe(nlp):
 
 def test_predict_is_pure_and_set_annotations_writes(nlp):
     linker = nlp.get_pipe("xmr_linker")
-    doc = nlp.make_doc("Wilson disease is a copper overload disorder.")
-    doc.ents = [Span(doc, 0, 2, ENTITY_LABEL)]
+    doc = name_span(nlp, concept_names(1)[0])
     candidates = linker.predict([doc])
     assert len(candidates) == 1 and len(candidates[0]) == 1 and candidates[0][0]
     assert doc.ents[0].kb_id_ == "" and doc.ents[0]._.xmr_candidates == []
@@ -133,17 +161,25 @@ def test_predict_is_pure_and_set_annotations_writes(nlp):
     assert doc.ents[0].kb_id_ == candidates[0][0][0][0]
 
 
+def test_a_model_answering_fewer_rankings_than_mentions_raises_model_output_error():
+    nlp = ruler_pipeline()
+    linker = nlp.get_pipe("xmr_linker")
+    linker.get_model().predict_mentions = linker.get_model().channel_scores = lambda mentions, **kwargs: []  # uncalibrated, calibrated
+    with pytest.raises(ModelOutputError, match="returned 0 rankings for 1 mentions"):
+        linker.predict([name_span(nlp, concept_names(1)[0])])
+
+
 def test_pipe_makes_one_model_call_per_batch(texts):
     nlp = ruler_pipeline(batch_size=10)
     linker = nlp.get_pipe("xmr_linker")
     calls = []
-    predict_mentions = linker.get_model().predict_mentions
+    channel_scores = linker.get_model().channel_scores  # what a calibrated model's linker calls
 
     def counting(mentions, **kwargs):
         calls.append(len(mentions))
-        return predict_mentions(mentions, **kwargs)
+        return channel_scores(mentions, **kwargs)
 
-    linker.get_model().predict_mentions = counting
+    linker.get_model().channel_scores = counting
     docs = list(nlp.pipe(texts, batch_size=1000))
     assert len(calls) == -(-len(texts) // 10)  # the component's batch_size caps docs per call
     assert sum(calls) == sum(len(doc.ents) for doc in docs)
@@ -170,30 +206,34 @@ def test_an_entitys_last_candidates_include_what_the_docs_other_entities_link_to
         doc.ents = [Span(doc, start, end, ENTITY_LABEL) for start, end in spans]
         return nlp(doc).ents
 
-    clear, vague = linked("Wilson disease: the disorder is inherited.", [(0, 2), (3, 5)])
-    alone = linked("Wilson disease: the disorder is inherited.", [(3, 5)])[0]
+    name = concept_names(1, avoid_word="disorder")[0]
+    n_tokens = len(nlp.make_doc(name))
+    text = f"{name}: the disorder is inherited."
+    clear, vague = linked(text, [(0, n_tokens), (n_tokens + 1, n_tokens + 3)])
+    alone = linked(text, [(n_tokens + 1, n_tokens + 3)])[0]
+    assert vague.text == alone.text == "the disorder"
     assert clear.kb_id_ in [concept for concept, _ in vague._.xmr_candidates[6:]]  # 8 // 4 = 2 slots
     assert vague._.xmr_candidates[:6] == alone._.xmr_candidates[:6]
     assert clear.kb_id_ not in [concept for concept, _ in alone._.xmr_candidates]
 
 
 def test_threshold_makes_low_scores_nil_but_keeps_candidates(texts):
-    nlp = ruler_pipeline(threshold=1e9)
+    nlp = ruler_pipeline(threshold=1e9, threshold_on="score")
     ents = [ent for doc in nlp.pipe(texts[:5]) for ent in doc.ents]
     assert ents and all(ent.kb_id_ == "NIL" and ent._.xmr_candidates for ent in ents)
 
 
 def test_labels_restrict_which_entities_are_linked():
     nlp = ruler_pipeline(labels=["Chemical"])
-    doc = nlp("Wilson disease and hepatic copper accumulation.")
+    doc = nlp(f"{concept_names(1)[0]} and copper accumulation.")
     assert doc.ents and all(ent.kb_id_ == "" and ent._.xmr_candidates == [] for ent in doc.ents)
 
 
 @pytest.mark.parametrize("overwrite", [True, False])
 def test_overwrite_controls_existing_kb_ids(overwrite):
     nlp = linker_only_pipeline(overwrite=overwrite)
-    doc = nlp.make_doc("Wilson disease is inherited.")
-    doc.ents = [Span(doc, 0, 2, ENTITY_LABEL, kb_id="MESH:D000001")]
+    doc = name_span(nlp, concept_names(1)[0])
+    doc.ents = [Span(doc, doc.ents[0].start, doc.ents[0].end, ENTITY_LABEL, kb_id="MESH:D000001")]
     doc = nlp(doc)
     assert (doc.ents[0].kb_id_ == "MESH:D000001") is not overwrite
     assert doc.ents[0]._.xmr_candidates
@@ -201,8 +241,11 @@ def test_overwrite_controls_existing_kb_ids(overwrite):
 
 def test_overlapping_spans_in_span_group():
     nlp = linker_only_pipeline(spans_key="mentions")
-    doc = nlp.make_doc("Patients with hereditary breast and ovarian cancer syndrome.")
-    doc.spans["mentions"] = [Span(doc, 2, 8, ENTITY_LABEL), Span(doc, 5, 7, ENTITY_LABEL), Span(doc, 3, 4, "Other")]
+    first, second = (nlp.make_doc(name) for name in concept_names(2))
+    doc = nlp.make_doc(f"Patients with {first.text} and {second.text}.")
+    end = 2 + len(first) + 1 + len(second)  # "first and second", then "second" alone, then a word of "first"
+    doc.spans["mentions"] = [Span(doc, 2, end, ENTITY_LABEL), Span(doc, end - len(second), end, ENTITY_LABEL),
+                             Span(doc, 2, 3, "Other")]
     doc.spans["mentions"].attrs["source"] = "test"
     doc = nlp(doc)
     group = doc.spans["mentions"]
@@ -278,14 +321,13 @@ def test_evaluate_on_gold_entities_reports_nel_and_candidate_metrics():
     assert nlp.evaluate(gold_examples(nlp))["xmr_recall_at_1"] == 0.0
 
 
-def test_initialize_from_config_with_ontology_corpus_and_xmr_config(tmp_path):
+def test_initialize_from_config_with_ontology_corpus_and_xmr_config(tmp_path, synthetic_ontology_path, synthetic_corpus_dir):
     """The documented training route: `model = null` and [initialize.components.xmr_linker] settings."""
+    from synthetic import XMR_CONFIG
+
     from spacy_xmr.xmr import XMRConfig
 
-    from pipeline_slice import SHARED_DATA
-
-    slice_ontology().to_disk(tmp_path / "slice.jsonl.gz")
-    XMRConfig.from_dict({"seed": 1}).to_json(tmp_path / "xmr.json")
+    XMRConfig.from_dict({**XMR_CONFIG, "seed": 1}).to_json(tmp_path / "xmr.json")
     config = spacy.util.load_config_from_str(textwrap.dedent(f"""
         [nlp]
         lang = "en"
@@ -303,16 +345,15 @@ def test_initialize_from_config_with_ontology_corpus_and_xmr_config(tmp_path):
         [initialize.components]
 
         [initialize.components.xmr_linker]
-        ontology = "{tmp_path / 'slice.jsonl.gz'}"
-        train_corpus = ["{SHARED_DATA / 'ncbi_disease' / 'NCBIdevelopset_corpus.txt'}"]
+        ontology = "{synthetic_ontology_path}"
+        train_corpus = ["{synthetic_corpus_dir / 'train.xml'}"]
         xmr_config = "{tmp_path / 'xmr.json'}"
     """))
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     nlp.initialize()
     linker = nlp.get_pipe("xmr_linker")
     assert linker.get_model().config.seed == 1
-    doc = nlp.make_doc("Wilson disease")
-    doc.ents = [Span(doc, 0, 2, ENTITY_LABEL)]
+    doc = name_span(nlp, concept_names(1)[0], after="")
     candidates = nlp(doc).ents[0]._.xmr_candidates
     assert 0 < len(candidates) <= 5 and doc.ents[0].kb_id_ == candidates[0][0]
 

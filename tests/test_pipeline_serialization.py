@@ -15,7 +15,7 @@ from spacy.lang.en import English
 from spacy_xmr.errors import ModelLoadError
 from spacy_xmr.pipeline import examples_with_gold_entities
 from pipeline_slice import (
-    annotations, gold_examples, linker_only_pipeline, ncbi_test_texts, ruler_pipeline, trained_model_dir,
+    annotations, gold_examples, linker_only_pipeline, ruler_pipeline, sample_texts, trained_model_dir,
 )
 
 # run in a fresh interpreter: forbid the network and unpickling while loading, print the annotations
@@ -37,7 +37,7 @@ LOAD_AND_ANNOTATE = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def texts():
-    return list(ncbi_test_texts())[:12]
+    return list(sample_texts())[:12]
 
 
 def _as_json(value):

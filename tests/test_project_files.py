@@ -94,14 +94,14 @@ def test_ner_config_trains_a_disease_ner(tiny_ner):
     assert nlp.get_pipe("ner").labels == ("Disease",)
 
 
-def test_pipeline_config_sources_the_ner_and_adds_the_linker(tiny_ner, tmp_path):
+def test_pipeline_config_sources_the_ner_and_adds_the_linker(tiny_ner, synthetic_model_dir):
     config = spacy.util.load_config(
-        CONFIGS / "pipeline.cfg", overrides={"paths.ner_model": str(tiny_ner), "paths.xmr_model": str(tmp_path / "xmr")}
+        CONFIGS / "pipeline.cfg", overrides={"paths.ner_model": str(tiny_ner), "paths.xmr_model": str(synthetic_model_dir)}
     )
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     assert nlp.pipe_names == ["ner", "xmr_linker"]
     assert nlp.get_pipe("ner").labels == ("Disease",)
-    assert nlp.get_pipe("xmr_linker").model_path == tmp_path / "xmr"
+    assert nlp.get_pipe("xmr_linker").model_path == synthetic_model_dir
 
 
 @pytest.mark.parametrize("name", ["xmr.json", "xmr_smoke.json"])

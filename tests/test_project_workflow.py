@@ -56,7 +56,7 @@ def test_xmr_model_has_the_aligned_dense_channel(project):
     header = json.loads((project / "training" / "xmr" / "xmr.json").read_text())
     assert header["config"]["dense"]["encoder"] == "training/dense_encoder"
     assert (project / "training" / "dense_encoder" / "config.json").is_file()
-    assert (project / "training" / "xmr" / "dense_embeddings.npz").is_file()
+    assert (project / "training" / "xmr" / "dense_embeddings" / "embeddings.npy").is_file()
     assert (project / "training" / "xmr" / "dense_encoder" / "config.json").is_file()
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from spacy_xmr.cli import app
 from spacy_xmr.corpus import get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
-from spacy_xmr.corpus.documents import iter_annotations
+from spacy_xmr.corpus.bioc_documents import iter_annotations
 from spacy_xmr.rerank import Reranker
 from rerank_support import toy_candidates, toy_ontology, write_tiny_bert
 
@@ -37,7 +37,7 @@ def _with_candidates(corpus_path, out_path):
     collection = read_corpus(corpus_path)
     mentions = list(iter_mentions(collection))
     candidates = toy_candidates(mentions, k=4)
-    write_bioc(write_candidates(collection, {(m.document_id, m.annotation_id): c for m, c in zip(mentions, candidates)}), out_path)
+    write_bioc(write_candidates(collection, {m.key: c for m, c in zip(mentions, candidates)}), out_path)
     return out_path
 
 
@@ -69,11 +69,11 @@ def test_train_then_apply_reranker(files):
     before = read_corpus(files["dev_candidates"])
     mentions = list(iter_mentions(before))
     stored = {(d.id, a.id): get_candidates(a) for d in before.documents for _, a in iter_annotations(d)}
-    expected = Reranker.load(output / "model-best", device="cpu").rerank(mentions, [stored[(m.document_id, m.annotation_id)] for m in mentions])
+    expected = Reranker.load(output / "model-best", device="cpu").rerank(mentions, [stored[m.key] for m in mentions])
     after = read_corpus(reranked_path)
     written = {(d.id, a.id): get_candidates(a) for d in after.documents for _, a in iter_annotations(d)}
     for mention, ranked in zip(mentions, expected):
-        got = written[(mention.document_id, mention.annotation_id)]
+        got = written[mention.key]
         assert [c for c, _ in got] == [c for c, _ in ranked]
         assert [s for _, s in got] == pytest.approx([s for _, s in ranked], abs=1e-5)
 
@@ -111,10 +111,52 @@ def test_user_errors_fail_cleanly(files, tmp_path):
         "train-reranker", "--crosstype", "quadruple", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
         "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]), "--ontology", str(files["ontology"]),
         "--output", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "crosstype='quadruple'" in result.output
+    assert result.exit_code == 1 and "crosstype = 'quadruple'" in result.output
+    result = runner.invoke(app, [
+        "train-reranker", "--model", str(files["bert"]), "--train-corpus", str(files["train"]), "--val-corpus", str(files["dev"]),
+        "--candidates-from", str(files["train_candidates"]), "--output", str(tmp_path / "o"), "--lr", "0"])
+    assert result.exit_code == 1 and "lr = 0.0 is invalid; it must be a number > 0" in result.output
+    result = runner.invoke(app, [
+        "train-reranker", "--model", str(files["bert"]), "--train-corpus", str(files["train"]), "--val-corpus", str(files["dev"]),
+        "--candidates-from", str(files["train_candidates"]), "--val-candidates-from", str(files["dev_candidates"]),
+        "--output", str(tmp_path / "o"), "--device", "cpu"])
+    assert result.exit_code == 1 and "--ontology" in result.output
     result = runner.invoke(app, [
         "train-reranker", "--model", str(files["bert"]), "--train-corpus", str(files["train"]), "--val-corpus", str(files["dev"]),
         "--candidates-from", str(files["dev_candidates"]), "--ontology", str(files["ontology"]), "--output", str(tmp_path / "o"),
         "--max-length", "128", "--device", "cpu"])
     assert result.exit_code == 1 and "none of the" in result.output
 
+
+
+@pytest.mark.parametrize("corpus_concepts", [False, True])
+def test_reranker_learns_the_concepts_of_the_xmr_model_it_reranks(files, tmp_path, monkeypatch, corpus_concepts):
+    """Heart failure is left out of the release. An XMR model trained with `training.corpus_concepts` false never
+    names it, so the reranker trained on that model's candidates must not learn it either (it used to be re-added
+    from the training corpus whatever the model did); with corpus concepts, the model's ontology holds it."""
+    from spacy_xmr.rerank import RerankerConfig
+    from spacy_xmr.rerank.labels import training_examples
+    from spacy_xmr.workflows import rerank as workflow
+    from spacy_xmr.workflows.xmr import train_from_files
+    from spacy_xmr.xmr import XMRConfig
+
+    release = [c for c in toy_ontology() if c.id != "MESH:D006333"]
+    medic = _write_medic(release, tmp_path / "CTD_diseases.tsv.gz")
+    config = XMRConfig.from_dict({"tree": {"max_leaf_size": 2}, "training": {"corpus_concepts": corpus_concepts}})
+    train_from_files(medic, [files["train"]], config, progress=False).save(tmp_path / "xmr")
+    seen = {}
+
+    def record(config, train_mentions, train_candidates, val_mentions, val_candidates, ontology, output_dir, **options):
+        seen.update(mentions=train_mentions, candidates=train_candidates, ontology=ontology)
+        return {}
+
+    monkeypatch.setattr(workflow, "train_reranker", record)
+    workflow.train_reranker_from_files(RerankerConfig(top_k=4), files["train"], files["dev"], tmp_path / "xmr", None, tmp_path / "r")
+    learned = {c.id for c in seen["ontology"]} - {c.id for c in release}
+    examples = training_examples(seen["mentions"], [[c for c, _ in ranked] for ranked in seen["candidates"]], seen["ontology"],
+                                 top_k=4, gold_policy="add", seed=0)
+    named = {concept_id for ids in examples.candidate_ids for concept_id in ids}
+    if corpus_concepts:
+        assert learned == {"MESH:D006333"} and "MESH:D006333" in named
+    else:
+        assert learned == set() and "MESH:D006333" not in named and examples.n_skipped_no_gold_id > 0

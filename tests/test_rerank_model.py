@@ -104,7 +104,7 @@ def test_bad_model_directories_raise_model_load_error(bert_dir, tmp_path):
 
 
 def test_unknown_settings_raise_config_error(bert_dir):
-    with pytest.raises(ConfigError, match="crosstype='pairwise'"):
+    with pytest.raises(ConfigError, match="crosstype = 'pairwise'"):
         _config(bert_dir, crosstype="pairwise")
     with pytest.raises(ConfigError, match="max_length"):
         _reranker(bert_dir, max_length=500)  # beyond the 256 positions of the tiny BERT

@@ -67,3 +67,30 @@ def test_definition_followed_by_other_names(dev_texts):
     assert text[found["SJS"].short_start:found["SJS"].short_end] == "SJS"
     assert abbreviation_map("in Wilms tumour (WT, nephroblastoma) and (Smith et al., 1998)") == {"WT": "Wilms tumour", "WTs": "Wilms tumour"}
     assert find_abbreviations("mutations were found (in patients from Turkey (D114E, R168C), the Netherlands (I16T))") == []
+
+
+@pytest.fixture(scope="module")
+def synthetic_definitions(synthetic_mentions):
+    """(long form, short form) gold mention pairs written `long form (SF)` in the synthetic train documents."""
+    mentions = synthetic_mentions["train"]
+    pairs = [(long, short) for long, short in zip(mentions, mentions[1:])
+             if long.document_id == short.document_id and long.document_text[long.end:short.start] == " ("
+             and long.gold_ids == short.gold_ids]
+    assert len(pairs) >= 5
+    return pairs
+
+
+def test_definitions_in_synthetic_documents_are_found_at_their_offsets(synthetic_definitions):
+    for long, short in synthetic_definitions:
+        found = {a.short_form: a for a in find_abbreviations(long.document_text)}
+        assert short.text in found, long.document_text
+        assert (found[short.text].long_form, found[short.text].long_start, found[short.text].long_end) == (long.text, long.start, long.end)
+        assert (found[short.text].short_start, found[short.text].short_end) == (short.start, short.end)
+
+
+def test_later_uses_of_a_defined_short_form_are_linked_as_the_long_form(synthetic_definitions, synthetic_mentions):
+    definitions = {(short.document_id, short.text): (short.end, long.text) for long, short in synthetic_definitions}
+    later = [m for m in synthetic_mentions["train"]
+             if (m.document_id, m.text) in definitions and m.start > definitions[m.document_id, m.text][0]]
+    assert later
+    assert texts_to_link(later) == [definitions[m.document_id, m.text][1] for m in later]

@@ -1,66 +1,57 @@
-"""`spacy-xmr train-xmr` and `apply-xmr` on a tiny NCBI Disease slice."""
+"""`spacy-xmr train-xmr` and `apply-xmr` on the synthetic ontology and BioC corpus."""
 from __future__ import annotations
 
 import json
+import shutil
 
 from typer.testing import CliRunner
 
 from spacy_xmr.cli import app
-from spacy_xmr.corpus import get_candidates, iter_mentions, read_corpus
-
-from test_xmr_model import slice_ontology
+from spacy_xmr.corpus import get_candidates, read_corpus
 
 runner = CliRunner()
 
 
-def _pubtator_slice(source, target, n_documents):
-    """The first `n_documents` documents of a PubTator file."""
-    blocks = source.read_text(encoding="utf8").strip().split("\n\n")[:n_documents]
-    target.write_text("\n\n".join(blocks) + "\n", encoding="utf8")
-    return target
-
-
-def test_train_and_apply(tmp_path, medic, ncbi_dir):
-    train = _pubtator_slice(ncbi_dir / "NCBItrainset_corpus.txt", tmp_path / "train.txt", 25)
-    test = _pubtator_slice(ncbi_dir / "NCBIdevelopset_corpus.txt", tmp_path / "dev.txt", 8)
-    mentions = [m for path in (train, test) for m in iter_mentions(read_corpus(path)) if m.gold_ids]
-    slice_ontology(medic, mentions, n_extra=100).to_disk(tmp_path / "ontology.jsonl.gz")
+def test_train_and_apply(tmp_path, synthetic_ontology_path, synthetic_corpus_dir):
+    train, dev = synthetic_corpus_dir / "train.xml", synthetic_corpus_dir / "dev.xml"
     (tmp_path / "config.json").write_text(json.dumps({"tree": {"max_leaf_size": 16, "branching_factor": 4}}))
 
     result = runner.invoke(app, [
-        "train-xmr", "--ontology", str(tmp_path / "ontology.jsonl.gz"), "--train-corpus", str(train),
-        "--val-corpus", str(test), "--output", str(tmp_path / "model"), "--config", str(tmp_path / "config.json"), "--seed", "5",
+        "train-xmr", "--ontology", str(synthetic_ontology_path), "--train-corpus", str(train),
+        "--val-corpus", str(dev), "--output", str(tmp_path / "model"), "--config", str(tmp_path / "config.json"), "--seed", "5",
     ])
     assert result.exit_code == 0, result.output
     assert "acc@1" in result.output
     assert json.loads((tmp_path / "model" / "xmr.json").read_text())["config"]["seed"] == 5
 
-    result = runner.invoke(app, ["apply-xmr", "--model", str(tmp_path / "model"), "--in-corpus", str(test),
+    result = runner.invoke(app, ["apply-xmr", "--model", str(tmp_path / "model"), "--in-corpus", str(dev),
                                  "--out-corpus", str(tmp_path / "pred.xml"), "--top-k", "3"])
     assert result.exit_code == 0, result.output
     annotations = [a for d in read_corpus(tmp_path / "pred.xml").documents for p in d.passages for a in p.annotations]
-    assert annotations and all(1 <= len(get_candidates(a)) <= 3 for a in annotations)
+    assert len(annotations) == sum(len(p.annotations) for d in read_corpus(dev).documents for p in d.passages)
+    assert all(1 <= len(get_candidates(a)) <= 3 for a in annotations)
 
-    result = runner.invoke(app, ["evaluate", "--gold", str(test), "--pred", str(tmp_path / "pred.xml")])
+    result = runner.invoke(app, ["evaluate", "--gold", str(dev), "--pred", str(tmp_path / "pred.xml")])
     assert result.exit_code == 0, result.output
 
 
-def test_apply_refuses_to_overwrite_its_input(tmp_path, ncbi_dir):
-    corpus = _pubtator_slice(ncbi_dir / "NCBIdevelopset_corpus.txt", tmp_path / "dev.txt", 2)
+def test_apply_refuses_to_overwrite_its_input(tmp_path, synthetic_corpus_dir):
+    corpus = tmp_path / "dev.xml"
+    shutil.copy(synthetic_corpus_dir / "dev.xml", corpus)
     before = corpus.read_text()
     (tmp_path / "model").mkdir()
     result = runner.invoke(app, ["apply-xmr", "--model", str(tmp_path / "model"), "--in-corpus", str(corpus),
-                                 "--out-corpus", str(tmp_path / "." / "dev.txt")])
+                                 "--out-corpus", str(tmp_path / "." / "dev.xml")])
     assert result.exit_code == 1
     assert "refusing to overwrite" in " ".join(result.output.split())
     assert corpus.read_text() == before
 
 
-def test_train_reports_bad_config(tmp_path, ncbi_dir):
+def test_train_reports_bad_config(tmp_path, synthetic_corpus_dir):
     (tmp_path / "config.json").write_text(json.dumps({"tree": {"branching_factor": 3}}))
     (tmp_path / "onto.jsonl.gz").write_bytes(b"")
     result = runner.invoke(app, ["train-xmr", "--ontology", str(tmp_path / "onto.jsonl.gz"),
-                                 "--train-corpus", str(ncbi_dir / "NCBIdevelopset_corpus.txt"),
+                                 "--train-corpus", str(synthetic_corpus_dir / "train.xml"),
                                  "--output", str(tmp_path / "m"), "--config", str(tmp_path / "config.json")])
     assert result.exit_code == 1
     assert "tree.branching_factor" in result.output

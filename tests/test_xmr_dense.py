@@ -50,7 +50,7 @@ def test_encoder_gives_unit_rows_whatever_the_batching(tiny_bert):
 
 
 def test_index_scores_each_concept_by_its_closest_string_cubed(dense_model):
-    index = dense_model.dense
+    index = dense_model.channels["dense"].index
     keys = [normalize_text(q) for q in QUERIES]
     scores = index.scores(keys).toarray()
     cosines = index.encoder.encode(keys) @ index.embeddings.T
@@ -62,9 +62,9 @@ def test_index_scores_each_concept_by_its_closest_string_cubed(dense_model):
 
 def test_index_keeps_only_the_nearest_strings(dense_model, tiny_bert):
     narrow = DenseIndex(DenseEncoder.from_pretrained(tiny_bert, DenseConfig(device="cpu", top_aliases=1)),
-                        dense_model.dense.embeddings, dense_model.dense.labels)
+                        dense_model.channels["dense"].index.embeddings, dense_model.channels["dense"].index.labels)
     scores = narrow.scores([normalize_text(q) for q in QUERIES])
-    full = dense_model.dense.scores([normalize_text(q) for q in QUERIES]).toarray()
+    full = dense_model.channels["dense"].index.scores([normalize_text(q) for q in QUERIES]).toarray()
     for row in range(len(QUERIES)):
         kept = scores[row].indices
         assert 1 <= len(kept) <= 2  # the concepts of one string (an alias may name several)
@@ -73,15 +73,14 @@ def test_index_keeps_only_the_nearest_strings(dense_model, tiny_bert):
 
 def test_fusion_adds_the_weighted_dense_scores(dense_model):
     keys = [normalize_text(q) for q in QUERIES]
-    dense = dense_model.dense.scores(keys, dense_model.alias_index.are_examples(keys)).toarray()
+    dense = dense_model.channels["dense"].index.scores(keys, dense_model.examples.are_examples(keys)).toarray()
     assert not dense[0].any() and dense[1:].any(axis=1).all()  # "breast cancer" is an example string
     with_dense = dense_model.score_matrix(QUERIES, top_k=6).toarray()
     weight = dense_model.config.fusion.dense_weight
-    dense_model.config.fusion.dense_weight = 0.0
     try:
-        without = dense_model.score_matrix(QUERIES, top_k=6).toarray()
+        without = dense_model.configure(channel_weights={"dense": 0.0}).score_matrix(QUERIES, top_k=6).toarray()
     finally:
-        dense_model.config.fusion.dense_weight = weight
+        dense_model.configure()
     both = (with_dense > 0) & (without > 0)
     assert both.sum() >= len(QUERIES)
     np.testing.assert_allclose(with_dense[both], (without + weight * dense)[both], rtol=1e-4, atol=1e-5)
@@ -91,7 +90,7 @@ def test_fusion_adds_the_weighted_dense_scores(dense_model):
 def test_save_and_load_carry_the_encoder_and_embeddings(dense_model, tmp_path):
     dense_model.save(tmp_path / "model")
     assert (tmp_path / "model" / ENCODER_DIR / "config.json").is_file()
-    assert (tmp_path / "model" / EMBEDDINGS_FILE).is_file()
+    assert (tmp_path / "model" / EMBEDDINGS_FILE / "embeddings.npy").is_file()
     loaded = XMRModel.load(tmp_path / "model")
     before, after = dense_model.predict(QUERIES, top_k=5), loaded.predict(QUERIES, top_k=5)
     for ranking_before, ranking_after in zip(before, after):
@@ -99,9 +98,17 @@ def test_save_and_load_carry_the_encoder_and_embeddings(dense_model, tmp_path):
         np.testing.assert_allclose([s for _, s in ranking_before], [s for _, s in ranking_after], rtol=2e-3)  # float16 on disk
 
 
+def test_load_moves_the_encoder_to_the_dense_device_setting(dense_model, tmp_path):
+    dense_model.save(tmp_path / "model")
+    loaded = XMRModel.load(tmp_path / "model", dense_device="cpu")
+    assert loaded.channels["dense"].index.encoder.device.type == "cpu" and loaded.config.dense.device == dense_model.config.dense.device
+    with pytest.raises(ConfigError, match="dense_device"):
+        XMRModel.load(tmp_path / "model", dense_device="gpu")
+
+
 def test_load_without_the_dense_files_names_them(dense_model, tmp_path):
     dense_model.save(tmp_path / "model")
-    (tmp_path / "model" / EMBEDDINGS_FILE).write_bytes(b"not an npz")
+    (tmp_path / "model" / EMBEDDINGS_FILE / "embeddings.npy").write_bytes(b"not an npy file")
     with pytest.raises(ModelLoadError, match=EMBEDDINGS_FILE):
         XMRModel.load(tmp_path / "model")
     dense_model.save(tmp_path / "other")
@@ -124,7 +131,7 @@ def test_config_rejects_bad_dense_fields(field, value):
 
 def test_model_without_encoder_has_no_dense_channel():
     model = XMRModel.train(toy_ontology(), toy_mentions(), XMRConfig.from_dict({"tree": {"max_leaf_size": 2}}), progress=False)
-    assert model.dense is None
+    assert "dense" not in model.channels
 
 
 def test_pipeline_with_a_dense_model_round_trips(dense_model, tmp_path):
@@ -151,31 +158,31 @@ def test_pipeline_with_a_dense_model_round_trips(dense_model, tmp_path):
 def encoded(dense_model, monkeypatch):
     """The lists of texts the dense model's encoder is asked to encode, call by call."""
     calls = []
-    original = dense_model.dense.encoder.encode
-    monkeypatch.setattr(dense_model.dense.encoder, "encode", lambda texts, progress=False: calls.append(list(texts)) or original(texts))
+    original = dense_model.channels["dense"].index.encoder.encode
+    monkeypatch.setattr(dense_model.channels["dense"].index.encoder, "encode", lambda texts, progress=False: calls.append(list(texts)) or original(texts))
     return calls
 
 
 def test_repeated_keys_are_encoded_once_and_scored_alike(dense_model, encoded):
     keys = ["lung tumour", "renal", "lung tumour", "renal", "heart"]
-    scores = dense_model.dense.scores(keys).toarray()
+    scores = dense_model.channels["dense"].index.scores(keys).toarray()
     assert sorted(encoded[0]) == ["heart", "lung tumour", "renal"]
     np.testing.assert_array_equal(scores[0], scores[2])
     np.testing.assert_array_equal(scores[1], scores[3])
-    np.testing.assert_allclose(scores[4], dense_model.dense.scores(["heart"]).toarray()[0], atol=1e-6)
+    np.testing.assert_allclose(scores[4], dense_model.channels["dense"].index.scores(["heart"]).toarray()[0], atol=1e-6)
 
 
 def test_example_strings_get_no_dense_scores(dense_model, encoded):
     keys = ["breast cancer", "renal failure", "lung tumour"]
-    examples = dense_model.alias_index.are_examples(keys)
+    examples = dense_model.examples.are_examples(keys)
     assert examples.tolist() == [True, True, False]
-    fresh = dense_model.dense.scores(keys).toarray()
+    fresh = dense_model.channels["dense"].index.scores(keys).toarray()
     encoded.clear()  # count the calls of the scoring that knows the example strings
-    scores = dense_model.dense.scores(keys, examples).toarray()
+    scores = dense_model.channels["dense"].index.scores(keys, examples).toarray()
     assert encoded == [["lung tumour"]]
     assert not scores[:2].any()
     np.testing.assert_allclose(scores[2], fresh[2], atol=1e-6)
-    assert dense_model.dense.scores(keys, np.ones(3, bool)).nnz == 0 and encoded == [["lung tumour"]]
+    assert dense_model.channels["dense"].index.scores(keys, np.ones(3, bool)).nnz == 0 and encoded == [["lung tumour"]]
 
 
 @pytest.mark.gpu
@@ -184,11 +191,11 @@ def test_cuda_dense_channel_matches_cpu(dense_model, tiny_bert):
 
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device")
-    on_gpu = DenseIndex(DenseEncoder.from_pretrained(tiny_bert, DenseConfig(device="cuda")), dense_model.dense.embeddings,
-                        dense_model.dense.labels)
+    on_gpu = DenseIndex(DenseEncoder.from_pretrained(tiny_bert, DenseConfig(device="cuda")), dense_model.channels["dense"].index.embeddings,
+                        dense_model.channels["dense"].index.labels)
     assert next(on_gpu.encoder.model.parameters()).device.type == "cuda"
     keys = [normalize_text(q) for q in QUERIES]
-    np.testing.assert_allclose(on_gpu.scores(keys).toarray(), dense_model.dense.scores(keys).toarray(), atol=0.05)  # bf16 autocast
+    np.testing.assert_allclose(on_gpu.scores(keys).toarray(), dense_model.channels["dense"].index.scores(keys).toarray(), atol=0.05)  # bf16 autocast
     data = build_training_data(toy_ontology(), [], TrainingDataConfig())
     aligned = train_dense_encoder(on_gpu.encoder, data.keys, data.labels,  # mixed precision on CUDA
                                   DenseTrainingConfig(epochs=10, batch_size=8, lr=1e-3), progress=False)
@@ -203,5 +210,7 @@ def test_a_model_asking_for_a_missing_gpu_names_the_field(dense_model, tmp_path,
     header["config"]["dense"]["device"] = "cuda"
     (tmp_path / "model" / "xmr.json").write_text(json.dumps(header))
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ConfigError, match=r"xmr\.json: dense\.device"):
+    with pytest.raises(ConfigError, match=r"xmr\.json: dense\.device.*dense_device"):
         XMRModel.load(tmp_path / "model")
+    on_cpu = XMRModel.load(tmp_path / "model", dense_device="cpu").predict(QUERIES, top_k=5)
+    assert [[c for c, _ in r] for r in on_cpu] == [[c for c, _ in r] for r in dense_model.predict(QUERIES, top_k=5)]

@@ -12,12 +12,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from rerank_support import toy_ontology, write_tiny_bert  # noqa: E402
-from test_xmr_cli import _pubtator_slice  # noqa: E402
-from test_xmr_model import slice_ontology  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from spacy_xmr.cli import app  # noqa: E402
-from spacy_xmr.corpus import iter_mentions, read_corpus  # noqa: E402
 from spacy_xmr.errors import ConfigError, SpacyXmrError  # noqa: E402
 from spacy_xmr.xmr.config import DenseConfig, TrainingDataConfig  # noqa: E402
 from spacy_xmr.xmr.dense import EMBEDDINGS_FILE, ENCODER_DIR, DenseEncoder  # noqa: E402
@@ -91,24 +88,26 @@ def test_training_config_is_checked(field, value):
         DenseTrainingConfig(**{field: value})
 
 
-def test_cli_trains_an_encoder_that_train_xmr_uses(tmp_path, tiny_bert, medic, ncbi_dir):
+def test_cli_trains_an_encoder_that_train_xmr_uses(tmp_path, tiny_bert):
+    from synthetic import synthetic_ontology, write_corpus
+
     runner = CliRunner()
-    train = _pubtator_slice(ncbi_dir / "NCBItrainset_corpus.txt", tmp_path / "train.txt", 10)
-    mentions = [m for m in iter_mentions(read_corpus(train)) if m.gold_ids]
-    slice_ontology(medic, mentions, n_extra=50).to_disk(tmp_path / "ontology.jsonl.gz")
-    result = runner.invoke(app, ["train-dense-encoder", "--ontology", str(tmp_path / "ontology.jsonl.gz"), "--model", str(tiny_bert),
+    small = synthetic_ontology(n_concepts=40)  # a few hundred strings: the plumbing, in seconds
+    ontology, train = tmp_path / "ontology.jsonl.gz", write_corpus(small, tmp_path)["train"]
+    small.to_disk(ontology)
+    result = runner.invoke(app, ["train-dense-encoder", "--ontology", str(ontology), "--model", str(tiny_bert),
                                  "--train-corpus", str(train), "--output", str(tmp_path / "encoder"), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "pairs per epoch" in result.output
     assert (tmp_path / "encoder" / "config.json").is_file()
 
     (tmp_path / "config.json").write_text(json.dumps({"tree": {"max_leaf_size": 16, "branching_factor": 4}, "dense": {"device": "cpu"}}))
-    result = runner.invoke(app, ["train-xmr", "--ontology", str(tmp_path / "ontology.jsonl.gz"), "--train-corpus", str(train),
+    result = runner.invoke(app, ["train-xmr", "--ontology", str(ontology), "--train-corpus", str(train),
                                  "--output", str(tmp_path / "xmr"), "--config", str(tmp_path / "config.json"),
                                  "--dense-encoder", str(tmp_path / "encoder")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "xmr" / "xmr.json").read_text())["config"]["dense"]["encoder"] == str(tmp_path / "encoder")
-    assert (tmp_path / "xmr" / EMBEDDINGS_FILE).is_file() and (tmp_path / "xmr" / ENCODER_DIR).is_dir()
+    assert (tmp_path / "xmr" / EMBEDDINGS_FILE).is_dir() and (tmp_path / "xmr" / ENCODER_DIR).is_dir()
 
 
 def test_cli_names_a_missing_encoder(tmp_path):
@@ -125,4 +124,4 @@ def test_cli_rejects_an_unknown_pooling_before_loading(tmp_path):
     result = CliRunner().invoke(app, ["train-dense-encoder", "--ontology", str(tmp_path / "ontology.jsonl.gz"),
                                       "--model", "never-loaded", "--output", str(tmp_path / "out"), "--pooling", "max"])
     assert result.exit_code == 1
-    assert "dense.pooling" in result.output and "never-loaded" not in result.output
+    assert "pooling = 'max'" in result.output and "never-loaded" not in result.output

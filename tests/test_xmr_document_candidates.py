@@ -7,7 +7,7 @@ import pytest
 
 from spacy_xmr.errors import ConfigError
 from spacy_xmr.xmr import XMRConfig
-from spacy_xmr.xmr.document_candidates import document_slots, with_document_candidates
+from spacy_xmr.xmr.channels.document import document_slots, with_document_candidates
 
 
 def own_list(prefix: str, n: int) -> list[tuple[str, float]]:

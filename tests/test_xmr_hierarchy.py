@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse as sp
 
 from spacy_xmr.ontology import Concept, Ontology
-from spacy_xmr.xmr.hierarchy import parent_matrix, parent_scores
+from spacy_xmr.xmr.channels.parent import TIE_STEP, hierarchy_top, parent_matrix, parent_scores
 
 
 @pytest.fixture()
@@ -36,7 +36,16 @@ def test_parent_scores_are_the_best_childs_among_the_top_children(ontology):
         [0.0, 1.0, 0.0, 0.0, 2.0, 0.0],
     ], dtype=np.float32))
     full = parent_scores(scores, parents, top_children=2).toarray()
-    np.testing.assert_allclose(full, [[3, 0, 0, 2, 0, 0], [2, 0, 0, 2, 0, 0]])
+    # row 1: D1 and D4 both have a child at 2; D1 covers two of the top children, D4 one, so D4 steps below D1
+    np.testing.assert_allclose(full, [[3, 0, 0, 2 * (1 - TIE_STEP), 0, 0], [2, 0, 0, 2 * (1 - TIE_STEP), 0, 0]], rtol=1e-6)
     only_best = parent_scores(scores, parents, top_children=1).toarray()  # row 0: only D2 counts; row 1: only D5
-    np.testing.assert_allclose(only_best, [[3, 0, 0, 0, 0, 0], [2, 0, 0, 2, 0, 0]])
+    np.testing.assert_allclose(only_best, [[3, 0, 0, 0, 0, 0], [2, 0, 0, 2 * (1 - TIE_STEP), 0, 0]], rtol=1e-6)  # a tie: id order
     assert parent_scores(sp.csr_matrix((2, 6), dtype=np.float32), parents, 10).nnz == 0
+
+
+def test_a_single_root_and_its_children_are_the_hierarchys_top_but_several_roots_are_categories(ontology):
+    assert hierarchy_top(ontology, ontology.ids) == (set(), set())  # D1 and D4 both lack parents: categories, not a root
+    rooted = Ontology([Concept("R", "Diseases"), *(Concept(c.id, c.name, parents=c.parents or ["R"], alt_ids=c.alt_ids) for c in ontology)])
+    assert hierarchy_top(rooted, rooted.ids) == ({"R"}, {"D1", "D4", "D1b"})
+    flat = Ontology([Concept("A", "a"), Concept("B", "b")])
+    assert hierarchy_top(flat, flat.ids) == (set(), set())

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from spacy_xmr.xmr.alias_index import AliasIndex
-from spacy_xmr.xmr.config import FeatureConfig
+from spacy_xmr.xmr.channels import NearestChannel, QueryBatch
+from spacy_xmr.xmr.config import FeatureConfig, NearestConfig
+from spacy_xmr.xmr.example_strings import ExampleStrings
 from spacy_xmr.xmr.features import Featurizer
 from spacy_xmr.xmr.normalize import normalize_text
 from spacy_xmr.xmr.sparse_ops import top_k_per_row
@@ -15,27 +16,29 @@ KEYS = ["breast neoplasms", "breast cancer", "lung neoplasms", "small cell lung 
 CONCEPT_OF = [0, 0, 1, 1, 2, 2, 3, 4]
 
 
-def index_and_featurizer() -> tuple[AliasIndex, Featurizer]:
+def examples_and_featurizer() -> tuple[ExampleStrings, Featurizer]:
     labels = sp.csr_matrix((np.ones(len(KEYS), np.float32), (np.arange(len(KEYS)), CONCEPT_OF)), shape=(len(KEYS), 5))
     featurizer, features = Featurizer.fit_transform(KEYS, FeatureConfig())
-    return AliasIndex(KEYS, labels, features), featurizer
+    return ExampleStrings(KEYS, labels, features), featurizer
 
 
 def test_term_index_keeps_each_strings_heaviest_terms():
-    index, _ = index_and_featurizer()
-    pruned = index.term_index(6)
-    assert pruned.shape == index.features.T.shape
-    assert (pruned != top_k_per_row(index.features, 6).T).nnz == 0
+    examples, _ = examples_and_featurizer()
+    pruned = NearestChannel(examples, NearestConfig(index_terms=6)).term_index()
+    assert pruned.shape == examples.features.T.shape
+    assert (pruned != top_k_per_row(examples.features, 6).T).nnz == 0
     assert np.diff(pruned.tocsc().indptr).tolist() == [6] * len(KEYS)
-    assert index.term_index(10**6).nnz == index.features.nnz  # rebuilt for another size: every term
+    assert NearestChannel(examples, NearestConfig(index_terms=10**6)).term_index().nnz == examples.features.nnz  # every term
 
 
 def test_pruned_index_finds_misspellings_and_scores_exact_cosines():
-    index, featurizer = index_and_featurizer()
-    queries = featurizer.transform([normalize_text(t) for t in ("breast neoplasm", "hereditary non-polyposis colorectal cancers", "G6PD-deficiency")])
-    cosines = (queries @ index.features.T).toarray()
+    examples, featurizer = examples_and_featurizer()
+    texts = [normalize_text(t) for t in ("breast neoplasm", "hereditary non-polyposis colorectal cancers", "G6PD-deficiency")]
+    queries = featurizer.transform(texts)
+    cosines = (queries @ examples.features.T).toarray()
     for index_terms in (10**6, 16):
-        scores = index.nearest(queries, top_aliases=3, query_terms=8, index_terms=index_terms).toarray()
+        channel = NearestChannel(examples, NearestConfig(top_aliases=3, query_terms=8, index_terms=index_terms))
+        scores = channel.score(QueryBatch(texts, lambda: queries, top_k=10, beam_size=10)).toarray()
         assert scores.argmax(axis=1).tolist() == [0, 2, 4]
         for query, concept in enumerate(scores.argmax(axis=1)):  # a concept's score is its best string's exact cosine
             best = max(cosines[query, row] for row, of in enumerate(CONCEPT_OF) if of == concept)

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from spacy_xmr.xmr.alias_index import AliasIndex
-from spacy_xmr.xmr.config import FeatureConfig
+from spacy_xmr.xmr.channels import WordKeyChannel
+from spacy_xmr.xmr.config import FeatureConfig, WordKeyConfig
+from spacy_xmr.xmr.example_strings import ExampleStrings
 from spacy_xmr.xmr.features import Featurizer
 from spacy_xmr.xmr.normalize import american_spelling, normalize_text, singular, word_key
 from spacy_xmr.xmr.rewrites import learn_rewrites
@@ -61,22 +62,26 @@ def test_rewrites_need_enough_concepts():
     assert dropped == [frozenset({"prostate", "cancer"})]
 
 
-def tiny_index(keys: list[str], concept_of: list[int]) -> AliasIndex:
+def word_channel(examples: ExampleStrings, substitution_weight=0.5, drop_weight=0.5, rewrite_min_concepts=3) -> WordKeyChannel:
+    return WordKeyChannel(examples, WordKeyConfig(substitution_weight, drop_weight, rewrite_min_concepts))
+
+
+def tiny_examples(keys: list[str], concept_of: list[int]) -> ExampleStrings:
     labels = sp.csr_matrix((np.ones(len(keys), np.float32), (np.arange(len(keys)), concept_of)), shape=(len(keys), max(concept_of) + 1))
     _, features = Featurizer.fit_transform(keys, FeatureConfig())
-    return AliasIndex(keys, labels, features)
+    return ExampleStrings(keys, labels, features)
 
 
 def test_word_match_scores_keys_and_rewrites():
     keys = ["breast neoplasms", "breast cancer", "lung neoplasms", "lung cancer", "colon neoplasms", "colon cancer", "prostate neoplasms"]
-    index = tiny_index(keys, [0, 0, 1, 1, 2, 2, 3])
-    scores = index.word_match([normalize_text(t) for t in ("Neoplasm of the colon", "prostate cancers", "kidney cancer", "")], 0.5, 0.5, 3)
+    examples = tiny_examples(keys, [0, 0, 1, 1, 2, 2, 3])
+    scores = word_channel(examples).match([normalize_text(t) for t in ("Neoplasm of the colon", "prostate cancers", "kidney cancer", "")])
     assert scores.shape == (4, 4)
     assert scores[0].toarray().ravel().tolist() == [0, 0, 1, 0]  # word key: exact, any word order
     assert scores[1].toarray().ravel().tolist() == [0, 0, 0, 0.5]  # one learned substitution away
     assert scores[2].nnz == scores[3].nnz == 0
-    assert index.word_match(["prostate cancers"], 0.0, 0.0, 3).nnz == 0  # rewrites off
-    assert index.word_match(["prostate cancers"], 0.5, 0.5, 4).nnz == 0  # cancer/neoplasm attested by 3 concepts only
+    assert word_channel(examples, 0.0, 0.0).match(["prostate cancers"]).nnz == 0  # rewrites off
+    assert word_channel(examples, rewrite_min_concepts=4).match(["prostate cancers"]).nnz == 0  # cancer/neoplasm attested by 3 concepts only
 
 
 def test_canonical_features_share_word_ngrams():
@@ -96,11 +101,11 @@ def medic_index(medic):
     labels = sp.csr_matrix(
         (np.ones(len(pairs), np.float32), ([row[k] for k, _ in pairs], [column[c] for _, c in pairs])), shape=(len(keys), len(column))
     )
-    return AliasIndex(keys, labels, sp.csr_matrix((len(keys), 1), dtype=np.float32))
+    return word_channel(ExampleStrings(keys, labels, sp.csr_matrix((len(keys), 1), dtype=np.float32)))
 
 
 def test_medic_synonymy_teaches_disease_name_rewrites(medic_index):
-    rewrites = medic_index.rewrites(3)
+    rewrites = medic_index.rewrites()
     assert {"neoplasm", "carcinoma", "tumor"} <= set(rewrites.substitutes["cancer"])
     assert "syndrome" in rewrites.substitutes["disease"]
     assert {"familial", "congenital"} <= rewrites.droppable
@@ -111,6 +116,6 @@ def test_medic_word_channel_links_unseen_phrasings(medic, medic_index):
     prostate = medic.ids_for_alias("Prostatic Neoplasms")
     assert len(prostate) == 1
     for text in ("prostate carcinomas", "Tumours of the prostate"):
-        assert normalize_text(text) not in medic_index.keys  # no alias spells them out
-        scores = medic_index.word_match([normalize_text(text)], 0.5, 0.5, 3).toarray().ravel()
+        assert normalize_text(text) not in medic_index.examples.keys  # no alias spells them out
+        scores = medic_index.match([normalize_text(text)]).toarray().ravel()
         assert medic.ids[int(scores.argmax())] == prostate[0], text

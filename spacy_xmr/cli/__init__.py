@@ -10,6 +10,7 @@ app = typer.Typer(
     help="Train, apply and evaluate XMR entity linkers and cross-encoder rerankers.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # click's plain help: rich's tables cut option names short on a narrow terminal
 )
 
 
@@ -19,6 +20,9 @@ def main() -> None:
 
 
 # Command modules register themselves on `app` (imported for that side effect).
+from . import annotate  # noqa: E402,F401
 from . import evaluate  # noqa: E402,F401
+from . import explain_command  # noqa: E402,F401
+from . import rank_commands  # noqa: E402,F401
 from . import rerank_commands  # noqa: E402,F401
 from . import xmr_commands  # noqa: E402,F401

@@ -33,7 +33,7 @@ def evaluate_command(
     ontology: Optional[Path] = typer.Option(None, "--ontology", exists=True, dir_okay=False,
                                             help="Ontology .jsonl.gz: resolves alt ids and counts gold ids it lacks."),
     metric_file: Optional[Path] = typer.Option(None, "--metric-file", "--metric_file", help="Write the metrics here as JSON."),
-    ks: List[int] = typer.Option(list(DEFAULT_KS), "--k", help="Recall cut-offs (repeat the option for several)."),
+    ks: List[int] = typer.Option(list(DEFAULT_KS), "--k", help="Recall cut-offs, each >= 1 (repeat the option for several)."),
     entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", "--entity_type",
                                                      help="Evaluate only mentions of this type (repeatable)."),
 ) -> None:
@@ -50,11 +50,8 @@ def evaluate_command(
     if metrics["e2e"] is not None:
         e2e = metrics["e2e"]
         msg.text(f"end-to-end top-1: P {e2e['precision']:.4f}  R {e2e['recall']:.4f}  F1 {e2e['f1']:.4f}")
-    if metrics["n_gold_missing_from_ontology"]:
-        msg.warn(
-            f"{metrics['n_gold_missing_from_ontology']} mentions have gold ids missing from the ontology, e.g. "
-            + ", ".join(metrics["gold_ids_missing_from_ontology"][:5])
-        )
+    for warning in metrics["warnings"]:
+        msg.warn(warning)
     if metric_file is not None:
         with atomic_open(metric_file, "w") as handle:
             json.dump(metrics, handle, indent=2)

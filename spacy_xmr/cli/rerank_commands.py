@@ -25,8 +25,9 @@ def train_reranker_command(
                                          "or a BioC corpus written by `spacy-xmr apply-xmr` (matched by document and annotation id)."),
     val_candidates_from: Optional[Path] = typer.Option(None, "--val-candidates-from", exists=True,
                                                        help="Candidates for the validation corpus, when not in --candidates-from."),
-    ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False,
-                                  help="Ontology (.jsonl.gz, or MEDIC CTD_diseases.tsv.gz): names and synonyms of the candidates."),
+    ontology: Optional[Path] = typer.Option(None, "--ontology", exists=True, dir_okay=False,
+                                            help="Ontology (.jsonl.gz, or MEDIC CTD_diseases.tsv.gz) the candidates were ranked "
+                                                 "from; needed only when they come from corpora (an XMR model brings its own)."),
     output: Path = typer.Option(..., "--output", help="Output directory: model-best/, checkpoint/ and training.json."),
     top_k: int = typer.Option(10, "--top-k", help="Candidates per mention (K)."),
     epochs: int = typer.Option(3, "--epochs", help="Maximum number of epochs."),
@@ -45,7 +46,7 @@ def train_reranker_command(
     """Fine-tune a cross-encoder reranker on XMR candidates."""
     from ..errors import SpacyXmrError
     from ..rerank import RerankerConfig
-    from ..rerank.corpus_io import train_reranker_from_files
+    from ..workflows.rerank import train_reranker_from_files
 
     try:
         config = RerankerConfig(crosstype=crosstype, model_name=model, top_k=top_k, epochs=epochs, batch_size=batch_size,
@@ -69,7 +70,7 @@ def apply_reranker_command(
 ) -> None:
     """Re-sort the XMR candidates of a corpus by cross-encoder score."""
     from ..errors import SpacyXmrError
-    from ..rerank.corpus_io import apply_reranker
+    from ..workflows.rerank import apply_reranker
 
     try:
         report = apply_reranker(model, in_corpus, out_corpus, device=device, batch_size=batch_size)

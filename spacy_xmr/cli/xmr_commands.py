@@ -18,11 +18,13 @@ from . import app
 def train_xmr_command(
     ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False,
                                   help="Ontology: spacy-xmr .jsonl.gz, or a MEDIC CTD_diseases.tsv(.gz)."),
-    train_corpus: List[Path] = typer.Option(..., "--train-corpus", exists=True, dir_okay=False,
-                                            help="Training corpus (BioC XML or PubTator); repeat for several."),
+    train_corpus: Optional[List[Path]] = typer.Option(None, "--train-corpus", exists=True, dir_okay=False,
+                                                      help="Gold-linked training corpus (BioC XML or PubTator); repeat for "
+                                                           "several. Default: the ontology's names and synonyms alone."),
     output: Path = typer.Option(..., "--output", file_okay=False, help="Model directory to write (replaced atomically)."),
     val_corpus: Optional[Path] = typer.Option(None, "--val-corpus", exists=True, dir_okay=False,
-                                              help="Gold corpus to report acc@1 and R@k on after training."),
+                                              help="Gold corpus to calibrate the confidence on (default: out-of-fold on the "
+                                                   "training mentions) and to report acc@1 and R@k on after training."),
     config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="XMR config JSON (partial is fine)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the config's)."),
     dense_encoder: Optional[str] = typer.Option(None, "--dense-encoder",
@@ -31,7 +33,7 @@ def train_xmr_command(
 ) -> None:
     """Train the hierarchical XMR candidate generator on an ontology's aliases and gold-linked mentions."""
     from ..xmr import XMRConfig
-    from ..xmr.workflows import evaluate_model, train_from_files
+    from ..workflows.xmr import evaluate_model, train_from_files
 
     try:
         xmr_config = XMRConfig.from_json(config) if config else XMRConfig()
@@ -42,7 +44,7 @@ def train_xmr_command(
             overrides["dense"]["encoder"] = dense_encoder
         xmr_config = XMRConfig.from_dict(overrides)
         start = time.perf_counter()
-        model = train_from_files(ontology, train_corpus, xmr_config, entity_types or None)
+        model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus)
         elapsed = time.perf_counter() - start
         model.save(output)
     except (SpacyXmrError, OSError) as err:
@@ -54,6 +56,13 @@ def train_xmr_command(
         f"{stats['n_mentions_used']} mentions used, {stats['n_mentions_skipped']} skipped: gold id not in the ontology) "
         f"in {elapsed:.1f} s; saved to {output}"
     )
+    if model.calibrator is None:
+        msg.warn("No calibrated confidence (no gold-linked mentions to fit it on): the linker's threshold on the confidence "
+                 "will make no entity NIL; give --val-corpus or --train-corpus, or set threshold_on = \"score\"")
+    else:
+        fitted_on = model.calibrator.fitted_on
+        msg.info(f"Confidence calibrated {fitted_on['source']} on {fitted_on['n_mentions']} mentions "
+                 f"(acc@1 among them {fitted_on['accuracy']:.3f})")
     if val_corpus is not None:
         try:
             metrics = evaluate_model(model, val_corpus, entity_types=entity_types or None)
@@ -76,14 +85,18 @@ def apply_xmr_command(
 ) -> None:
     """Rank candidate concepts for every mention of a corpus; `spacy-xmr evaluate` reads the result."""
     from ..xmr import XMRModel
-    from ..xmr.workflows import apply_to_corpus
+    from ..evaluation_checks import linked_annotations, untrained_types_warning
+    from ..workflows.xmr import apply_to_corpus
 
     try:
         refuse_to_overwrite_input(out_corpus, [in_corpus])  # before the (slow) model load
-        n_mentions = apply_to_corpus(XMRModel.load(model), in_corpus, out_corpus, top_k, beam_size, entity_types or None)
+        written = apply_to_corpus(XMRModel.load(model), in_corpus, out_corpus, top_k, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
         msg.fail("apply-xmr failed", str(err), exits=1)
-    msg.good(f"Wrote top-{top_k} candidates for {n_mentions} mentions to {out_corpus}")
+    msg.good(f"Wrote top-{top_k} candidates for {len(linked_annotations(written))} mentions to {out_corpus}")
+    warning = untrained_types_warning(written)
+    if warning:
+        msg.warn(warning)
 
 
 @app.command("train-dense-encoder")
@@ -104,12 +117,12 @@ def train_dense_encoder_command(
 ) -> None:
     """Fine-tune an encoder for the XMR model's dense channel on the ontology's synonyms (SapBERT's self-alignment);
     then train the XMR model with `dense.encoder` (or `train-xmr --dense-encoder`) set to the output folder."""
-    from ..xmr import XMRConfig
+    from ..workflows.xmr import train_dense_encoder_from_files
+    from ..xmr import DenseConfig
     from ..xmr.dense_training import DenseTrainingConfig
-    from ..xmr.workflows import train_dense_encoder_from_files
 
     try:
-        dense_config = XMRConfig.from_dict({"dense": {"encoder": model, "pooling": pooling, "device": device}}).dense  # checked
+        dense_config = DenseConfig(encoder=model, pooling=pooling, device=device)
         training = DenseTrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
         summary = train_dense_encoder_from_files(ontology, output, dense_config, training, train_corpus or [], entity_types or None)
     except (SpacyXmrError, OSError) as err:

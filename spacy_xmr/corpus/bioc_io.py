@@ -1,33 +1,43 @@
-"""BioC XML files (`.xml`, `.xml.gz`) in and out, and `read_corpus` that accepts BioC or PubTator."""
+"""BioC XML files in (gzipped or not, by content) and out (gzipped when the name ends in `.gz`), and the
+checks every BioC reader shares."""
 from __future__ import annotations
 
-import gzip
+import contextlib
+import io
 from pathlib import Path
+from typing import Iterator
 
 import bioc
 from bioc import biocxml
 from lxml import etree
 
-from ..atomic import atomic_open
+from ..atomic import write_bytes_atomically
 from ..errors import InputFormatError, SpacyXmrError
-from .documents import check_annotation, document_text, iter_annotations
-from .pubtator import read_pubtator
+from ..gzip_files import read_bytes
+from .bioc_documents import check_annotation, document_text, iter_annotations, sorted_passages
+from .pubtator import looks_like_pubtator
 from .types import type_matches
 
+MAX_PASSAGE_GAP = 1_000_000
+# Elements whose text or attributes the `bioc` decoder turns into ints or reads without a default.
+_INTEGER_CHILDREN = ("passage", "sentence")
+_REQUIRED_ATTRIBUTES = {"annotation": ("id",), "location": ("offset", "length"), "node": ("refid", "role"), "infon": ("key",)}
 
-def _is_gzip(path: Path) -> bool:
-    return path.suffix == ".gz"
 
-
-def check_collection(collection: bioc.BioCCollection, path: Path) -> None:
-    """Validate passages and annotations (unique ids, offsets, texts); errors name the file and element."""
+def check_collection(collection: bioc.BioCCollection, path: Path, lines: list[int] | None = None) -> None:
+    """Validate passages and annotations (unique ids, offsets, texts); errors name the file, the document's
+    line (from `lines`, one per document, where known), the document and the annotation."""
     seen_documents: set[str] = set()
-    for document in collection.documents:
+    for number, document in enumerate(collection.documents):
+        line = lines[number] if lines else None
+        if not document.id:
+            raise InputFormatError(path, "a document has no id; give every document a unique id", line)
         if document.id in seen_documents:
-            raise InputFormatError(path, f"document id {document.id!r} appears twice")
+            raise InputFormatError(path, f"document id {document.id!r} appears twice", line)
         seen_documents.add(document.id)
         seen_annotations: set[str] = set()
         try:
+            _check_passage_gaps(document)
             text = document_text(document)
             for _, annotation in iter_annotations(document):
                 check_annotation(document, annotation, text)
@@ -35,37 +45,72 @@ def check_collection(collection: bioc.BioCCollection, path: Path) -> None:
                     raise SpacyXmrError(f"document {document.id}: annotation id {annotation.id!r} appears twice")
                 seen_annotations.add(annotation.id)
         except SpacyXmrError as err:
-            raise InputFormatError(path, str(err)) from err
+            raise InputFormatError(path, str(err), line) from err
+
+
+def _check_passage_gaps(document: bioc.BioCDocument) -> None:
+    """Offsets far beyond the text are corrupt: the document text fills gaps with spaces, so refuse huge ones."""
+    end = 0
+    for passage in sorted_passages(document):
+        if passage.offset - end > MAX_PASSAGE_GAP:
+            raise SpacyXmrError(
+                f"document {document.id}: passage offset {passage.offset} lies {passage.offset - end} characters after "
+                f"the previous passage's end (at most {MAX_PASSAGE_GAP}); BioC offsets count the document's characters"
+            )
+        end = passage.offset + len(passage.text or "")
+
+
+def _check_tree(path: Path, root) -> list[int]:
+    """Raise for what the `bioc` decoder would choke on (naming the element's line); the documents' lines."""
+    if root.tag != "collection":
+        raise InputFormatError(path, f"the root element is <{root.tag}>, expected a BioC <collection>", root.sourceline)
+    for element in root.iter(*_INTEGER_CHILDREN):
+        offset = element.findtext("offset")
+        if offset is None or not offset.strip().lstrip("-").isdigit():
+            raise InputFormatError(path, f"<{element.tag}> needs an integer <offset>, found {offset!r:.40}", element.sourceline)
+    for tag, names in _REQUIRED_ATTRIBUTES.items():
+        for element in root.iter(tag):
+            for name in names:
+                value = element.get(name)
+                if value is None or (tag == "location" and not value.strip().lstrip("-").isdigit()):
+                    kind = "an integer" if tag == "location" else "a"
+                    raise InputFormatError(path, f"<{tag}> needs {kind} {name!r} attribute, found {value!r:.40}", element.sourceline)
+    return [element.sourceline for element in root.findall("document")]
+
+
+@contextlib.contextmanager
+def _texts_over_10_mb_allowed() -> Iterator[None]:
+    """lxml refuses a text node over 10 MB (a full-text passage may be one) unless the parser allows huge trees; the
+    `bioc` decoder takes no parser argument, so this sets the thread's default parser meanwhile."""
+    previous = etree.get_default_parser()
+    etree.set_default_parser(etree.XMLParser(huge_tree=True))
+    try:
+        yield
+    finally:
+        etree.set_default_parser(previous)
 
 
 def read_bioc(path: str | Path) -> bioc.BioCCollection:
-    """Read and validate a BioC XML file; truncated or malformed XML raises InputFormatError with the line."""
+    """Read and validate a BioC XML file; malformed or truncated XML raises InputFormatError with the line."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise InputFormatError(path, "BioC file not found")
+    data = read_bytes(path)
     try:
-        with (gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")) as handle:
-            collection = biocxml.load(handle)
+        with _texts_over_10_mb_allowed():
+            lines = _check_tree(path, etree.fromstring(data))
+            collection = biocxml.load(io.BytesIO(data))
     except etree.XMLSyntaxError as err:
-        raise InputFormatError(path, f"malformed or truncated BioC XML: {err.msg}", line=err.lineno) from err
-    except (OSError, EOFError) as err:
-        raise InputFormatError(path, f"cannot read BioC XML: {err}") from err
-    except (TypeError, ValueError, AttributeError) as err:
-        raise InputFormatError(path, f"not a BioC collection (missing or invalid element): {err}") from err
-    check_collection(collection, path)
+        pubtator = looks_like_pubtator(data[:65536].decode("utf-8", "replace"))
+        hint = "; it looks like PubTator, which `read_corpus` reads" if pubtator else ""
+        raise InputFormatError(path, f"malformed or truncated BioC XML: {err.msg}{hint}", line=err.lineno or 1) from err
+    check_collection(collection, path, lines)
     return collection
 
 
 def write_bioc(collection: bioc.BioCCollection, path: str | Path) -> None:
     """Write BioC XML atomically, gzipped when the name ends in `.gz`."""
-    path = Path(path)
-    data = biocxml.dumps(collection).encode(collection.encoding or "utf-8")
-    with atomic_open(path, "wb") as raw:
-        if _is_gzip(path):
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                gz.write(data)
-        else:
-            raw.write(data)
+    write_bytes_atomically(path, biocxml.dumps(collection).encode(collection.encoding or "utf-8"))
 
 
 def filter_entity_types(collection: bioc.BioCCollection, entity_types: list[str] | None) -> bioc.BioCCollection:
@@ -76,22 +121,3 @@ def filter_entity_types(collection: bioc.BioCCollection, entity_types: list[str]
         for holder in [document, *document.passages]:
             holder.annotations = [a for a in holder.annotations if type_matches(a.infons.get("type", ""), entity_types)]
     return collection
-
-
-def _looks_like_xml(path: Path) -> bool:
-    try:
-        with (gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")) as handle:
-            return handle.read(512).lstrip().startswith(b"<")
-    except (OSError, EOFError) as err:
-        raise InputFormatError(path, f"cannot read corpus file: {err}") from err
-
-
-def read_corpus(path: str | Path, entity_types: list[str] | None = None) -> bioc.BioCCollection:
-    """Read BioC XML (`.xml`, `.xml.gz`, or content starting with `<`) or else PubTator."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFormatError(path, "corpus file not found")
-    suffixes = [s.lower() for s in path.suffixes[-2:]]
-    if ".xml" in suffixes or _looks_like_xml(path):
-        return filter_entity_types(read_bioc(path), entity_types)
-    return read_pubtator(path, entity_types)

@@ -10,7 +10,7 @@ import copy
 import bioc
 
 from ..errors import SpacyXmrError
-from .documents import iter_annotations
+from .bioc_documents import iter_annotations
 
 NIL = "NIL"
 CANDIDATE_IDS, CANDIDATE_SCORES, PREDICTED_ID = "candidate_ids", "candidate_scores", "predicted_id"

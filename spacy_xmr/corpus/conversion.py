@@ -6,15 +6,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import bioc
 from wasabi import msg
 
 from ..atomic import refuse_to_overwrite_input
-from ..errors import SpacyXmrError
-from ..ontology import Ontology
+from ..ontology import BareIdRule, Ontology, apply_bare_id_rules, join_gold_ids, split_gold_ids
 from .bioc_io import write_bioc
-from .documents import iter_annotations
+from .bioc_documents import iter_annotations
 from .mentions import gold_ids
 
 MAX_LISTED_MISSING = 20
@@ -42,10 +42,7 @@ def resolve_gold_ids(collection: bioc.BioCCollection, ontology: Ontology, name: 
         summary.passages += len(document.passages)
         for _, annotation in iter_annotations(document):
             summary.mentions += 1
-            try:
-                ids = gold_ids(annotation)
-            except SpacyXmrError as err:
-                raise SpacyXmrError(f"{name}: document {document.id}, annotation {annotation.id!r}: {err}") from err
+            ids = gold_ids(annotation)
             if not ids:
                 summary.mentions_without_id += 1
                 continue
@@ -57,8 +54,20 @@ def resolve_gold_ids(collection: bioc.BioCCollection, ontology: Ontology, name: 
                 elif target != concept_id:
                     summary.alt_ids_resolved += 1
                 resolved.setdefault(target or concept_id, None)
-            annotation.infons["identifier"] = "|".join(resolved)
+            annotation.infons["identifier"] = join_gold_ids(resolved)
     return summary
+
+
+def prefix_bare_ids(collection: bioc.BioCCollection, rules: Iterable[BareIdRule]) -> bioc.BioCCollection:
+    """Apply a source format's bare-id convention to every annotation's `identifier` infon (in place)."""
+    rules = tuple(rules)
+    for document in collection.documents:
+        for _, annotation in iter_annotations(document):
+            if "identifier" in annotation.infons:
+                entity_type = annotation.infons.get("type", "")
+                ids = [apply_bare_id_rules(i, entity_type, rules) for i in split_gold_ids(annotation.infons["identifier"])]
+                annotation.infons["identifier"] = join_gold_ids(ids)
+    return collection
 
 
 def remove_documents(collection: bioc.BioCCollection, document_ids: set[str]) -> list[str]:

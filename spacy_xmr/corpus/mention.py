@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+Candidates = list[tuple[str, float]]  # a mention's ranked (concept id, score) pairs, best first
+
 
 @dataclass
 class Mention:
@@ -25,6 +27,16 @@ class Mention:
     sentence_start: int = 0  # document offsets of the sentence holding the mention
     sentence_end: int = 0
     document_text: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(document id, annotation id): how candidates are stored for, and matched to, this annotation."""
+        return (self.document_id, self.annotation_id)
+
+    @property
+    def location(self) -> tuple[str, int, int]:
+        """(document id, start, end): how predictions made on other annotations (e.g. NER spans) are matched."""
+        return (self.document_id, self.start, self.end)
 
     @property
     def sentence_text(self) -> str:

@@ -8,27 +8,24 @@ from typing import Iterable, Iterator
 import bioc
 
 from ..errors import SpacyXmrError
-from ..ontology import normalize_id, split_gold_ids
-from .bioc_io import read_corpus
-from .documents import annotation_span, document_text, iter_annotations, sorted_passages
+from ..ontology import split_gold_ids
+from .formats import read_corpus
+from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages
 from .mention import Mention
 from .sentences import split_sentences
 from .types import type_matches
 
-# Infon keys read for gold ids, in order: our own `identifier`, then BC5CDR BioC's `MESH` / `OMIM`.
-GOLD_ID_KEYS = ("identifier", "MESH", "OMIM")
-_PREFIX_FOR_KEY = {"MESH": "MESH", "OMIM": "OMIM"}
+# BC5CDR's BioC release names the id scheme by the infon key (`MESH`: `D008107`) instead of an `identifier`.
+SCHEME_ID_KEYS = ("MESH", "OMIM")
 
 
 def gold_ids(annotation: bioc.BioCAnnotation) -> list[str]:
-    """The normalised gold ids of an annotation (empty when it has none or only `-1`)."""
+    """The gold ids of an annotation as written (empty when it has none or only `-1`)."""
     if "identifier" in annotation.infons:
-        return [normalize_id(raw) for raw in split_gold_ids(annotation.infons["identifier"])]
-    ids: list[str] = []
-    for key, prefix in _PREFIX_FOR_KEY.items():
-        for raw in split_gold_ids(annotation.infons.get(key, "")):
-            ids.append(normalize_id(raw if ":" in raw else f"{prefix}:{raw}"))
-    return ids
+        return split_gold_ids(annotation.infons["identifier"])
+    return [
+        raw if ":" in raw else f"{key}:{raw}" for key in SCHEME_ID_KEYS for raw in split_gold_ids(annotation.infons.get(key, ""))
+    ]
 
 
 def _passage_index(passage_starts: list[int], offset: int) -> int:
@@ -38,7 +35,7 @@ def _passage_index(passage_starts: list[int], offset: int) -> int:
 def document_mentions(document: bioc.BioCDocument, entity_types: list[str] | None = None) -> list[Mention]:
     """The document's mentions sorted by (start, end), every Mention field filled.
 
-    Raises SpacyXmrError naming the document and annotation for a missing location or a bad id.
+    Raises SpacyXmrError naming the document and annotation for a selected annotation without a location.
     """
     text = document_text(document)
     passages = sorted_passages(document)
@@ -65,10 +62,6 @@ def document_mentions(document: bioc.BioCDocument, entity_types: list[str] | Non
     for start, end, _, passage_index, annotation in selected:
         passage = passages[passage_index] if passages else None
         sentence_start, sentence_end = sentences[max(0, bisect.bisect_right(sentence_starts, start) - 1)] if sentences else (0, 0)
-        try:
-            ids = gold_ids(annotation)
-        except SpacyXmrError as err:
-            raise SpacyXmrError(f"document {document.id}, annotation {annotation.id!r}: {err}") from err
         mentions.append(
             Mention(
                 document_id=document.id,
@@ -77,7 +70,7 @@ def document_mentions(document: bioc.BioCDocument, entity_types: list[str] | Non
                 end=end,
                 text=annotation.text if annotation.text is not None else text[start:end],
                 type=annotation.infons.get("type", ""),
-                gold_ids=ids,
+                gold_ids=gold_ids(annotation),
                 passage_index=passage_index,
                 passage_start=passage.offset if passage else 0,
                 passage_end=passage.offset + len(passage.text or "") if passage else len(text),

@@ -1,124 +1,169 @@
-"""Reader for PubTator files (NCBI Disease, BC5CDR, MedMentions) into BioC collections.
+"""Reader for PubTator files (NCBI Disease, BC5CDR, MedMentions, BioRED, PubTator 3 exports) into BioC collections.
 
-Format: per document a title line `PMID|t|text`, an abstract line `PMID|a|text`, then one tab-separated
-line per mention `PMID start end mention type ids [composite mention strings]`; relation lines
-(`PMID<TAB>CID<TAB>id<TAB>id`) are ignored; blank lines separate documents. The mention column
-must equal the text at its offsets, ignoring surrounding spaces (one NCBI Disease line has trailing ones). Offsets count the title
-from 0 and the abstract from len(title) + 1.
+Format: a record is a title line `PMID|t|text`, an abstract line `PMID|a|text`, then one tab-separated
+line per mention `PMID start end mention type [ids [composite mention strings]]`; blank lines separate
+records. Offsets count from the start of the record's title; the abstract starts at len(title) + 1. The
+mention column must equal the text at its offsets, ignoring surrounding spaces (one NCBI Disease line has
+trailing ones). Tab-separated lines whose second column is not an offset are relation lines
+(`PMID<TAB>CID<TAB>D1<TAB>D2`, BioRED's `PMID<TAB>Association<TAB>…`) and are skipped.
 
-In the BioC result each document has a `title` and an `abstract` passage. Annotation ids are the
-mention's index among the document's mention lines (stable under `entity_types` filtering), and the
-infons are `type`, `identifier` (normalised ids joined by `|`; absent for `-1`) and, where the file
-has a 7th column, `composite_mentions`. Document ids are the PMIDs; an exact repeat of a document
-gets the id `PMID-2` and the infon `duplicate_of` (see `_unique_id`).
+Consecutive records with the same id are the passages of one document (NLM's full-text exports put each
+section in its own record, with its text in `|t|` and an empty `|a|`). A later record with the id of an
+earlier document is a repeat: an exact repeat gets the id `PMID-2` and the infon `duplicate_of` (see
+`_unique_id`); a repeat with other content is an error.
+
+Ids are kept as written, split on `|` `,` `;` `+`, `-`/`-1` meaning none (see `ontology.ids`). The
+`bare_ids` rules add prefixes where the corpus's own convention leaves them out; the default,
+`NCBI_PUBTATOR_IDS`, is the convention of NCBI's PubTator corpora. In the BioC result every record gives
+a `title` passage (`paragraph` after the first record) and an `abstract` passage (skipped when empty in
+a multi-record document); annotation ids are the mention's index among the document's mention lines
+(stable under `entity_types` filtering); infons are `type`, `identifier` (absent without ids) and, from
+a 7th column, `composite_mentions`.
 """
 from __future__ import annotations
 
-import gzip
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import bioc
 
-from ..errors import InputFormatError, SpacyXmrError
-from ..ontology import normalize_id, split_gold_ids
+from ..errors import InputFormatError
+from ..gzip_files import UTF8_BOM, open_binary
+from ..ontology import BareIdRule, apply_bare_id_rules, join_gold_ids, split_gold_ids
 from .types import type_matches
 
 TITLE, ABSTRACT = "t", "a"
+_TEXT_LINE = re.compile(r"^([^\t|]+)\|([ta])\|")
+_MENTION_LINE = re.compile(r"^[^\t]+\t\d+\t")
+
+# NCBI Disease (types SpecificDisease, DiseaseClass, Modifier, CompositeMention), BC5CDR and NLM-Chem
+# (Disease, Chemical) write MeSH ids without their prefix (`D008107`, `C535575`), and NCBI Disease writes
+# OMIM numbers bare; PubTator 3 writes `MESH:…` itself and bare numbers only for genes and species.
+_NCBI_DISEASE_TYPES = frozenset({"SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"})
+NCBI_PUBTATOR_IDS = (
+    BareIdRule(re.compile(r"[CD]\d{6,9}"), "MESH", _NCBI_DISEASE_TYPES | {"Disease", "Chemical"}),
+    BareIdRule(re.compile(r"\d+"), "OMIM", _NCBI_DISEASE_TYPES),
+)
+
+
+def looks_like_pubtator(head: str) -> bool:
+    """True when the first non-blank line is a title/abstract line or a tab-separated mention line."""
+    line = next((line for line in head.splitlines() if line.strip()), "")
+    return bool(_TEXT_LINE.match(line) or _MENTION_LINE.match(line))
 
 
 @dataclass
-class _Document:
-    pmid: str
+class _Record:
     first_line: int
     texts: dict[str, str] = field(default_factory=dict)
     mention_lines: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
-def _open_text(path: Path):
-    opener = gzip.open if path.suffix == ".gz" else open
-    return opener(path, "rt", encoding="utf8")
+@dataclass
+class _Document:
+    pmid: str
+    records: list[_Record] = field(default_factory=list)
+
+    @property
+    def first_line(self) -> int:
+        return self.records[0].first_line
+
+    def content(self) -> list:
+        return [(r.texts, [cells[1:] for _, cells in r.mention_lines]) for r in self.records]
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without line end), decoding each line so that errors can name it."""
+    line_no = 0
+    try:
+        with open_binary(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    message = f"not UTF-8 text (byte {err.start + 1} of the line); save the file as UTF-8"
+                    raise InputFormatError(path, message, line_no) from None
+                if line_no == 1:
+                    line = line.lstrip(UTF8_BOM)
+                yield line_no, line.rstrip("\r\n")
+    except (OSError, EOFError) as err:
+        raise InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line_no + 1) from err
 
 
 def _read_documents(path: Path) -> list[_Document]:
-    """Group the file's lines by document, checking the line kinds."""
+    """Group the file's lines into records and records into documents, checking the line kinds."""
     documents: list[_Document] = []
-    current: _Document | None = None
-    with _open_text(path) as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            head = line.split("|", 2)
-            if len(head) == 3 and head[1] in (TITLE, ABSTRACT) and "\t" not in head[0]:
-                pmid, kind, text = head
-                if current is None or current.pmid != pmid or kind in current.texts:
-                    current = _Document(pmid, line_no)
-                    documents.append(current)
-                current.texts[kind] = text
-                continue
-            cells = line.split("\t")
-            if len(cells) >= 2 and not cells[1].strip().isdigit():
-                continue  # relation line such as `PMID<TAB>CID<TAB>D1<TAB>D2`
-            if current is None or cells[0] != current.pmid:
-                raise InputFormatError(
-                    path, f"mention line for document {cells[0]!r} does not follow that document's title/abstract lines", line_no
-                )
-            if len(cells) < 5:
-                raise InputFormatError(
-                    path,
-                    f"mention line has {len(cells)} tab-separated columns; expected PMID, start, end, mention, type[, ids]",
-                    line_no,
-                )
-            current.mention_lines.append((line_no, cells))
+    record: _Record | None = None
+    for line_no, line in _lines(path):
+        if not line.strip():
+            continue
+        text_line = _TEXT_LINE.match(line)
+        if text_line:
+            pmid, kind = text_line.groups()
+            if kind == TITLE or record is None or documents[-1].pmid != pmid or ABSTRACT in record.texts:
+                record = _Record(line_no)
+                if not documents or documents[-1].pmid != pmid:
+                    documents.append(_Document(pmid))
+                documents[-1].records.append(record)
+            record.texts[kind] = line[text_line.end():]
+            continue
+        cells = line.split("\t")
+        if len(cells) < 2:
+            raise InputFormatError(
+                path, f"neither a `PMID|t|title` / `PMID|a|abstract` line nor a tab-separated mention line: {line[:80]!r}", line_no
+            )
+        if not cells[1].strip().isdigit():
+            continue  # relation line such as `PMID<TAB>CID<TAB>D1<TAB>D2`
+        if record is None or cells[0] != documents[-1].pmid:
+            raise InputFormatError(
+                path, f"mention line for document {cells[0][:80]!r} does not follow that document's title/abstract lines", line_no
+            )
+        if len(cells) < 5:
+            raise InputFormatError(
+                path,
+                f"mention line has {len(cells)} tab-separated columns; expected PMID, start, end, mention, type[, ids]",
+                line_no,
+            )
+        record.mention_lines.append((line_no, cells))
     return documents
 
 
-def _passages(path: Path, document: _Document) -> list[bioc.BioCPassage]:
-    if TITLE not in document.texts:
-        raise InputFormatError(path, f"document {document.pmid} has no title line `{document.pmid}|t|…`", document.first_line)
-    title = document.texts[TITLE]
-    abstract = document.texts.get(ABSTRACT, "")
-    passages = []
-    for kind, offset, text in (("title", 0, title), ("abstract", len(title) + 1, abstract)):
-        passage = bioc.BioCPassage.of_text(text, offset)
-        passage.infons["type"] = kind
-        passages.append(passage)
-    return passages
-
-
-def _annotation(path: Path, document: _Document, full_text: str, index: int, line_no: int, cells: list[str]):
-    _, start_cell, end_cell, mention, entity_type, *rest = cells
+def _annotation(
+    path: Path, text: str, title_length: int, base: int, index: int, line: tuple[int, list[str]], bare_ids: tuple[BareIdRule, ...]
+) -> bioc.BioCAnnotation:
+    """The annotation of one mention line of a record with `text`; `base` is the record's document offset."""
+    line_no, (_, start_cell, end_cell, mention, entity_type, *rest) = line
     try:
         start, end = int(start_cell), int(end_cell)
     except ValueError:
-        raise InputFormatError(path, f"start/end offsets {start_cell!r}, {end_cell!r} are not integers", line_no) from None
-    if not 0 <= start < end <= len(full_text):
+        raise InputFormatError(path, f"start/end offsets {start_cell[:20]!r}, {end_cell[:20]!r} are not integers", line_no) from None
+    if not 0 <= start < end <= len(text):
+        raise InputFormatError(path, f"offsets {start}-{end} lie outside the record (text length {len(text)})", line_no)
+    if text[start:end] != mention.strip():  # NCBI Disease has one mention column with trailing spaces
         raise InputFormatError(
-            path, f"offsets {start}-{end} lie outside document {document.pmid} (text length {len(full_text)})", line_no
+            path, f"mention {mention[:80]!r} does not match the text at {start}-{end}: {text[start:end][:80]!r}", line_no
         )
-    if full_text[start:end] != mention.strip():  # NCBI Disease has one mention column with trailing spaces
-        raise InputFormatError(
-            path, f"mention {mention!r} does not match the document text at {start}-{end}: {full_text[start:end]!r}", line_no
-        )
+    if start < title_length < end:
+        raise InputFormatError(path, f"mention {mention[:80]!r} crosses from the title into the abstract", line_no)
     annotation = bioc.BioCAnnotation()
     annotation.id = str(index)
-    annotation.text = full_text[start:end]
-    annotation.add_location(bioc.BioCLocation(start, end - start))
+    annotation.text = text[start:end]
+    annotation.add_location(bioc.BioCLocation(base + start, end - start))
     annotation.infons["type"] = entity_type
-    try:
-        ids = [normalize_id(raw) for raw in split_gold_ids(rest[0])] if rest else []
-    except SpacyXmrError as err:
-        raise InputFormatError(path, str(err), line_no) from err
+    ids = [apply_bare_id_rules(raw, entity_type, bare_ids) for raw in split_gold_ids(rest[0])] if rest else []
     if ids:
-        annotation.infons["identifier"] = "|".join(ids)
+        annotation.infons["identifier"] = join_gold_ids(ids)
     if len(rest) > 1 and rest[1]:
         annotation.infons["composite_mentions"] = rest[1]
     return annotation
 
 
-def _content(document: _Document) -> tuple:
-    return document.texts, [cells[1:] for _, cells in document.mention_lines]
+def _passage(text: str, offset: int, kind: str) -> bioc.BioCPassage:
+    passage = bioc.BioCPassage.of_text(text, offset)
+    passage.infons["type"] = kind
+    return passage
 
 
 def _unique_id(path: Path, document: _Document, seen: dict[str, _Document]) -> str:
@@ -131,7 +176,7 @@ def _unique_id(path: Path, document: _Document, seen: dict[str, _Document]) -> s
     if first is None:
         seen[document.pmid] = document
         return document.pmid
-    if _content(first) != _content(document):
+    if first.content() != document.content():
         raise InputFormatError(
             path, f"document {document.pmid} appears twice with different content (first at line {first.first_line})",
             document.first_line,
@@ -144,37 +189,51 @@ def _unique_id(path: Path, document: _Document, seen: dict[str, _Document]) -> s
     return unique
 
 
-def read_pubtator(path: str | Path, entity_types: list[str] | None = None) -> bioc.BioCCollection:
-    """Read a PubTator file (optionally `.gz`), keeping the mentions of `entity_types` (all when None).
+def _bioc_document(
+    path: Path, document: _Document, document_id: str, entity_types: list[str] | None, bare_ids: tuple[BareIdRule, ...]
+) -> bioc.BioCDocument:
+    """The records placed one after another (one space apart), each giving its passages and annotations."""
+    result = bioc.BioCDocument()
+    result.id = document_id
+    if document_id != document.pmid:
+        result.infons["duplicate_of"] = document.pmid
+    base, index = 0, 0
+    for number, record in enumerate(document.records):
+        if TITLE not in record.texts:
+            message = f"record of document {document.pmid} has no title line `{document.pmid}|t|…`"
+            raise InputFormatError(path, message, record.first_line)
+        title, abstract = record.texts[TITLE], record.texts.get(ABSTRACT, "")
+        text = f"{title} {abstract}"
+        passages = [_passage(title, base, "title" if number == 0 else "paragraph")]
+        if abstract or len(document.records) == 1:
+            passages.append(_passage(abstract, base + len(title) + 1, "abstract"))
+        for line in record.mention_lines:
+            if type_matches(line[1][4], entity_types):
+                annotation = _annotation(path, text, len(title), base, index, line, bare_ids)
+                passages[0 if annotation.locations[0].offset < base + len(title) + 1 else -1].add_annotation(annotation)
+            index += 1
+        for passage in passages:
+            result.add_passage(passage)
+        base += len(text) + 1
+    return result
 
-    Checks that every mention's text equals the document text at its offsets; errors name file and line.
+
+def read_pubtator(
+    path: str | Path, entity_types: list[str] | None = None, bare_ids: Iterable[BareIdRule] = NCBI_PUBTATOR_IDS
+) -> bioc.BioCCollection:
+    """Read a PubTator file (gzipped or not), keeping the mentions of `entity_types` (all when None).
+
+    Type filtering comes first: the other mentions are not checked. Every kept mention's text must equal
+    the record text at its offsets; errors name file and line. `bare_ids=()` keeps every id as written.
     """
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise InputFormatError(path, "PubTator file not found")
-    documents = _read_documents(path)
-    if not documents:
-        raise InputFormatError(path, "no documents found: expected `PMID|t|title` lines (empty file?)")
     collection = bioc.BioCCollection()
     collection.source = path.name
     seen: dict[str, _Document] = {}
-    for document in documents:
+    bare_ids = tuple(bare_ids)
+    for document in _read_documents(path):
         document_id = _unique_id(path, document, seen)
-        passages = _passages(path, document)
-        full_text = passages[0].text + " " + passages[1].text
-        bioc_document = bioc.BioCDocument()
-        bioc_document.id = document_id
-        if document_id != document.pmid:
-            bioc_document.infons["duplicate_of"] = document.pmid
-        for index, (line_no, cells) in enumerate(document.mention_lines):
-            annotation = _annotation(path, document, full_text, index, line_no, cells)
-            if not type_matches(annotation.infons["type"], entity_types):
-                continue
-            target = passages[0] if annotation.locations[0].offset < passages[1].offset else passages[1]
-            if annotation.locations[0].end > target.offset + len(target.text):
-                raise InputFormatError(path, f"mention {annotation.text!r} crosses from the title into the abstract", line_no)
-            target.add_annotation(annotation)
-        for passage in passages:
-            bioc_document.add_passage(passage)
-        collection.add_document(bioc_document)
+        collection.add_document(_bioc_document(path, document, document_id, entity_types, bare_ids))
     return collection

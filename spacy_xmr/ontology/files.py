@@ -1,18 +1,47 @@
-"""Open an ontology from whichever file a user has at hand: our own format or a MEDIC release file."""
+"""Open an ontology from whichever file a user has at hand, recognised by content whatever its name:
+our own format (gzipped or not) or a MEDIC release file."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..errors import InputFormatError
-from .medic import read_medic
-from .model import Ontology
+from ..gzip_files import read_head
+from .medic import MEDIC_COLUMNS, read_medic
+from .model import FORMAT_NAME, Ontology
+
+
+def _is_spacy_xmr_ontology(first_line: str) -> bool:
+    try:
+        header = json.loads(first_line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT_NAME
+
+
+def _is_medic(head: str) -> bool:
+    """MEDIC's `# DiseaseName ...` comment header, or a first row with its 9 tab-separated columns."""
+    lines = [line for line in head.splitlines() if line.strip()]
+    if any(line.startswith("#") and MEDIC_COLUMNS[0] in line for line in lines[:50]):
+        return True
+    rows = [line for line in lines if not line.startswith("#")]
+    return bool(rows) and len(rows[0].split("\t")) >= 8
 
 
 def read_ontology_file(path: str | Path) -> Ontology:
-    """A spacy-xmr ontology (`.jsonl[.gz]`) or a MEDIC release file (`CTD_diseases.tsv[.gz]`)."""
+    """A spacy-xmr ontology (JSON lines, gzipped or not) or a MEDIC release file (`CTD_diseases.tsv[.gz]`)."""
     path = Path(path)
-    if path.name.endswith((".tsv", ".tsv.gz")):
-        return read_medic(path)
-    if path.name.endswith((".jsonl", ".jsonl.gz")):
+    if not path.is_file():
+        raise InputFormatError(path, "ontology file not found")
+    head = read_head(path)
+    first_line = next((line for line in head.splitlines() if line.strip()), "")
+    if _is_spacy_xmr_ontology(first_line):
         return Ontology.from_disk(path)
-    raise InputFormatError(path, "expected a spacy-xmr ontology (.jsonl.gz) or a MEDIC CTD_diseases.tsv(.gz) file")
+    if _is_medic(head):
+        return read_medic(path)
+    raise InputFormatError(
+        path,
+        f"expected a spacy-xmr ontology (first line a JSON header with \"format\": \"{FORMAT_NAME}\") or a MEDIC "
+        f"CTD_diseases.tsv(.gz) file; found {first_line[:80]!r}",
+        1,
+    )

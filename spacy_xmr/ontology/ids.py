@@ -1,46 +1,65 @@
-"""Concept-id normalisation shared by every corpus and ontology reader."""
+"""Concept ids as corpora write them: split an identifier field into ids, and a source format's bare-id rules.
+
+Ids are opaque: `ZZ:0001`, `rs74805019`, `CVCL_0030` or a tmVar string are kept exactly as written. Only a
+corpus format's reader may add a prefix to ids written without one (NCBI Disease's bare OMIM numbers,
+BC5CDR's bare MeSH ids), through `BareIdRule`s of its own; nothing here knows any prefix.
+"""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Iterable
 
 from ..errors import SpacyXmrError
 
-KNOWN_PREFIXES = ("MESH", "OMIM", "UMLS", "DO", "NCBITaxon", "CHEBI", "HP", "MONDO")
 NO_ID_MARKERS = ("-1", "-")
-_BARE_MESH = re.compile(r"^[CDQ]\d{6,9}$")
-_BARE_UMLS = re.compile(r"^C\d{7}$")
-_PREFIXED = re.compile(r"^([A-Za-z][A-Za-z0-9_]*):(.+)$")
+_SEPARATORS = re.compile(r"[,;+]")
+# tmVar's normalised variants (`p|SUB|V|600|E`, `c|DEL|1799|A`, PubTator 3's `tmVar:p|SUB|V|600|E`) hold `|`.
+_TMVAR = re.compile(r"^(tmVar:)?[a-zA-Z]\|[A-Z]+\|")
 
 
-def normalize_id(raw: str, umls: bool = False) -> str:
-    """Return the canonical form of a concept id: `D008107` → `MESH:D008107`, `OMIM:…` unchanged.
-
-    `umls=True` reads bare `C0000000` ids as UMLS CUIs instead of MeSH supplementary records.
-    Raises SpacyXmrError for an empty id or an unknown prefix, naming the id.
-    """
+def concept_id(raw: str) -> str:
+    """An id as written, surrounding whitespace dropped; SpacyXmrError when nothing is left."""
     value = raw.strip()
     if not value:
         raise SpacyXmrError("empty concept id")
-    if umls and _BARE_UMLS.match(value):
-        return f"UMLS:{value}"
-    if _BARE_MESH.match(value):
-        return f"MESH:{value}"
-    if value.isdigit():
-        return f"OMIM:{value}"
-    match = _PREFIXED.match(value)
-    if match:
-        prefix, local = match.groups()
-        canonical = next((p for p in KNOWN_PREFIXES if p.lower() == prefix.lower()), None)
-        if canonical is None:
-            raise SpacyXmrError(
-                f"concept id {raw!r} has the unknown prefix {prefix!r}; known prefixes: {', '.join(KNOWN_PREFIXES)}"
-            )
-        return f"{canonical}:{local}"
-    raise SpacyXmrError(f"concept id {raw!r} is neither a MeSH id (D…/C…), an OMIM number nor a PREFIX:ID")
+    return value
 
 
-def split_gold_ids(field: str) -> list[str]:
-    """Split a PubTator/BioC identifier field (`D1|D2`, `D1+D2`, `D1,D2`) into its ids, dropping the
-    no-id markers `-1` (PubTator, BC5CDR) and `-` (NLM-Chem)."""
-    parts = (p.strip() for p in re.split(r"[|+,;]", field))
-    return [p for p in parts if p and p not in NO_ID_MARKERS]
+def split_gold_ids(field: str | None) -> list[str]:
+    """The ids of an identifier field joined by `|`, `,`, `;` or `+`, without the no-id markers `-1` and `-`
+    (an empty BioC infon, None, has none).
+
+    A tmVar variant string is one id even though it contains `|`.
+    """
+    ids = []
+    for part in _SEPARATORS.split(field or ""):
+        part = part.strip()
+        ids.extend([part] if _TMVAR.match(part) else (p.strip() for p in part.split("|")))
+    return [i for i in ids if i and i not in NO_ID_MARKERS]
+
+
+def join_gold_ids(ids: Iterable[str]) -> str:
+    """The identifier field for `ids`: joined by `|`, or by `;` when an id itself holds `|` (tmVar)."""
+    ids = list(ids)
+    return (";" if any("|" in i for i in ids) else "|").join(ids)
+
+
+@dataclass(frozen=True)
+class BareIdRule:
+    """A source format's convention: ids matching `pattern` without a prefix get `prefix`, for mentions of
+    `entity_types` (any type when None)."""
+
+    pattern: re.Pattern
+    prefix: str
+    entity_types: frozenset[str] | None = None
+
+    def applies(self, raw_id: str, entity_type: str) -> bool:
+        in_scope = self.entity_types is None or entity_type in self.entity_types
+        return in_scope and ":" not in raw_id and bool(self.pattern.fullmatch(raw_id))
+
+
+def apply_bare_id_rules(raw_id: str, entity_type: str, rules: Iterable[BareIdRule]) -> str:
+    """`raw_id` with the prefix of the first rule that applies, or unchanged."""
+    rule = next((r for r in rules if r.applies(raw_id, entity_type)), None)
+    return raw_id if rule is None else f"{rule.prefix}:{raw_id}"

@@ -1,11 +1,11 @@
 """Reader for CTD's MEDIC disease vocabulary (`CTD_diseases.tsv[.gz]`)."""
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 from ..errors import InputFormatError, SpacyXmrError
-from .ids import normalize_id
+from ..gzip_files import open_text
+from .ids import concept_id
 from .model import Concept, Ontology
 
 MEDIC_COLUMNS = [
@@ -23,9 +23,8 @@ def read_medic(path: str | Path) -> Ontology:
     path = Path(path)
     if not path.exists():
         raise InputFormatError(path, "MEDIC file not found")
-    opener = gzip.open if path.suffix == ".gz" else open
     concepts: list[Concept] = []
-    with opener(path, "rt", encoding="utf8") as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if line.startswith("#") or not line.strip():
                 continue
@@ -36,13 +35,13 @@ def read_medic(path: str | Path) -> Ontology:
                 )
             name, raw_id, alt_ids, definition, parents, trees, _, synonyms = cells[:8]
             try:
-                concept_id = normalize_id(raw_id)
-                parent_ids = [normalize_id(p) for p in _split(parents)]
+                medic_id = concept_id(raw_id)
+                parent_ids = [concept_id(p) for p in _split(parents)]
             except SpacyXmrError as err:
                 raise InputFormatError(path, str(err), line_no) from err
             concepts.append(
                 Concept(
-                    id=concept_id, name=name, synonyms=_split(synonyms), alt_ids=_split(alt_ids),
+                    id=medic_id, name=name, synonyms=_split(synonyms), alt_ids=_split(alt_ids),
                     definition=definition, types=_split(trees), parents=parent_ids,
                 )
             )

@@ -12,19 +12,15 @@ the descriptors it is mapped to (`HM`/`HeadingMappedTo`).
 """
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
-from typing import IO, Iterator
+from typing import Iterator
 
 from lxml import etree
 
 from ..errors import InputFormatError
+from ..gzip_files import open_binary
 from .model import Concept, Ontology
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
 def _terms(record) -> list[str]:
@@ -34,7 +30,7 @@ def _terms(record) -> list[str]:
 def _iter_records(path: Path, tag: str) -> Iterator:
     """Each `tag` element of an XML file, cleared after use so memory stays flat on full releases."""
     try:
-        with _open_binary(path) as handle:
+        with open_binary(path) as handle:
             for _, element in etree.iterparse(handle, events=("end",), tag=tag):
                 yield element
                 element.clear()
@@ -79,7 +75,7 @@ def _ascii_records(path: Path) -> Iterator[tuple[int, dict[str, list[str]]]]:
     """(line of `*NEWRECORD`, field → values) for each record of a MeSH ASCII file."""
     record: dict[str, list[str]] | None = None
     start = 0
-    with _open_binary(path) as handle:
+    with open_binary(path) as handle:
         for line_no, raw in enumerate(handle, start=1):
             line = raw.decode("utf8").rstrip("\r\n")
             if line == "*NEWRECORD":

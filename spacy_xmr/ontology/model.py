@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 
 from ..atomic import atomic_open
 from ..errors import InputFormatError, SpacyXmrError
+from ..gzip_files import open_text
 
 FORMAT_NAME = "spacy-xmr-ontology"
 FORMAT_VERSION = 1
@@ -119,10 +120,9 @@ class Ontology:
         path = Path(path)
         if not path.exists():
             raise InputFormatError(path, "ontology file not found")
-        opener = gzip.open if path.suffix == ".gz" else open
         concepts: list[Concept] = []
         try:
-            with opener(path, "rt", encoding="utf8") as handle:
+            with open_text(path) as handle:
                 header_line = handle.readline()
                 if not header_line.strip():
                     raise InputFormatError(path, "empty file: expected an ontology header line", line=1)

@@ -10,13 +10,13 @@ Concept ids are `UMLS:C…`, as in MedMentions.
 """
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 from typing import Iterator
 
 from tqdm import tqdm
 
 from ..errors import InputFormatError
+from ..gzip_files import open_text
 from .model import Concept, Ontology
 
 MRCONSO_COLUMNS = 18
@@ -36,8 +36,7 @@ def _locate(directory: Path, name: str, required: bool = True) -> Path | None:
 
 def _rows(path: Path, n_columns: int) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of an RRF file, checking the column count."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf8") as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(tqdm(handle, desc=path.name, unit=" rows", disable=None), start=1):
             cells = line.rstrip("\r\n").split("|")
             if cells and cells[-1] == "":

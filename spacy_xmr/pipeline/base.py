@@ -15,15 +15,23 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span, SpanGroup
 
 from ..corpus import NIL  # spaCy's sentinel for "no concept", shared with Scorer.score_links
-from ..corpus.mention import Mention
-from ..errors import ModelLoadError
-from .extensions import get_candidates, register_extensions, set_candidates
+from ..corpus.mention import Candidates, Mention
+from ..errors import ModelLoadError, ModelOutputError
+from .extensions import get_candidates, register_extensions, set_candidates, set_confidence
 from .mentions import mentions_of_docs, spans_to_link
 from .model_files import copy_directory, directory_to_files, files_to_directory
 
 MODEL_DIR = "model"  # sub-directory of the component's folder in a saved pipeline
+THRESHOLD_ON = ("confidence", "score")  # what `threshold` compares: the calibrated confidence, or the top raw score
 
-Candidates = list[tuple[str, float]]
+
+class RankedCandidates(list):
+    """A span's candidates (a `Candidates` list, best first) with the stage's calibrated confidence that the first
+    is right (None: the stage or its model gives none)."""
+
+    def __init__(self, candidates: Iterable[tuple[str, float]] = (), confidence: float | None = None):
+        super().__init__(candidates)
+        self.confidence = confidence
 
 
 def clean_candidates(candidates: Iterable[tuple[str, float]], top_k: int) -> Candidates:
@@ -47,6 +55,7 @@ class CandidatePipe(Pipe):
         model: str | Path | None = None,
         top_k: int = 10,
         threshold: float | None = None,
+        threshold_on: str = "score",
         labels: Iterable[str] = (),
         overwrite: bool = True,
         spans_key: str | None = None,
@@ -59,6 +68,7 @@ class CandidatePipe(Pipe):
         self._model = None
         self.top_k = top_k
         self.threshold = threshold
+        self.threshold_on = threshold_on
         self._labels = list(labels)
         self.overwrite = overwrite
         self.spans_key = spans_key
@@ -74,7 +84,8 @@ class CandidatePipe(Pipe):
     @property
     def cfg(self) -> dict:
         """Plain settings; `Pipe.score` passes them to the scorer as keyword arguments."""
-        return {"top_k": self.top_k, "threshold": self.threshold, "spans_key": self.spans_key, "overwrite": self.overwrite}
+        return {"top_k": self.top_k, "threshold": self.threshold, "threshold_on": self.threshold_on, "spans_key": self.spans_key,
+                "overwrite": self.overwrite}
 
     # ---- the model --------------------------------------------------------------------
     def get_model(self):
@@ -88,6 +99,10 @@ class CandidatePipe(Pipe):
                 raise ModelLoadError(self._no_model_message())
             self._model = self._load_model_dir(self.model_path)
         return self._model
+
+    def use_model(self, model) -> None:
+        """Use an already loaded model (e.g. one shared between worker processes) instead of reading `model`."""
+        self._model = model
 
     @property
     def has_model(self) -> bool:
@@ -130,6 +145,10 @@ class CandidatePipe(Pipe):
         """The span's candidates as (id, display name, score), best first."""
         return [(cid, self.concept_name(cid), score) for cid, score in get_candidates(span)]
 
+    def score(self, examples, **kwargs) -> dict:
+        """`Pipe.score` with the model's ontology, so that alt ids count as their concept (as in `spacy-xmr evaluate`)."""
+        return super().score(examples, ontology=self.get_model().ontology, **kwargs)
+
     # ---- prediction -------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         error_handler = self.get_error_handler()
@@ -164,19 +183,24 @@ class CandidatePipe(Pipe):
         spans = [span for spans in spans_per_doc for span in spans]
         ranked = self._rank(mentions, spans)
         if len(ranked) != len(mentions):
-            raise ModelLoadError(f"'{self.name}': the model returned {len(ranked)} rankings for {len(mentions)} mentions")
-        flat = iter([clean_candidates(candidates, self.top_k) for candidates in ranked])
+            raise ModelOutputError(f"'{self.name}': the model returned {len(ranked)} rankings for {len(mentions)} mentions; "
+                                   f"{type(self).__name__}._rank must return one ranking per mention")
+        flat = iter([RankedCandidates(clean_candidates(candidates, self.top_k), getattr(candidates, "confidence", None))
+                     for candidates in ranked])
         return [[next(flat) for _ in spans] for spans in spans_per_doc]
 
     def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
+        """One ranking per mention; a `RankedCandidates` ranking carries its confidence too."""
         raise NotImplementedError
 
     def decide(self, candidates: Candidates) -> str:
-        """The concept for a span: the top candidate, or NIL when none clears the threshold."""
+        """The concept for a span: the top candidate, or NIL when its confidence (`threshold_on = "confidence"`) or
+        its score (`"score"`) is below the threshold; a ranking without a confidence is not thresholded on one."""
         if not candidates:
             return NIL
         concept_id, score = candidates[0]
-        if self.threshold is not None and score < self.threshold:
+        value = score if self.threshold_on == "score" else getattr(candidates, "confidence", None)
+        if self.threshold is not None and value is not None and value < self.threshold:
             return NIL
         return concept_id
 
@@ -192,6 +216,7 @@ class CandidatePipe(Pipe):
             kb_ids = []
             for span, span_candidates in zip(spans, doc_candidates):
                 set_candidates(span, span_candidates)
+                set_confidence(span, getattr(span_candidates, "confidence", None))
                 keep = span.kb_id_ and not self.overwrite
                 kb_ids.append(span.kb_id_ if keep else self.decide(span_candidates))
             self._write_kb_ids(doc, spans, kb_ids)
@@ -234,6 +259,11 @@ class CandidatePipe(Pipe):
         return self.model_path
 
     def to_disk(self, path, *, exclude=tuple()) -> None:
+        """Save the model folder, replaced atomically: a process killed meanwhile leaves the previous one.
+
+        spaCy writes the rest of a pipeline folder (config.cfg, meta.json, tokenizer, vocab) in place; to make a
+        whole pipeline save all-or-nothing, `with spacy_xmr.atomic.atomic_directory(path) as tmp: nlp.to_disk(tmp)`.
+        """
         util.to_disk(path, {MODEL_DIR: self._write_model}, exclude)
 
     def from_disk(self, path, *, exclude=tuple()):

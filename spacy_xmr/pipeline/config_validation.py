@@ -1,36 +1,43 @@
 """Checks of component settings at `add_pipe` time: each error names the component, key and fix."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from ..errors import ConfigError
-
-_CUDA_DEVICE = re.compile(r"^cuda(:\d+)?$")
+from ..device import DEVICE_FORMS, parse_device
+from ..settings import SettingError, check_value, setting
 
 
 def _fail(component: str, key: str, value: Any, expected: str) -> None:
-    raise ConfigError(f"[components.{component}] {key} = {value!r} is invalid: expected {expected}")
+    raise SettingError(f"[components.{component}]", key, value, expected)
+
+
+def _checked(component: str, key: str, value: Any, hint: type, **rules) -> Any:
+    """`value` checked as a settings field of type `hint` with `rules` (see `spacy_xmr.settings.setting`)."""
+    return check_value(hint, value, key, f"[components.{component}]", setting(**rules).metadata)
 
 
 def positive_int(component: str, key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        _fail(component, key, value, "an integer >= 1")
-    return value
+    return _checked(component, key, value, int, at_least=1)
 
 
-def threshold(component: str, key: str, value: Any) -> float | None:
+def threshold(component: str, key: str, value: Any, threshold_on: str) -> float | None:
+    """A threshold on the confidence is a probability; one on the raw scores any number."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        _fail(component, key, value, "a number (scores below it make the entity NIL) or null for no threshold")
+        _fail(component, key, value, "a number (entities whose top candidate is below it become NIL) or null for no threshold")
+    if threshold_on == "confidence" and not 0 <= value <= 1:
+        _fail(component, key, value, 'a probability between 0 and 1 (it applies to the confidence); to threshold the raw '
+                                     'scores set threshold_on = "score"')
     return float(value)
 
 
+def threshold_on(component: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    return _checked(component, key, value, str, one_of=choices)
+
+
 def flag(component: str, key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        _fail(component, key, value, "true or false")
-    return value
+    return _checked(component, key, value, bool)
 
 
 def labels(component: str, key: str, value: Any) -> list[str]:
@@ -46,6 +53,4 @@ def optional_str(component: str, key: str, value: Any, expected: str) -> str | N
 
 
 def device(component: str, key: str, value: Any) -> str:
-    if not isinstance(value, str) or not (value in ("auto", "cpu") or _CUDA_DEVICE.match(value)):
-        _fail(component, key, value, '"auto", "cpu" or "cuda:N"')
-    return value
+    return _checked(component, key, value, str, parse=parse_device, expected=DEVICE_FORMS)

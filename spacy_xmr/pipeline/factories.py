@@ -1,19 +1,20 @@
-"""spaCy factories of `xmr_linker` and `xmr_reranker`.
+"""spaCy factories of `xmr_linker`, `xmr_reranker` and `xmr_ranker`.
 
 Loaded by spaCy's entry points whenever any Language is built: imports here stay light (no
 torch, transformers or scikit-learn). Settings are checked here, so a bad value fails at
-`add_pipe` with a ConfigError naming the key; a model directory is only read at first use
-(`spacy.load` calls the factory with the original `model` path, which may not exist on this
-machine, before `from_disk` fills the model from the saved pipeline).
+`add_pipe` with a ConfigError naming the key, a missing `model` folder included; the model
+itself is only read at first use.
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from spacy.language import Language
 
 from . import config_validation as check
-from .linker import XMRLinker
+from .linker import DEFAULT_THRESHOLD, XMRLinker, checked_prediction_settings
+from .model_files import checked_model_setting
+from .ranker import XMRRanker, linker_of
 from .reranker import XMRReranker
 
 SCORER = {"@scorers": "spacy_xmr.candidate_scorer.v1"}
@@ -32,6 +33,7 @@ SHARED_DEFAULTS = {
     "model": None,
     "top_k": 10,
     "threshold": None,
+    "threshold_on": "score",
     "labels": [],
     "overwrite": True,
     "spans_key": None,
@@ -39,12 +41,16 @@ SHARED_DEFAULTS = {
 }
 
 
-def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans_key, scorer) -> dict:
-    """The checked settings that both components take (see `CandidatePipe`)."""
+def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans_key, scorer, *, model_writer: str,
+                    threshold_on: str = "score", gives_confidence: bool = False) -> dict:
+    """The checked settings that the components take (see `CandidatePipe`); `model_writer`: the command that writes
+    the component's model folder; `gives_confidence`: whether its threshold may apply to a calibrated confidence."""
+    threshold_on = check.threshold_on(name, "threshold_on", threshold_on, ("confidence", "score") if gives_confidence else ("score",))
     return {
-        "model": check.optional_str(name, "model", model, "the path of a saved model directory, or null"),
+        "model": checked_model_setting(name, model, model_writer),
         "top_k": check.positive_int(name, "top_k", top_k),
-        "threshold": check.threshold(name, "threshold", threshold),
+        "threshold": check.threshold(name, "threshold", threshold, threshold_on),
+        "threshold_on": threshold_on,
         "labels": check.labels(name, "labels", labels),
         "overwrite": check.flag(name, "overwrite", overwrite),
         "spans_key": check.optional_str(name, "spans_key", spans_key, "a doc.spans key, or null to link doc.ents"),
@@ -54,7 +60,9 @@ def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans
 
 @Language.factory(
     "xmr_linker",
-    default_config={**SHARED_DEFAULTS, "beam_size": 10, "resolve_abbreviations": True, "batch_size": 256},
+    default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "beam_size": 10,
+                    "resolve_abbreviations": True, "batch_size": 256,
+                    "document_candidates": None, "channel_weights": {}, "dense_device": None, "n_jobs": None},
     assigns=ASSIGNS,
     default_score_weights=SCORE_WEIGHTS,
 )
@@ -65,27 +73,41 @@ def make_xmr_linker(
     top_k: int,
     beam_size: int,
     threshold: Optional[float],
+    threshold_on: str,
     labels: List[str],
     overwrite: bool,
     resolve_abbreviations: bool,
     batch_size: int,
     spans_key: Optional[str],
     scorer: Optional[Callable],
+    document_candidates: Optional[int],
+    channel_weights: Dict[str, float],
+    dense_device: Optional[str],
+    n_jobs: Optional[int],
 ) -> XMRLinker:
-    """Candidate generation with a hierarchical XMR model; `model = null` means fit it in initialize()."""
+    """Candidate generation with a hierarchical XMR model; `model = null` means fit it in initialize().
+
+    `threshold` applies to the calibrated confidence (`ent._.xmr_confidence`, the estimated probability that the
+    link is right) by default, or to the top candidate's raw fused score with `threshold_on = "score"`.
+
+    `document_candidates`, `channel_weights` ({channel: weight}), `dense_device` and `n_jobs` replace the model's
+    trained values at prediction (null or empty: the model's own); see `PredictionSettings`."""
     return XMRLinker(
         nlp.vocab,
         name,
         beam_size=check.positive_int(name, "beam_size", beam_size),
         resolve_abbreviations=check.flag(name, "resolve_abbreviations", resolve_abbreviations),
         batch_size=check.positive_int(name, "batch_size", batch_size),
-        **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer),
+        prediction_settings=checked_prediction_settings(name, document_candidates=document_candidates, channel_weights=channel_weights,
+                                                        dense_device=dense_device, n_jobs=n_jobs),
+        **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
+                          model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on, gives_confidence=True),
     )
 
 
 @Language.factory(
     "xmr_reranker",
-    default_config={**SHARED_DEFAULTS, "device": "auto", "batch_size": 32},
+    default_config={**SHARED_DEFAULTS, "device": "auto", "mentions_per_batch": 32},
     assigns=ASSIGNS,
     requires=["span._.xmr_candidates"],
     default_score_weights=SCORE_WEIGHTS,
@@ -95,9 +117,10 @@ def make_xmr_reranker(
     name: str,
     model: Optional[str],
     device: str,
-    batch_size: int,
+    mentions_per_batch: int,
     top_k: int,
     threshold: Optional[float],
+    threshold_on: str,
     labels: List[str],
     overwrite: bool,
     spans_key: Optional[str],
@@ -108,6 +131,41 @@ def make_xmr_reranker(
         nlp.vocab,
         name,
         device=check.device(name, "device", device),
+        mentions_per_batch=check.positive_int(name, "mentions_per_batch", mentions_per_batch),
+        **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
+                          model_writer="`spacy-xmr train-reranker`", threshold_on=threshold_on),
+    )
+
+
+@Language.factory(
+    "xmr_ranker",
+    default_config={**SHARED_DEFAULTS, "linker": "xmr_linker", "batch_size": 256},
+    assigns=ASSIGNS,
+    requires=["span._.xmr_candidates"],
+    default_score_weights=SCORE_WEIGHTS,
+)
+def make_xmr_ranker(
+    nlp: Language,
+    name: str,
+    model: Optional[str],
+    linker: str,
+    batch_size: int,
+    top_k: int,
+    threshold: Optional[float],
+    threshold_on: str,
+    labels: List[str],
+    overwrite: bool,
+    spans_key: Optional[str],
+    scorer: Optional[Callable],
+) -> XMRRanker:
+    """Learned ranking (LightGBM over the XMR channels) of the candidates of the `linker` component; put it after it."""
+    linker_name = check.optional_str(name, "linker", linker, "the name of the pipeline's xmr_linker component")
+    return XMRRanker(
+        nlp.vocab,
+        name,
+        linker=linker_of(nlp, name, linker_name),
+        linker_name=linker_name,
         batch_size=check.positive_int(name, "batch_size", batch_size),
-        **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer),
+        **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
+                          model_writer="`spacy-xmr train-ranker`", threshold_on=threshold_on),
     )

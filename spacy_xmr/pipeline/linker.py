@@ -5,16 +5,21 @@ No `from __future__ import annotations` here: spaCy validates `initialize()` set
 pydantic, which needs the annotations as real types.
 """
 import contextlib
+import logging
 from pathlib import Path
 from typing import Callable, Iterable, List, Optional, Union
 
 from spacy.tokens import Span
 
 from ..corpus import Mention, gold_linked_mentions
+from ..corpus.mention import Candidates
 from ..errors import ConfigError, SpacyXmrError
 from ..ontology import read_ontology_file
-from .base import CandidatePipe, Candidates
+from .base import CandidatePipe, RankedCandidates
 from .mentions import mentions_of_docs
+
+logger = logging.getLogger(__name__)
+DEFAULT_THRESHOLD = 0.5  # on the confidence: a link below it is more likely wrong than right, so the entity is NIL
 
 
 class XMRLinker(CandidatePipe):
@@ -28,32 +33,65 @@ class XMRLinker(CandidatePipe):
         beam_size: int = 10,
         resolve_abbreviations: bool = True,
         batch_size: int = 256,
+        prediction_settings: Optional[dict] = None,
         **shared,
     ):
-        """`shared`: the settings of `CandidatePipe` (model, top_k, threshold, labels, overwrite, spans_key, scorer)."""
+        """`prediction_settings`: what the model's prediction uses in place of its trained values (the keys of
+        `PredictionSettings` that are set, see `checked_prediction_settings`); `shared`: the settings of
+        `CandidatePipe` (model, top_k, threshold, labels, overwrite, spans_key, scorer)."""
         super().__init__(vocab, name, batch_size=batch_size, **shared)
         self.beam_size = beam_size
         self.resolve_abbreviations = resolve_abbreviations
+        self.prediction_settings = dict(prediction_settings or {})
 
     @property
     def cfg(self) -> dict:
-        return {**super().cfg, "beam_size": self.beam_size, "resolve_abbreviations": self.resolve_abbreviations}
+        return {**super().cfg, "beam_size": self.beam_size, "resolve_abbreviations": self.resolve_abbreviations,
+                **self.prediction_settings}
 
     def _no_model_message(self) -> str:
         return (
             f"{super()._no_model_message()} (as written by `spacy-xmr train-xmr`), or give "
-            f"[initialize.components.{self.name}] ontology = PATH and train_corpus = PATH and run nlp.initialize()"
+            f"[initialize.components.{self.name}] ontology = PATH (train_corpus = PATH optional) and run nlp.initialize()"
         )
 
     def _load_model(self, directory: Path):
         from ..xmr import XMRModel
 
-        return XMRModel.load(directory)
+        return self._checked_calibration(XMRModel.load(directory, **self.prediction_settings), str(directory))
+
+    def _checked_calibration(self, model, source: str):
+        """The model, after warning when the threshold is set on a confidence that the model cannot give."""
+        if model.calibrator is None and self.threshold is not None and self.threshold_on == "confidence":
+            logger.warning("'%s': the XMR model %s has no calibration (trained on names alone, or by spacy-xmr before 0.6), so "
+                           "its entities get no confidence and the threshold %s makes none NIL; retrain it, or set "
+                           "[components.%s] threshold_on = \"score\" to threshold the raw scores", self.name, source, self.threshold,
+                           self.name)
+        return model
 
     def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
-        return self.get_model().predict_mentions(
-            mentions, top_k=self.top_k, beam_size=self.beam_size, resolve_abbreviations=self.resolve_abbreviations
-        )
+        """The model's rankings, each with its confidence when the model is calibrated."""
+        model = self.get_model()
+        if model.calibrator is None:
+            return model.predict_mentions(mentions, top_k=self.top_k, beam_size=self.beam_size,
+                                          resolve_abbreviations=self.resolve_abbreviations)
+        evidence = model.channel_scores(mentions, top_k=self.top_k, beam_size=self.beam_size,
+                                        resolve_abbreviations=self.resolve_abbreviations)
+        return [RankedCandidates([(c.concept_id, c.score) for c in candidates], confidence)
+                for candidates, confidence in zip(evidence, model.confidence(evidence))]
+
+    def explain(self, span: Span, top_k: int = 5):
+        """Why the span's top candidates rank as they do: each channel's evidence (`spacy_xmr.xmr.explain`), read
+        from the span's text in its document (with the abbreviations it defines); `.text()`, `.to_dict()`, `.html()`."""
+        from ..xmr.explain import explain_mentions
+
+        _, mentions = mentions_of_docs([span.doc], self.spans_key, list(self._labels))
+        index = next((i for i, m in enumerate(mentions) if (m.start, m.end) == (span.start_char, span.end_char)), None)
+        if index is None:
+            raise ValueError(f"'{self.name}' does not link the span {span.text!r}: it is not among the spans it reads "
+                             f"(doc.ents{'' if self.spans_key is None else f' / doc.spans[{self.spans_key!r}]'}, labels {self.labels or 'any'})")
+        return explain_mentions(self.get_model(), mentions, top_k=top_k, beam_size=self.beam_size,  # the document channel reads them all
+                                resolve_abbreviations=self.resolve_abbreviations)[index]
 
     def initialize(
         self,
@@ -81,7 +119,8 @@ class XMRLinker(CandidatePipe):
         with self._setting_errors("train_corpus", train_corpus):
             mentions = gold_linked_mentions(_as_list(train_corpus)) if train_corpus else self._example_mentions(get_examples)
         config = read_xmr_config(Path(xmr_config), XMRConfig, self.name) if xmr_config else None
-        self._model = XMRModel.train(concepts, mentions, config=config, progress=True)
+        model = XMRModel.train(concepts, mentions, config=config, progress=True).configure(**self.prediction_settings)
+        self._model = self._checked_calibration(model, "trained in initialize()")
 
     @contextlib.contextmanager
     def _setting_errors(self, key: str, value):
@@ -97,6 +136,19 @@ class XMRLinker(CandidatePipe):
         references = [example.reference for example in get_examples()]
         _, mentions = mentions_of_docs(references, self.spans_key, list(self.labels))
         return [mention for mention in mentions if mention.gold_ids]
+
+
+def checked_prediction_settings(component: str, **settings) -> dict:
+    """The component's prediction settings that are set (not null, not empty), checked as `XMRModel.load` checks them;
+    a bad one raises ConfigError naming the component and the key."""
+    from ..xmr import PredictionSettings
+
+    given = {key: value for key, value in settings.items() if value not in (None, {})}
+    try:
+        PredictionSettings.from_dict(given)
+    except ConfigError as err:
+        raise ConfigError(f"[components.{component}] {err}") from err
+    return given
 
 
 def read_xmr_config(path: Path, config_class, component: str):

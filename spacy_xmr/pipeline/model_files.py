@@ -1,10 +1,42 @@
-"""A saved model directory as plain bytes and back: what `to_bytes`/`from_bytes` carry (no pickle)."""
+"""The `model` folder of a component: checked at `add_pipe`, and carried as plain bytes by `to_bytes`/`from_bytes`
+(no pickle)."""
 from __future__ import annotations
 
+import inspect
 import shutil
 from pathlib import Path
 
-from ..errors import ModelLoadError
+from spacy import util
+
+from ..atomic import atomic_directory
+from ..errors import ConfigError, ModelLoadError
+from . import config_validation as check
+
+
+def checked_model_setting(component: str, value: str | None, written_by: str) -> str | None:
+    """`value` when it names an existing folder (or is null), else a one-line ConfigError with the fix.
+
+    Not checked inside `spacy.load`: the saved config keeps the path the pipeline was built with (maybe on
+    another machine), and `from_disk` then loads the copy saved in the pipeline's own folder.
+    """
+    value = check.optional_str(component, "model", value, f"the path of a folder written by {written_by}, or null")
+    if value is None or _inside_spacy_load():
+        return value
+    path = Path(value)
+    if path.is_dir():
+        return value
+    problem = "is a file, not a model folder" if path.exists() else "does not exist"
+    raise ConfigError(f"[components.{component}] model = {value!r}: {problem}; give a folder written by {written_by}")
+
+
+def _inside_spacy_load() -> bool:
+    """True when spaCy's `load_model_from_path` (behind `spacy.load` of folders and packages) is on the call stack."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_code is util.load_model_from_path.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def directory_to_files(directory: Path) -> dict[str, bytes]:
@@ -28,9 +60,8 @@ def files_to_directory(files: dict[str, bytes], directory: Path) -> None:
 
 
 def copy_directory(source: Path, target: Path) -> None:
-    """Copy a model directory into a pipeline directory (nothing to do when they are the same)."""
+    """Copy a model directory into a pipeline directory, atomically (nothing to do when they are the same)."""
     if target.exists() and target.resolve() == source.resolve():
         return
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target)
+    with atomic_directory(target) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)

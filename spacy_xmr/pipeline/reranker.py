@@ -8,21 +8,26 @@ from pathlib import Path
 
 from spacy.tokens import Span
 
-from ..corpus.mention import Mention
-from .base import CandidatePipe, Candidates
+from ..corpus.mention import Candidates, Mention
+from .base import CandidatePipe
 from .extensions import get_candidates
 
-DOCS_PER_BATCH = 64  # docs gathered per rerank call; the transformer batch is `batch_size`
+DOCS_PER_BATCH = 64  # docs gathered per rerank call; their mentions go `mentions_per_batch` at a time to the transformer
 
 
 class XMRReranker(CandidatePipe):
     """Re-sorts each span's candidates by cross-encoder score and updates `kb_id_`."""
 
-    def __init__(self, vocab, name: str = "xmr_reranker", *, device: str = "auto", batch_size: int = 32, **shared):
-        """`shared`: the settings of `CandidatePipe`; `batch_size`: a transformer batch holds about as many tokens as that many mentions."""
+    def __init__(self, vocab, name: str = "xmr_reranker", *, device: str = "auto", mentions_per_batch: int = 32, **shared):
+        """`shared`: the settings of `CandidatePipe`; `mentions_per_batch`: a transformer batch holds about the
+        tokens of that many mentions with their candidates."""
         super().__init__(vocab, name, batch_size=DOCS_PER_BATCH, **shared)
         self.device = device
-        self.rerank_batch_size = batch_size
+        self.mentions_per_batch = mentions_per_batch
+
+    @property
+    def cfg(self) -> dict:
+        return {**super().cfg, "device": self.device, "mentions_per_batch": self.mentions_per_batch}
 
     def _no_model_message(self) -> str:
         return f"{super()._no_model_message()} (a reranker directory as written by `spacy-xmr train-reranker`)"
@@ -36,4 +41,4 @@ class XMRReranker(CandidatePipe):
         candidates = [get_candidates(span) for span in spans]
         if not any(candidates):  # nothing to rescore: do not load or run the transformer
             return candidates
-        return self.get_model().rerank(mentions, candidates, batch_size=self.rerank_batch_size)
+        return self.get_model().rerank(mentions, candidates, batch_size=self.mentions_per_batch)

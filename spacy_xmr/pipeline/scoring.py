@@ -1,37 +1,42 @@
-"""Evaluation of linking components: spaCy's NEL P/R/F plus candidate recall@k and MRR.
+"""Evaluation of linking components: link P/R/F plus candidate recall@k and MRR.
 
-`Scorer.score_links` only scores predicted entities whose offsets match a gold entity. A
-pipeline without an entity recogniser is evaluated on gold mentions with
+Ids are matched as `spacy-xmr evaluate` matches them (`corpus.gold_rank.rank_of`): leniently on any of a
+composite gold id's parts (`D1|D2`), and, with the component's ontology, alt ids count as their concept.
+Like `Scorer.score_links`, only predicted spans whose offsets match a gold span are scored. A pipeline
+without an entity recogniser is evaluated on gold mentions with
 `nlp.evaluate(examples_with_gold_entities(nlp, examples))`.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from spacy.scorer import PRFScore, Scorer
+from spacy.scorer import PRFScore
 from spacy.tokens import Doc, Span
 from spacy.training import Example
 
 from ..corpus import NIL
-from ..evaluation import lenient_rank
+from ..corpus.gold_rank import rank_of
 from ..ontology import split_gold_ids
 from .extensions import get_candidates
 from .mentions import spans_to_link
+
+if TYPE_CHECKING:
+    from ..ontology import Ontology
 
 NEGATIVE_LABELS = (NIL, "")  # an unlinked gold entity has kb_id_ == ""
 RECALL_AT = (1, 5, 10)
 
 
-def _gold_ids(span: Span) -> set[str]:
-    return set() if span.kb_id_ in NEGATIVE_LABELS else set(split_gold_ids(span.kb_id_))
+def _gold_ids(kb_id: str) -> list[str]:
+    return [] if kb_id in NEGATIVE_LABELS else split_gold_ids(kb_id)
 
 
-def score_candidates(examples: Iterable[Example], *, spans_key: str | None = None, **_) -> dict[str, float | None]:
+def score_candidates(examples: Iterable[Example], *, spans_key: str | None = None, ontology: Ontology | None = None,
+                     **_) -> dict[str, float | None]:
     """Recall@k and mean reciprocal rank of `_.xmr_candidates` over the gold-linked mentions.
 
-    A gold mention counts as found at rank r when any of its ids (composite ids are lenient)
-    is the r-th candidate of the predicted span with the same offsets; a gold mention without
-    such a predicted span counts as not found.
+    A gold mention counts as found at rank r when its lenient rank (`rank_of`) in the candidates of
+    the predicted span with the same offsets is r; a gold mention without such a span is not found.
     """
     found_at = {k: 0 for k in RECALL_AT}
     reciprocal_ranks = 0.0
@@ -39,13 +44,12 @@ def score_candidates(examples: Iterable[Example], *, spans_key: str | None = Non
     for example in examples:
         predicted = {(s.start_char, s.end_char): s for s in spans_to_link(example.predicted, spans_key, [])}
         for gold in spans_to_link(example.reference, spans_key, []):
-            gold_ids = _gold_ids(gold)
+            gold_ids = _gold_ids(gold.kb_id_)
             if not gold_ids:
                 continue
             n_gold += 1
             span = predicted.get((gold.start_char, gold.end_char))
-            ranked = [cid for cid, _ in get_candidates(span)] if span is not None else []
-            rank = lenient_rank(ranked, gold_ids)
+            rank = rank_of(get_candidates(span) if span is not None else [], gold_ids, ontology)
             if rank is None:
                 continue
             reciprocal_ranks += 1.0 / rank
@@ -56,8 +60,13 @@ def score_candidates(examples: Iterable[Example], *, spans_key: str | None = Non
     return scores
 
 
-def score_span_links(examples: Iterable[Example], *, spans_key: str) -> dict[str, float]:
-    """`Scorer.score_links`'s micro P/R/F for spans in `doc.spans[spans_key]` (same rules, same keys)."""
+def score_links(examples: Iterable[Example], *, spans_key: str | None = None, ontology: Ontology | None = None,
+                **_) -> dict[str, float]:
+    """Micro link P/R/F of `doc.ents` (or `doc.spans[spans_key]`), NIL the negative class.
+
+    `Scorer.score_links`'s rules and keys, except that a predicted `kb_id_` is right when it names any
+    of the gold span's concepts; for plain ids without an ontology the two give the same figures.
+    """
     prf = PRFScore()
     for example in examples:
         gold_by_offset = {}
@@ -70,7 +79,7 @@ def score_span_links(examples: Iterable[Example], *, spans_key: str) -> dict[str
             pred_negative, gold_negative = span.kb_id_ in NEGATIVE_LABELS, gold in NEGATIVE_LABELS
             if gold_negative and pred_negative:
                 continue
-            if gold == span.kb_id_:
+            if not pred_negative and rank_of([span.kb_id_], _gold_ids(gold), ontology) == 1:
                 prf.tp += 1
                 continue
             prf.fp += not pred_negative
@@ -78,15 +87,12 @@ def score_span_links(examples: Iterable[Example], *, spans_key: str) -> dict[str
     return {"nel_micro_p": prf.precision, "nel_micro_r": prf.recall, "nel_micro_f": prf.fscore}
 
 
-def score_linking(examples: Iterable[Example], *, spans_key: str | None = None, **_) -> dict:
-    """NEL micro P/R/F (NIL is the negative class) and candidate recall@k / MRR."""
+def score_linking(examples: Iterable[Example], *, spans_key: str | None = None, ontology: Ontology | None = None,
+                  **_) -> dict:
+    """Link P/R/F and candidate recall@k / MRR; the components pass their model's `ontology`."""
     examples = list(examples)
-    if spans_key is None:
-        scores = Scorer.score_links(examples, negative_labels=NEGATIVE_LABELS)
-    else:
-        scores = score_span_links(examples, spans_key=spans_key)
-    scores.update(score_candidates(examples, spans_key=spans_key))
-    return scores
+    return {**score_links(examples, spans_key=spans_key, ontology=ontology),
+            **score_candidates(examples, spans_key=spans_key, ontology=ontology)}
 
 
 def make_candidate_scorer() -> Callable:

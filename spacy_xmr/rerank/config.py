@@ -1,9 +1,9 @@
-"""Reranker settings: one dataclass that round-trips through JSON, validated in one place."""
+"""Reranker settings: one dataclass that round-trips through JSON, checked by `spacy_xmr.settings`."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..settings import Settings, setting
 
 CROSSTYPES = ("base", "parallel", "multi", "passage", "document")
 ATTENTIONS = ("full", "isolated")
@@ -13,7 +13,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 @dataclass
-class RerankerConfig:
+class RerankerConfig(Settings):
     """How inputs are packed, how the model is trained, and from which encoder it starts.
 
     `crosstype` picks what one sequence holds (see `packing.py`); `attention` whether packed
@@ -22,58 +22,30 @@ class RerankerConfig:
     `fuse_xmr` adds w * XMR score to the cross-encoder score, w tuned on validation acc@1 (`fusion.py`).
     """
 
-    crosstype: str = "parallel"
+    label = "reranker config:"
+    crosstype: str = setting("parallel", one_of=CROSSTYPES)
     model_name: str = "cambridgeltl/SapBERT-from-PubMedBERT-fulltext"
-    attention: str = "isolated"
-    max_length: int = 256
-    n_synonyms: int = 2
-    max_candidate_tokens: int = 24
-    max_mentions_per_sequence: int = 16
-    top_k: int = 10
-    loss: str = "listwise"
-    gold_policy: str = "add"
-    epochs: int = 3
-    batch_size: int = 16
-    lr: float = 3e-5
-    head_lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    patience: int = 2
-    checkpoint_every: int = 200
-    precision: str = "auto"
+    attention: str = setting("isolated", one_of=ATTENTIONS)
+    max_length: int = setting(256, at_least=1)
+    n_synonyms: int = setting(2, at_least=0)
+    max_candidate_tokens: int = setting(24, at_least=1)
+    max_mentions_per_sequence: int = setting(16, at_least=1)
+    top_k: int = setting(10, at_least=1)
+    loss: str = setting("listwise", one_of=LOSSES)
+    gold_policy: str = setting("add", one_of=GOLD_POLICIES)
+    epochs: int = setting(3, at_least=1)
+    batch_size: int = setting(16, at_least=1)
+    lr: float = setting(3e-5, above=0)
+    head_lr: float = setting(1e-3, above=0)
+    weight_decay: float = setting(0.01, at_least=0)
+    warmup_ratio: float = setting(0.1, at_least=0, below=1)
+    patience: int = setting(2, at_least=0)
+    checkpoint_every: int = setting(200, at_least=1)
+    precision: str = setting("auto", one_of=PRECISIONS)
     fuse_xmr: bool = True
-    seed: int = 0
+    seed: int = setting(0, at_least=0)
 
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise ConfigError naming the field, its value and the allowed values."""
-        for name, allowed in (("crosstype", CROSSTYPES), ("attention", ATTENTIONS), ("loss", LOSSES),
-                              ("gold_policy", GOLD_POLICIES), ("precision", PRECISIONS)):
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ConfigError(f"reranker setting {name}={value!r} is unknown; choose one of {', '.join(allowed)}")
-        for name in ("max_candidate_tokens", "max_mentions_per_sequence", "top_k", "epochs", "batch_size", "checkpoint_every"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"reranker setting {name}={getattr(self, name)!r} must be at least 1")
-        if self.n_synonyms < 0 or self.patience < 0:
-            raise ConfigError("reranker settings n_synonyms and patience must be 0 or more")
+    def check(self) -> None:
         if self.max_length < 2 * self.max_candidate_tokens + 8:
-            raise ConfigError(
-                f"reranker setting max_length={self.max_length} leaves no room for the context: use at least "
-                f"2 * max_candidate_tokens + 8 = {2 * self.max_candidate_tokens + 8}, or lower max_candidate_tokens"
-            )
-        if not 0 <= self.warmup_ratio < 1 or self.lr <= 0 or self.head_lr <= 0:
-            raise ConfigError("reranker settings need 0 <= warmup_ratio < 1 and positive lr, head_lr")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict, source: str = "reranker config") -> "RerankerConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"{source}: unknown reranker settings {unknown}; known settings are {sorted(known)}")
-        return cls(**values)
+            self.fail("max_length", f"at least 2 * max_candidate_tokens + 8 = {2 * self.max_candidate_tokens + 8} to leave "
+                                    "room for the context, or lower max_candidate_tokens")

@@ -1,35 +1,22 @@
-"""Gold labels for candidate lists: lenient matching through the ontology, teacher forcing, acc@1."""
+"""Gold labels for candidate lists (teacher forcing) and the validation acc@1, both matching through the ontology."""
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
+from ..corpus.gold_rank import concept_of, gold_concepts, rank_of
 from ..ontology import Ontology
 
 if TYPE_CHECKING:
-    from ..corpus.mention import Mention
+    from ..corpus.mention import Candidates, Mention
 
 
-def gold_concepts(mention: "Mention", ontology: Ontology) -> set[str]:
-    """The mention's gold ids mapped to their concepts (alt ids count as their concept)."""
-    return {ontology.resolve(gold) or gold for gold in mention.gold_ids}
-
-
-def is_gold(concept_id: str, gold: set[str], ontology: Ontology) -> bool:
-    return (ontology.resolve(concept_id) or concept_id) in gold
-
-
-def accuracy_at_1(mentions: Sequence["Mention"], rankings: Sequence[Sequence], ontology: Ontology) -> float:
-    """Lenient acc@1 over mentions with gold ids (an empty ranking is a miss), as in `spacy_xmr.evaluation`."""
-    hits = total = 0
-    for mention, ranking in zip(mentions, rankings):
-        if not mention.gold_ids:
-            continue
-        total += 1
-        top = ranking[0] if ranking else None
-        hits += top is not None and is_gold(top[0] if isinstance(top, tuple) else top, gold_concepts(mention, ontology), ontology)
-    return hits / total if total else 0.0
+def accuracy_at_1(mentions: Sequence["Mention"], rankings: Sequence[Candidates | Sequence[str]], ontology: Ontology) -> float:
+    """Lenient acc@1 over mentions with gold ids (an empty ranking is a miss): `spacy-xmr evaluate`'s `acc_at_1`."""
+    ranked = [(mention, ranking) for mention, ranking in zip(mentions, rankings) if mention.gold_ids]
+    hits = sum(rank_of(ranking, mention.gold_ids, ontology) == 1 for mention, ranking in ranked)
+    return hits / len(ranked) if ranked else 0.0
 
 
 @dataclass
@@ -58,12 +45,12 @@ def training_examples(mentions: Sequence["Mention"], candidate_ids: Sequence[Seq
     rng = random.Random(seed)
     examples = TrainingExamples()
     for mention, ids in zip(mentions, candidate_ids):
-        gold = gold_concepts(mention, ontology)
-        if not gold:
+        gold = {concept for concept in gold_concepts(mention.gold_ids, ontology) if concept in ontology}
+        if not gold:  # no gold id the ontology knows: no candidate can be right, and teacher forcing has no name to show
             examples.n_skipped_no_gold_id += 1
             continue
         ids = list(dict.fromkeys(ids))[:top_k]
-        if not any(is_gold(concept_id, gold, ontology) for concept_id in ids):
+        if rank_of(ids, mention.gold_ids, ontology) is None:
             if gold_policy == "skip":
                 examples.n_skipped_gold_missed += 1
                 continue
@@ -72,5 +59,5 @@ def training_examples(mentions: Sequence["Mention"], candidate_ids: Sequence[Seq
         rng.shuffle(ids)
         examples.mentions.append(mention)
         examples.candidate_ids.append(ids)
-        examples.labels.append([int(is_gold(concept_id, gold, ontology)) for concept_id in ids])
+        examples.labels.append([int(concept_of(concept_id, ontology) in gold) for concept_id in ids])
     return examples

@@ -20,20 +20,18 @@ from ..ontology import Ontology
 from . import markers
 from .batching import collate, document_chunks, iter_sequence_batches
 from .config import RerankerConfig
-from .device import autocast, autocast_dtype, resolve_device
+from ..device import autocast, autocast_dtype, resolve_device
 from .fusion import fuse
 from .model import CrossEncoder
 from .packing import InputBuilder, PackedSequence
 
 if TYPE_CHECKING:
-    from ..corpus.mention import Mention
+    from ..corpus.mention import Candidates, Mention
 
 FORMAT_NAME = "spacy-xmr-reranker"
 FORMAT_VERSION = 1
 CONFIG_FILE, HEAD_FILE, ENCODER_DIR, ONTOLOGY_FILE = "reranker.json", "head.safetensors", "encoder", "ontology.jsonl.gz"
 CHUNK_MENTIONS = 4096  # mentions packed at once by `score`
-
-Candidates = list[tuple[str, float]]
 
 
 class Reranker:

@@ -23,15 +23,15 @@ from ..ontology import Ontology
 from .batching import iter_group_batches
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import RerankerConfig
-from .device import autocast, autocast_dtype
+from ..device import autocast, autocast_dtype
 from .fusion import fuse, tune_weight
 from .labels import accuracy_at_1, training_examples
 from .losses import LOSSES, candidate_matrix
 from .packing import PackedGroup
-from .reranker import Candidates, Reranker
+from .reranker import Reranker
 
 if TYPE_CHECKING:
-    from ..corpus.mention import Mention
+    from ..corpus.mention import Candidates, Mention
 
 BEST_DIR, SUMMARY_FILE = "model-best", "training.json"
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")

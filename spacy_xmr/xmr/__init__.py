@@ -1,13 +1,16 @@
-"""Hierarchical XMR candidate generation (PECOS XR-Linear style) plus exact, word-key and
-nearest-neighbour alias channels and an optional dense (encoder) channel: text → features → label
-embeddings → tree → matchers → beam search → fusion with the channels → top-k."""
+"""Hierarchical XMR candidate generation (PECOS XR-Linear style) fused with string, hierarchy, document and
+optional dense channels (`channels/`): text → features → the channels' scores → fusion → top-k."""
 from .abbreviations import Abbreviation, abbreviation_map, expand_abbreviations, find_abbreviations, texts_to_link
-from .config import DenseConfig, FeatureConfig, FusionConfig, MatcherConfig, TrainingDataConfig, TreeConfig, XMRConfig
+from .config import (DenseConfig, FeatureConfig, FusionConfig, MatcherConfig, NearestConfig, ParentConfig, TrainingDataConfig,
+                     TreeConfig, WordKeyConfig, XMRConfig)
+from .fusion import CandidateEvidence, channel_weights, fused_score
 from .model import XMRModel
 from .normalize import normalize_text
+from .prediction_settings import PredictionSettings
 
 __all__ = [
     "Abbreviation", "abbreviation_map", "expand_abbreviations", "find_abbreviations", "texts_to_link",
-    "DenseConfig", "FeatureConfig", "FusionConfig", "MatcherConfig", "TrainingDataConfig", "TreeConfig", "XMRConfig",
-    "XMRModel", "normalize_text",
+    "DenseConfig", "FeatureConfig", "FusionConfig", "MatcherConfig", "NearestConfig", "ParentConfig", "TrainingDataConfig",
+    "TreeConfig", "WordKeyConfig", "XMRConfig", "CandidateEvidence", "channel_weights", "fused_score", "XMRModel",
+    "normalize_text", "PredictionSettings",
 ]

@@ -1,8 +1,8 @@
 """Beam search down the label tree with sparse matrix products, batched over all queries at once.
 
 At each level the beam's nodes open their children (`beam @ C.T`), the children are scored by
-the level's linear model, and a child's score is its post-processed margin times its parent's
-score (PECOS's path product). Only the best `beam_size` nodes per query go on. On a layer far
+the level's linear model, and a child's score is a function of its margin (`path_factor`) times its
+parent's score (PECOS's path product). Only the best `beam_size` nodes per query go on. On a layer far
 wider than what a query opens (the leaves of a 10^6-label tree) the margins are computed a query
 at a time from the open nodes' weights only (`layer_margins`): the same floats, far less work.
 """
@@ -19,8 +19,9 @@ from .sparse_ops import product_at, product_at_rows, top_k_per_row
 PER_QUERY_STEP_COST = 20_000
 
 
-def post_process(margins: np.ndarray, kind: str) -> np.ndarray:
-    if kind == "sigmoid":
+def path_factor(margins: np.ndarray, path_scoring: str) -> np.ndarray:
+    """A node's factor of its path score, from its margin (`tree.path_scoring`)."""
+    if path_scoring == "sigmoid":
         return 1.0 / (1.0 + np.exp(-margins))
     return np.exp(-np.maximum(0.0, 1.0 - margins) ** 3)  # l3-hinge
 
@@ -42,7 +43,7 @@ def layer_margins(features: sp.csr_matrix, layer: Layer, opened: sp.csr_matrix) 
     return product_at(features, layer.weights, opened)
 
 
-def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, top_k: int, post_processor: str) -> sp.csr_matrix:
+def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, top_k: int, path_scoring: str) -> sp.csr_matrix:
     """queries × labels: path scores of the best `top_k` labels per query."""
     n = features.shape[0]
     beam = sp.csr_matrix(np.ones((n, 1), dtype=np.float32))
@@ -50,7 +51,7 @@ def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, to
         opened = (beam @ layer.clusters.T).tocsr()  # each child carries its parent's score
         margins = layer_margins(features, layer, opened)
         margins += layer.bias[opened.indices]
-        opened.data = (opened.data * post_process(margins, post_processor)).astype(np.float32)
+        opened.data = (opened.data * path_factor(margins, path_scoring)).astype(np.float32)
         keep = top_k if level == len(layers) - 1 else beam_size
         beam = top_k_per_row(opened, keep)
         beam.eliminate_zeros()

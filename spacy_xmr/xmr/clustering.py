@@ -39,8 +39,12 @@ def _balanced_split(embeddings: sp.csr_matrix, rng: np.random.Generator, iterati
     return left
 
 
-def binary_leaf_order(embeddings: sp.csr_matrix, depth: int, iterations: int, seed: int, progress: bool = False) -> np.ndarray:
-    """A permutation of the labels: after it, binary node j at depth t holds a contiguous block.
+def binary_leaves(embeddings: sp.csr_matrix, depth: int, iterations: int, seed: int, progress: bool = False) -> np.ndarray:
+    """The leaf of every label: the index, left to right, of the depth-`depth` node its 2-means splits sent it to.
+
+    Binary node j at depth t has children 2j and 2j + 1, so a label's ancestor at depth t is `leaf >> (depth - t)`.
+    The leaves are read off the splits themselves: an odd split gives its extra label to the left half, and no
+    formula over block sizes reproduces every such choice. Needs at least 2**depth labels (`tree_depth` ensures it).
 
     `embeddings` (float32 CSR) has its rows l2-normalised in place: at 10^6 labels it is a gigabyte,
     and the caller's PIFA matrix is a temporary (so is the root's block: the matrix itself, not a copy).
@@ -57,22 +61,22 @@ def binary_leaf_order(embeddings: sp.csr_matrix, depth: int, iterations: int, se
                 next_blocks.extend([block[left], block[~left]])
                 bar.update()
             blocks = next_blocks
-    return np.concatenate(blocks)
+    leaf = np.empty(embeddings.shape[0], dtype=np.int64)
+    for index, block in enumerate(blocks):
+        leaf[block] = index
+    return leaf
 
 
 def tree_depth(n_labels: int, max_leaf_size: int) -> int:
     return max(0, math.ceil(math.log2(n_labels / max_leaf_size))) if n_labels > max_leaf_size else 0
 
 
-def cluster_chain(n_labels: int, order: np.ndarray, depth: int, branching_factor: int) -> list[sp.csr_matrix]:
-    """PECOS-style chain [C_0 (K_0 × 1), C_1 (K_1 × K_0), ..., C_label (n_labels × K_last)]."""
+def cluster_chain(leaf: np.ndarray, depth: int, branching_factor: int) -> list[sp.csr_matrix]:
+    """PECOS-style chain [C_0 (K_0 × 1), C_1 (K_1 × K_0), ..., C_label (n_labels × K_last)] from each label's
+    binary leaf at `depth` (as `binary_leaves` gives it)."""
+    n_labels = leaf.size
     step = int(math.log2(branching_factor))
     depths = sorted({d for d in range(depth, 0, -step)})
-    # leaf (depth-d node) of each label: balanced blocks of the permutation
-    leaf_of_position = np.floor(np.arange(n_labels) * (2**depth) / n_labels).astype(np.int64)
-    leaf = np.empty(n_labels, dtype=np.int64)
-    leaf[order] = leaf_of_position
-    node_at = {d: leaf >> (depth - d) for d in depths}  # label → its ancestor's index at binary depth d
     chain = []
     parent_depth = 0
     for d in depths:
@@ -81,14 +85,13 @@ def cluster_chain(n_labels: int, order: np.ndarray, depth: int, branching_factor
         parent = child >> (d - parent_depth)
         chain.append(sp.csr_matrix((np.ones(n_nodes, dtype=np.float32), (child, parent)), shape=(n_nodes, n_parents)))
         parent_depth = d
-    parent = node_at[depths[-1]] if depths else np.zeros(n_labels, dtype=np.int64)
+    parent = leaf >> (depth - parent_depth)  # each label's ancestor at the last level's depth (the root: 0)
     chain.append(sp.csr_matrix((np.ones(n_labels, dtype=np.float32), (np.arange(n_labels), parent)), shape=(n_labels, 2**parent_depth)))
     return chain
 
 
 def build_cluster_chain(embeddings: sp.csr_matrix, max_leaf_size: int, branching_factor: int, iterations: int, seed: int,
                         progress: bool = False) -> list[sp.csr_matrix]:
-    n_labels = embeddings.shape[0]
-    depth = tree_depth(n_labels, max_leaf_size)
-    order = binary_leaf_order(embeddings, depth, iterations, seed, progress)
-    return cluster_chain(n_labels, order, depth, branching_factor)
+    """The label tree of `embeddings` (labels × features) as a cluster chain, leaves at most `max_leaf_size` labels."""
+    depth = tree_depth(embeddings.shape[0], max_leaf_size)
+    return cluster_chain(binary_leaves(embeddings, depth, iterations, seed, progress), depth, branching_factor)

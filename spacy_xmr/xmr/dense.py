@@ -17,12 +17,13 @@ import torch
 from tqdm import tqdm
 
 from ..errors import ConfigError, ModelLoadError
-from ..rerank.device import autocast, autocast_dtype, resolve_device
+from ..device import autocast, autocast_dtype, resolve_device
+from .arrays import load_arrays, save_arrays
 from .config import DenseConfig
 from .sparse_ops import max_over_mapped, place_rows
 
 ENCODER_DIR = "dense_encoder"
-EMBEDDINGS_FILE = "dense_embeddings.npz"
+EMBEDDINGS_FILE = "dense_embeddings"
 SIMILARITY_CELLS = 1 << 24  # (query, example string) cosines formed at once: 64 MB of float32
 
 
@@ -32,8 +33,13 @@ class DenseEncoder:
     def __init__(self, tokenizer, model, config: DenseConfig):
         self.tokenizer = tokenizer
         self.config = config
-        self.device = resolve_device(config.device)
-        self.model = model.to(self.device).eval()
+        self.model = model.eval()
+        self.use_device(config.device)
+
+    def use_device(self, device: str) -> None:
+        """Move the model to `device` ("auto", "cpu", "cuda" or "cuda:N")."""
+        self.device = resolve_device(device)
+        self.model = self.model.to(self.device)
         self._autocast = autocast_dtype("auto", self.device)
 
     @classmethod
@@ -135,24 +141,25 @@ class DenseIndex:
             self._strings = torch.from_numpy(self.embeddings).to(self.encoder.device)
         return self._strings
 
+    def use_device(self, device: str) -> None:
+        """Move the encoder, and the string embeddings with it on their next use."""
+        self.encoder.use_device(device)
+        self._strings = None
+
     def save(self, directory: Path) -> None:
         self.encoder.save(directory / ENCODER_DIR)
-        np.savez(directory / EMBEDDINGS_FILE, embeddings=self.embeddings.astype(np.float16))
+        save_arrays(directory / EMBEDDINGS_FILE, embeddings=self.embeddings.astype(np.float16))
 
     @classmethod
     def load(cls, directory: Path, config: DenseConfig, labels: sp.csr_matrix) -> "DenseIndex":
         """The copy of the encoder saved with the model, never the hub: a saved model works offline."""
-        path = directory / EMBEDDINGS_FILE
-        try:
-            with np.load(path, allow_pickle=False) as arrays:
-                embeddings = arrays["embeddings"]
-        except (OSError, ValueError, KeyError) as err:
-            raise ModelLoadError(f"{path}: missing or corrupt in the XMR model directory {directory} ({err}); "
-                                 f"retrain the model, or set dense.encoder to \"\" in its xmr.json to drop the channel") from err
+        embeddings = load_arrays(directory / EMBEDDINGS_FILE, "embeddings")["embeddings"]
         if embeddings.shape[0] != labels.shape[0]:
-            raise ModelLoadError(f"{path} holds {embeddings.shape[0]} embeddings but the model has {labels.shape[0]} example strings")
+            raise ModelLoadError(f"{directory / EMBEDDINGS_FILE} holds {embeddings.shape[0]} embeddings but the model has "
+                                 f"{labels.shape[0]} example strings")
         try:
             encoder = DenseEncoder.from_pretrained(directory / ENCODER_DIR, config, local_files_only=True)
         except ConfigError as err:  # a device this machine lacks
-            raise ConfigError(f"{directory / 'xmr.json'}: dense.device: {err}; set it to \"auto\" there") from err
+            raise ConfigError(f"{directory / 'xmr.json'}: dense.device: {err}; load the model with dense_device=\"auto\" "
+                              "(XMRModel.load, or the xmr_linker's dense_device setting)") from err
         return cls(encoder, embeddings, labels)

@@ -13,34 +13,32 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from tqdm import tqdm
 
-from ..errors import ConfigError, SpacyXmrError
+from ..errors import SpacyXmrError
+from ..settings import Settings, setting
 from .dense import DenseEncoder
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class DenseTrainingConfig:
-    epochs: int = 1
-    batch_size: int = 128  # pairs per step: 2 × batch_size strings, each pair's partner a negative for the others
-    lr: float = 2e-5
-    warmup_ratio: float = 0.1
-    temperature: float = 0.05
-    seed: int = 0
+class DenseTrainingConfig(Settings):
+    """How `train-dense-encoder` fine-tunes: epochs, pairs per step, learning rate schedule, InfoNCE temperature."""
 
-    def __post_init__(self) -> None:
-        checks = [("epochs", self.epochs >= 1), ("batch_size", self.batch_size >= 2), ("lr", self.lr > 0),
-                  ("warmup_ratio", 0 <= self.warmup_ratio < 1), ("temperature", self.temperature > 0), ("seed", self.seed >= 0)]
-        for name, ok in checks:
-            if not ok:
-                raise ConfigError(f"dense encoder training: {name} = {getattr(self, name)!r} is out of range")
+    label = "dense encoder training:"
+    epochs: int = setting(1, at_least=1)
+    # pairs per step: 2 × batch_size strings, each pair's partner a negative for the others
+    batch_size: int = setting(128, at_least=2)
+    lr: float = setting(2e-5, above=0)
+    warmup_ratio: float = setting(0.1, at_least=0, below=1)
+    temperature: float = setting(0.05, above=0)
+    seed: int = setting(0, at_least=0)
 
 
 def alignment_pairs(labels: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
@@ -112,5 +110,5 @@ def train_dense_encoder(encoder: DenseEncoder, keys: list[str], labels: sp.csr_m
             logger.info("dense encoder epoch %d: mean loss %.4f", epoch + 1, epoch_losses[-1])
     finally:
         encoder.model.eval()
-    return {"config": asdict(config), "n_pairs_per_epoch": len(epochs_pairs[0]), "epoch_losses": epoch_losses,
+    return {"config": config.to_dict(), "n_pairs_per_epoch": len(epochs_pairs[0]), "epoch_losses": epoch_losses,
             "seconds": round(time.perf_counter() - start, 1)}

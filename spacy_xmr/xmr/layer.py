@@ -35,6 +35,11 @@ class Layer:
         """nodes × features: the weights transposed, for scoring a few nodes per query."""
         return self._cached("by_node", lambda: self.weights.T.tocsr())
 
+    def use_weights_by_node(self, by_node: sp.csr_matrix) -> None:
+        """Take the transposed weights saved with the model (memory-mapped, shared by processes) instead of building them."""
+        with _layer_cache_lock:
+            self._cache["by_node"] = by_node
+
     def _cached(self, name: str, build):
         """What prediction derives from the weights, built on first use (once, though threads share the layer)."""
         with _layer_cache_lock:

@@ -127,7 +127,7 @@ def _level_problems(level: int, clusters: sp.csr_matrix, routed: sp.csr_matrix, 
         children = children_of.indices[children_of.indptr[parent]:children_of.indptr[parent + 1]]
         examples = routed.indices[routed.indptr[parent]:routed.indptr[parent + 1]]
         if children.size == 1 or examples.size == 0:
-            bias[children] = 1.0  # an only child is always taken: margin 1 scores 1 after post-processing
+            bias[children] = 1.0  # an only child is always taken: margin 1 scores 1 in either path scoring
         else:
             problems.append(_Problem(level, parent, children, _sample(examples, max_examples, level, parent)))
     return problems, bias
@@ -176,12 +176,12 @@ def node_labels_per_level(labels: sp.csr_matrix, chain: list[sp.csr_matrix]) -> 
 
 
 def mine_hard_negatives(features: sp.csr_matrix, layers: list[Layer], true_nodes: sp.csr_matrix, n_negatives: int,
-                        post_processor: str, n_jobs: int = 1) -> sp.csr_matrix:
+                        path_scoring: str, n_jobs: int = 1) -> sp.csr_matrix:
     """Examples × nodes of the last of `layers`: for each example, the `n_negatives` best-scored nodes that the
     model's own beam (prediction's default width) opens although they hold none of its labels (`true_nodes`).
     `n_jobs` threads search blocks of examples, as prediction does (the products release the GIL)."""
     def mine(lo: int) -> sp.csr_matrix:
-        beam = beam_search(features[lo:lo + MINING_ROWS], layers, MINING_BEAM, MINING_BEAM, post_processor)
+        beam = beam_search(features[lo:lo + MINING_ROWS], layers, MINING_BEAM, MINING_BEAM, path_scoring)
         wrong = (beam - beam.multiply(true_nodes[lo:lo + MINING_ROWS] > 0)).tocsr()
         wrong.eliminate_zeros()
         return top_k_per_row(wrong, n_negatives)
@@ -205,12 +205,12 @@ def _layer(clusters: sp.csr_matrix, problems: list[_Problem], fits: list[tuple],
 
 
 def train_matchers(features: sp.csr_matrix, labels: sp.csr_matrix, chain: list[sp.csr_matrix], sample_weight: np.ndarray,
-                   config: MatcherConfig, progress: bool = False, n_jobs: int | None = None, post_processor: str = "l3-hinge") -> list[Layer]:
+                   config: MatcherConfig, progress: bool = False, n_jobs: int | None = None, path_scoring: str = "l3-hinge") -> list[Layer]:
     """One layer per matrix of `chain`; `n_jobs` worker processes (default: one per available CPU).
 
     Teacher-forced problems are independent, so every level's are fitted at once. With `config.hard_negatives`,
     the levels are fitted one after the other instead: a level's problems also take the examples that the levels
-    above (already fitted, beam-searched with `post_processor`) route to the wrong parent.
+    above (already fitted, beam-searched with `path_scoring`) route to the wrong parent.
     """
     n_jobs = available_cpus() if n_jobs is None else n_jobs
     n_examples, n_features = features.shape
@@ -227,7 +227,7 @@ def train_matchers(features: sp.csr_matrix, labels: sp.csr_matrix, chain: list[s
         for level, clusters in enumerate(chain):
             routed = _teacher_routing(level, per_level, n_examples)
             if layers:
-                mined = mine_hard_negatives(features, layers, per_level[level - 1], config.hard_negatives, post_processor, n_jobs)
+                mined = mine_hard_negatives(features, layers, per_level[level - 1], config.hard_negatives, path_scoring, n_jobs)
                 routed = (routed + mined.T).tocsr()  # the union: a parent's examples, each once
             problems, bias = _level_problems(level, clusters, routed, config.max_node_examples)
             layers.append(_layer(clusters, problems, _fit_all(problems, n_jobs, progress), bias, n_features))

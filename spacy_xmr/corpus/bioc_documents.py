@@ -70,3 +70,13 @@ def check_annotation(document: bioc.BioCDocument, annotation: bioc.BioCAnnotatio
         start, end = annotation_span(annotation)
         if annotation.text is not None and text[start:end] != annotation.text:
             raise SpacyXmrError(f"{where}: text {annotation.text!r} does not match the document text {text[start:end]!r}")
+
+
+def title_and_abstract(title: str, abstract: str) -> list[bioc.BioCPassage]:
+    """A `title` passage at offset 0 and an `abstract` passage at len(title) + 1 (PubTator's layout)."""
+    passages = []
+    for kind, offset, text in (("title", 0, title), ("abstract", len(title) + 1, abstract)):
+        passage = bioc.BioCPassage.of_text(text, offset)
+        passage.infons["type"] = kind
+        passages.append(passage)
+    return passages

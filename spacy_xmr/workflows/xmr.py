@@ -2,18 +2,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+import bioc
 
 from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions
+from ..evaluation_checks import TRAINED_TYPES_INFON, trained_types_infon
 from ..ontology import read_ontology_file, with_corpus_concepts
-from .config import DenseConfig, TrainingDataConfig, XMRConfig
-from .model import XMRModel
+from ..xmr import DenseConfig, TrainingDataConfig, XMRConfig, XMRModel
+
+if TYPE_CHECKING:
+    from ..xmr.dense_training import DenseTrainingConfig
 
 
 def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path], config: XMRConfig | None = None,
-                     entity_types: list[str] | None = None, progress: bool = True) -> XMRModel:
-    return XMRModel.train(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), config, progress)
+                     entity_types: list[str] | None = None, progress: bool = True, val_path: str | Path | None = None) -> XMRModel:
+    """Train on the files; the confidence is calibrated on `val_path`'s mentions when given (else out-of-fold)."""
+    validation = gold_linked_mentions([val_path], entity_types) if val_path else None
+    return XMRModel.train(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), config, progress,
+                          validation=validation)
 
 
 def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, beam_size: int = 10,
@@ -23,33 +31,35 @@ def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, be
 
     mentions = gold_linked_mentions([corpus_path], entity_types)
     ranked = model.predict_mentions(mentions, top_k=top_k, beam_size=beam_size)
-    predictions = {(m.document_id, m.annotation_id): candidates for m, candidates in zip(mentions, ranked)}
+    predictions = {m.key: candidates for m, candidates in zip(mentions, ranked)}
     ks = [k for k in (1, 5, 10, 20, 50) if k <= top_k]
     return evaluate_candidates(mentions, predictions, model.ontology, ks)
 
 
 def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, top_k: int = 10, beam_size: int = 10,
-                    entity_types: list[str] | None = None) -> int:
-    """Write the corpus with ranked candidates for every annotation as BioC XML; returns the mention count."""
+                    entity_types: list[str] | None = None) -> bioc.BioCCollection:
+    """Write the corpus with ranked candidates for every annotation as BioC XML; returns what it wrote."""
     from ..corpus import iter_mentions, read_corpus, write_bioc, write_candidates
 
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
     collection = read_corpus(Path(in_path), entity_types)
     mentions = list(iter_mentions(collection))
     ranked = model.predict_mentions(mentions, top_k=top_k, beam_size=beam_size)
-    predictions = {(m.document_id, m.annotation_id): candidates for m, candidates in zip(mentions, ranked)}
-    write_bioc(write_candidates(collection, predictions), out_path)
-    return len(mentions)
+    predictions = {m.key: candidates for m, candidates in zip(mentions, ranked)}
+    result = write_candidates(collection, predictions)
+    result.infons[TRAINED_TYPES_INFON] = trained_types_infon(model.stats.get("mention_types", {}))
+    write_bioc(result, out_path)
+    return result
 
 
-def train_dense_encoder_from_files(ontology_path: str | Path, output: str | Path, config: DenseConfig, training,
+def train_dense_encoder_from_files(ontology_path: str | Path, output: str | Path, config: DenseConfig, training: DenseTrainingConfig,
                                    train_paths: Sequence[str | Path] = (), entity_types: list[str] | None = None,
                                    progress: bool = True) -> dict:
     """Fine-tune the encoder `config.encoder` (hub name or folder) on the ontology's names and synonyms, plus the
-    gold-linked mentions of `train_paths`, and save it to `output` atomically (`training`: a DenseTrainingConfig)."""
-    from .dense import DenseEncoder
-    from .dense_training import train_dense_encoder
-    from .training_data import build_training_data
+    gold-linked mentions of `train_paths`, and save it to `output` atomically."""
+    from ..xmr.dense import DenseEncoder
+    from ..xmr.dense_training import train_dense_encoder
+    from ..xmr.training_data import build_training_data
 
     mentions = gold_linked_mentions(train_paths, entity_types)
     data = build_training_data(with_corpus_concepts(read_ontology_file(ontology_path), mentions), mentions, TrainingDataConfig())

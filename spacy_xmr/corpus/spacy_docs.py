@@ -1,8 +1,9 @@
 """BioC collections ⇄ spaCy Docs that share the Mention layer's text and offsets.
 
 `collection_to_docs` makes one Doc per BioC document with `nlp.make_doc(document_text)`:
-- `doc.spans["xmr_gold"]` holds EVERY gold annotation of the document (label = type, `kb_id_` = first
-  gold id or ""); a discontiguous annotation is one span from its first to its last location;
+- `doc.spans["xmr_gold"]` holds EVERY gold annotation of the document (label = type, `kb_id_` = its gold
+  ids `|`-joined, as scorers and training split them, or ""); a discontiguous annotation is one span from its
+  first to its last location;
 - `doc.ents` holds the contiguous annotations that do not overlap a longer one (spaCy's `filter_spans`);
 - `doc.user_data["spacy_xmr.bioc"]` keeps, as plain JSON-like values (they survive `DocBin`), the document
   id and infons, the passage offsets and infons, each annotation's id, text, infons and locations, the
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 import bioc
 
 from ..errors import SpacyXmrError
-from .documents import document_text, iter_annotations, sorted_passages
+from .bioc_documents import document_text, iter_annotations, sorted_passages
 from .mentions import document_mentions
 
 if TYPE_CHECKING:  # spaCy (and through thinc, torch) is imported only when Docs are made
@@ -74,7 +75,7 @@ def _document_to_doc(document: bioc.BioCDocument, nlp: Language, collection_reco
     doc = nlp.make_doc(document_text(document))
     spans, contiguous, misaligned = [], [], []
     for mention, annotation in zip(mentions, _annotations_by_id(document, mentions)):
-        kb_id = mention.gold_ids[0] if mention.gold_ids else ""
+        kb_id = "|".join(mention.gold_ids)
         span = doc.char_span(mention.start, mention.end, label=mention.type, kb_id=kb_id, alignment_mode="expand")
         if span is None:
             raise SpacyXmrError(f"document {document.id}, annotation {mention.annotation_id!r}: no tokens at {mention.start}-{mention.end}")

@@ -1,0 +1,178 @@
+"""Throughput and memory of `spacy-xmr annotate` against plain `nlp.pipe`, on replicated real abstracts.
+
+Builds >= --documents raw-text documents (JSONL, `{"id", "title", "abstract"}`) by repeating the NCBI
+Disease and BC5CDR abstracts (ids made unique), split into --shards files; then times
+- plain: one process, `spacy.load` + for each shard read, `nlp.pipe`, write JSONL (load time excluded);
+- annotate with each --workers count on a fresh local Ray (`address="local"`), JSONL output,
+sampling every 0.5 s the proportional set size (PSS) of this process and all its descendants
+(Ray's GCS, raylet, object store and workers): shared pages count once per node, so the node total
+shows whether workers share the model arrays. Writes benchmarks/results/annotate_scale*.json.
+
+    python benchmarks/annotate_scale.py --pipeline PIPELINE_DIR [--documents 20000] [--shards 16] [--workers 1 2]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+SOURCES = ["ncbi_disease/NCBItrainset_corpus.txt", "ncbi_disease/NCBIdevelopset_corpus.txt",
+           "ncbi_disease/NCBItestset_corpus.txt", "bc5cdr/CDR_TrainingSet.PubTator.txt", "bc5cdr/CDR_DevelopmentSet.PubTator.txt"]
+
+
+def write_shards(data: Path, n_documents: int, n_shards: int, directory: Path) -> list[Path]:
+    """The abstracts of SOURCES repeated to `n_documents`, round-robin over `n_shards` JSONL files."""
+    from spacy_xmr.corpus import read_pubtator
+
+    abstracts = []
+    for source in SOURCES:
+        for document in read_pubtator(data / source).documents:
+            title, abstract = (passage.text for passage in document.passages)
+            abstracts.append((document.id, title, abstract))
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"abstracts{index:03d}.jsonl" for index in range(n_shards)]
+    handles = [open(path, "w", encoding="utf8") for path in paths]
+    for number, (pmid, title, abstract) in zip(range(n_documents), itertools.cycle(abstracts)):
+        record = {"id": f"{pmid}-{number // len(abstracts)}", "title": title, "abstract": abstract}
+        handles[number % n_shards].write(json.dumps(record) + "\n")
+    for handle in handles:
+        handle.close()
+    return paths
+
+
+class PssSampler:
+    """Peak PSS (MiB) of this process tree, in total and per annotate worker, sampled in a thread."""
+
+    def __init__(self, interval: float = 0.5):
+        import psutil
+
+        self.psutil, self.interval = psutil, interval
+        self.peak_total = self.peak_worker = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        root = self.psutil.Process()
+        total = 0.0
+        for process in [root, *root.children(recursive=True)]:
+            try:
+                pss = process.memory_full_info().pss / 2**20
+                name = " ".join(process.cmdline()[:1])
+            except (self.psutil.NoSuchProcess, self.psutil.AccessDenied):
+                continue
+            total += pss
+            if "ShardAnnotator" in name:
+                self.peak_worker = max(self.peak_worker, pss)
+        self.peak_total = max(self.peak_total, total)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def run_plain(pipeline: Path, shards: list[Path], out_dir: Path, batch_size: int) -> dict:
+    import spacy
+
+    from spacy_xmr.corpus import collection_to_docs
+    from spacy_xmr.corpus.formats import read_corpus
+    from spacy_xmr.corpus.jsonl import write_jsonl
+    from spacy_xmr.distributed.outputs import count_mentions, linked_collection, without_annotations
+
+    with PssSampler() as memory:
+        nlp = spacy.load(pipeline)
+        documents = mentions = 0
+        pipe_seconds = 0.0
+        start = time.perf_counter()
+        for shard in shards:
+            docs = collection_to_docs(without_annotations(read_corpus(shard)), nlp)
+            pipe_start = time.perf_counter()
+            docs = list(nlp.pipe(docs, batch_size=batch_size))
+            pipe_seconds += time.perf_counter() - pipe_start
+            collection = linked_collection(docs, "ner", None)
+            write_jsonl(collection, out_dir / shard.name)
+            documents += len(docs)
+            mentions += count_mentions(collection)
+        seconds = time.perf_counter() - start
+    return {"documents": documents, "mentions": mentions, "seconds": seconds, "nlp_pipe_seconds": pipe_seconds,
+            "documents_per_second": documents / seconds, "mentions_per_second": mentions / seconds,
+            "peak_pss_mib_process": memory.peak_total}
+
+
+def run_annotate(pipeline: Path, shards: list[Path], out_dir: Path, workers: int, batch_size: int) -> dict:
+    from spacy_xmr.distributed import annotate
+
+    with PssSampler() as memory:
+        start = time.perf_counter()
+        summary = annotate(pipeline, [str(s) for s in shards], out_dir, output_format="jsonl", workers=workers,
+                           batch_size=batch_size, overwrite=True, progress=False)
+        wall = time.perf_counter() - start
+    manifest = [json.loads(line) for line in (out_dir / "_manifest.jsonl").read_text().splitlines()]
+    busy = sum(record["seconds"] for record in manifest)
+    return {
+        "workers": workers, "documents": summary.documents, "mentions": summary.mentions, "failed_shards": len(summary.failed),
+        "wall_seconds_with_ray_start": wall, "startup_seconds": summary.startup_seconds, "seconds": summary.seconds,
+        "documents_per_second": summary.documents_per_second, "mentions_per_second": summary.mentions_per_second,
+        "documents_per_second_per_busy_worker": summary.documents / busy,
+        "peak_pss_mib_node": memory.peak_total, "peak_pss_mib_per_worker": memory.peak_worker,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pipeline", type=Path, required=True, help="saved pipeline folder (NER + xmr_linker)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--documents", type=int, default=20_000)
+    parser.add_argument("--shards", type=int, default=16)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "annotate_scale.json")
+    parser.add_argument("--note", default="", help="what to record about the pipeline (e.g. smoke-size NER)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="annotate-scale-") as tmp:
+        shards = write_shards(args.data, args.documents, args.shards, Path(tmp) / "in")
+        load_before = os.getloadavg()
+        plain = run_plain(args.pipeline, shards, Path(tmp) / "plain", args.batch_size)
+        print(json.dumps({"plain": plain}, indent=1), flush=True)
+        runs = []
+        for workers in args.workers:
+            runs.append(run_annotate(args.pipeline, shards, Path(tmp) / f"ray{workers}", workers, args.batch_size))
+            print(json.dumps(runs[-1], indent=1), flush=True)
+    one = next((r for r in runs if r["workers"] == 1), None)
+    result = {
+        "command": "python benchmarks/annotate_scale.py " + " ".join(
+            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in vars(args).items() if v != ""),
+        "note": args.note,
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "load_average_before": load_before},
+        "documents": args.documents, "shards": args.shards,
+        "plain_nlp_pipe": plain,
+        "annotate": runs,
+        "annotate_1_worker_vs_plain": one["documents_per_second"] / plain["documents_per_second"] if one else None,
+        "parallel_efficiency": {r["workers"]: r["documents_per_second"] / (r["workers"] * one["documents_per_second"])
+                                for r in runs} if one else None,
+        "node_memory_ratio_vs_1_worker": {r["workers"]: r["peak_pss_mib_node"] / one["peak_pss_mib_node"] for r in runs} if one else None,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

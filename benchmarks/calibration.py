@@ -1,0 +1,207 @@
+"""How far the XMR model's confidence can be trusted, on NCBI Disease and BC5CDR (Disease) dev.
+
+For each corpus: a model trained on the train split with the default config, its confidence calibrated out-of-fold
+on the train mentions (so dev is held out from both the model and its calibrator), then on dev:
+
+- expected calibration error (10 equal-width bins), the reliability diagram (PNG) and the precision-coverage curve;
+- precision and coverage at the linker's default threshold and at 0.9;
+- phrases that name no concept: chunks of the dev abstracts that overlap no annotation of any type, found by a
+  rule-based chunker (maximal runs of 1-4 alphabetic tokens between stop words, punctuation and numbers: the
+  content-word phrases of a sentence, a superset of its base noun phrases; no tagger or parser is installed), and
+  the share of them that the default threshold links, against the share of gold mentions it keeps;
+- NIL: a random 10 % of the concepts that dev mentions link to are removed from the ontology and the training
+  mentions, a model is trained without them, and the confidence must tell the dev mentions whose concept is absent
+  from the rest: AUROC, and NIL precision / recall at the default threshold.
+
+    python benchmarks/calibration.py [--corpus ncbi_disease|bc5cdr] [--data ../shared/data]
+
+writes benchmarks/results/calibration_<corpus>.json and calibration_<corpus>_reliability.png.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from spacy_xmr.atomic import atomic_open
+from spacy_xmr.calibration import expected_calibration_error
+from spacy_xmr.corpus import gold_linked_mentions, iter_mentions, read_corpus
+from spacy_xmr.corpus.mention import Mention
+from spacy_xmr.ontology import Ontology, read_medic
+from spacy_xmr.pipeline.linker import DEFAULT_THRESHOLD
+from spacy_xmr.xmr import XMRConfig, XMRModel
+from spacy_xmr.xmr.confidence import evidence_and_outcomes
+
+ROOT = Path(__file__).resolve().parent
+CORPORA = {  # name: (train file, dev file, entity types)
+    "ncbi_disease": ("ncbi_disease/NCBItrainset_corpus.txt", "ncbi_disease/NCBIdevelopset_corpus.txt", None),
+    "bc5cdr": ("bc5cdr/CDR_TrainingSet.PubTator.txt", "bc5cdr/CDR_DevelopmentSet.PubTator.txt", ["Disease"]),
+}
+MAX_CHUNK_TOKENS = 4
+N_BINS = 10
+REMOVED_SHARE = 0.1
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray) -> list[dict]:
+    bins = np.minimum((confidence * N_BINS).astype(int), N_BINS - 1)
+    return [{"bin": f"{b / N_BINS:.1f}-{(b + 1) / N_BINS:.1f}", "n": int((bins == b).sum()),
+             "mean_confidence": float(confidence[bins == b].mean()), "accuracy": float(correct[bins == b].mean())}
+            for b in range(N_BINS) if (bins == b).any()]
+
+
+def precision_coverage(confidence: np.ndarray, correct: np.ndarray) -> list[dict]:
+    """Precision of the links kept at each coverage (share of mentions linked), most confident first."""
+    order = np.argsort(-confidence, kind="stable")
+    hits = np.cumsum(correct[order])
+    points = []
+    for coverage in np.linspace(0.05, 1.0, 20):
+        n = max(1, int(round(coverage * len(order))))
+        points.append({"coverage": round(float(coverage), 2), "precision": float(hits[n - 1] / n),
+                       "threshold": float(confidence[order][n - 1])})
+    return points
+
+
+def at_threshold(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> dict:
+    kept = confidence >= threshold
+    return {"threshold": threshold, "coverage": float(kept.mean()), "precision": float(correct[kept].mean()) if kept.any() else None}
+
+
+def chunks_of(text: str, annotated: list[tuple[int, int]], tokenizer) -> list[tuple[int, int]]:
+    """Content-word runs of `text` (see the module docstring) that overlap no annotated span."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    runs, current = [], []
+    for token in tokenizer(text):
+        if token.is_alpha and token.lower_ not in STOP_WORDS:
+            current.append(token)
+            continue
+        if current:
+            runs.append(current)
+        current = []
+    if current:
+        runs.append(current)
+    spans = [(run[0].idx, run[-1].idx + len(run[-1])) for run in runs if len(run) <= MAX_CHUNK_TOKENS]
+    return [(s, e) for s, e in spans if not any(s < ae and as_ < e for as_, ae in annotated)]
+
+
+def chunk_mentions(dev_path: Path) -> list[Mention]:
+    import spacy
+
+    tokenizer = spacy.blank("en").tokenizer
+    by_document: dict[str, list[Mention]] = {}
+    for mention in iter_mentions(read_corpus(dev_path)):
+        by_document.setdefault(mention.document_id, []).append(mention)
+    out = []
+    for document_id, mentions in by_document.items():
+        text = mentions[0].document_text
+        for index, (start, end) in enumerate(chunks_of(text, [(m.start, m.end) for m in mentions], tokenizer)):
+            out.append(Mention(document_id, f"chunk{index}", start, end, text[start:end], document_text=text, passage_end=len(text)))
+    return out
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The probability that a random positive scores above a random negative (ties count half)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def nil_experiment(ontology: Ontology, train: list[Mention], dev: list[Mention], seed: int) -> dict:
+    linked = sorted({ontology.resolve(i) or i for m in dev for i in m.gold_ids})
+    removed = set(random.Random(seed).sample(linked, int(round(REMOVED_SHARE * len(linked)))))
+
+    def touches_removed(mention: Mention) -> bool:
+        return any((ontology.resolve(i) or i) in removed for i in mention.gold_ids)
+
+    kept_concepts = [c for c in ontology if c.id not in removed]
+    smaller = Ontology([replace(c, parents=[p for p in c.parents if p not in removed]) for c in kept_concepts], name=ontology.name)
+    model = XMRModel.train(smaller, [m for m in train if not touches_removed(m)], XMRConfig(), progress=False)
+    evidence = model.channel_scores(dev, top_k=10)
+    confidence = np.array(model.confidence(evidence))
+    absent = np.array([all((ontology.resolve(i) or i) in removed for i in m.gold_ids) for m in dev])
+    predicted_nil = confidence < DEFAULT_THRESHOLD
+    return {
+        "n_concepts_removed": len(removed), "n_dev_concepts": len(linked), "n_mentions_absent": int(absent.sum()),
+        "n_mentions_present": int((~absent).sum()), "auroc_present_vs_absent": auroc(confidence, ~absent),
+        "nil_precision": float(absent[predicted_nil].mean()) if predicted_nil.any() else None,
+        "nil_recall": float(predicted_nil[absent].mean()), "threshold": DEFAULT_THRESHOLD,
+        "mean_confidence_absent": float(confidence[absent].mean()), "mean_confidence_present": float(confidence[~absent].mean()),
+    }
+
+
+def reliability_png(rows: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    axes.plot([r["mean_confidence"] for r in rows], [r["accuracy"] for r in rows], marker="o", label="XMR confidence")
+    for row in rows:
+        axes.annotate(str(row["n"]), (row["mean_confidence"], row["accuracy"]), fontsize=7, xytext=(3, -9), textcoords="offset points")
+    axes.set(xlabel="confidence (bin mean)", ylabel="accuracy@1", title=title, xlim=(0, 1), ylim=(0, 1.02))
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    with atomic_open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=120)
+    plt.close(figure)
+
+
+def run(corpus: str, data: Path, seed: int) -> dict:
+    train_file, dev_file, types = CORPORA[corpus]
+    ontology = read_medic(data / "medic" / "CTD_diseases.tsv.gz")
+    train, dev = gold_linked_mentions([data / train_file], types), gold_linked_mentions([data / dev_file], types)
+    start = time.perf_counter()
+    model = XMRModel.train(ontology, train, XMRConfig(), progress=False)
+    train_s = time.perf_counter() - start
+    features, correct = evidence_and_outcomes(model, dev)
+    confidence = model.calibrator.predict(features)
+    chunks = chunk_mentions(data / dev_file)
+    chunk_evidence = model.channel_scores(chunks, top_k=10)
+    chunk_confidence = np.array(model.confidence(chunk_evidence))
+    table = reliability(confidence, correct)
+    reliability_png(table, ROOT / "results" / f"calibration_{corpus}_reliability.png", f"{corpus} dev ({len(dev)} mentions)")
+    return {
+        "corpus": corpus, "split": "dev", "n_train_mentions": len(train), "n_dev_mentions": len(dev),
+        "calibration": model.calibrator.fitted_on, "train_s_with_calibration": round(train_s, 1),
+        "calibration_s": model.stats.get("calibration_s"), "acc_at_1": float(correct.mean()),
+        "expected_calibration_error": expected_calibration_error(confidence, correct, N_BINS),
+        "reliability": table, "precision_coverage": precision_coverage(confidence, correct),
+        "at_default_threshold": at_threshold(confidence, correct, DEFAULT_THRESHOLD), "at_0_9": at_threshold(confidence, correct, 0.9),
+        "non_mention_chunks": {
+            "chunker": f"maximal runs of 1-{MAX_CHUNK_TOKENS} alphabetic non-stop-word tokens (spaCy's English tokenizer and "
+                       "STOP_WORDS), overlapping no annotation of any type",
+            "n_chunks": len(chunks), "share_linked_at_default": float((chunk_confidence >= DEFAULT_THRESHOLD).mean()),
+            "share_linked_without_threshold": float(np.mean([bool(c) for c in chunk_evidence])),
+            "gold_mentions_kept_at_default": float((confidence >= DEFAULT_THRESHOLD).mean()),
+            "examples_linked": [c.text for c, p in zip(chunks, chunk_confidence) if p >= DEFAULT_THRESHOLD][:15],
+        },
+        "nil": nil_experiment(ontology, train, dev, seed),
+        "default_threshold": DEFAULT_THRESHOLD,
+        "command": f"python benchmarks/calibration.py --corpus {corpus}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", choices=sorted(CORPORA), action="append")
+    parser.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    for corpus in args.corpus or sorted(CORPORA):
+        result = run(corpus, args.data, args.seed)
+        with atomic_open(ROOT / "results" / f"calibration_{corpus}.json") as handle:
+            json.dump(result, handle, indent=2)
+        print(json.dumps({k: v for k, v in result.items() if k not in ("reliability", "precision_coverage")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

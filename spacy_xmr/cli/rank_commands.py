@@ -1,0 +1,89 @@
+"""`spacy-xmr train-ranker` and `apply-ranker`: fit the learned ranker over the XMR stage's channels on out-of-fold
+candidate lists, and write a corpus's candidates in its order."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from wasabi import msg
+
+from ..atomic import refuse_to_overwrite_input
+from ..errors import SpacyXmrError
+from . import app
+
+
+@app.command("train-ranker")
+def train_ranker_command(
+    ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False,
+                                  help="Ontology: spacy-xmr .jsonl.gz, or a MEDIC CTD_diseases.tsv(.gz) (as given to train-xmr)."),
+    train_corpus: List[Path] = typer.Option(..., "--train-corpus", exists=True, dir_okay=False,
+                                            help="Gold-linked training corpus (BioC XML or PubTator); repeatable. Use the XMR model's."),
+    xmr_model: Path = typer.Option(..., "--xmr-model", exists=True, file_okay=False,
+                                   help="The XMR model (from train-xmr) the ranker will reorder: its training config makes the "
+                                        "out-of-fold models, and --val-corpus is linked with it."),
+    output: Path = typer.Option(..., "--output", file_okay=False, help="Ranker directory to write (replaced atomically)."),
+    config: Optional[Path] = typer.Option(None, "--config", exists=True, dir_okay=False, help="Ranker config JSON (partial is fine)."),
+    folds: Optional[int] = typer.Option(None, "--folds", min=2, help="Document folds of the out-of-fold lists (overrides the config's)."),
+    top_k: Optional[int] = typer.Option(None, "--top-k", min=2, help="XMR candidates reranked per mention (overrides the config's)."),
+    val_corpus: Optional[Path] = typer.Option(None, "--val-corpus", exists=True, dir_okay=False,
+                                              help="Gold corpus to report acc@1 on, the XMR stage alone beside the ranker."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
+) -> None:
+    """Train a LightGBM model (config `objective`: binary, lambdarank or rank_xendcg) that reorders the XMR model's
+    top-k candidates from their channel scores, string overlaps, concept priors, document and ontology features; each
+    training mention's list comes from an XMR model trained without its document (K-fold by document), so it is as
+    hard as at test time."""
+    from ..ranking import RankerConfig
+    from ..workflows.ranking import evaluate_ranker, train_ranker_from_files
+    from ..xmr import XMRModel
+
+    try:
+        ranker_config = RankerConfig.from_json(config) if config else RankerConfig()
+        overrides = {key: value for key, value in (("folds", folds), ("top_k", top_k)) if value is not None}
+        ranker_config = RankerConfig.from_dict({**ranker_config.to_dict(), **overrides})
+        xmr = XMRModel.load(xmr_model)
+        start = time.perf_counter()
+        ranker = train_ranker_from_files(ontology, train_corpus, xmr.config, ranker_config, entity_types or None,
+                                         progress=msg.text)
+        elapsed = time.perf_counter() - start
+        ranker.save(output)
+    except (SpacyXmrError, OSError) as err:
+        msg.fail("Ranker training failed", str(err), exits=1)
+    stats = ranker.stats
+    msg.good(f"Trained on {stats['n_lists_used']} out-of-fold lists ({stats['n_lists_without_gold_candidate']} of "
+             f"{stats['n_training_mentions']} mentions left out: no gold concept in their top {ranker_config.top_k}) in "
+             f"{elapsed:.0f} s; saved to {output}")
+    msg.table(list(ranker.importances().items())[:8], header=("feature", "share of gain"), divider=True)
+    if val_corpus is not None:
+        try:
+            metrics = evaluate_ranker(xmr, ranker, val_corpus, entity_types=entity_types or None)
+        except (SpacyXmrError, OSError) as err:
+            msg.fail("Validation failed", str(err), exits=1)
+        rows = [(name, f"{result['acc_at_1']:.4f}", f"{result['mrr']:.4f}") for name, result in metrics.items()]
+        msg.table(rows, header=(f"{val_corpus.name} ({metrics['xmr']['n_mentions']} mentions)", "acc@1", "MRR"), divider=True)
+
+
+@app.command("apply-ranker")
+def apply_ranker_command(
+    xmr_model: Path = typer.Option(..., "--xmr-model", exists=True, file_okay=False, help="XMR model directory from train-xmr."),
+    model: Path = typer.Option(..., "--model", exists=True, file_okay=False, help="Ranker directory from train-ranker."),
+    in_corpus: Path = typer.Option(..., "--in-corpus", exists=True, dir_okay=False, help="Corpus with mentions (BioC XML or PubTator)."),
+    out_corpus: Path = typer.Option(..., "--out-corpus", dir_okay=False, help="BioC XML to write, with candidate infons."),
+    beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Tree nodes kept per level (default: the XMR model's)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Link only mentions of this type (repeatable)."),
+) -> None:
+    """Link every mention of a corpus: the XMR model's top-k candidates, reordered by the ranker; `spacy-xmr evaluate`
+    reads the result."""
+    from ..ranking import LearnedRanker
+    from ..workflows.ranking import apply_ranker_to_corpus
+    from ..xmr import XMRModel
+
+    try:
+        refuse_to_overwrite_input(out_corpus, [in_corpus])  # before the (slow) model load
+        ranker = LearnedRanker.load(model)
+        n_mentions = apply_ranker_to_corpus(XMRModel.load(xmr_model), ranker, in_corpus, out_corpus, beam_size, entity_types or None)
+    except (SpacyXmrError, OSError) as err:
+        msg.fail("apply-ranker failed", str(err), exits=1)
+    msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {n_mentions} mentions to {out_corpus}")

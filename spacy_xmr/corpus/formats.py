@@ -1,0 +1,98 @@
+"""Which reader a corpus file needs, decided by its content (never by its name), and `read_corpus`.
+
+Every reader takes a path and returns a `bioc.BioCCollection`, raising InputFormatError that names the
+file and line for bad input. A format is recognised from the file's first characters (decompressed when
+gzipped, BOM dropped): the first entry of `CORPUS_FORMATS` whose `looks_like` accepts them reads the file.
+To support another format, add a `CorpusFormat` to the list, more specific formats before general ones.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import bioc
+
+from ..errors import InputFormatError
+from ..gzip_files import UTF8_BOM, read_bytes, read_head
+from .bioc_io import filter_entity_types, read_bioc
+from .bioc_json import looks_like_bioc_json, read_bioc_json
+from .jsonl import looks_like_jsonl, read_jsonl
+from .pubmed_xml import ROOT_TAG as PUBMED_ROOT, read_pubmed_xml
+from .pubtator import looks_like_pubtator, read_pubtator
+
+_XML_PROLOG = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.DOTALL)
+_XML_ELEMENT = re.compile(r"\s*<([A-Za-z_][\w.:-]*)")
+
+
+def xml_root(head: str) -> str | None:
+    """The name of the first element of an XML text (after declaration, comments, DOCTYPE), or None."""
+    position = 0
+    while match := _XML_PROLOG.match(head, position):
+        position = match.end()
+    element = _XML_ELEMENT.match(head, position)
+    return element.group(1) if element else None
+
+
+@dataclass(frozen=True)
+class CorpusFormat:
+    """A corpus file format: its name for messages, how its content starts, and its reader."""
+
+    name: str
+    looks_like: Callable[[str], bool]
+    read: Callable[[Path], bioc.BioCCollection]
+
+
+CORPUS_FORMATS: list[CorpusFormat] = [
+    CorpusFormat("BioC XML", lambda head: xml_root(head) == "collection", read_bioc),
+    CorpusFormat("BioC JSON", looks_like_bioc_json, read_bioc_json),
+    CorpusFormat("PubTator", looks_like_pubtator, read_pubtator),
+    CorpusFormat("PubMed XML", lambda head: xml_root(head) == PUBMED_ROOT, read_pubmed_xml),
+    CorpusFormat("JSONL", looks_like_jsonl, read_jsonl),
+]
+
+
+def _first_line(head: str) -> tuple[int, str]:
+    for line_no, line in enumerate(head.splitlines(), start=1):
+        if line.strip():
+            return line_no, line
+    return 1, ""
+
+
+def corpus_format(path: str | Path) -> CorpusFormat | None:
+    """The format of the file at `path`, None for an empty (or blank) file; InputFormatError when unknown."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFormatError(path, "corpus file not found" if not path.exists() else "not a file")
+    head = read_head(path)
+    if not head.strip():  # blank so far: read on, which also reports corrupt gzip data
+        head = read_bytes(path).decode("utf-8", errors="replace").lstrip(UTF8_BOM)
+        if not head.strip():
+            return None
+    for candidate in CORPUS_FORMATS:
+        if candidate.looks_like(head):
+            return candidate
+    line_no, line = _first_line(head)
+    root = xml_root(head)
+    seen = f"an XML file with root element <{root}>" if root else f"the text {line[:80]!r}"
+    raise InputFormatError(
+        path,
+        f"unrecognised corpus format: found {seen}; expected one of "
+        f"{', '.join(f.name for f in CORPUS_FORMATS)}",
+        line_no,
+    )
+
+
+def read_corpus(path: str | Path, entity_types: list[str] | None = None) -> bioc.BioCCollection:
+    """Read a corpus file of any format in `CORPUS_FORMATS` (gzipped or not), keeping `entity_types` (all when None).
+
+    An empty file is an empty collection (e.g. training from an ontology alone).
+    """
+    path = Path(path)
+    found = corpus_format(path)
+    if found is None:
+        collection = bioc.BioCCollection()
+        collection.source = path.name
+        return collection
+    return filter_entity_types(found.read(path), entity_types)

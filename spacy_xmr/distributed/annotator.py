@@ -1,0 +1,148 @@
+"""The worker side of `annotate`: a pipeline loaded once, applied to whole shards.
+
+`ShardAnnotator` is a plain class; `run.py` makes Ray actors of it. A shard is read, turned into Docs
+(`collection_to_docs`), run through the worker's stage of the pipeline and, in the last stage, written
+atomically; the worker returns the shard's manifest record. Bad input or a failing document marks the
+shard `failed` with the reason (and the input line where known) instead of stopping the run.
+
+Stages: `all` runs every component; with the reranker on GPU workers, `cpu` runs the components
+before the first `xmr_reranker` and hands the Docs on as DocBin bytes, and `rerank` runs the rest.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..corpus import GOLD_SPANS_KEY, collection_to_docs
+from ..pipeline.base import CandidatePipe
+from .manifest import FAILED, OK
+from .outputs import WRITERS, count_mentions, linked_collection, without_annotations, without_gold_ids
+from .pipelines import first_reranker, load_pipeline
+from .shards import Shard
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How a worker runs: `mentions` (ner or gold), its stage, the output format, and the test-only fault hook.
+
+    `kill_on_shard` / `kill_marker`: the worker process exits in the middle of the shard of that input
+    file name, once (the marker file records that it happened), to test that Ray redoes the shard.
+    """
+
+    mentions: str = "ner"
+    stage: str = "all"
+    output_format: str = "bioc"
+    batch_size: int = 64
+    kill_on_shard: str | None = None
+    kill_marker: str | None = None
+
+
+class ShardAnnotator:
+    """One worker: the pipeline (with the shared linker models), restricted to its stage, applied to whole shards."""
+
+    def __init__(self, directory: str, linker_models: dict, settings: WorkerSettings):
+        self.settings = settings
+        self.nlp = load_pipeline(Path(directory), linker_models)
+        self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        names = self.nlp.pipe_names
+        reranker = first_reranker(Path(directory))
+        split = names.index(reranker) if reranker in names else len(names)
+        stage_names = {"all": names, "cpu": names[:split], "rerank": names[split:]}[settings.stage]
+        if settings.mentions == "gold":
+            stage_names = [name for name in stage_names if not self._finds_entities(name)]
+        self.nlp.select_pipes(enable=stage_names)
+        self.spans_key = GOLD_SPANS_KEY if settings.mentions == "gold" else self._pipeline_spans_key()
+        if settings.mentions == "gold":
+            for pipe in self._candidate_pipes():
+                pipe.spans_key = GOLD_SPANS_KEY
+
+    def _candidate_pipes(self) -> list[CandidatePipe]:
+        return [pipe for _, pipe in self.nlp.components if isinstance(pipe, CandidatePipe)]
+
+    def _finds_entities(self, name: str) -> bool:
+        """A component that sets doc.ents itself (NER, entity ruler): not run when linking the input's mentions."""
+        return "doc.ents" in self.nlp.get_pipe_meta(name).assigns and not isinstance(self.nlp.get_pipe(name), CandidatePipe)
+
+    def _pipeline_spans_key(self) -> str | None:
+        """The spans the pipeline's last linker links (None: doc.ents): the spans written out."""
+        pipes = self._candidate_pipes()
+        return pipes[-1].spans_key if pipes else None
+
+    def pid(self) -> int:
+        """The worker's process id; answering it means the pipeline is loaded."""
+        return os.getpid()
+
+    # ---- the three entry points -------------------------------------------------------------
+    def annotate(self, shard: Shard) -> dict:
+        """Stage `all`: read, link and write one shard; its manifest record."""
+        start = time.perf_counter()
+        try:
+            docs = self._run(self._read(shard), shard)
+            return self._write(shard, docs, time.perf_counter() - start)
+        except Exception as err:  # one bad shard must not stop the run: it is reported in the manifest
+            return self._failure(shard, err, time.perf_counter() - start)
+
+    def prepare(self, shard: Shard) -> dict:
+        """Stage `cpu`: the shard's Docs after the components before the reranker, as DocBin bytes."""
+        from spacy.tokens import DocBin
+
+        start = time.perf_counter()
+        try:
+            docs = self._run(self._read(shard), shard)
+            data = DocBin(docs=docs, store_user_data=True).to_bytes()
+            return {"shard": shard, "docs": data, "seconds": time.perf_counter() - start}
+        except Exception as err:
+            return {"shard": shard, "failure": self._failure(shard, err, time.perf_counter() - start)}
+
+    def finish(self, prepared: dict) -> dict:
+        """Stage `rerank`: rerank the Docs that `prepare` made and write the shard."""
+        from spacy.tokens import DocBin
+
+        if "failure" in prepared:
+            return prepared["failure"]
+        shard, start = prepared["shard"], time.perf_counter() - prepared["seconds"]
+        try:
+            docs = list(DocBin().from_bytes(prepared["docs"]).get_docs(self.nlp.vocab))
+            docs = self._run(docs, shard)
+            return self._write(shard, docs, time.perf_counter() - start)
+        except Exception as err:
+            return self._failure(shard, err, time.perf_counter() - start)
+
+    # ---- steps --------------------------------------------------------------------------------
+    def _read(self, shard: Shard) -> list:
+        from ..corpus.formats import read_corpus
+
+        collection = read_corpus(Path(shard.input))
+        if self.settings.mentions == "ner":
+            return collection_to_docs(without_annotations(collection), self.nlp)
+        return without_gold_ids(collection_to_docs(collection, self.nlp))
+
+    def _run(self, docs: list, shard: Shard) -> list:
+        docs = list(self.nlp.pipe(docs, batch_size=self.settings.batch_size))
+        self._maybe_die(shard)
+        return docs
+
+    def _maybe_die(self, shard: Shard) -> None:
+        marker = self.settings.kill_marker
+        if self.settings.kill_on_shard == shard.name and marker and not Path(marker).exists():
+            Path(marker).touch()
+            os._exit(17)  # a crash in the middle of the shard: nothing written, Ray restarts the worker
+
+    def _write(self, shard: Shard, docs: list, seconds_so_far: float) -> dict:
+        start = time.perf_counter()
+        collection = linked_collection(docs, self.settings.mentions, self.spans_key)
+        WRITERS[self.settings.output_format](collection, Path(shard.output))
+        return self._record(shard, OK, len(docs), count_mentions(collection), seconds_so_far + time.perf_counter() - start)
+
+    def _failure(self, shard: Shard, err: Exception, seconds: float) -> dict:
+        record = self._record(shard, FAILED, 0, 0, seconds)
+        record["error"] = f"{type(err).__name__}: {err}"
+        record["line"] = getattr(err, "line", None)
+        return record
+
+    def _record(self, shard: Shard, status: str, documents: int, mentions: int, seconds: float) -> dict:
+        return {**shard.to_dict(), "documents": documents, "mentions": mentions, "seconds": round(seconds, 3),
+                "worker": self.worker, "status": status, "error": None, "line": None}

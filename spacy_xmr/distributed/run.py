@@ -1,0 +1,206 @@
+"""`annotate`: link every document of many corpus files on a Ray cluster, one output file per input.
+
+The driver plans the shards, skips those the manifest records as complete, shares the XMR models
+through Ray's object store, and keeps a pool of Ray actors (`ShardAnnotator`, one CPU each) busy
+with whole shards; each actor loads the pipeline once. Ray's own fault tolerance handles a worker
+that dies: the actor is restarted (`max_restarts`) and its unfinished shard retried
+(`max_task_retries`); outputs are written atomically, so a redone shard never leaves a half file.
+Ray Core actors rather than Ray Data's `map_batches`: the unit of work is a whole shard with its own
+atomic output file and manifest line, which Ray Data's blocks of rows would have to reassemble.
+
+With an `xmr_reranker` in the pipeline and GPUs in the cluster the reranker is a second stage:
+CPU actors run tokeniser, NER and linker and pass the Docs (DocBin bytes, through the object store)
+to GPU actors (`num_gpus`), which rerank and write; each shard streams into the second stage as soon
+as its first stage is done. Without GPUs every component runs in the CPU actors.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import ray
+
+from ..errors import SpacyXmrError
+from .annotator import ShardAnnotator, WorkerSettings
+from .manifest import FAILED, Manifest
+from .pipelines import first_reranker, load_linker_models, pipeline_directory
+from .shards import Shard, expand_inputs, plan_shards
+
+MENTIONS = ("ner", "gold")
+MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (reported in the manifest)
+SHARDS_IN_FLIGHT_PER_WORKER = 2  # one running, one queued: no worker waits for the driver between shards
+KILL_SHARD_ENV, KILL_MARKER_ENV = "SPACY_XMR_TEST_KILL_ON_SHARD", "SPACY_XMR_TEST_KILL_MARKER"
+
+
+@dataclass
+class AnnotateSummary:
+    """What a run did: shards done, skipped (complete before) and failed, and its throughput.
+
+    `seconds` runs from the moment every worker has loaded the pipeline (`startup_seconds`) to the last shard.
+    """
+
+    shards: int = 0
+    skipped: int = 0
+    documents: int = 0
+    mentions: int = 0
+    seconds: float = 0.0
+    startup_seconds: float = 0.0
+    workers: int = 0
+    rerank_stage: bool = False
+    failed: list[dict] = field(default_factory=list)
+
+    @property
+    def documents_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+    @property
+    def mentions_per_second(self) -> float:
+        return self.mentions / self.seconds if self.seconds else 0.0
+
+
+def _connect(address: str, workers: int | None) -> bool:
+    """Join or start Ray; True when this call started it (and must shut it down)."""
+    if ray.is_initialized():
+        return False
+    if address == "local":
+        ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=address, log_to_driver=False)
+    return True
+
+
+def _worker_settings(mentions: str, output_format: str, batch_size: int) -> WorkerSettings:
+    return WorkerSettings(mentions=mentions, output_format=output_format, batch_size=batch_size,
+                          kill_on_shard=os.environ.get(KILL_SHARD_ENV), kill_marker=os.environ.get(KILL_MARKER_ENV))
+
+
+class _Scheduler:
+    """Actor pools and the shards in flight on them."""
+
+    def __init__(self, directory: Path, models_ref, settings: WorkerSettings, workers: int, rerank_workers: int,
+                 gpus_per_worker: float):
+        def actor(stage: str, **resources):
+            options = ray.remote(ShardAnnotator).options(max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS, **resources)
+            return options.remote(str(directory), models_ref, dataclasses.replace(settings, stage=stage))
+
+        self.split = rerank_workers > 0
+        self.new_cpu_actor = lambda: actor("cpu" if self.split else "all", num_cpus=1)
+        self.cpu = [self.new_cpu_actor() for _ in range(workers)]
+        # the GPU stage's CPU work is small next to the transformer's, so it reserves no CPU core
+        self.gpu = [actor("rerank", num_cpus=0, num_gpus=gpus_per_worker) for _ in range(rerank_workers)]
+        self.load = [0] * workers
+        self.in_flight: dict = {}  # result ref -> (shard, cpu actor index, that actor)
+        self.submitted = 0
+
+    def submit(self, shard: Shard) -> None:
+        index = min(range(len(self.cpu)), key=self.load.__getitem__)
+        if self.split:
+            prepared = self.cpu[index].prepare.remote(shard)
+            ref = self.gpu[self.submitted % len(self.gpu)].finish.remote(prepared)
+        else:
+            ref = self.cpu[index].annotate.remote(shard)
+        self.submitted += 1
+        self.load[index] += 1
+        self.in_flight[ref] = (shard, index, self.cpu[index])
+
+    def wait_until_loaded(self) -> None:
+        """Block until every worker has loaded the pipeline (so that throughput excludes start-up)."""
+        ray.get([actor.pid.remote() for actor in self.cpu + self.gpu])
+
+    def has_room(self) -> bool:
+        return len(self.in_flight) < SHARDS_IN_FLIGHT_PER_WORKER * len(self.cpu)
+
+    def next_record(self) -> dict:
+        """Wait for any shard in flight and return its manifest record (a worker that stayed dead fails it)."""
+        [ref], _ = ray.wait(list(self.in_flight), num_returns=1)
+        shard, index, actor = self.in_flight.pop(ref)
+        self.load[index] -= 1
+        try:
+            return ray.get(ref)
+        except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
+            if isinstance(err, ray.exceptions.RayActorError) and self.cpu[index] is actor:
+                self.cpu[index] = self.new_cpu_actor()  # it died more than MAX_RESTARTS times: a new worker takes over
+            return {**shard.to_dict(), "documents": 0, "mentions": 0, "seconds": 0.0, "worker": None,
+                    "status": FAILED, "error": f"worker lost: {err}", "line": None}
+
+
+def annotate(
+    pipeline: str | Path,
+    inputs: Iterable[str | Path],
+    output_dir: str | Path,
+    *,
+    output_format: str = "bioc",
+    address: str = "local",
+    workers: int | None = None,
+    batch_size: int = 64,
+    gpus_per_worker: float = 1.0,
+    mentions: str = "ner",
+    overwrite: bool = False,
+    rerank_stage: bool | None = None,
+    progress: bool = True,
+) -> AnnotateSummary:
+    """Annotate every input file (paths or globs) into `output_dir`; see the module docstring.
+
+    `rerank_stage`: run the reranker on its own actors (None: when the pipeline has one and the
+    cluster has GPUs; True on a cluster without GPUs runs that stage on CPU, e.g. to test it).
+    """
+    if mentions not in MENTIONS:
+        raise SpacyXmrError(f"--mentions {mentions}: choose ner (find mentions with the pipeline) or gold (link the input's)")
+    if batch_size < 1 or (workers is not None and workers < 1) or gpus_per_worker <= 0:
+        raise SpacyXmrError("--batch-size and --workers must be at least 1 and --gpus-per-worker above 0")
+    output_dir = Path(output_dir)
+    directory = pipeline_directory(pipeline)
+    shards = plan_shards(expand_inputs([str(p) for p in inputs]), output_dir, output_format)
+    manifest = Manifest(output_dir)
+    if overwrite:
+        manifest.reset()
+    todo = [shard for shard in shards if not manifest.is_complete(shard)]
+    summary = AnnotateSummary(skipped=len(shards) - len(todo))
+    if not todo:
+        return summary
+    output_dir.mkdir(parents=True, exist_ok=True)
+    started = _connect(address, workers)
+    try:
+        _run(summary, todo, directory, manifest, _worker_settings(mentions, output_format, batch_size),
+             workers, gpus_per_worker, rerank_stage, progress)
+    finally:
+        if started:
+            ray.shutdown()
+    return summary
+
+
+def _run(summary, todo, directory, manifest, settings, workers, gpus_per_worker, rerank_stage, progress) -> None:
+    from tqdm import tqdm
+
+    resources = ray.cluster_resources()
+    n_workers = min(workers or int(resources.get("CPU", 1)), len(todo))
+    gpus = resources.get("GPU", 0)
+    if rerank_stage is None:
+        rerank_stage = first_reranker(directory) is not None and gpus > 0
+    rerank_workers = (max(1, int(gpus // gpus_per_worker)) if gpus else 1) if rerank_stage else 0
+    models_ref = ray.put(load_linker_models(directory))  # one copy per node, read by every worker
+    start = time.perf_counter()
+    scheduler = _Scheduler(directory, models_ref, settings, n_workers, rerank_workers, gpus_per_worker if gpus else 0)
+    scheduler.wait_until_loaded()
+    summary.workers, summary.rerank_stage = n_workers, rerank_stage
+    summary.startup_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    pending = list(todo)
+    with tqdm(total=len(todo), unit="shard", disable=not progress, desc="annotate") as bar:
+        while pending or scheduler.in_flight:
+            while pending and scheduler.has_room():
+                scheduler.submit(pending.pop(0))
+            record = scheduler.next_record()
+            manifest.append(record)
+            summary.shards += 1
+            summary.documents += record["documents"]
+            summary.mentions += record["mentions"]
+            if record["status"] == FAILED:
+                summary.failed.append(record)
+            bar.update(1)
+            bar.set_postfix(documents=summary.documents, failed=len(summary.failed))
+    summary.seconds = time.perf_counter() - start

@@ -1,0 +1,88 @@
+"""Checks of what `spacy-xmr evaluate` (and `apply-xmr`) are given, for the mistakes that otherwise print plausible
+scores: a gold file passed as predictions, or a corpus with entity types that the ontology or the model does not
+cover (BC5CDR's chemicals linked by a disease model count as misses and halve acc@1)."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import bioc
+
+from .corpus.bioc_documents import iter_annotations
+from .corpus.candidates import CANDIDATE_IDS, PREDICTED_ID
+from .corpus.mention import Mention
+from .corpus.types import type_matches
+from .errors import InputFormatError
+from .ontology import Ontology
+
+MANY_OUT_OF_ONTOLOGY = 0.05  # warn from this share of evaluated mentions with a gold id outside the ontology
+TRAINED_TYPES_INFON = "xmr_trained_entity_types"  # collection infon of apply-xmr's output: `|`-joined mention types
+
+
+def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path) -> None:
+    """Raise when annotations are there but none carries the candidate infons that `apply-xmr` and `apply-reranker`
+    write (no annotation at all is a pipeline that found no entity: it scores 0, honestly)."""
+    n_annotations = 0
+    for document in collection.documents:
+        for _, annotation in iter_annotations(document):
+            if CANDIDATE_IDS in annotation.infons or PREDICTED_ID in annotation.infons:
+                return
+            n_annotations += 1
+    if n_annotations:
+        raise InputFormatError(
+            path, f"none of its {n_annotations} annotations has a `{CANDIDATE_IDS}` (or `{PREDICTED_ID}`) infon: expected "
+                  "predictions written by `spacy-xmr apply-xmr` or `spacy-xmr apply-reranker` (was the gold file given as --pred?)"
+        )
+
+
+def out_of_ontology_warning(gold: list[Mention], ontology: Ontology) -> str | None:
+    """A warning when many evaluated mentions have a gold id the ontology lacks, with the types to keep."""
+    evaluated = [mention for mention in gold if mention.gold_ids]
+    per_type = Counter(mention.type for mention in evaluated)
+    missing = Counter(mention.type for mention in evaluated
+                      if any(ontology.resolve(concept_id) is None for concept_id in mention.gold_ids))
+    n_missing = sum(missing.values())
+    if not evaluated or n_missing < MANY_OUT_OF_ONTOLOGY * len(evaluated):
+        return None
+    by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in missing.most_common(5))
+    message = (f"{n_missing:,} of {len(evaluated):,} evaluated mentions ({n_missing / len(evaluated):.1%}) have a gold id "
+               f"outside the ontology (by type: {by_type}); they count as misses.")
+    covered = sorted(t for t, n in per_type.items() if t and missing[t] < MANY_OUT_OF_ONTOLOGY * n)
+    if covered and len(covered) < len(per_type):
+        options = " ".join(f"--entity-type {t}" for t in covered)
+        message += f" To score only the types the ontology covers, run apply-xmr and evaluate with {options}."
+    return message
+
+
+def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:
+    """A warning when the predictions link mentions of types the model saw no training mention of.
+
+    Silent when the file does not say what the model was trained on (not apply-xmr's output, or a model
+    trained on the ontology alone).
+    """
+    trained = [t for t in (predictions.infons.get(TRAINED_TYPES_INFON) or "").split("|") if t]  # BioC reads an empty infon back as None
+    if not trained:
+        return None
+    unseen = Counter(annotation.infons.get("type", "") for annotation in linked_annotations(predictions)
+                     if not type_matches(annotation.infons.get("type", ""), trained))
+    if not unseen:
+        return None
+    by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in unseen.most_common(5))
+    options = " ".join(f"--entity-type {t}" for t in trained)
+    return (f"the predictions link {sum(unseen.values()):,} mentions of types the model was not trained on ({by_type}; "
+            f"trained on {', '.join(trained)}); to link only the types it knows, run apply-xmr with {options}.")
+
+
+def linked_annotations(predictions: bioc.BioCCollection) -> list[bioc.BioCAnnotation]:
+    """The annotations that carry candidates."""
+    return [annotation for document in predictions.documents for _, annotation in iter_annotations(document)
+            if CANDIDATE_IDS in annotation.infons]
+
+
+def trained_types_infon(mention_types: dict[str, int]) -> str:
+    """The value of TRAINED_TYPES_INFON for a model's `mention_types` statistic."""
+    return "|".join(sorted(t for t in mention_types if t))
+
+
+def _type_name(entity_type: str) -> str:
+    return entity_type or "(no type)"

@@ -1,0 +1,59 @@
+"""Open input files gzipped or not, decided by the gzip magic bytes rather than by the file name.
+
+Users rename files (`onto.json.gz`, a gzipped corpus saved as `.txt`); readers must not care.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+from typing import IO
+
+from .errors import InputFormatError
+
+GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = "\ufeff"
+
+
+def is_gzip(path: str | Path) -> bool:
+    """True when the file starts with the gzip magic bytes."""
+    with open(path, "rb") as handle:
+        return handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+
+
+def open_binary(path: str | Path) -> IO[bytes]:
+    """The file's bytes, decompressed when it is gzipped."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """The file as UTF-8 text (a leading BOM dropped, any line end read as `\\n`), decompressed when gzipped."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig")
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The whole file, decompressed; InputFormatError naming the line where corrupt or truncated gzip data starts."""
+    chunks: list[bytes] = []
+    try:
+        with open_binary(path) as handle:
+            while chunk := handle.read(1 << 20):
+                chunks.append(chunk)
+    except (OSError, EOFError) as err:
+        line = sum(chunk.count(b"\n") for chunk in chunks) + 1
+        raise InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line) from err
+    return b"".join(chunks)
+
+
+def read_head(path: str | Path, size: int = 65536) -> str:
+    """The first `size` bytes (decompressed, BOM dropped) as text, undecodable bytes replaced: for sniffing.
+
+    Corrupt gzip data ends the head early; the reader then reports it with its line.
+    """
+    data = b""
+    with open_binary(path) as handle:
+        try:
+            while len(data) < size and (chunk := handle.read(4096)):
+                data += chunk
+        except (OSError, EOFError):
+            pass
+    return data[:size].decode("utf-8", errors="replace").lstrip(UTF8_BOM)

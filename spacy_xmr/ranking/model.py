@@ -1,0 +1,151 @@
+"""`LearnedRanker`: a LightGBM model (`RankerConfig.objective`) that reorders the XMR stage's candidates of each mention.
+
+Saved as a directory of two text files, no pickle: `lightgbm.txt` (LightGBM's own model format) and `ranker.json`
+(the format header, the config, the channel names the features were built from, the features in column order and
+the training mentions' concept counts, which the prior feature reads). lightgbm is imported on first use only.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from ..atomic import atomic_directory
+from ..corpus.mention import Candidates, Mention
+from ..errors import ConfigError, ModelLoadError
+from ..ontology import Ontology
+from .config import RankerConfig
+from .features import ConceptFacts, feature_table, featurize
+
+if TYPE_CHECKING:
+    from ..xmr import CandidateEvidence, XMRModel
+
+FORMAT_NAME = "spacy-xmr-learned-ranker"
+FORMAT_VERSION = 1
+HEADER_FILE = "ranker.json"
+BOOSTER_FILE = "lightgbm.txt"
+
+
+def import_lightgbm():
+    try:
+        import lightgbm
+    except ImportError as err:
+        raise ConfigError("the learned ranker needs LightGBM: pip install 'spacy-xmr[rank]' (or pip install lightgbm)") from err
+    return lightgbm
+
+
+def list_probabilities(raw: np.ndarray) -> np.ndarray:
+    """Softmax of one list's raw ranking scores: positive, summing to 1, in the ranker's order."""
+    shifted = np.exp(raw - raw.max())
+    return shifted / shifted.sum()
+
+
+class LearnedRanker:
+    """Reorders each mention's top `config.top_k` XMR candidates by a LightGBM model over `features.py`.
+
+    A candidate's new score is its share of the list's softmax over the ranker's raw scores (in (0, 1], summing to 1
+    over the list), so a component's `threshold` reads as "at least this share of the list's belief".
+    """
+
+    def __init__(self, config: RankerConfig, booster, channels: Sequence[str], concept_counts: dict[str, int],
+                 with_cross_encoder: bool = False, stats: dict | None = None):
+        self.config = config
+        self.booster = booster
+        self.channels = list(channels)
+        self.concept_counts = dict(concept_counts)
+        self.with_cross_encoder = with_cross_encoder
+        self.stats = stats or {}
+        self._facts: ConceptFacts | None = None
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [feature.name for feature in feature_table(self.channels, self.with_cross_encoder)]
+
+    def facts(self, ontology: Ontology) -> ConceptFacts:
+        """The concept facts of `ontology` (the XMR model's), kept while the ontology is the same."""
+        if self._facts is None or self._facts.ontology is not ontology:
+            self._facts = ConceptFacts(ontology, self.concept_counts)
+        return self._facts
+
+    def rank(self, mentions: Sequence[Mention], evidence: Sequence[Sequence["CandidateEvidence"]], ontology: Ontology,
+             cross_encoder: Sequence[Sequence[float]] | None = None) -> list[Candidates]:
+        """Each mention's candidates (from `XMRModel.channel_scores`), best first by the ranker, with their list shares."""
+        if self.with_cross_encoder and cross_encoder is None:
+            raise ConfigError("this ranker was trained with cross-encoder scores: pass `cross_encoder` scores for every candidate")
+        features = featurize(mentions, evidence, self.facts(ontology), self.channels, cross_encoder if self.with_cross_encoder else None)
+        return self.order(features, evidence)
+
+    def order(self, features: np.ndarray, evidence: Sequence[Sequence["CandidateEvidence"]]) -> list[Candidates]:
+        """The lists of `evidence` ordered by the model's scores of their `features` rows (as `featurize` returns them)."""
+        raw = self.booster.predict(features, raw_score=True, num_threads=1) if len(features) else np.zeros(0)
+        ranked, start = [], 0
+        for candidates in evidence:
+            scores = list_probabilities(raw[start:start + len(candidates)]) if candidates else np.zeros(0)
+            start += len(candidates)
+            order = np.argsort(-scores, kind="stable")
+            ranked.append([(candidates[i].concept_id, float(scores[i])) for i in order])
+        return ranked
+
+    def rank_with(self, xmr: "XMRModel", mentions: Sequence[Mention], beam_size: int | None = None,
+                  resolve_abbreviations: bool = True) -> list[Candidates]:
+        """Ask `xmr` for each mention's top `config.top_k` candidates with their channel scores, and rank them."""
+        mentions = list(mentions)
+        evidence = xmr.channel_scores(mentions, top_k=self.config.top_k, beam_size=beam_size, resolve_abbreviations=resolve_abbreviations)
+        return self.rank(mentions, evidence, xmr.ontology)
+
+    def importances(self) -> dict[str, float]:
+        """{feature: share of the model's total split gain}, largest first."""
+        gains = self.booster.feature_importance(importance_type="gain")
+        total = float(gains.sum()) or 1.0
+        return dict(sorted(((name, float(gain) / total) for name, gain in zip(self.feature_names, gains)), key=lambda pair: -pair[1]))
+
+    # ---- disk format ------------------------------------------------------------------
+    def save(self, directory: str | Path) -> None:
+        """Write the ranker's directory atomically: it appears complete or not at all."""
+        header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "channels": self.channels,
+                  "with_cross_encoder": self.with_cross_encoder, "features": self.feature_names, "concept_counts": self.concept_counts,
+                  "stats": self.stats}
+        with atomic_directory(directory) as tmp:
+            (tmp / HEADER_FILE).write_text(json.dumps(header, indent=1), encoding="utf8")
+            (tmp / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf8")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "LearnedRanker":
+        """Read a directory written by `save`; ModelLoadError names what is missing or wrong."""
+        directory = Path(directory)
+        header = _read_header(directory / HEADER_FILE)
+        booster_path = directory / BOOSTER_FILE
+        if not booster_path.is_file():
+            raise ModelLoadError(f"{directory} is not a complete ranker directory: {BOOSTER_FILE} is missing")
+        lightgbm = import_lightgbm()
+        try:
+            booster = lightgbm.Booster(model_str=booster_path.read_text(encoding="utf8"))
+        except lightgbm.basic.LightGBMError as err:
+            raise ModelLoadError(f"{booster_path} is not a LightGBM model ({err}); train the ranker again") from err
+        ranker = cls(RankerConfig.from_dict(header["config"], str(directory / HEADER_FILE)), booster, header["channels"],
+                     header["concept_counts"], header["with_cross_encoder"], header.get("stats", {}))
+        if ranker.feature_names != header["features"] or booster.num_feature() != len(header["features"]):
+            raise ModelLoadError(f"{directory}: the ranker was saved with features {header['features']}, but this spacy-xmr computes "
+                                 f"{ranker.feature_names}; train the ranker again with this version")
+        return ranker
+
+
+def _read_header(path: Path) -> dict:
+    try:
+        header = json.loads(path.read_text(encoding="utf8"))
+    except FileNotFoundError as err:
+        raise ModelLoadError(f"{path.parent} is not a ranker directory: {path.name} is missing (train one with `spacy-xmr "
+                             "train-ranker`)") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ModelLoadError(f"{path} is corrupt: {err}") from err
+    if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
+        raise ModelLoadError(f"{path}: not a learned ranker (format {header.get('format') if isinstance(header, dict) else None!r})")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ModelLoadError(f"{path}: ranker format version {header.get('format_version')!r}; this spacy-xmr reads version "
+                             f"{FORMAT_VERSION}: train the ranker again")
+    missing = [key for key in ("config", "channels", "features", "concept_counts", "with_cross_encoder") if key not in header]
+    if missing:
+        raise ModelLoadError(f"{path}: missing field(s) {missing}; the file is incomplete, train the ranker again")
+    return header

@@ -1,0 +1,83 @@
+"""The array modules of a device: numpy and scipy.sparse on the CPU, cupy and cupyx.scipy.sparse on a CUDA GPU.
+
+Why one seam: prediction and training code written against a backend's `xp` and `sparse` runs on the GPU by being
+handed the other modules, not through `if cuda` branches; and cupy is imported here alone, only when a CUDA device
+is asked for (or "auto" finds cupy installed), so a CPU-only install never imports it.
+"""
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, ContextManager
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..device import parse_device
+from ..errors import ConfigError
+
+GPU_INSTALL = "pip install 'spacy-xmr[gpu]' (cupy for your CUDA version)"
+
+
+@dataclass(frozen=True)
+class ArrayBackend:
+    """`xp` (numpy or cupy) and `sparse` (scipy.sparse or cupyx.scipy.sparse) for `device` ("cpu" or "cuda:N")."""
+
+    device: str
+    xp: ModuleType
+    sparse: ModuleType
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device != "cpu"
+
+    def activated(self) -> ContextManager:
+        """A context in which new arrays go to this backend's device (nothing to do on the CPU)."""
+        if not self.on_gpu:
+            return contextlib.nullcontext()
+        return self.xp.cuda.Device(int(self.device.partition(":")[2]))
+
+    def to_device(self, value: Any) -> Any:
+        """A numpy array or scipy sparse matrix on this backend's device (the same object on the CPU)."""
+        if not self.on_gpu:
+            return value
+        with self.activated():
+            return self.sparse.csr_matrix(value) if sp.issparse(value) else self.xp.asarray(value)
+
+    def to_cpu(self, value: Any) -> Any:
+        """A numpy array or scipy sparse matrix from an array or matrix of this backend."""
+        return value.get() if self.on_gpu else value
+
+
+CPU = ArrayBackend("cpu", np, sp)
+
+
+def array_backend(device: str = "cpu") -> ArrayBackend:
+    """The backend of a device setting ("auto", "cpu", "cuda" or "cuda:N"); "auto" is CUDA when cupy is installed
+    and sees a GPU. Raises ConfigError when CUDA is asked for but cupy is missing or sees no such device."""
+    device = parse_device(device)
+    if device == "cpu" or (device == "auto" and importlib.util.find_spec("cupy") is None):
+        return CPU
+    try:
+        cupy = importlib.import_module("cupy")
+        sparse = importlib.import_module("cupyx.scipy.sparse")
+    except ImportError as err:
+        raise ConfigError(f"device {device!r} needs cupy, which is not installed: {GPU_INSTALL}") from err
+    n_devices = _visible_gpus(cupy)
+    if device == "auto":
+        return ArrayBackend("cuda:0", cupy, sparse) if n_devices else CPU
+    index = int(device.partition(":")[2] or 0)
+    if index >= n_devices:
+        raise ConfigError(f"device {device!r} asked for, but cupy sees {n_devices} CUDA device(s); use device cpu or auto")
+    return ArrayBackend(f"cuda:{index}", cupy, sparse)
+
+
+def _visible_gpus(cupy: ModuleType) -> int:
+    """How many CUDA devices cupy sees (none where the driver is missing)."""
+    try:
+        return cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError:
+        return 0

@@ -1,0 +1,101 @@
+"""The nearest channel: a concept scores the TF-IDF cosine of its closest example string to the query.
+
+It covers the near-misses that no exact lookup finds (plurals, word order, a misspelling).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...errors import ModelLoadError
+from ..arrays import load_matrix, save_matrix, stored
+from ..example_strings import ExampleStrings
+from ..sparse_ops import max_over_mapped, row_ids, stack_rows_consumed, top_k_per_row
+from .base import Channel, ModelParts, QueryBatch, TrainingInputs
+
+if TYPE_CHECKING:
+    from ..config import NearestConfig
+
+# (query, string) pairs the shortlist forms at once: with millions of strings even a query's rarest n-grams are
+# shared by many of them, and one product for a whole batch would take gigabytes.
+PAIRS_AT_ONCE = 20_000_000
+TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
+TERM_INDEX_FILE = "term_index"
+
+
+def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Consecutive row ranges of `queries` whose products with the posting lists form about `budget` pairs
+    each (a single row may exceed it); every row in exactly one range."""
+    pairs = np.zeros(queries.shape[0], dtype=np.int64)
+    np.add.at(pairs, row_ids(queries), posting_lengths[queries.indices])
+    ends = np.searchsorted(np.cumsum(pairs), np.arange(budget, int(pairs.sum()), budget), side="right")
+    bounds = np.unique(np.concatenate([[0], np.maximum(ends, 1), [queries.shape[0]]]))
+    return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+class NearestChannel(Channel):
+    name = "nearest"
+
+    def __init__(self, examples: ExampleStrings, settings: "NearestConfig"):
+        self.examples = examples
+        self.settings = settings
+        self._by_term: sp.csr_matrix | None = None
+
+    @classmethod
+    def build(cls, inputs: TrainingInputs) -> "NearestChannel":
+        return cls(inputs.examples, inputs.config.nearest)
+
+    def prepare(self) -> None:
+        self.term_index()
+
+    def term_index(self) -> sp.csr_matrix:
+        """terms × example strings: each string under its `index_terms` heaviest terms only (built on first use).
+
+        A query reaches a string through the query's rarest n-grams, which are among that string's heaviest
+        too; a string's common n-grams would only lengthen the posting lists (at 10^6 concepts the full
+        transposed matrix is gigabytes and most of the shortlist's time).
+        """
+        if self._by_term is None:
+            features, index_terms = self.examples.features, self.settings.index_terms
+            heaviest = (top_k_per_row(features[lo:lo + TERM_INDEX_ROWS], index_terms) for lo in range(0, features.shape[0], TERM_INDEX_ROWS))
+            n_stored = int(np.minimum(np.diff(features.indptr), index_terms).sum())
+            self._by_term = stack_rows_consumed(heaviest, features.shape, n_stored).T.tocsr()
+        return self._by_term
+
+    def score(self, queries: QueryBatch) -> sp.csr_matrix:
+        """queries × concepts: for each concept among the `top_aliases` nearest strings, its best cosine.
+
+        Candidates are found with each query cut to its `query_terms` heaviest features (the rarest n-grams, whose
+        posting lists are short: common n-grams would make the product nearly dense) in the term index, then scored
+        with the exact cosine.
+        """
+        features, strings = queries.features, self.examples.features
+        cut, by_term = top_k_per_row(features, self.settings.query_terms), self.term_index()
+        shortlist = sp.vstack([top_k_per_row((cut[lo:hi] @ by_term).tocsr(), self.settings.top_aliases)
+                               for lo, hi in _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE)], format="csr")
+        similarities = shortlist.copy()
+        query = row_ids(similarities)
+        similarities.data = np.asarray(features[query].multiply(strings[similarities.indices]).sum(axis=1)).ravel()
+        labels = self.examples.labels
+        return max_over_mapped(query, similarities.data, labels[similarities.indices], (features.shape[0], labels.shape[1]))
+
+    def save(self, directory: Path) -> None:
+        """The term index if built: a function of the stored features, but at 10^6 concepts a minute's work."""
+        if self._by_term is not None:
+            save_matrix(directory / TERM_INDEX_FILE, self._by_term)
+
+    @classmethod
+    def load(cls, parts: ModelParts) -> "NearestChannel":
+        """The saved term index, which was built for the model's own `nearest.index_terms`; built on first use when absent."""
+        channel = cls(parts.examples, parts.config.nearest)
+        path = parts.directory / TERM_INDEX_FILE
+        if stored(path):
+            by_term = load_matrix(path)
+            if by_term.shape != parts.examples.features.shape[::-1]:
+                raise ModelLoadError(f"{path}: shape {by_term.shape} does not match the example strings' features "
+                                     f"{parts.examples.features.shape[::-1]}; delete it to rebuild it on first use")
+            channel._by_term = by_term
+        return channel

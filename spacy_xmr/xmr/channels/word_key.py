@@ -1,0 +1,139 @@
+"""The word-key channel: example strings looked up by `word_key` (word order, plurals, British spelling and function
+words ignored), and by the word keys that learned rewrites (`rewrites.py`) reach from the query's.
+
+It finds "Prostatic Neoplasms" for "prostate carcinomas", which no name spells out.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...errors import ModelLoadError
+from ..arrays import load_json, load_matrix, reading, save_json, save_matrix
+from ..example_strings import ExampleStrings
+from ..normalize import word_key
+from ..rewrites import Rewrites, learn_rewrites
+from ..sparse_ops import max_over_mapped, scale_rows_to_max_one
+from .base import Channel, ModelParts, QueryBatch, TrainingInputs
+
+if TYPE_CHECKING:
+    from ..config import WordKeyConfig
+
+WORD_KEYS_FILE, WORD_LABELS_FILE, REWRITES_FILE = "word_keys.json", "word_labels", "rewrites.json"
+
+
+class WordKeyChannel(Channel):
+    name = "word_key"
+
+    def __init__(self, examples: ExampleStrings, settings: "WordKeyConfig"):
+        self.examples = examples
+        self.settings = settings
+        self._word_keys: dict[str, int] | None = None
+        self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
+        self._rewrites: Rewrites | None = None
+
+    @classmethod
+    def build(cls, inputs: TrainingInputs) -> "WordKeyChannel":
+        return cls(inputs.examples, inputs.config.word_key)
+
+    def prepare(self) -> None:
+        self.rewrites()
+
+    def _word_index(self) -> None:
+        """Group the example strings by word key (a function of the stored strings, built on first use)."""
+        if self._word_keys is not None:
+            return
+        word_keys = [word_key(key) for key in self.examples.keys]
+        unique, inverse = np.unique(np.array(word_keys, dtype=object), return_inverse=True)
+        grouping = sp.csr_matrix(
+            (np.ones(len(word_keys), np.float32), (inverse.ravel(), np.arange(len(word_keys)))), shape=(len(unique), len(word_keys))
+        )
+        self._word_labels = scale_rows_to_max_one((grouping @ self.examples.labels).tocsr())
+        self._word_keys = {key: i for i, key in enumerate(unique.tolist())}
+
+    def rewrites(self) -> Rewrites:
+        """The word rewrites that at least `rewrite_min_concepts` concepts attest among their example strings."""
+        if self._rewrites is None:
+            self._word_index()
+            sets = [frozenset(key.split()) for key in self._word_keys]
+            by_concept = self._word_labels.T.tocsr()
+            self._rewrites = learn_rewrites(
+                ([sets[row] for row in by_concept.indices[lo:hi]] for lo, hi in zip(by_concept.indptr[:-1], by_concept.indptr[1:])),
+                self.settings.rewrite_min_concepts,
+            )
+        return self._rewrites
+
+    def score(self, queries: QueryBatch) -> sp.csr_matrix:
+        return self.match(queries.keys)
+
+    def match(self, keys: list[str]) -> sp.csr_matrix:
+        """queries × concepts: support (best 1) of each concept for the query's word key, or that times
+        `substitution_weight` / `drop_weight` for a key one learned rewrite away; the best per concept."""
+        self._word_index()
+        substitution_weight, drop_weight = self.settings.substitution_weight, self.settings.drop_weight
+        rewrites = self.rewrites() if substitution_weight or drop_weight else Rewrites()
+        queries, rows, weights = [], [], []
+
+        def add(query: int, words, weight: float) -> None:
+            row = self._word_keys.get(" ".join(sorted(words)))
+            if row is not None and weight > 0:
+                queries.append(query)
+                rows.append(row)
+                weights.append(weight)
+
+        for query, text in enumerate(keys):
+            key = word_key(text)
+            if not key:
+                continue
+            add(query, key.split(), 1.0)
+            substituted, dropped = rewrites.variants(frozenset(key.split()))
+            for words in substituted:
+                add(query, words, substitution_weight)
+            for words in dropped:
+                add(query, words, drop_weight)
+        return max_over_mapped(np.array(queries, dtype=np.int64), np.array(weights, dtype=np.float32),
+                               self._word_labels[np.array(rows, dtype=np.int64)], (len(keys), self.examples.n_concepts), weighted=True)
+
+    def how_reached(self, query: str, concept: int) -> dict:
+        """The word key by which `query` (normalised) reaches the concept of column `concept`: its own, or one learned
+        rewrite away (named); for explanations."""
+        self._word_index()
+        own = frozenset(word_key(query).split())
+        substituted, dropped = self.rewrites().variants(own)
+        tries = [(own, "none")] + [(words, f"{' '.join(sorted(own - words))} -> {' '.join(sorted(words - own))}") for words in substituted]
+        tries += [(words, f"dropped {' '.join(sorted(own - words))}") for words in dropped]
+        for words, rewrite in tries:
+            row = self._word_keys.get(" ".join(sorted(words)))
+            if row is not None and self._word_labels[row, concept] > 0:
+                return {"word_key": " ".join(sorted(words)), "rewrite": rewrite}
+        return {"word_key": " ".join(sorted(own)), "rewrite": None}
+
+    def save(self, directory: Path) -> None:
+        """The word index and rewrites built so far: functions of the stored strings, but at 10^6 concepts
+        building them takes most of a minute."""
+        if self._word_keys is not None:
+            save_json(directory / WORD_KEYS_FILE, list(self._word_keys))
+            save_matrix(directory / WORD_LABELS_FILE, self._word_labels)
+        if self._rewrites is not None:
+            save_json(directory / REWRITES_FILE, [{"min_concepts": self.settings.rewrite_min_concepts, **self._rewrites.to_dict()}])
+
+    @classmethod
+    def load(cls, parts: ModelParts) -> "WordKeyChannel":
+        """What `save` wrote; a file that is absent is built on first use instead."""
+        channel = cls(parts.examples, parts.config.word_key)
+        directory = parts.directory
+        if (directory / WORD_KEYS_FILE).exists():
+            word_keys, word_labels = load_json(directory / WORD_KEYS_FILE), load_matrix(directory / WORD_LABELS_FILE)
+            if word_labels.shape != (len(word_keys), parts.examples.n_concepts):
+                raise ModelLoadError(f"{directory / WORD_LABELS_FILE}: shape {word_labels.shape} does not match {len(word_keys)} "
+                                     f"word keys × {parts.examples.n_concepts} concepts; delete it and {WORD_KEYS_FILE} to rebuild them")
+            channel._word_keys, channel._word_labels = {key: i for i, key in enumerate(word_keys)}, word_labels
+        if (directory / REWRITES_FILE).exists():
+            with reading(directory / REWRITES_FILE):
+                stored = {int(r["min_concepts"]): r for r in load_json(directory / REWRITES_FILE)}
+                if parts.config.word_key.rewrite_min_concepts in stored:
+                    channel._rewrites = Rewrites.from_dict(stored[parts.config.word_key.rewrite_min_concepts])
+        return channel

@@ -1,0 +1,110 @@
+"""The XMR stage's confidence: what its `Calibrator` (`..calibration`) reads about a mention's candidates, and how
+it is fitted when the model is trained.
+
+Evidence: the top candidate's fused score, its margin to the second, and the score of each channel that found the
+top candidate (0 where it did not). On NCBI Disease dev these gave an expected calibration error of 0.029 where
+0/1 flags of the channels that found it gave 0.042 (benchmarks/calibration.py). The calibrator is fitted on mentions that the model did not learn from: a
+validation corpus when one is given, else the training mentions out-of-fold (`calibration.folds` models, each
+trained without one fold of documents, rank that fold). A model trained on names alone has no such mentions and
+no calibrator; its confidence is unavailable (None).
+"""
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import replace
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from ..calibration import Calibrator
+from ..corpus.gold_rank import rank_of
+from ..errors import SpacyXmrError
+from .fusion import CandidateEvidence
+
+if TYPE_CHECKING:
+    from ..corpus.mention import Mention
+    from ..ontology import Ontology
+    from .config import XMRConfig
+    from .model import XMRModel
+
+logger = logging.getLogger(__name__)
+
+EVIDENCE_CHANNELS = ("tree", "exact", "word_key", "nearest", "dense", "parent", "document")
+FEATURE_NAMES = ("top_score", "margin", *(f"{channel}_score" for channel in EVIDENCE_CHANNELS))
+CALIBRATION_TOP_K = 10  # candidates ranked per mention while fitting (the features read the first two)
+
+
+def confidence_features(candidates: Sequence[CandidateEvidence]) -> list[float]:
+    """One mention's evidence about its top candidate, in the order of FEATURE_NAMES (all 0 without candidates)."""
+    if not candidates:
+        return [0.0] * len(FEATURE_NAMES)
+    top = candidates[0]
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    return [top.score, top.score - second, *(top.channels.get(channel, 0.0) for channel in EVIDENCE_CHANNELS)]
+
+
+def confidences(calibrator: Calibrator, evidence: Sequence[Sequence[CandidateEvidence]]) -> list[float]:
+    """The probability that each mention's top candidate is right (0 for a mention without candidates)."""
+    if not evidence:
+        return []
+    probabilities = calibrator.predict(np.array([confidence_features(candidates) for candidates in evidence]))
+    return [float(p) if candidates else 0.0 for p, candidates in zip(probabilities, evidence)]
+
+
+def evidence_and_outcomes(model: "XMRModel", mentions: Sequence["Mention"]) -> tuple[np.ndarray, np.ndarray]:
+    """The features of each mention's candidates and whether its top candidate is one of its gold ids."""
+    evidence = model.channel_scores(list(mentions), top_k=CALIBRATION_TOP_K)
+    features = np.array([confidence_features(candidates) for candidates in evidence], dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    correct = np.array([rank_of([(c.concept_id, c.score) for c in candidates], mention.gold_ids, model.ontology) == 1
+                        for candidates, mention in zip(evidence, mentions)], dtype=bool)
+    return features, correct
+
+
+def document_folds(mentions: Sequence["Mention"], folds: int, seed: int) -> list[list["Mention"]]:
+    """The mentions in `folds` groups of whole documents (an abbreviation's definition and the document channel's
+    evidence stay with their mentions), documents shuffled by `seed`."""
+    documents = sorted({mention.document_id for mention in mentions})
+    random.Random(seed).shuffle(documents)
+    fold_of = {document: index % folds for index, document in enumerate(documents)}
+    groups: list[list["Mention"]] = [[] for _ in range(folds)]
+    for mention in mentions:
+        groups[fold_of[mention.document_id]].append(mention)
+    return groups
+
+
+def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig", n_jobs: int | None) -> Calibrator:
+    """A calibrator fitted on the training mentions, each ranked by a model trained without its fold of documents."""
+    from .model import XMRModel
+
+    folds = document_folds(mentions, config.calibration.folds, config.seed)
+    fold_config = replace(config, calibration=replace(config.calibration, folds=0))
+    features, correct = [], []
+    for index, held_out in enumerate(folds):
+        logger.info("calibration: fold %d of %d (%d mentions held out)", index + 1, len(folds), len(held_out))
+        rest = [mention for other, fold in enumerate(folds) if other != index for mention in fold]
+        fold_features, fold_correct = evidence_and_outcomes(XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs), held_out)
+        features.append(fold_features)
+        correct.append(fold_correct)
+    return Calibrator.fit(np.vstack(features), np.concatenate(correct), FEATURE_NAMES, "out-of-fold")
+
+
+def fit_calibrator(model: "XMRModel", ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig",
+                   validation: Sequence["Mention"] | None, n_jobs: int | None) -> Calibrator | None:
+    """The trained model's calibrator: fitted on `validation` when given, else out-of-fold on the training `mentions`
+    (None, with the reason logged, when there are too few of either or `calibration.folds` is 0)."""
+    try:
+        if validation:
+            features, correct = evidence_and_outcomes(model, [mention for mention in validation if mention.gold_ids])
+            return Calibrator.fit(features, correct, FEATURE_NAMES, "validation")
+        if not config.calibration.folds:  # asked for none (the fold models themselves are trained so)
+            return None
+        linked = [mention for mention in mentions if mention.gold_ids]
+        if len({mention.document_id for mention in linked}) >= config.calibration.folds:
+            return fit_out_of_fold(ontology, linked, config, n_jobs)
+        logger.warning("no calibration: %d gold-linked training mentions and calibration.folds = %d; the model's confidence "
+                       "is unavailable (give a validation corpus, or training mentions from at least that many documents)",
+                       len(linked), config.calibration.folds)
+    except SpacyXmrError as err:
+        logger.warning("no calibration: %s; the model's confidence is unavailable", err)
+    return None

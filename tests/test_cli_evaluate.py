@@ -1,0 +1,108 @@
+"""`spacy-xmr evaluate` refuses what it cannot score and warns when the scores would mislead: gold ids
+outside the ontology (BC5CDR's chemicals against a disease ontology) and entity types the model never saw."""
+from __future__ import annotations
+
+import json
+
+import bioc
+import pytest
+from typer.testing import CliRunner
+
+from spacy_xmr.cli import app
+from spacy_xmr.corpus import read_corpus, set_candidates, write_bioc
+from spacy_xmr.corpus.bioc_documents import annotation_span, iter_annotations
+from spacy_xmr.evaluation_checks import TRAINED_TYPES_INFON
+
+runner = CliRunner()
+OUTSIDE_ID = "MESH:D000001"  # not in the synthetic ontology (its ids are D99xxxx)
+
+
+def _add_chemical(document: bioc.BioCDocument) -> None:
+    """Annotate, as a Chemical with an id outside the ontology, the first word of the first passage that no
+    annotation overlaps."""
+    passage = document.passages[0]
+    taken = [annotation_span(annotation) for _, annotation in iter_annotations(document)]
+    start = passage.offset
+    for word in passage.text.split(" "):
+        end = start + len(word)
+        if word.isalpha() and all(end <= lo or start >= hi for lo, hi in taken):
+            annotation = bioc.BioCAnnotation()
+            annotation.id = f"{document.id}-chemical"
+            annotation.text = word
+            annotation.infons.update({"type": "Chemical", "identifier": OUTSIDE_ID})
+            annotation.add_location(bioc.BioCLocation(start, len(word)))
+            passage.add_annotation(annotation)
+            return
+        start = end + 1
+
+
+@pytest.fixture(scope="module")
+def mixed_corpus(synthetic_corpus_dir, tmp_path_factory):
+    """(gold path, predictions path, number of Chemical mentions): the synthetic dev set plus a Chemical per
+    document; the predictions name each gold id first (Diseases right) and were 'trained on' Disease only."""
+    directory = tmp_path_factory.mktemp("mixed")
+    collection = read_corpus(synthetic_corpus_dir / "dev.xml")
+    for document in collection.documents:
+        _add_chemical(document)
+    write_bioc(collection, directory / "gold.xml")
+    n_chemicals = 0
+    for document in collection.documents:
+        for _, annotation in iter_annotations(document):
+            n_chemicals += annotation.infons["type"] == "Chemical"
+            gold = annotation.infons["identifier"].split("|")
+            set_candidates(annotation, [(concept_id, 1.0) for concept_id in gold] + [("MESH:D990001", 0.5)])
+    collection.infons[TRAINED_TYPES_INFON] = "Disease"
+    write_bioc(collection, directory / "pred.xml")
+    return directory / "gold.xml", directory / "pred.xml", n_chemicals
+
+
+def _evaluate(*args):
+    result = runner.invoke(app, ["evaluate", *map(str, args)])
+    return result, " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("k", ["0", "-3"])
+def test_k_below_one_is_refused(mixed_corpus, k):
+    gold, pred, _ = mixed_corpus
+    result, output = _evaluate("--gold", gold, "--pred", pred, "--k", "5", "--k", k)
+    assert result.exit_code == 1
+    assert "each k must be >= 1" in output
+    assert f"R@{k}" not in output
+
+
+def test_gold_file_given_as_predictions_is_refused(mixed_corpus):
+    gold, _, _ = mixed_corpus
+    result, output = _evaluate("--gold", gold, "--pred", gold)
+    assert result.exit_code == 1
+    assert "candidate_ids" in output and "spacy-xmr apply-xmr" in output and str(gold) in output
+
+
+def test_warns_when_many_gold_ids_are_outside_the_ontology(mixed_corpus, synthetic_ontology_path, tmp_path):
+    gold, pred, n_chemicals = mixed_corpus
+    result, output = _evaluate("--gold", gold, "--pred", pred, "--ontology", synthetic_ontology_path,
+                               "--metric-file", tmp_path / "metrics.json")
+    assert result.exit_code == 0, output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    share = n_chemicals / metrics["n_mentions"]
+    assert f"{n_chemicals} of {metrics['n_mentions']} evaluated mentions ({share:.1%})" in output
+    assert f"Chemical {n_chemicals}" in output and "--entity-type Disease" in output
+    assert any("outside the ontology" in warning for warning in metrics["warnings"])
+
+    result, output = _evaluate("--gold", gold, "--pred", pred, "--ontology", synthetic_ontology_path,
+                               "--entity-type", "Disease")
+    assert result.exit_code == 0, output
+    assert "outside the ontology" not in output and "not trained on" not in output
+    assert "acc@1 1.0000" in output
+
+
+def test_warns_about_entity_types_the_model_was_not_trained_on(mixed_corpus, synthetic_model_dir, tmp_path):
+    gold, _, n_chemicals = mixed_corpus
+    applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(gold),
+                                  "--out-corpus", str(tmp_path / "pred.xml")])
+    assert applied.exit_code == 0, applied.output
+    assert read_corpus(tmp_path / "pred.xml").infons[TRAINED_TYPES_INFON] == "Disease"
+    warning = f"{n_chemicals} mentions of types the model was not trained on (Chemical {n_chemicals}; trained on Disease)"
+    assert warning in " ".join(applied.output.split())  # apply-xmr warns first
+    result, output = _evaluate("--gold", gold, "--pred", tmp_path / "pred.xml")
+    assert result.exit_code == 0, output
+    assert warning in output and "apply-xmr with --entity-type Disease" in output

@@ -1,0 +1,233 @@
+"""`annotate` on a local Ray instance: outputs equal plain `nlp.pipe`, resume, a killed worker, a corrupt shard,
+the CLI, and a reranker stage on CPU. One Ray instance serves the whole module (CI has 2 cores)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from html import escape
+from pathlib import Path
+
+import pytest
+import spacy
+from bioc import biocjson
+
+from spacy_xmr.corpus import GOLD_SPANS_KEY, collection_to_docs, get_candidates, write_bioc
+from spacy_xmr.corpus.candidates import PREDICTED_ID
+from spacy_xmr.corpus.formats import read_corpus
+from spacy_xmr.corpus.jsonl import write_jsonl
+from spacy_xmr.corpus.pubtator_writer import write_pubtator
+from synthetic import ENTITY_TYPE, synthetic_collection
+
+ray = pytest.importorskip("ray", reason="annotate needs the distributed extra (ray)")
+from spacy_xmr.distributed import annotate  # noqa: E402
+from spacy_xmr.distributed.manifest import MANIFEST_NAME  # noqa: E402
+from spacy_xmr.distributed.outputs import without_annotations  # noqa: E402
+from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV  # noqa: E402
+
+DOCS_PER_SHARD = 6
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_instance():
+    """One local Ray for every test here; `annotate` joins it instead of starting its own."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(synthetic_ontology, synthetic_model_dir, tmp_path_factory) -> Path:
+    """A saved pipeline: an entity ruler from the synthetic ontology's aliases, then `xmr_linker`."""
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
+    ruler.add_patterns([{"label": ENTITY_TYPE, "pattern": alias} for alias, _ in synthetic_ontology.aliases() if len(alias) > 3])
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
+    directory = tmp_path_factory.mktemp("pipeline") / "pipeline"
+    nlp.to_disk(directory)
+    return directory
+
+
+def _collection(synthetic_ontology, seed: int):
+    return synthetic_collection(synthetic_ontology, DOCS_PER_SHARD, seed=100 + seed, first_id=10_000 + 100 * seed)
+
+
+def _write_pubmed_xml(collection, path: Path) -> None:
+    articles = "".join(
+        f"<PubmedArticle><MedlineCitation><PMID>{d.id}</PMID><Article><ArticleTitle>{escape(d.passages[0].text)}</ArticleTitle>"
+        f"<Abstract><AbstractText>{escape(d.passages[1].text)}</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>\n"
+        for d in collection.documents
+    )
+    path.write_text(f'<?xml version="1.0"?>\n<PubmedArticleSet>\n{articles}</PubmedArticleSet>\n', encoding="utf8")
+
+
+WRITERS = {
+    "bioc.xml": write_bioc,
+    "bioc.json": lambda collection, path: path.write_text(biocjson.dumps(collection), encoding="utf8"),
+    "pubtator.txt": write_pubtator,
+    "docs.jsonl": write_jsonl,
+    "pubmed.xml.gz": None,  # written below, gzipped
+}
+
+
+def _write_every_format(synthetic_ontology, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed, (name, writer) in enumerate(WRITERS.items()):
+        path = directory / name
+        if writer is None:
+            import gzip
+
+            _write_pubmed_xml(_collection(synthetic_ontology, seed), directory / "pubmed.xml")
+            path.write_bytes(gzip.compress((directory / "pubmed.xml").read_bytes()))
+            (directory / "pubmed.xml").unlink()
+        else:
+            writer(_collection(synthetic_ontology, seed), path)
+        paths.append(path)
+    return paths
+
+
+def _expected_ner(pipeline_dir: Path, paths: list[Path]) -> dict:
+    """doc id -> linked entities as plain `nlp.pipe` in this process finds them."""
+    nlp = spacy.load(pipeline_dir)
+    expected = {}
+    for path in paths:
+        collection = read_corpus(path)
+        docs = nlp.pipe(collection_to_docs(without_annotations(collection), nlp))
+        for document, doc in zip(collection.documents, docs):
+            expected[document.id] = [
+                (ent.start_char, ent.end_char, ent.label_, ent.kb_id_, [[c, s] for c, s in ent._.xmr_candidates]) for ent in doc.ents
+            ]
+    return expected
+
+
+def _jsonl_entities(output_dir: Path) -> dict:
+    found = {}
+    for path in sorted(p for p in output_dir.glob("*.jsonl") if p.name != MANIFEST_NAME):
+        for line in path.read_text(encoding="utf8").splitlines():
+            record = json.loads(line)
+            assert record["id"] not in found, f"document {record['id']} written twice"
+            found[record["id"]] = [(e["start"], e["end"], e["type"], e["kb_id"], e["candidates"]) for e in record["entities"]]
+    return found
+
+
+def test_every_input_format_gives_what_nlp_pipe_gives(pipeline_dir, synthetic_ontology, tmp_path):
+    inputs = _write_every_format(synthetic_ontology, tmp_path / "in")
+    summary = annotate(pipeline_dir, [str(tmp_path / "in" / "*")], tmp_path / "out", output_format="jsonl", workers=2, progress=False)
+    assert summary.failed == [] and summary.shards == len(WRITERS) and summary.documents == len(WRITERS) * DOCS_PER_SHARD
+    expected = _expected_ner(pipeline_dir, inputs)
+    assert sum(len(entities) for entities in expected.values()) == summary.mentions > 0
+    assert _jsonl_entities(tmp_path / "out") == expected
+    manifest = [json.loads(line) for line in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
+    assert sorted(r["input"] for r in manifest) == sorted(str(p.resolve()) for p in inputs)
+    assert {r["status"] for r in manifest} == {"ok"} and all(Path(r["output"]).is_file() for r in manifest)
+
+
+def test_gold_mentions_are_linked_in_place(pipeline_dir, synthetic_ontology, tmp_path):
+    collection = _collection(synthetic_ontology, 7)
+    write_pubtator(collection, tmp_path / "in.txt")
+    summary = annotate(pipeline_dir, [tmp_path / "in.txt"], tmp_path / "out", mentions="gold", workers=1, progress=False)
+    nlp = spacy.load(pipeline_dir)
+    nlp.get_pipe("xmr_linker").spans_key = GOLD_SPANS_KEY
+    with nlp.select_pipes(disable=["entity_ruler"]):
+        docs = list(nlp.pipe(collection_to_docs(read_corpus(tmp_path / "in.txt"), nlp)))
+    expected = {(d.id, s.start_char, s.end_char, s.kb_id_, tuple(s._.xmr_candidates))
+                for d, doc in zip(collection.documents, docs) for s in doc.spans[GOLD_SPANS_KEY]}
+    written = read_corpus(tmp_path / "out" / "in.xml")
+    annotations = [(d, a) for d in written.documents for p in d.passages for a in p.annotations]
+    assert {(d.id, a.locations[0].offset, a.locations[0].end, a.infons[PREDICTED_ID], tuple(get_candidates(a)))
+            for d, a in annotations} == expected
+    assert summary.mentions == len(expected) == len(annotations)
+    gold = {(d.id, a.id, a.infons.get("identifier")) for d in collection.documents for p in d.passages for a in p.annotations}
+    assert {(d.id, a.id, a.infons.get("identifier")) for d, a in annotations} == gold  # the input's ids and gold kept
+
+
+def test_a_worker_killed_mid_shard_is_replaced_and_every_document_written_once(pipeline_dir, synthetic_ontology, tmp_path,
+                                                                                monkeypatch):
+    inputs = []
+    for seed in range(4):
+        inputs.append(tmp_path / "in" / f"part{seed}.jsonl")
+        inputs[-1].parent.mkdir(exist_ok=True)
+        write_jsonl(_collection(synthetic_ontology, seed), inputs[-1])
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv(KILL_SHARD_ENV, "part2.jsonl")
+    monkeypatch.setenv(KILL_MARKER_ENV, str(marker))
+    summary = annotate(pipeline_dir, [str(p) for p in inputs], tmp_path / "out", output_format="jsonl", workers=2, progress=False)
+    assert marker.exists()  # the worker did die in the middle of part2
+    assert summary.failed == [] and summary.shards == 4
+    written = _jsonl_entities(tmp_path / "out")  # raises if a document is written twice
+    assert sorted(written) == sorted(d.id for p in inputs for d in read_corpus(p).documents)
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from spacy_xmr.cli import app
+
+    return CliRunner().invoke(app, ["annotate", *args])
+
+
+def test_corrupt_shard_is_reported_and_a_rerun_resumes(pipeline_dir, synthetic_ontology, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in range(3):
+        write_bioc(_collection(synthetic_ontology, seed), inputs / f"part{seed}.xml")
+    good_part1 = (inputs / "part1.xml").read_text(encoding="utf8")
+    cut = good_part1.splitlines()
+    (inputs / "part1.xml").write_text("\n".join(cut[: len(cut) // 2]), encoding="utf8")  # truncated mid-document
+    args = ["--pipeline", str(pipeline_dir), "--input", str(inputs / "*.xml"), "--output", str(tmp_path / "out"), "--workers", "1"]
+
+    first = _cli(*args)
+    assert first.exit_code == 1 and "1 of 3 shard(s) failed" in first.output
+    manifest = tmp_path / "out" / MANIFEST_NAME
+    [failed] = [r for r in map(json.loads, manifest.read_text().splitlines()) if r["status"] == "failed"]
+    assert failed["input"].endswith("part1.xml") and failed["line"] and "truncated" in failed["error"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.xml")) == ["part0.xml", "part2.xml"]
+
+    # an interrupted run: part2's output lost and its manifest line cut short; part1 fixed meanwhile
+    (inputs / "part1.xml").write_text(good_part1, encoding="utf8")
+    (tmp_path / "out" / "part2.xml").unlink()
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join(line for line in lines if "part2" not in line) + "\n" + lines[-1][:40], encoding="utf8")
+    part0_written = (tmp_path / "out" / "part0.xml").stat().st_mtime_ns
+    second = _cli(*args)
+    assert second.exit_code == 0, second.output
+    assert "Skipped 1 shard(s)" in second.output and "12 documents" in second.output
+    assert (tmp_path / "out" / "part0.xml").stat().st_mtime_ns == part0_written
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.xml")) == ["part0.xml", "part1.xml", "part2.xml"]
+
+    third = _cli(*args)
+    assert third.exit_code == 0 and "Skipped 3 shard(s)" in third.output
+
+
+def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(pipeline_dir, synthetic_ontology, synthetic_model_dir, tmp_path):
+    pytest.importorskip("transformers")
+    from rerank_support import write_tiny_bert
+
+    from spacy_xmr.rerank import Reranker, RerankerConfig
+
+    config = RerankerConfig(model_name=str(write_tiny_bert(tmp_path / "bert")), max_length=128, max_candidate_tokens=16, precision="fp32")
+    Reranker.from_encoder(config, synthetic_ontology, device="cpu", local_files_only=True).save(tmp_path / "reranker")
+    nlp = spacy.load(pipeline_dir)
+    nlp.add_pipe("xmr_reranker", config={"model": str(tmp_path / "reranker"), "device": "cpu"})
+    nlp.to_disk(tmp_path / "pipeline")
+    write_jsonl(_collection(synthetic_ontology, 9), tmp_path / "in.jsonl")
+
+    summary = annotate(tmp_path / "pipeline", [tmp_path / "in.jsonl"], tmp_path / "out", output_format="jsonl", workers=1,
+                       rerank_stage=True, progress=False)
+    assert summary.rerank_stage and summary.failed == []
+    expected = _expected_ner(tmp_path / "pipeline", [tmp_path / "in.jsonl"])
+    written = _jsonl_entities(tmp_path / "out")
+    assert written.keys() == expected.keys()
+    for doc_id in expected:
+        assert [e[:3] for e in written[doc_id]] == [e[:3] for e in expected[doc_id]]
+        for (*_, kb_id, candidates), (*_, expected_kb_id, expected_candidates) in zip(written[doc_id], expected[doc_id]):
+            assert [c for c, _ in candidates] == [c for c, _ in expected_candidates]
+            assert [s for _, s in candidates] == pytest.approx([s for _, s in expected_candidates], abs=1e-4)
+
+
+def test_library_and_other_commands_do_not_import_ray():
+    code = ("import sys, spacy, spacy_xmr, spacy_xmr.cli, spacy_xmr.corpus.formats; spacy.blank('en');"
+            "print('ray' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

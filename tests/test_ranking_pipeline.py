@@ -1,0 +1,112 @@
+"""`spacy-xmr train-ranker` / `apply-ranker` and the `xmr_ranker` component, on the synthetic corpus: one ranker is
+trained through the CLI and then used by the component and by apply-ranker."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+pytest.importorskip("lightgbm", reason="the learned ranker needs lightgbm (pip install 'spacy-xmr[rank]')")
+
+from spacy_xmr.cli import app  # noqa: E402
+from spacy_xmr.corpus import collection_to_docs, iter_mentions, read_corpus  # noqa: E402
+from spacy_xmr.corpus.spacy_docs import USER_DATA_KEY  # noqa: E402
+from spacy_xmr.errors import ConfigError  # noqa: E402
+from spacy_xmr.evaluation import predictions_by_span  # noqa: E402
+from spacy_xmr.ranking import LearnedRanker  # noqa: E402
+from spacy_xmr.xmr import XMRModel  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ranker_dir(tmp_path_factory, synthetic_ontology_path, synthetic_corpus_dir, synthetic_model_dir):
+    directory = tmp_path_factory.mktemp("ranker")
+    config = directory / "ranker.json"
+    config.write_text(json.dumps({"n_estimators": 40, "min_data_in_leaf": 5}))
+    result = runner.invoke(app, [
+        "train-ranker", "--ontology", str(synthetic_ontology_path), "--train-corpus", str(synthetic_corpus_dir / "train.xml"),
+        "--xmr-model", str(synthetic_model_dir), "--output", str(directory / "model"), "--config", str(config), "--folds", "2",
+        "--val-corpus", str(synthetic_corpus_dir / "dev.xml"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "out-of-fold lists: fold 2/2" in result.output and "acc@1" in result.output
+    return directory / "model"
+
+
+def pipeline(synthetic_model_dir, ranker_dir, **ranker_config):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
+    nlp.add_pipe("xmr_ranker", config={"model": str(ranker_dir), **ranker_config})
+    return nlp
+
+
+def linked(docs) -> list:
+    return [[(ent.start_char, ent.kb_id_, [(c, round(s, 5)) for c, s in ent._.xmr_candidates]) for ent in doc.ents] for doc in docs]
+
+
+@pytest.fixture(scope="module")
+def dev_docs(synthetic_corpus_dir):
+    return collection_to_docs(read_corpus(synthetic_corpus_dir / "dev.xml"), spacy.blank("en"))
+
+
+def test_train_ranker_saves_a_loadable_ranker_with_the_options_applied(ranker_dir):
+    ranker = LearnedRanker.load(ranker_dir)
+    assert ranker.config.folds == 2 and ranker.config.n_estimators == 40 and ranker.stats["n_lists_used"] > 0
+
+
+def test_the_component_writes_the_rankers_order_and_its_first_candidate(synthetic_model_dir, ranker_dir, dev_docs, synthetic_corpus_dir):
+    nlp = pipeline(synthetic_model_dir, ranker_dir)
+    docs = list(nlp.pipe(doc.copy() for doc in dev_docs))
+    mentions = list(iter_mentions(read_corpus(synthetic_corpus_dir / "dev.xml")))
+    expected = LearnedRanker.load(ranker_dir).rank_with(XMRModel.load(synthetic_model_dir), mentions)
+    by_location = {m.location: [c for c, _ in r] for m, r in zip(mentions, expected)}
+    got = {(doc.user_data[USER_DATA_KEY]["document_id"], ent.start_char, ent.end_char): [c for c, _ in ent._.xmr_candidates]
+           for doc in docs for ent in doc.ents}
+    assert all(ent.kb_id_ == ent._.xmr_candidates[0][0] for doc in docs for ent in doc.ents)
+    assert len(got) == len(by_location) and got == by_location
+
+
+def test_to_disk_and_spacy_load_give_the_same_annotations(synthetic_model_dir, ranker_dir, dev_docs, tmp_path):
+    unthresholded = [[ent._.xmr_candidates[0][1] for ent in doc.ents]
+                     for doc in pipeline(synthetic_model_dir, ranker_dir).pipe(doc.copy() for doc in dev_docs)]
+    threshold = sorted(share for doc in unthresholded for share in doc)[sum(map(len, unthresholded)) // 4]  # a quarter below it
+    nlp = pipeline(synthetic_model_dir, ranker_dir, threshold=threshold)
+    before = linked(nlp.pipe(doc.copy() for doc in dev_docs))
+    assert [[kb == "NIL" for _, kb, _ in doc] for doc in before] == [[share < threshold for share in doc] for doc in unthresholded]
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "xmr_ranker" / "model" / "lightgbm.txt").is_file()
+    loaded = spacy.load(tmp_path / "pipeline")
+    assert loaded.get_pipe("xmr_ranker").cfg["threshold"] == threshold
+    assert linked(loaded.pipe(doc.copy() for doc in dev_docs)) == before
+
+
+def test_the_ranker_needs_a_linker_before_it(ranker_dir):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker")
+    with pytest.raises(ConfigError, match="linker = 'other'.*no such component"):
+        nlp.add_pipe("xmr_ranker", config={"model": str(ranker_dir), "linker": "other"})
+    nlp.add_pipe("sentencizer")
+    with pytest.raises(ConfigError, match="not an xmr_linker"):
+        nlp.add_pipe("xmr_ranker", config={"model": str(ranker_dir), "linker": "sentencizer"})
+
+
+def test_apply_ranker_writes_the_rankers_order(tmp_path, synthetic_model_dir, ranker_dir, synthetic_corpus_dir):
+    out = tmp_path / "ranked.xml"
+    result = runner.invoke(app, ["apply-ranker", "--xmr-model", str(synthetic_model_dir), "--model", str(ranker_dir),
+                                 "--in-corpus", str(synthetic_corpus_dir / "dev.xml"), "--out-corpus", str(out)])
+    assert result.exit_code == 0, result.output
+    mentions = list(iter_mentions(read_corpus(synthetic_corpus_dir / "dev.xml")))
+    expected = LearnedRanker.load(ranker_dir).rank_with(XMRModel.load(synthetic_model_dir), mentions)
+    written = predictions_by_span(read_corpus(out))
+    assert {location: [c for c, _ in r] for location, r in written.items()} == {m.location: [c for c, _ in r]
+                                                                               for m, r in zip(mentions, expected)}
+
+
+def test_apply_ranker_refuses_to_overwrite_its_input(synthetic_model_dir, ranker_dir, synthetic_corpus_dir):
+    dev = synthetic_corpus_dir / "dev.xml"
+    result = runner.invoke(app, ["apply-ranker", "--xmr-model", str(synthetic_model_dir), "--model", str(ranker_dir),
+                                 "--in-corpus", str(dev), "--out-corpus", str(dev)])
+    assert result.exit_code != 0

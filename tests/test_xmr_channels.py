@@ -1,0 +1,101 @@
+"""Each scoring channel on the synthetic model: scores in range, saved and loaded by itself, indexes read not rebuilt."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spacy_xmr.errors import ModelLoadError
+from spacy_xmr.xmr import XMRConfig, normalize_text
+from spacy_xmr.xmr.channels import CHANNELS, ModelParts, QueryBatch
+from spacy_xmr.xmr.channels.parent import TIE_STEP, hierarchy_top
+from spacy_xmr.xmr.fusion import channel_weights
+
+TEXTS = ["cardiac disease", "Renal Diseases", "nephritis syndrome type 2", "hepatomegaly", "zzz unknown", ""]
+
+
+def queries(model, top_k: int = 10) -> QueryBatch:
+    keys = [normalize_text(text) for text in TEXTS]
+    return QueryBatch(keys, lambda: model.featurizer.transform(keys), top_k, beam_size=10)
+
+
+def test_every_weighted_channel_but_the_post_fusion_ones_is_a_scoring_channel(synthetic_model):
+    assert [channel.name for channel in CHANNELS] == [name for name in channel_weights(XMRConfig().fusion) if name != "parent"]
+    assert list(synthetic_model.channels) == ["tree", "exact", "word_key", "nearest"]  # no encoder: no dense channel
+
+
+@pytest.mark.parametrize("name", ["tree", "exact", "word_key", "nearest"])
+def test_channel_scores_are_queries_by_concepts_in_0_1(synthetic_model, name):
+    scores = synthetic_model.channels[name].score(queries(synthetic_model))
+    assert scores.shape == (len(TEXTS), len(synthetic_model.concept_ids))
+    assert scores.nnz > 0 and scores.data.min() > 0 and scores.data.max() <= 1 + 1e-6
+    assert scores[len(TEXTS) - 1].nnz == 0 or name == "tree"  # an empty key matches no string
+
+
+@pytest.mark.parametrize("name", ["tree", "exact", "word_key", "nearest"])
+def test_a_channel_saves_and_loads_itself(synthetic_model, name, tmp_path):
+    channel = synthetic_model.channels[name]
+    channel.prepare()
+    channel.save(tmp_path)
+    parts = ModelParts(tmp_path, synthetic_model.examples, synthetic_model.featurizer.n_features, synthetic_model.config)
+    loaded = type(channel).load(parts)
+    batch = queries(synthetic_model)
+    assert (loaded.score(batch) != channel.score(batch)).nnz == 0
+
+
+def test_a_loaded_model_reads_its_prediction_indexes_instead_of_building_them(synthetic_model_dir, monkeypatch):
+    from spacy_xmr.xmr import XMRModel
+    from spacy_xmr.xmr.channels import nearest, word_key
+
+    loaded = XMRModel.load(synthetic_model_dir)
+    for module, builder in ((nearest, "top_k_per_row"), (word_key, "learn_rewrites"), (word_key, "word_key")):
+        monkeypatch.setattr(module, builder, lambda *args, **kwargs: pytest.fail(f"{builder} called"))
+    loaded.channels["nearest"].prepare()
+    loaded.channels["word_key"].prepare()
+
+
+@pytest.mark.parametrize("index_file", ["term_index/indices.npy", "word_labels/data.npy", "rewrites.json", "layer_1/bias.npy"])
+def test_a_corrupt_channel_file_is_named(synthetic_model_dir, tmp_path, index_file):
+    import shutil
+
+    from spacy_xmr.xmr import XMRModel
+
+    copy = tmp_path / "model"
+    shutil.copytree(synthetic_model_dir, copy)
+    (copy / index_file).write_bytes(b"not an index")
+    with pytest.raises(ModelLoadError, match=index_file):
+        XMRModel.load(copy)
+
+
+@pytest.mark.parametrize("index_file", ["term_index", "word_keys.json", "rewrites.json"])
+def test_a_model_saved_without_an_index_builds_it_on_first_use(synthetic_model, synthetic_model_dir, tmp_path, index_file):
+    import shutil
+
+    from spacy_xmr.xmr import XMRModel
+
+    copy = tmp_path / "model"
+    shutil.copytree(synthetic_model_dir, copy)
+    if (copy / index_file).is_dir():
+        shutil.rmtree(copy / index_file)
+    else:
+        (copy / index_file).unlink()
+    if index_file == "word_keys.json":
+        shutil.rmtree(copy / "word_labels")
+    assert XMRModel.load(copy).predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
+
+
+def test_parent_channel_scores_each_parent_at_its_best_childs_fused_score(synthetic_model, synthetic_ontology):
+    fused = synthetic_model.score_matrix(TEXTS[:4], top_k=30)
+    parents = synthetic_model.parent.rescore(fused)
+    column = {cid: i for i, cid in enumerate(synthetic_model.concept_ids)}
+    root, categories = hierarchy_top(synthetic_ontology, synthetic_model.concept_ids)
+    assert parents.nnz > 0 and root and categories
+    for row in range(4):
+        best = fused[row].toarray().ravel()
+        top = np.argsort(-best, kind="stable")[:synthetic_model.config.parent.top_children]
+        found = parents[row].toarray().ravel()
+        assert not found[[column[c] for c in root | categories]].any()  # the root and its children generalise everything
+        for child in top[best[top] > 0]:
+            for parent in set(synthetic_ontology[synthetic_model.concept_ids[child]].parents) - root - categories:
+                assert found[column[parent]] >= best[child] * (1 - TIE_STEP * parents[row].nnz) - 1e-6
+        stored = found[found > 0]
+        assert len(set(stored.tolist())) == len(stored)  # no two parents tie

@@ -1,0 +1,79 @@
+"""A loaded XMR model keeps its large arrays memory-mapped read-only (processes that load one model share them in
+the page cache); prediction never writes them; folders of the older `.npz` format still load and predict the same."""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import scipy.sparse as sp
+from model_formats import memory_mapped, to_format_3
+
+from spacy_xmr.xmr import XMRModel
+from spacy_xmr.xmr.format_versions import FORMAT_VERSION
+
+TEXTS = ["cardiac disease", "Renal Diseases", "nephritis syndrome type 2", "hepatomegaly", "zzz unknown", ""]
+
+
+def stored_matrices(model: XMRModel) -> dict[str, sp.csr_matrix]:
+    """The model's matrices that its files hold, by name."""
+    matrices = {"alias_features": model.examples.features, "alias_labels": model.examples.labels,
+                "term_index": model.channels["nearest"].term_index(), "word_labels": model.channels["word_key"]._word_labels}
+    for i, layer in enumerate(model.channels["tree"].layers):
+        matrices.update({f"layer_{i}": layer.weights, f"layer_{i} by node": layer.weights_by_node()})
+    return matrices
+
+
+def fingerprint(directory: Path) -> dict[str, tuple[int, str]]:
+    """Every file of `directory`: its modification time and a hash of its content."""
+    return {path.relative_to(directory).as_posix(): (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+            for path in sorted(directory.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture()
+def model_copy(synthetic_model_dir, tmp_path) -> Path:
+    shutil.copytree(synthetic_model_dir, tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_a_loaded_model_maps_its_matrices_read_only_without_copying_them(synthetic_model_dir):
+    loaded = XMRModel.load(synthetic_model_dir)
+    for name, matrix in stored_matrices(loaded).items():
+        for part in (matrix.data, matrix.indices, matrix.indptr):
+            assert memory_mapped(part) and not part.flags.writeable, name
+        assert matrix.has_canonical_format, name
+
+
+def test_prediction_on_a_mapped_model_matches_the_trained_model_and_writes_no_file(synthetic_model, synthetic_mentions, model_copy):
+    before = fingerprint(model_copy)
+    loaded = XMRModel.load(model_copy, n_jobs=2)
+    mentions = synthetic_mentions["dev"]
+    assert loaded.predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
+    assert loaded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+    assert loaded.channel_scores(mentions[:20], top_k=10) == synthetic_model.channel_scores(mentions[:20], top_k=10)
+    assert fingerprint(model_copy) == before
+
+
+def test_a_format_3_folder_loads_into_memory_predicts_the_same_and_saves_as_the_current_format(
+        synthetic_model, synthetic_mentions, model_copy, tmp_path):
+    to_format_3(model_copy)
+    assert (model_copy / "layer_0.npz").is_file() and not (model_copy / "layer_0").exists()
+    old = XMRModel.load(model_copy)
+    assert not memory_mapped(old.examples.features.data)
+    mentions = synthetic_mentions["dev"]
+    assert old.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+    old.save(tmp_path / "upgraded")
+    assert json.loads((tmp_path / "upgraded" / "xmr.json").read_text())["format_version"] == FORMAT_VERSION
+    upgraded = XMRModel.load(tmp_path / "upgraded")
+    assert memory_mapped(upgraded.examples.features.data)
+    assert upgraded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+
+
+def test_a_mapped_model_saves_over_its_own_folder(synthetic_model, model_copy):
+    """The folder is replaced by a new one (atomic rename): the mapped files of the loaded model stay valid."""
+    loaded = XMRModel.load(model_copy)
+    loaded.save(model_copy)
+    assert loaded.predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
+    assert XMRModel.load(model_copy).predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
