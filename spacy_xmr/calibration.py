@@ -92,12 +92,3 @@ class Calibrator:
             raise ModelLoadError(f"{source}: isotonic_x and isotonic_y must be non-empty and of equal length")
         return calibrator
 
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10) -> float:
-    """The mean gap between confidence and accuracy over `n_bins` equal-width confidence bins, weighted by their size."""
-    confidence, correct = np.asarray(confidence, dtype=np.float64), np.asarray(correct, dtype=np.float64)
-    if not len(confidence):
-        return 0.0
-    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
-    gaps = [abs(confidence[bins == b].mean() - correct[bins == b].mean()) * (bins == b).sum() for b in range(n_bins) if (bins == b).any()]
-    return float(sum(gaps) / len(confidence))

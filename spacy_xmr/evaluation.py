@@ -17,6 +17,10 @@
   a top-1 is a true positive when its span equals a gold span and it matches any of that mention's ids;
   predictions on other spans are false positives; a `NIL` or empty prediction is no prediction.
 - `ks`: the cut-offs used.
+- `calibration` (`evaluate_files` only; null when no prediction carries a `confidence` infon): how far the
+  confidence of the predictions on gold spans can be trusted, over the mentions that have one ("correct": the
+  lenient rank is 1): `calibration_metrics.calibration_summary` (n, accuracy, expected calibration error with its
+  bins, reliability bins, precision-coverage curve, coverage at precision 0.9 / 0.95, links kept per threshold).
 - `warnings` (`evaluate_files` only): what makes the figures misleading, e.g. many gold ids outside the
   ontology or entity types the model was not trained on (`evaluation_checks`).
 
@@ -32,7 +36,8 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Sequence
 
-from .corpus import NIL, Mention, get_candidates, iter_mentions, read_corpus
+from .calibration_metrics import calibration_summary
+from .corpus import NIL, Mention, get_candidates, get_confidence, iter_mentions, read_corpus
 from .corpus.bioc_documents import annotation_span, iter_annotations
 from .corpus.mention import Candidates
 from .corpus.gold_rank import gold_concepts, rank_of, ranked_concepts, strict_rank_of
@@ -136,6 +141,25 @@ def predictions_by_span(collection) -> dict[tuple[str, int, int], Candidates]:
     return predictions
 
 
+def confidences_by_span(collection) -> dict[tuple[str, int, int], float]:
+    """(document id, start, end) → the `confidence` infon of every annotation of a prediction collection that has one."""
+    confidences = {}
+    for document in collection.documents:
+        for _, annotation in iter_annotations(document):
+            confidence = get_confidence(annotation)
+            if annotation.locations and confidence is not None:
+                confidences[(document.id, *annotation_span(annotation))] = confidence
+    return confidences
+
+
+def calibration_of(gold: list[Mention], predictions: dict[tuple, Candidates], confidences: dict[tuple, float],
+                   ontology: Ontology | None) -> dict | None:
+    """`calibration_summary` of the confidences on gold mentions with ids (keyed by location); None without any."""
+    pairs = [(confidences[m.location], rank_of(predictions.get(m.location, []), m.gold_ids, ontology) == 1)
+             for m in gold if m.gold_ids and m.location in confidences]
+    return calibration_summary(*zip(*pairs)) if pairs else None
+
+
 def evaluate_files(
     gold_path: str | Path,
     pred_path: str | Path,
@@ -148,6 +172,8 @@ def evaluate_files(
     prediction_collection = read_corpus(pred_path, entity_types)
     require_candidate_infons(prediction_collection, pred_path)
     ontology = Ontology.from_disk(ontology_path) if ontology_path else None
-    metrics = evaluate_candidates(gold, predictions_by_span(prediction_collection), ontology, ks, match_by="span")
+    predictions = predictions_by_span(prediction_collection)
+    metrics = evaluate_candidates(gold, predictions, ontology, ks, match_by="span")
+    calibration = calibration_of(gold, predictions, confidences_by_span(prediction_collection), ontology)
     warnings = [out_of_ontology_warning(gold, ontology) if ontology else None, untrained_types_warning(prediction_collection)]
-    return {**metrics, "warnings": [warning for warning in warnings if warning]}
+    return {**metrics, "calibration": calibration, "warnings": [warning for warning in warnings if warning]}

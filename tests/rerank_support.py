@@ -4,6 +4,9 @@ Holds no tests; the `test_rerank_*` and pipeline tests import it.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+import random
 import string
 from pathlib import Path
 
@@ -92,3 +95,23 @@ def toy_candidates(mentions: list[Mention], k: int = 4) -> list[list[tuple[str, 
         ranked.insert(0 if index % 2 else k - 1, mention.gold_ids[0])
         result.append([(concept_id, 1.0 - 0.1 * rank) for rank, concept_id in enumerate(ranked)])
     return result
+
+
+def copies(n: int):
+    """The toy mentions `n` times over, each copy in documents of their own."""
+    return [dataclasses.replace(m, document_id=f"{m.document_id}-{copy}") for copy in range(n) for m in toy_mentions()]
+
+
+def synthetic_rankings(mentions, seed: int = 0):
+    """XMR lists in random order, and reranked lists whose top is right more often the higher its score (probability
+    sigmoid(2 s)), the second always 1 below it: evidence that a calibrator should turn into a rising confidence."""
+    rng = random.Random(seed)
+    candidates, reranked = [], []
+    for mention in mentions:
+        gold = mention.gold_ids[0]
+        wrong = next(concept.id for concept in CONCEPTS if concept.id != gold)
+        top_score = rng.uniform(-3, 3)
+        first, second = (gold, wrong) if rng.random() < 1 / (1 + math.exp(-2 * top_score)) else (wrong, gold)
+        candidates.append([(gold, 2.0), (wrong, 1.0)] if rng.random() < 0.5 else [(wrong, 2.0), (gold, 1.0)])
+        reranked.append([(first, top_score), (second, top_score - 1.0)])
+    return candidates, reranked

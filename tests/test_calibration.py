@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from spacy_xmr.calibration import Calibrator, expected_calibration_error
+from spacy_xmr.calibration import Calibrator
+from spacy_xmr.calibration_metrics import expected_calibration_error
 from spacy_xmr.errors import ModelLoadError, SpacyXmrError
 
 NAMES = ("score", "margin")
@@ -58,9 +59,3 @@ def test_too_few_or_one_sided_examples_are_refused():
     with pytest.raises(SpacyXmrError, match="both right and wrong"):
         Calibrator.fit(features, np.ones(200, dtype=bool), NAMES, "validation")
 
-
-def test_expected_calibration_error_weighs_each_bins_gap_by_its_size():
-    # bin 0.9: confidence 0.9, accuracy 0.5 (gap 0.4, 2 of 4); bin 0.1: confidence 0.1, accuracy 0 (gap 0.1, 2 of 4)
-    assert expected_calibration_error(np.array([0.9, 0.9, 0.1, 0.1]), np.array([1, 0, 0, 0])) == pytest.approx(0.25)
-    assert expected_calibration_error(np.array([1.0, 1.0]), np.array([1, 1])) == 0.0
-    assert expected_calibration_error(np.array([]), np.array([])) == 0.0

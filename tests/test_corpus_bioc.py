@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from spacy.tokens import DocBin
 
 from spacy_xmr.corpus import (
-    GOLD_SPANS_KEY, collection_to_docs, docs_to_collection, get_candidates, iter_mentions, read_bioc,
+    GOLD_SPANS_KEY, collection_to_docs, docs_to_collection, get_candidates, get_confidence, iter_mentions, read_bioc,
     read_corpus, set_candidates, write_bioc, write_candidates,
 )
 from spacy_xmr.errors import InputFormatError, SpacyXmrError
@@ -129,6 +129,18 @@ def test_candidates_round_trip_and_never_touch_gold():
     assert get_candidates(annotation) == [] and annotation.infons["predicted_id"] == "NIL"
     with pytest.raises(SpacyXmrError, match="contains"):
         set_candidates(annotation, [("A|B", 1.0)])
+
+
+def test_a_confidence_round_trips_and_a_stale_one_goes_with_the_candidates_it_was_about():
+    annotation = _annotation("x", [(0, 1)], "a", identifier="MESH:D1")
+    set_candidates(annotation, [("MESH:D2", 3.0)], confidence=0.1 + 0.2)
+    assert get_confidence(annotation) == 0.1 + 0.2
+    set_candidates(annotation, [("MESH:D3", 1.0)])  # a later stage without a confidence of its own
+    assert get_confidence(annotation) is None and "confidence" not in annotation.infons
+    for bad in ("high", "1.5", "nan"):
+        annotation.infons["confidence"] = bad
+        with pytest.raises(SpacyXmrError, match=f"annotation 'x': confidence '{bad}' is not a probability"):
+            get_confidence(annotation)
 
 
 @settings(max_examples=30, deadline=None)

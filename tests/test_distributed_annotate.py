@@ -17,15 +17,14 @@ from spacy_xmr.corpus.candidates import PREDICTED_ID
 from spacy_xmr.corpus.formats import read_corpus
 from spacy_xmr.corpus.jsonl import write_jsonl
 from spacy_xmr.corpus.pubtator_writer import write_pubtator
-from synthetic import ENTITY_TYPE, synthetic_collection
 
 ray = pytest.importorskip("ray", reason="annotate needs the distributed extra (ray)")
+from annotate_support import (  # noqa: E402
+    DOCS_PER_SHARD, expected_ner, jsonl_entities, save_ruler_linker_pipeline, shard_collection,
+)
 from spacy_xmr.distributed import annotate  # noqa: E402
 from spacy_xmr.distributed.manifest import MANIFEST_NAME  # noqa: E402
-from spacy_xmr.distributed.outputs import without_annotations  # noqa: E402
 from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV  # noqa: E402
-
-DOCS_PER_SHARD = 6
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -38,18 +37,8 @@ def ray_instance():
 
 @pytest.fixture(scope="module")
 def pipeline_dir(synthetic_ontology, synthetic_model_dir, tmp_path_factory) -> Path:
-    """A saved pipeline: an entity ruler from the synthetic ontology's aliases, then `xmr_linker`."""
-    nlp = spacy.blank("en")
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
-    ruler.add_patterns([{"label": ENTITY_TYPE, "pattern": alias} for alias, _ in synthetic_ontology.aliases() if len(alias) > 3])
-    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
-    directory = tmp_path_factory.mktemp("pipeline") / "pipeline"
-    nlp.to_disk(directory)
-    return directory
+    return save_ruler_linker_pipeline(synthetic_ontology, synthetic_model_dir, tmp_path_factory.mktemp("pipeline") / "pipeline")
 
-
-def _collection(synthetic_ontology, seed: int):
-    return synthetic_collection(synthetic_ontology, DOCS_PER_SHARD, seed=100 + seed, first_id=10_000 + 100 * seed)
 
 
 def _write_pubmed_xml(collection, path: Path) -> None:
@@ -78,53 +67,30 @@ def _write_every_format(synthetic_ontology, directory: Path) -> list[Path]:
         if writer is None:
             import gzip
 
-            _write_pubmed_xml(_collection(synthetic_ontology, seed), directory / "pubmed.xml")
+            _write_pubmed_xml(shard_collection(synthetic_ontology, seed), directory / "pubmed.xml")
             path.write_bytes(gzip.compress((directory / "pubmed.xml").read_bytes()))
             (directory / "pubmed.xml").unlink()
         else:
-            writer(_collection(synthetic_ontology, seed), path)
+            writer(shard_collection(synthetic_ontology, seed), path)
         paths.append(path)
     return paths
-
-
-def _expected_ner(pipeline_dir: Path, paths: list[Path]) -> dict:
-    """doc id -> linked entities as plain `nlp.pipe` in this process finds them."""
-    nlp = spacy.load(pipeline_dir)
-    expected = {}
-    for path in paths:
-        collection = read_corpus(path)
-        docs = nlp.pipe(collection_to_docs(without_annotations(collection), nlp))
-        for document, doc in zip(collection.documents, docs):
-            expected[document.id] = [
-                (ent.start_char, ent.end_char, ent.label_, ent.kb_id_, [[c, s] for c, s in ent._.xmr_candidates]) for ent in doc.ents
-            ]
-    return expected
-
-
-def _jsonl_entities(output_dir: Path) -> dict:
-    found = {}
-    for path in sorted(p for p in output_dir.glob("*.jsonl") if p.name != MANIFEST_NAME):
-        for line in path.read_text(encoding="utf8").splitlines():
-            record = json.loads(line)
-            assert record["id"] not in found, f"document {record['id']} written twice"
-            found[record["id"]] = [(e["start"], e["end"], e["type"], e["kb_id"], e["candidates"]) for e in record["entities"]]
-    return found
 
 
 def test_every_input_format_gives_what_nlp_pipe_gives(pipeline_dir, synthetic_ontology, tmp_path):
     inputs = _write_every_format(synthetic_ontology, tmp_path / "in")
     summary = annotate(pipeline_dir, [str(tmp_path / "in" / "*")], tmp_path / "out", output_format="jsonl", workers=2, progress=False)
     assert summary.failed == [] and summary.shards == len(WRITERS) and summary.documents == len(WRITERS) * DOCS_PER_SHARD
-    expected = _expected_ner(pipeline_dir, inputs)
+    expected = expected_ner(pipeline_dir, inputs)
     assert sum(len(entities) for entities in expected.values()) == summary.mentions > 0
-    assert _jsonl_entities(tmp_path / "out") == expected
+    assert jsonl_entities(tmp_path / "out") == expected
     manifest = [json.loads(line) for line in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
     assert sorted(r["input"] for r in manifest) == sorted(str(p.resolve()) for p in inputs)
     assert {r["status"] for r in manifest} == {"ok"} and all(Path(r["output"]).is_file() for r in manifest)
+    assert all(0 < r["cpu_seconds"] for r in manifest)
 
 
 def test_gold_mentions_are_linked_in_place(pipeline_dir, synthetic_ontology, tmp_path):
-    collection = _collection(synthetic_ontology, 7)
+    collection = shard_collection(synthetic_ontology, 7)
     write_pubtator(collection, tmp_path / "in.txt")
     summary = annotate(pipeline_dir, [tmp_path / "in.txt"], tmp_path / "out", mentions="gold", workers=1, progress=False)
     nlp = spacy.load(pipeline_dir)
@@ -148,14 +114,14 @@ def test_a_worker_killed_mid_shard_is_replaced_and_every_document_written_once(p
     for seed in range(4):
         inputs.append(tmp_path / "in" / f"part{seed}.jsonl")
         inputs[-1].parent.mkdir(exist_ok=True)
-        write_jsonl(_collection(synthetic_ontology, seed), inputs[-1])
+        write_jsonl(shard_collection(synthetic_ontology, seed), inputs[-1])
     marker = tmp_path / "killed-once"
     monkeypatch.setenv(KILL_SHARD_ENV, "part2.jsonl")
     monkeypatch.setenv(KILL_MARKER_ENV, str(marker))
     summary = annotate(pipeline_dir, [str(p) for p in inputs], tmp_path / "out", output_format="jsonl", workers=2, progress=False)
     assert marker.exists()  # the worker did die in the middle of part2
     assert summary.failed == [] and summary.shards == 4
-    written = _jsonl_entities(tmp_path / "out")  # raises if a document is written twice
+    written = jsonl_entities(tmp_path / "out")  # raises if a document is written twice
     assert sorted(written) == sorted(d.id for p in inputs for d in read_corpus(p).documents)
 
 
@@ -171,7 +137,7 @@ def test_corrupt_shard_is_reported_and_a_rerun_resumes(pipeline_dir, synthetic_o
     inputs = tmp_path / "in"
     inputs.mkdir()
     for seed in range(3):
-        write_bioc(_collection(synthetic_ontology, seed), inputs / f"part{seed}.xml")
+        write_bioc(shard_collection(synthetic_ontology, seed), inputs / f"part{seed}.xml")
     good_part1 = (inputs / "part1.xml").read_text(encoding="utf8")
     cut = good_part1.splitlines()
     (inputs / "part1.xml").write_text("\n".join(cut[: len(cut) // 2]), encoding="utf8")  # truncated mid-document
@@ -211,13 +177,13 @@ def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(pipeline_dir, synthetic
     nlp = spacy.load(pipeline_dir)
     nlp.add_pipe("xmr_reranker", config={"model": str(tmp_path / "reranker"), "device": "cpu"})
     nlp.to_disk(tmp_path / "pipeline")
-    write_jsonl(_collection(synthetic_ontology, 9), tmp_path / "in.jsonl")
+    write_jsonl(shard_collection(synthetic_ontology, 9), tmp_path / "in.jsonl")
 
     summary = annotate(tmp_path / "pipeline", [tmp_path / "in.jsonl"], tmp_path / "out", output_format="jsonl", workers=1,
                        rerank_stage=True, progress=False)
     assert summary.rerank_stage and summary.failed == []
-    expected = _expected_ner(tmp_path / "pipeline", [tmp_path / "in.jsonl"])
-    written = _jsonl_entities(tmp_path / "out")
+    expected = expected_ner(tmp_path / "pipeline", [tmp_path / "in.jsonl"])
+    written = jsonl_entities(tmp_path / "out")
     assert written.keys() == expected.keys()
     for doc_id in expected:
         assert [e[:3] for e in written[doc_id]] == [e[:3] for e in expected[doc_id]]

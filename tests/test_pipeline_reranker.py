@@ -1,5 +1,5 @@
 """xmr_reranker after xmr_linker, with tiny randomly initialised BERT rerankers of every crosstype
-saved by the rerank subpackage's own `Reranker.save`."""
+saved by the rerank subpackage's own `Reranker.save`, uncalibrated and calibrated."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ import spacy
 
 from spacy_xmr.errors import ModelLoadError
 from spacy_xmr.pipeline import examples_with_gold_entities
-from pipeline_slice import annotations, gold_examples, linker_only_pipeline, slice_ontology, trained_model_dir
+from pipeline_slice import annotations, gold_examples, linker_only_pipeline, slice_collection, slice_ontology, trained_model_dir
 
 torch = pytest.importorskip("torch", reason="the reranker needs torch")
 rerank = pytest.importorskip("spacy_xmr.rerank", reason="the rerank subpackage is not installed")
@@ -29,6 +29,25 @@ def reranker_dirs(tmp_path_factory):
         reranker.save(root / crosstype)
         dirs[crosstype] = root / crosstype
     return dirs
+
+
+@pytest.fixture(scope="module")
+def calibrated_dir(reranker_dirs, tmp_path_factory):
+    """The random `parallel` reranker calibrated on the XMR candidates of the synthetic dev mentions, of which it
+    ranks few right (the XMR stage ranks most right)."""
+    from spacy_xmr.corpus import iter_mentions
+    from spacy_xmr.rerank.confidence import fit_calibrator
+    from spacy_xmr.xmr import XMRModel
+
+    mentions = [mention for mention in iter_mentions(slice_collection("dev")) if mention.gold_ids]
+    xmr = XMRModel.load(trained_model_dir())
+    candidates = xmr.predict_mentions(mentions, top_k=10)
+    reranker = rerank.Reranker.load(reranker_dirs["parallel"], device="cpu")
+    reranker.calibrator = fit_calibrator(mentions, candidates, reranker.rerank(mentions, candidates), xmr.ontology)
+    assert reranker.calibrator is not None
+    directory = tmp_path_factory.mktemp("calibrated") / "reranker"
+    reranker.save(directory)
+    return directory
 
 
 def _pipeline(reranker_dir, **config):
@@ -81,7 +100,7 @@ def test_pipe_equals_call_and_threshold_gives_nil(reranker_dirs):
     nlp = _pipeline(reranker_dirs["parallel"])
     docs = _gold_docs(nlp)
     assert_same_rerankings(nlp.pipe(doc.copy() for doc in docs), [nlp(doc.copy()) for doc in docs])
-    strict = _pipeline(reranker_dirs["parallel"], threshold=1e9)
+    strict = _pipeline(reranker_dirs["parallel"], threshold=1e9, threshold_on="score")
     ents = [ent for doc in strict.pipe(doc.copy() for doc in docs) for ent in doc.ents]
     assert ents and all(ent.kb_id_ == "NIL" and ent._.xmr_candidates for ent in ents)
 
@@ -131,3 +150,42 @@ def test_cuda_reranker_matches_cpu(reranker_dirs):
     assert gpu.get_pipe("xmr_reranker").get_model().device.type == "cuda"
     docs = _gold_docs(cpu)
     assert_same_rerankings(cpu.pipe(doc.copy() for doc in docs), gpu.pipe(doc.copy() for doc in docs), tolerance=1e-3)
+
+
+
+def _confidences(docs) -> list:
+    return [ent._.xmr_confidence for doc in docs for ent in doc.ents]
+
+
+def test_the_reranker_sets_its_own_confidence_and_the_threshold_reads_it(calibrated_dir):
+    nlp = _pipeline(calibrated_dir)  # the default threshold: 0.5 on the confidence
+    docs = _gold_docs(nlp)
+    with nlp.select_pipes(disable=["xmr_reranker"]):
+        linker_confidence = _confidences(nlp.pipe(doc.copy() for doc in docs))
+    ents = [ent for doc in nlp.pipe(doc.copy() for doc in docs) for ent in doc.ents]
+    confidence = [ent._.xmr_confidence for ent in ents]
+    assert ents and all(0.0 <= value <= 1.0 for value in confidence)
+    # the random reranker ranks few right, the XMR stage most: its confidence is its own, not the linker's
+    assert sum(confidence) / len(confidence) < 0.5 < sum(linker_confidence) / len(linker_confidence)
+    assert [ent.kb_id_ for ent in ents] == [ent._.xmr_candidates[0][0] if value >= 0.5 else "NIL" for ent, value in zip(ents, confidence)]
+    assert {"NIL"} < {ent.kb_id_ for ent in ents}  # some linked, some not
+
+
+def test_calibrated_reranker_round_trips_through_a_saved_pipeline(calibrated_dir, tmp_path):
+    nlp = _pipeline(calibrated_dir)
+    docs = _gold_docs(nlp)
+    expected = list(nlp.pipe(doc.copy() for doc in docs))
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "xmr_reranker" / "model" / "calibration.json").exists()
+    loaded = list(spacy.load(tmp_path / "pipeline").pipe(doc.copy() for doc in docs))
+    assert annotations(loaded) == annotations(expected)
+    assert _confidences(loaded) == _confidences(expected) and None not in _confidences(loaded)
+
+
+def test_reranker_without_calibration_gives_no_confidence_and_makes_no_nil(reranker_dirs, caplog):
+    """A reranker directory without calibration.json, as earlier versions wrote, still loads."""
+    assert not (reranker_dirs["parallel"] / "calibration.json").exists()
+    nlp = _pipeline(reranker_dirs["parallel"])  # the default threshold on the confidence has nothing to read
+    ents = [ent for doc in nlp.pipe(_gold_docs(nlp)) for ent in doc.ents]
+    assert ents and all(ent._.xmr_confidence is None and ent.kb_id_ == ent._.xmr_candidates[0][0] for ent in ents)
+    assert "has no calibration" in caplog.text

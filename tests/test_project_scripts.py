@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import spacy
 from spacy.tokens import Span
@@ -176,3 +177,41 @@ def test_report_writes_table_and_plot(tmp_path):
     assert "| pipeline | 960 | 0.5000 | 0.4900 | 0.5000 | 0.5500 | 0.5800 | 0.5200 | 0.7000 | 0.6000 | 0.6460 |" in e2e_table
     assert "Smoke run" in text and "(12 mentions have several)" in text
     assert (tmp_path / "out" / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_writes_the_calibration_of_the_confidence_that_apply_xmr_wrote(synthetic_model_dir, synthetic_corpus_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from spacy_xmr.cli import app
+    from spacy_xmr.corpus import get_confidence, read_corpus
+    from spacy_xmr.corpus.bioc_documents import iter_annotations
+
+    predictions, metric_file = tmp_path / "pred.xml", tmp_path / "gold_mentions_xmr.json"
+    for command in (["apply-xmr", "--model", synthetic_model_dir, "--in-corpus", synthetic_corpus_dir / "dev.xml", "--out-corpus", predictions],
+                    ["evaluate", "--gold", synthetic_corpus_dir / "dev.xml", "--pred", predictions, "--metric-file", metric_file]):
+        result = CliRunner().invoke(app, list(map(str, command)))
+        assert result.exit_code == 0, result.output
+    confidences = [get_confidence(a) for d in read_corpus(predictions).documents for _, a in iter_annotations(d)]
+    assert confidences and all(0 <= c <= 1 for c in confidences)
+    metrics = json.loads(metric_file.read_text())
+    calibration = metrics["calibration"]
+    assert calibration["n"] == metrics["n_mentions"] == len(confidences)
+    assert calibration["accuracy"] == pytest.approx(metrics["acc_at_1"])  # every mention has a confidence
+    assert calibration["mean_confidence"] == pytest.approx(np.mean(confidences))
+    assert "expected calibration error" in " ".join(result.output.split())
+
+    report.main([f"xmr={metric_file}", f"xmr+reranker={tmp_path / 'absent.json'}"], e2e=None, out_dir=tmp_path / "out",
+                title="synthetic, dev split", ner_meta=None, smoke=0)
+    written = json.loads((tmp_path / "out" / "calibration.json").read_text())
+    assert written["runs"] == {"xmr": calibration} and written["default_threshold"] == report.DEFAULT_THRESHOLD
+    for png in ("calibration_reliability.png", "precision_coverage.png"):
+        assert (tmp_path / "out" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = (tmp_path / "out" / "report.md").read_text(encoding="utf8")
+    assert f"| xmr | {calibration['n']} | {calibration['accuracy']:.4f} |" in text
+    assert f"| {report.DEFAULT_THRESHOLD} (default) |" in text and "![reliability](calibration_reliability.png)" in text
+
+    metrics["calibration"] = None  # an uncalibrated model: the stale figures go
+    metric_file.write_text(json.dumps(metrics))
+    report.main([f"xmr={metric_file}"], e2e=None, out_dir=tmp_path / "out", title="t", ner_meta=None, smoke=0)
+    assert not (tmp_path / "out" / "calibration.json").exists()
+    assert "No run gave a confidence" in (tmp_path / "out" / "report.md").read_text(encoding="utf8")

@@ -50,6 +50,9 @@ def test_reranked_gold_mentions_are_scored(project):
     assert reranked["recall_at_k"]["10"] <= reranker_input["recall_at_k"]["10"] + 1e-9
     report = (project / "metrics" / "report.md").read_text()
     assert "| xmr+reranker | 960 |" in report
+    calibration = json.loads((project / "metrics" / "calibration.json").read_text())["runs"]["xmr"]  # the report's
+    assert calibration == xmr["calibration"] and calibration["n"] == 960 and 0 <= calibration["expected_calibration_error"] < 0.5
+    assert sum(row["n"] for row in calibration["reliability"]) == 960 and "## Confidence" in report
 
 
 def test_xmr_model_has_the_aligned_dense_channel(project):

@@ -125,3 +125,42 @@ def test_cross_encoder_scores_become_two_columns():
 
 def test_mentions_without_candidates_give_no_rows():
     assert featurize([mention("x"), mention("y")], [[], []], ConceptFacts(ONTOLOGY, {}), CHANNELS).shape == (0, len(feature_table(CHANNELS)))
+
+
+def reference_string_features(keys: list[str], names: list[str]) -> list[float]:
+    """The string features of one pair, the slow and plain way: every (key, name) pair compared with Python sets."""
+    def trigrams(text):
+        padded = f" {text} "
+        return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+    def jaccard(a, b):
+        return len(a & b) / (len(a | b) or 1)
+
+    if not names:
+        return [0.0] * 6
+    alias = max(((3.0 if key == names[0] else 2.0) if key in names else float(any(set(key.split()) == set(n.split()) for n in names)))
+                for key in keys)
+    pairs = [(jaccard(trigrams(key), trigrams(name)), jaccard(set(key.split()), set(name.split())), key, name)
+             for key in keys for name in names]
+    chars = max(pair[0] for pair in pairs)
+    words, key, name = max(((w, k, n) for c, w, k, n in pairs if c == chars), key=lambda pair: pair[0])  # the first of the best
+    return [alias, words, chars, min(len(key), len(name)) / max(len(key), len(name), 1),
+            float(len(set(name.split()) - set(key.split()))), float(len(set(key.split()) - set(name.split())))]
+
+
+def test_the_batch_string_features_equal_a_plain_per_pair_computation(synthetic_model, synthetic_mentions):
+    from spacy_xmr.ranking.names import MAX_NAMES
+    from spacy_xmr.xmr import normalize_text, texts_to_link
+
+    mentions = synthetic_mentions["dev"]
+    lists = synthetic_model.channel_scores(mentions, top_k=10)
+    got = columns(mentions, lists, ConceptFacts(synthetic_model.ontology, {}))
+    expected = []
+    for mention, long_form, candidates in zip(mentions, texts_to_link(mentions), lists):
+        keys = [normalize_text(mention.text)] + ([normalize_text(long_form)] if long_form != mention.text else [])
+        for candidate in candidates:
+            concept = synthetic_model.ontology.get(candidate.concept_id)
+            expected.append(reference_string_features(keys, [normalize_text(a) for a in (concept.aliases if concept else [])[:MAX_NAMES]]))
+    names = ["alias_match", "word_jaccard", "char_jaccard", "length_ratio", "missing_words", "extra_words"]
+    assert np.stack([got[name] for name in names], axis=1) == pytest.approx(np.array(expected), abs=1e-6)
+    assert len(set(got["alias_match"])) > 1 and len(set(got["char_jaccard"])) > 100  # varied pairs, not a trivial agreement

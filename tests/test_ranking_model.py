@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -62,9 +63,25 @@ def test_save_and_load_give_the_same_rankings_from_text_files(ranker, synthetic_
     header = json.loads((tmp_path / "ranker" / HEADER_FILE).read_text())
     assert header["features"] == ranker.feature_names and header["config"] == SMALL.to_dict()
     assert (tmp_path / "ranker" / BOOSTER_FILE).read_text().startswith("tree")  # LightGBM's text format
+    assert header["calibration"]["fitted_on"]["source"] == "out-of-fold"
     loaded = LearnedRanker.load(tmp_path / "ranker")
     dev = synthetic_mentions["dev"]
     assert loaded.rank_with(synthetic_model, dev) == ranker.rank_with(synthetic_model, dev)
+    evidence = synthetic_model.channel_scores(dev, top_k=SMALL.top_k)
+    confidences = loaded.rank_with_confidence(dev, evidence, synthetic_model.ontology)[1]
+    assert confidences == ranker.rank_with_confidence(dev, evidence, synthetic_model.ontology)[1]
+    assert all(0.0 <= c <= 1.0 for c in confidences) and len(set(confidences)) > 1
+
+
+def test_the_confidence_is_fitted_on_every_out_of_fold_list_and_can_be_turned_off(ranker, synthetic_ontology, synthetic_model,
+                                                                                  synthetic_mentions, dev_evidence):
+    assert ranker.calibrator.fitted_on["n_mentions"] == ranker.stats["n_training_mentions"]  # lists without a gold concept too
+    uncalibrated = train_ranker(synthetic_ontology, synthetic_mentions["train"], replace(SMALL, calibration_folds=0),
+                                XMRConfig.from_dict(XMR_CONFIG), n_jobs=1)
+    ranked, confidences = uncalibrated.rank_with_confidence(synthetic_mentions["dev"], dev_evidence, synthetic_model.ontology)
+    assert uncalibrated.calibrator is None and confidences is None and ranked
+    with pytest.raises(ConfigError, match="calibration_folds"):
+        RankerConfig(calibration_folds=1)
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -94,12 +111,13 @@ def test_folds_keep_each_document_whole():
         document_folds(mentions, 8)
 
 
-def test_lists_without_a_gold_concept_are_left_out_and_none_at_all_is_an_error(synthetic_model, synthetic_mentions, dev_evidence, ranker):
+def test_lists_without_a_gold_concept_train_nothing_and_none_at_all_is_an_error(synthetic_model, synthetic_mentions, dev_evidence, ranker):
     dev = synthetic_mentions["dev"]
     wrong = [Mention(m.document_id, m.annotation_id, m.start, m.end, m.text, gold_ids=["MESH:NOT-THERE"], document_text=m.document_text)
              for m in dev]
     examples = ranking_examples(wrong, dev_evidence, ranker.facts(synthetic_model.ontology), ranker.channels)
-    assert examples.group_sizes == [] and examples.n_without_gold_candidate == len(dev)
+    assert len(examples.group_sizes) == len(dev) and not examples.has_gold.any()  # kept: they calibrate the confidence
+    assert examples.n_without_gold_candidate == len(dev)
     with pytest.raises(ConfigError, match="no training mention has a gold concept"):
         fit_ranker(examples, SMALL, ranker.channels, {})
 

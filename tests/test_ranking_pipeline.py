@@ -65,15 +65,38 @@ def test_the_component_writes_the_rankers_order_and_its_first_candidate(syntheti
     by_location = {m.location: [c for c, _ in r] for m, r in zip(mentions, expected)}
     got = {(doc.user_data[USER_DATA_KEY]["document_id"], ent.start_char, ent.end_char): [c for c, _ in ent._.xmr_candidates]
            for doc in docs for ent in doc.ents}
-    assert all(ent.kb_id_ == ent._.xmr_candidates[0][0] for doc in docs for ent in doc.ents)
+    assert all(ent.kb_id_ == (ent._.xmr_candidates[0][0] if ent._.xmr_confidence >= 0.5 else "NIL") for doc in docs for ent in doc.ents)
     assert len(got) == len(by_location) and got == by_location
+
+
+def test_the_xmr_stage_scores_each_batch_once_and_the_ranker_alone_gives_the_same(synthetic_model_dir, ranker_dir, dev_docs,
+                                                                                 monkeypatch):
+    nlp = pipeline(synthetic_model_dir, ranker_dir)
+    calls = []
+    original = XMRModel.channel_scores
+    monkeypatch.setattr(XMRModel, "channel_scores", lambda self, *args, **kwargs: calls.append(1) or original(self, *args, **kwargs))
+    together = list(nlp.pipe((doc.copy() for doc in dev_docs), batch_size=8))
+    assert len(calls) == -(-len(dev_docs) // 8)  # one per batch: the ranker took the linker's evidence
+    with nlp.select_pipes(disable=["xmr_linker"]):  # the ranker alone asks the linker's model itself
+        alone = list(nlp.pipe(together, batch_size=8))
+    assert len(calls) == 2 * -(-len(dev_docs) // 8)
+    assert linked(alone) == linked(list(nlp.pipe((doc.copy() for doc in dev_docs), batch_size=8)))
+
+
+def test_the_confidence_is_the_rankers_own_and_the_threshold_reads_it(synthetic_model_dir, ranker_dir, dev_docs):
+    docs = list(pipeline(synthetic_model_dir, ranker_dir, threshold=None).pipe(doc.copy() for doc in dev_docs))
+    confidences = [ent._.xmr_confidence for doc in docs for ent in doc.ents]
+    assert all(0.0 <= c <= 1.0 for c in confidences) and len(set(confidences)) > 3
+    threshold = sorted(confidences)[len(confidences) // 3]
+    thresholded = list(pipeline(synthetic_model_dir, ranker_dir, threshold=threshold).pipe(doc.copy() for doc in dev_docs))
+    assert [ent.kb_id_ == "NIL" for doc in thresholded for ent in doc.ents] == [c < threshold for c in confidences]
 
 
 def test_to_disk_and_spacy_load_give_the_same_annotations(synthetic_model_dir, ranker_dir, dev_docs, tmp_path):
     unthresholded = [[ent._.xmr_candidates[0][1] for ent in doc.ents]
-                     for doc in pipeline(synthetic_model_dir, ranker_dir).pipe(doc.copy() for doc in dev_docs)]
+                     for doc in pipeline(synthetic_model_dir, ranker_dir, threshold=None).pipe(doc.copy() for doc in dev_docs)]
     threshold = sorted(share for doc in unthresholded for share in doc)[sum(map(len, unthresholded)) // 4]  # a quarter below it
-    nlp = pipeline(synthetic_model_dir, ranker_dir, threshold=threshold)
+    nlp = pipeline(synthetic_model_dir, ranker_dir, threshold=threshold, threshold_on="score")
     before = linked(nlp.pipe(doc.copy() for doc in dev_docs))
     assert [[kb == "NIL" for _, kb, _ in doc] for doc in before] == [[share < threshold for share in doc] for doc in unthresholded]
     nlp.to_disk(tmp_path / "pipeline")

@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from spacy_xmr.cli import app
-from spacy_xmr.corpus import get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
+from spacy_xmr.corpus import get_candidates, get_confidence, iter_mentions, read_corpus, write_bioc, write_candidates
 from spacy_xmr.corpus.bioc_documents import iter_annotations
-from spacy_xmr.rerank import Reranker
-from rerank_support import toy_candidates, toy_ontology, write_tiny_bert
+from spacy_xmr.rerank import Reranker, RerankerConfig
+from rerank_support import copies, synthetic_rankings, toy_candidates, toy_ontology, write_tiny_bert
 
 TITLE = "Patients with breast cancer and colon cancer."
 ABSTRACT = "The lung tumor and the lung tumor. Renal failure and cardiac failure."
@@ -127,6 +127,33 @@ def test_user_errors_fail_cleanly(files, tmp_path):
         "--max-length", "128", "--device", "cpu"])
     assert result.exit_code == 1 and "none of the" in result.output
 
+
+def test_apply_reranker_writes_the_reranker_confidence_and_drops_the_xmr_one(files, tmp_path):
+    from spacy_xmr.rerank.confidence import fit_calibrator
+
+    stale = read_corpus(files["dev_candidates"])
+    mentions = list(iter_mentions(stale))
+    stored = {(d.id, a.id): get_candidates(a) for d in stale.documents for _, a in iter_annotations(d)}
+    candidates = [stored[m.key] for m in mentions]
+    with_xmr_confidence = tmp_path / "dev.confident.xml"  # as `apply-xmr` writes it with a calibrated model
+    write_bioc(write_candidates(stale, stored, {key: 0.99 for key in stored}), with_xmr_confidence)
+    reranker = Reranker.from_encoder(RerankerConfig(model_name=str(files["bert"]), max_length=128, max_candidate_tokens=12),
+                                     toy_ontology(), device="cpu")
+    reranker.save(tmp_path / "uncalibrated")
+    reranker.calibrator = fit_calibrator(copies(20), *synthetic_rankings(copies(20)), toy_ontology())
+    reranker.save(tmp_path / "calibrated")
+    expected = reranker.confidence(candidates, reranker.rerank(mentions, candidates))
+
+    written = {}
+    for name in ("calibrated", "uncalibrated"):
+        out = tmp_path / f"{name}.xml"
+        result = CliRunner().invoke(app, ["apply-reranker", "--model", str(tmp_path / name), "--in-corpus", str(with_xmr_confidence),
+                                          "--out-corpus", str(out), "--device", "cpu"])
+        assert result.exit_code == 0, result.output
+        annotations = {(d.id, a.id): a for d in read_corpus(out).documents for _, a in iter_annotations(d)}
+        written[name] = [get_confidence(annotations[m.key]) for m in mentions]
+    assert written["calibrated"] == pytest.approx(expected) and written["calibrated"] != [0.99] * len(mentions)
+    assert written["uncalibrated"] == [None] * len(mentions)
 
 
 @pytest.mark.parametrize("corpus_concepts", [False, True])

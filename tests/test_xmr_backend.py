@@ -15,7 +15,7 @@ from spacy_xmr.xmr.backend import CPU, array_backend
 
 
 def test_the_cpu_backend_is_numpy_and_scipy_and_moves_nothing():
-    assert array_backend("cpu") is CPU and CPU.xp is np and CPU.sparse is sp and not CPU.on_gpu
+    assert array_backend("cpu") is CPU and CPU.xp is np and CPU.sparse is sp and not CPU.on_gpu and not CPU.on_device
     matrix = sp.csr_matrix(np.eye(3, dtype=np.float32))
     assert CPU.to_device(matrix) is matrix and CPU.to_cpu(matrix) is matrix
     with CPU.activated():

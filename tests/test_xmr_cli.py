@@ -1,15 +1,19 @@
-"""`spacy-xmr train-xmr` and `apply-xmr` on the synthetic ontology and BioC corpus."""
+"""`spacy-xmr train-xmr` and `apply-xmr` on the synthetic ontology and BioC corpus; train-xmr shows each phase as it starts."""
 from __future__ import annotations
 
 import json
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from spacy_xmr.cli import app
 from spacy_xmr.corpus import get_candidates, read_corpus
+from spacy_xmr.errors import SpacyXmrError
 
 runner = CliRunner()
+TRAINING_PHASES = ("Training an XMR model", "reading the ontology", "reading the training corpus", "reading the validation corpus",
+                   "featurising", "building the tree channel", "calibrating the confidence", "saving the model", "evaluating on", "lenient")
 
 
 def test_train_and_apply(tmp_path, synthetic_ontology_path, synthetic_corpus_dir):
@@ -23,6 +27,8 @@ def test_train_and_apply(tmp_path, synthetic_ontology_path, synthetic_corpus_dir
     assert result.exit_code == 0, result.output
     assert "acc@1" in result.output
     assert json.loads((tmp_path / "model" / "xmr.json").read_text())["config"]["seed"] == 5
+    positions = [result.output.find(phase) for phase in TRAINING_PHASES]  # every phase announces itself, in order
+    assert -1 not in positions and positions == sorted(positions), result.output
 
     result = runner.invoke(app, ["apply-xmr", "--model", str(tmp_path / "model"), "--in-corpus", str(dev),
                                  "--out-corpus", str(tmp_path / "pred.xml"), "--top-k", "3"])
@@ -33,6 +39,26 @@ def test_train_and_apply(tmp_path, synthetic_ontology_path, synthetic_corpus_dir
 
     result = runner.invoke(app, ["evaluate", "--gold", str(dev), "--pred", str(tmp_path / "pred.xml")])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("slow_part, announced", [
+    ("spacy_xmr.workflows.xmr.read_ontology_file", "reading the ontology"),
+    ("spacy_xmr.workflows.xmr.gold_linked_mentions", "reading the training corpus"),
+    ("spacy_xmr.xmr.model.Featurizer.fit_transform", "featurising 1"),
+    ("spacy_xmr.xmr.model.fit_calibrator", "calibrating the confidence on"),
+])
+def test_train_announces_each_slow_part_before_it_starts(tmp_path, synthetic_ontology_path, synthetic_corpus_dir, monkeypatch,
+                                                       slow_part, announced):
+    """The slow part fails as it starts: what was printed by then must already name it (and the command first)."""
+    def stop(*args, **kwargs):
+        raise SpacyXmrError("stopped here")
+
+    monkeypatch.setattr(slow_part, stop)
+    result = runner.invoke(app, ["train-xmr", "--ontology", str(synthetic_ontology_path), "--train-corpus",
+                                 str(synthetic_corpus_dir / "train.xml"), "--val-corpus", str(synthetic_corpus_dir / "dev.xml"),
+                                 "--output", str(tmp_path / "model")])
+    assert result.exit_code == 1 and "stopped here" in result.output
+    assert result.output.index("Training an XMR model") < result.output.index(announced) < result.output.index("stopped here")
 
 
 def test_apply_refuses_to_overwrite_its_input(tmp_path, synthetic_corpus_dir):

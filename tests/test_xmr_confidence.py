@@ -113,10 +113,14 @@ def test_bad_threshold_settings_fail_at_add_pipe(synthetic_model_dir, config, me
         _linker(synthetic_model_dir, **config)
 
 
-def test_stages_without_a_confidence_refuse_a_threshold_on_one():
+@pytest.mark.parametrize("factory", ["xmr_reranker", "xmr_ranker"])
+def test_later_stages_threshold_their_own_confidence_by_default(synthetic_model_dir, factory):
     nlp = spacy.blank("en")
-    with pytest.raises(ConfigError, match="threshold_on"):
-        nlp.add_pipe("xmr_reranker", config={"threshold_on": "confidence"})
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
+    stage = nlp.add_pipe(factory)
+    assert (stage.threshold, stage.threshold_on) == (DEFAULT_THRESHOLD, "confidence")
+    with pytest.raises(ConfigError, match="a probability between 0 and 1"):
+        nlp.add_pipe(factory, name="strict", config={"threshold": 5.0})
 
 
 def test_confidences_are_probabilities_that_rise_with_the_margin(synthetic_model, synthetic_mentions):

@@ -49,3 +49,27 @@ def test_a_single_root_and_its_children_are_the_hierarchys_top_but_several_roots
     assert hierarchy_top(rooted, rooted.ids) == ({"R"}, {"D1", "D4", "D1b"})
     flat = Ontology([Concept("A", "a"), Concept("B", "b")])
     assert hierarchy_top(flat, flat.ids) == (set(), set())
+
+
+def test_top_level_categories_stay_candidates_unless_excluded_at_load_or_in_the_linker(synthetic_model_dir, tmp_path):
+    import spacy
+    from spacy.tokens import Span
+
+    from spacy_xmr.xmr import XMRModel
+
+    model = XMRModel.load(synthetic_model_dir)
+    _, categories = hierarchy_top(model.ontology, model.concept_ids)
+    names = [model.ontology[category].name for category in sorted(categories)]
+    assert {ranking[0][0] for ranking in model.predict(names, top_k=1)} == categories  # named by the mention: linked
+    excluded = XMRModel.load(synthetic_model_dir, exclude_top_level=True)
+    rankings = excluded.predict(names, top_k=20)
+    assert all(ranking for ranking in rankings) and not {c for ranking in rankings for c, _ in ranking} & categories
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir), "exclude_top_level": True, "threshold": None})
+    nlp.to_disk(tmp_path / "nlp")
+    again = spacy.load(tmp_path / "nlp")
+    assert again.get_pipe("xmr_linker").cfg["exclude_top_level"] is True
+    doc = again.make_doc(names[0])
+    doc.ents = [Span(doc, 0, len(doc), "Disease")]
+    assert again(doc).ents[0]._.xmr_candidates and not {c for c, _ in doc.ents[0]._.xmr_candidates} & categories

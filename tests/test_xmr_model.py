@@ -412,6 +412,7 @@ def v2_layout(config: dict) -> dict:
     old = {section: dict(values) if isinstance(values, dict) else values for section, values in config.items()}
     for old_key, (section, key) in V2_FUSION_KEYS.items():
         old["fusion"][old_key] = old[section].pop(key)
+    old["parent"].pop("exclude_top_level")  # a setting format 2 did not have: its default applies on load
     for section in ("nearest", "word_key", "parent"):
         assert not old.pop(section)
     return old

@@ -1,9 +1,12 @@
-"""Write metrics/report.md and a recall@k plot from the JSON metric files of one project run.
+"""Write metrics/report.md, a recall@k plot and the confidence's calibration from the JSON metric files of one
+project run.
 
 Each metric file is one `spacy-xmr evaluate --metric-file` output, named on the command line as
 `NAME=PATH`. Gold-mention runs and the end-to-end run (`--e2e`) get separate tables: on gold mentions
 every span is given, so only the ranking counts; end to end, the NER's spans count too. A file that
-does not exist (the reranker's, when vars.reranker = 0) is listed as not run.
+does not exist (the reranker's, when vars.reranker = 0) is listed as not run. The gold-mention runs whose
+predictions carried a confidence also give metrics/calibration.json (their `calibration` sections, see
+spacy_xmr/evaluation.py), a reliability diagram and a precision-coverage plot.
 """
 from __future__ import annotations
 
@@ -15,6 +18,10 @@ import typer
 from wasabi import msg
 
 from spacy_xmr.atomic import atomic_open
+from spacy_xmr.calibration_plots import precision_coverage_plot, reliability_diagram
+from spacy_xmr.pipeline.linker import DEFAULT_THRESHOLD
+
+CALIBRATION_FILES = ("calibration.json", "calibration_reliability.png", "precision_coverage.png")
 
 
 def parse_runs(specs: list[str]) -> dict[str, dict | None]:
@@ -72,6 +79,43 @@ def table(runs: dict[str, dict | None], extra: dict[str, str]) -> list[str]:
     return rows
 
 
+def _share(value: float | None) -> str:
+    return "none" if value is None else f"{value:.3f}"
+
+
+def calibration_section(runs: dict[str, dict | None], out_dir: Path, title: str) -> list[str]:
+    """Write calibration.json and its two plots for the runs with a `calibration` section; their report.md lines."""
+    calibrated = {name: metrics["calibration"] for name, metrics in runs.items() if metrics and metrics.get("calibration")}
+    lines = ["## Confidence", ""]
+    if not calibrated:
+        for stale in CALIBRATION_FILES:  # from an earlier, calibrated run
+            (out_dir / stale).unlink(missing_ok=True)
+        return lines + ["No run gave a confidence (an uncalibrated model: trained on names alone).", ""]
+    with atomic_open(out_dir / CALIBRATION_FILES[0]) as handle:
+        json.dump({"default_threshold": DEFAULT_THRESHOLD, "runs": calibrated}, handle, indent=2)
+    reliability_diagram(calibrated, out_dir / CALIBRATION_FILES[1], f"reliability, {title}")
+    precision_coverage_plot(calibrated, out_dir / CALIBRATION_FILES[2], f"precision-coverage, {title}")
+    any_run = next(iter(calibrated.values()))
+    targets = [f"coverage at P ≥ {c['precision_target']}" for c in any_run["coverage_at_precision"]]
+    header = ["run", "mentions", "acc@1", "mean confidence", f"ECE ({any_run['bins']['n_bins']} bins)", *targets]
+    lines += ["`ent._.xmr_confidence` is the estimated probability that the top candidate is right. Expected "
+              "calibration error (ECE): the mean gap between confidence and accuracy over equal-width confidence "
+              "bins, weighted by their size; coverage at P ≥ p: the largest share of mentions that a threshold on "
+              f"the confidence links at precision p or better. Figures in {CALIBRATION_FILES[0]}.", "",
+              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, summary in calibrated.items():
+        cells = [name, str(summary["n"]), f"{summary['accuracy']:.4f}", f"{summary['mean_confidence']:.4f}",
+                 f"{summary['expected_calibration_error']:.4f}", *(_share(c["coverage"]) for c in summary["coverage_at_precision"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Links kept (coverage) and their precision at each threshold on the confidence:", "",
+              "| threshold | " + " | ".join(calibrated) + " |", "|---|" + "---|" * len(calibrated)]
+    for index, row in enumerate(any_run["at_threshold"]):
+        mark = " (default)" if row["threshold"] == DEFAULT_THRESHOLD else ""
+        cells = [f"{s['at_threshold'][index]['coverage']:.3f} / {_share(s['at_threshold'][index]['precision'])}" for s in calibrated.values()]
+        lines.append(f"| {row['threshold']}{mark} | " + " | ".join(cells) + " |")
+    return lines + ["", f"![reliability]({CALIBRATION_FILES[1]}) ![precision-coverage]({CALIBRATION_FILES[2]})", ""]
+
+
 def main(
     gold_mentions: List[str] = typer.Argument(..., help="NAME=PATH of metric files from linking gold mentions."),
     e2e: Optional[str] = typer.Option(None, "--e2e", help="NAME=PATH of the end-to-end (NER + linking) metric file."),
@@ -81,7 +125,8 @@ def main(
                                             help="meta.json of the trained NER: its dev scores go in the report."),
     smoke: int = typer.Option(0, "--smoke", help="vars.smoke: flags the figures as smoke-sized."),
 ) -> None:
-    """Markdown tables of acc@1, R@k, MRR (and end-to-end P/R/F), plus the recall@k plot."""
+    """Markdown tables of acc@1, R@k, MRR (and end-to-end P/R/F), the recall@k plot, and the confidence's calibration
+    (calibration.json, a reliability diagram and a precision-coverage plot)."""
     gold_runs = parse_runs(gold_mentions)
     e2e_runs = parse_runs([e2e]) if e2e else {}
     done = {f"{name} ({kind})": metrics for kind, runs in (("gold mentions", gold_runs), ("end to end", e2e_runs))
@@ -106,10 +151,10 @@ def main(
         performance = json.loads(ner_meta.read_text(encoding="utf8")).get("performance", {})
         scores = ", ".join(f"{key} {performance[key]:.4f}" for key in ("ents_p", "ents_r", "ents_f") if key in performance)
         lines += [f"NER alone on the dev split (spans only): {scores}.", ""]
-    lines += [f"![recall@k]({png.name})", ""]
+    lines += [f"![recall@k]({png.name})", "", *calibration_section(gold_runs, out_dir, title)]
     with atomic_open(out_dir / "report.md") as handle:
         handle.write("\n".join(lines))
-    msg.good(f"Wrote {out_dir / 'report.md'} and {png}")
+    msg.good(f"Wrote {out_dir / 'report.md'}, {png} and the confidence's calibration")
 
 
 if __name__ == "__main__":

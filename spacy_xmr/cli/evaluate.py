@@ -50,6 +50,11 @@ def evaluate_command(
     if metrics["e2e"] is not None:
         e2e = metrics["e2e"]
         msg.text(f"end-to-end top-1: P {e2e['precision']:.4f}  R {e2e['recall']:.4f}  F1 {e2e['f1']:.4f}")
+    if metrics["calibration"] is not None:
+        calibration = metrics["calibration"]
+        msg.text(f"confidence on {calibration['n']} mentions: expected calibration error {calibration['expected_calibration_error']:.4f} "
+                 f"({calibration['bins']['n_bins']} bins), accuracy {calibration['accuracy']:.4f}, mean confidence "
+                 f"{calibration['mean_confidence']:.4f}")
     for warning in metrics["warnings"]:
         msg.warn(warning)
     if metric_file is not None:

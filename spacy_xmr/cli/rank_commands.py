@@ -34,7 +34,8 @@ def train_ranker_command(
     """Train a LightGBM model (config `objective`: binary, lambdarank or rank_xendcg) that reorders the XMR model's
     top-k candidates from their channel scores, string overlaps, concept priors, document and ontology features; each
     training mention's list comes from an XMR model trained without its document (K-fold by document), so it is as
-    hard as at test time."""
+    hard as at test time. Its confidence (config `calibration_folds`) is calibrated on the same lists, each scored by
+    a ranker trained without its documents."""
     from ..ranking import RankerConfig
     from ..workflows.ranking import evaluate_ranker, train_ranker_from_files
     from ..xmr import XMRModel
@@ -55,6 +56,12 @@ def train_ranker_command(
     msg.good(f"Trained on {stats['n_lists_used']} out-of-fold lists ({stats['n_lists_without_gold_candidate']} of "
              f"{stats['n_training_mentions']} mentions left out: no gold concept in their top {ranker_config.top_k}) in "
              f"{elapsed:.0f} s; saved to {output}")
+    if ranker.calibrator is not None:
+        fitted = ranker.calibrator.fitted_on
+        msg.text(f"Confidence calibrated on {fitted['n_mentions']} out-of-fold lists (the ranker's first candidate right in "
+                 f"{fitted['accuracy']:.3f}), each scored by a ranker trained without its documents")
+    else:
+        msg.warn("No confidence calibrator (calibration_folds = 0, or too few lists): ent._.xmr_confidence stays None")
     msg.table(list(ranker.importances().items())[:8], header=("feature", "share of gain"), divider=True)
     if val_corpus is not None:
         try:

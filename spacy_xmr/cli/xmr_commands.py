@@ -12,6 +12,7 @@ from wasabi import msg
 from ..atomic import refuse_to_overwrite_input
 from ..errors import SpacyXmrError
 from . import app
+from .progress import phases_shown
 
 
 @app.command("train-xmr")
@@ -32,6 +33,7 @@ def train_xmr_command(
     entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
 ) -> None:
     """Train the hierarchical XMR candidate generator on an ontology's aliases and gold-linked mentions."""
+    msg.info(f"Training an XMR model into {output}; each phase is shown as it starts")  # before the slow imports
     from ..xmr import XMRConfig
     from ..workflows.xmr import evaluate_model, train_from_files
 
@@ -44,8 +46,10 @@ def train_xmr_command(
             overrides["dense"]["encoder"] = dense_encoder
         xmr_config = XMRConfig.from_dict(overrides)
         start = time.perf_counter()
-        model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus)
+        with phases_shown():
+            model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus)
         elapsed = time.perf_counter() - start
+        msg.text(f"saving the model to {output}")
         model.save(output)
     except (SpacyXmrError, OSError) as err:
         msg.fail("Training failed", str(err), exits=1)
@@ -64,6 +68,7 @@ def train_xmr_command(
         msg.info(f"Confidence calibrated {fitted_on['source']} on {fitted_on['n_mentions']} mentions "
                  f"(acc@1 among them {fitted_on['accuracy']:.3f})")
     if val_corpus is not None:
+        msg.text(f"evaluating on {val_corpus}")
         try:
             metrics = evaluate_model(model, val_corpus, entity_types=entity_types or None)
         except (SpacyXmrError, OSError) as err:

@@ -1,6 +1,6 @@
 """The worker side of `annotate`: a pipeline loaded once, applied to whole shards.
 
-`ShardAnnotator` is a plain class; `run.py` makes Ray actors of it. A shard is read, turned into Docs
+`ShardAnnotator` is a plain class; `worker.ShardWorker`, the Ray actor, holds one. A shard is read, turned into Docs
 (`collection_to_docs`), run through the worker's stage of the pipeline and, in the last stage, written
 atomically; the worker returns the shard's manifest record. Bad input or a failing document marks the
 shard `failed` with the reason (and the input line where known) instead of stopping the run.
@@ -13,31 +13,29 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..corpus import GOLD_SPANS_KEY, collection_to_docs
 from ..pipeline.base import CandidatePipe
 from .manifest import FAILED, OK
 from .outputs import WRITERS, count_mentions, linked_collection, without_annotations, without_gold_ids
-from .pipelines import first_reranker, load_pipeline
+from .pipelines import load_pipeline, stage_components
 from .shards import Shard
+from .worker import WorkerSettings
 
 
-@dataclass(frozen=True)
-class WorkerSettings:
-    """How a worker runs: `mentions` (ner or gold), its stage, the output format, and the test-only fault hook.
+class _Clock:
+    """Wall and CPU seconds (this process: user + system) spent on a shard, carried across the two stages.
 
-    `kill_on_shard` / `kill_marker`: the worker process exits in the middle of the shard of that input
-    file name, once (the marker file records that it happened), to test that Ray redoes the shard.
+    CPU seconds say what a shard costs even when other jobs share the cores, which wall seconds do not.
     """
 
-    mentions: str = "ner"
-    stage: str = "all"
-    output_format: str = "bioc"
-    batch_size: int = 64
-    kill_on_shard: str | None = None
-    kill_marker: str | None = None
+    def __init__(self, wall_so_far: float = 0.0, cpu_so_far: float = 0.0):
+        self._wall = time.perf_counter() - wall_so_far
+        self._cpu = time.process_time() - cpu_so_far
+
+    def elapsed(self) -> tuple[float, float]:
+        return time.perf_counter() - self._wall, time.process_time() - self._cpu
 
 
 class ShardAnnotator:
@@ -45,15 +43,10 @@ class ShardAnnotator:
 
     def __init__(self, directory: str, linker_models: dict, settings: WorkerSettings):
         self.settings = settings
-        self.nlp = load_pipeline(Path(directory), linker_models)
+        self.nlp = load_pipeline(Path(directory), linker_models, stage_components(Path(directory), settings.stage))
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
-        names = self.nlp.pipe_names
-        reranker = first_reranker(Path(directory))
-        split = names.index(reranker) if reranker in names else len(names)
-        stage_names = {"all": names, "cpu": names[:split], "rerank": names[split:]}[settings.stage]
         if settings.mentions == "gold":
-            stage_names = [name for name in stage_names if not self._finds_entities(name)]
-        self.nlp.select_pipes(enable=stage_names)
+            self.nlp.select_pipes(disable=[name for name in self.nlp.pipe_names if self._finds_entities(name)])
         self.spans_key = GOLD_SPANS_KEY if settings.mentions == "gold" else self._pipeline_spans_key()
         if settings.mentions == "gold":
             for pipe in self._candidate_pipes():
@@ -71,31 +64,27 @@ class ShardAnnotator:
         pipes = self._candidate_pipes()
         return pipes[-1].spans_key if pipes else None
 
-    def pid(self) -> int:
-        """The worker's process id; answering it means the pipeline is loaded."""
-        return os.getpid()
-
     # ---- the three entry points -------------------------------------------------------------
     def annotate(self, shard: Shard) -> dict:
         """Stage `all`: read, link and write one shard; its manifest record."""
-        start = time.perf_counter()
+        start = _Clock()
         try:
             docs = self._run(self._read(shard), shard)
-            return self._write(shard, docs, time.perf_counter() - start)
+            return self._write(shard, docs, start)
         except Exception as err:  # one bad shard must not stop the run: it is reported in the manifest
-            return self._failure(shard, err, time.perf_counter() - start)
+            return self._failure(shard, err, start)
 
     def prepare(self, shard: Shard) -> dict:
         """Stage `cpu`: the shard's Docs after the components before the reranker, as DocBin bytes."""
         from spacy.tokens import DocBin
 
-        start = time.perf_counter()
+        start = _Clock()
         try:
             docs = self._run(self._read(shard), shard)
             data = DocBin(docs=docs, store_user_data=True).to_bytes()
-            return {"shard": shard, "docs": data, "seconds": time.perf_counter() - start}
+            return {"shard": shard, "docs": data, "clock": start.elapsed()}
         except Exception as err:
-            return {"shard": shard, "failure": self._failure(shard, err, time.perf_counter() - start)}
+            return {"shard": shard, "failure": self._failure(shard, err, start)}
 
     def finish(self, prepared: dict) -> dict:
         """Stage `rerank`: rerank the Docs that `prepare` made and write the shard."""
@@ -103,13 +92,13 @@ class ShardAnnotator:
 
         if "failure" in prepared:
             return prepared["failure"]
-        shard, start = prepared["shard"], time.perf_counter() - prepared["seconds"]
+        shard, start = prepared["shard"], _Clock(*prepared["clock"])
         try:
             docs = list(DocBin().from_bytes(prepared["docs"]).get_docs(self.nlp.vocab))
             docs = self._run(docs, shard)
-            return self._write(shard, docs, time.perf_counter() - start)
+            return self._write(shard, docs, start)
         except Exception as err:
-            return self._failure(shard, err, time.perf_counter() - start)
+            return self._failure(shard, err, start)
 
     # ---- steps --------------------------------------------------------------------------------
     def _read(self, shard: Shard) -> list:
@@ -131,18 +120,18 @@ class ShardAnnotator:
             Path(marker).touch()
             os._exit(17)  # a crash in the middle of the shard: nothing written, Ray restarts the worker
 
-    def _write(self, shard: Shard, docs: list, seconds_so_far: float) -> dict:
-        start = time.perf_counter()
+    def _write(self, shard: Shard, docs: list, clock: _Clock) -> dict:
         collection = linked_collection(docs, self.settings.mentions, self.spans_key)
         WRITERS[self.settings.output_format](collection, Path(shard.output))
-        return self._record(shard, OK, len(docs), count_mentions(collection), seconds_so_far + time.perf_counter() - start)
+        return self._record(shard, OK, len(docs), count_mentions(collection), clock)
 
-    def _failure(self, shard: Shard, err: Exception, seconds: float) -> dict:
-        record = self._record(shard, FAILED, 0, 0, seconds)
+    def _failure(self, shard: Shard, err: Exception, clock: _Clock) -> dict:
+        record = self._record(shard, FAILED, 0, 0, clock)
         record["error"] = f"{type(err).__name__}: {err}"
         record["line"] = getattr(err, "line", None)
         return record
 
-    def _record(self, shard: Shard, status: str, documents: int, mentions: int, seconds: float) -> dict:
+    def _record(self, shard: Shard, status: str, documents: int, mentions: int, clock: _Clock) -> dict:
+        seconds, cpu_seconds = clock.elapsed()
         return {**shard.to_dict(), "documents": documents, "mentions": mentions, "seconds": round(seconds, 3),
-                "worker": self.worker, "status": status, "error": None, "line": None}
+                "cpu_seconds": round(cpu_seconds, 3), "worker": self.worker, "status": status, "error": None, "line": None}

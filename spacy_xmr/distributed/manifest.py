@@ -1,9 +1,9 @@
 """`_manifest.jsonl`: one line per finished shard, appended by the driver only; what makes a run resumable.
 
-A line holds the shard (input, output, input size and mtime), documents, mentions, seconds, worker,
-status (`ok` or `failed`), error and, for bad input, the line of the input file. A shard is complete
-when its latest line says `ok` for the same input size and mtime and output path, and the output
-exists; a rerun skips exactly those. A line cut short by a crash is ignored (that shard is redone).
+A line holds the shard (input, output, input size and mtime), documents, mentions, `seconds` (wall),
+`cpu_seconds` (the worker's user + system), worker, status (`ok` or `failed`), error and, for bad input,
+the line of the input file. A shard is complete when its latest line says `ok` for the same input size
+and mtime and output path, and the output exists; a rerun skips exactly those. A line cut short by a crash is ignored (that shard is redone).
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """Find a saved pipeline (folder or installed package) and load it in a worker with shared linker models.
 
 The XMR models of the `xmr_linker` components are the large arrays of a pipeline. The driver loads
-each once and puts it in Ray's object store (`share_linker_models`); a worker then gets numpy arrays
-that are read-only views of the node's shared memory instead of a private copy (Ray deserialises
-numpy buffers without copying them), and loads every other component from the folder as usual.
-Nothing here imports Ray: the caller passes the models in.
+each once (`load_linker_models`) and hands them to the workers through Ray: a loaded model pickles as
+its folder (`XMRModel.__reduce_ex__`), so every worker of a node memory-maps the same files, shared in
+the page cache, and loads every other component from the folder as usual. `needs_torch` tells whether
+a worker may run without torch. Nothing here imports Ray: the caller passes the models in.
 """
 from __future__ import annotations
 
@@ -52,6 +52,61 @@ def first_reranker(directory: Path) -> str | None:
     return next((name for name, factory in components_by_factory(directory).items() if factory == RERANKER_FACTORY), None)
 
 
+def stage_components(directory: Path, stage: str) -> list[str]:
+    """The components a worker of `stage` runs: every one (`all`), those before the first `xmr_reranker`
+    (`cpu`), or that one and the rest (`rerank`)."""
+    names = list(components_by_factory(directory))
+    reranker = first_reranker(directory)
+    split = names.index(reranker) if reranker else len(names)
+    return {"all": names, "cpu": names[:split], "rerank": names[split:]}[stage]
+
+
+def needs_torch(directory: Path, linker_models: dict, components: list[str]) -> bool:
+    """Whether a worker running `components` may need torch; False only when every one is known not to.
+
+    Known not to: spaCy's own components and registered functions (thinc-native, except the Torch*
+    layers), and spacy-xmr's linker and ranker when no linker model has a dense channel. Anything
+    else (`xmr_reranker`, spacy-transformers, a third-party component) may import torch.
+    """
+    import spacy
+    from catalogue import RegistryError
+    from spacy import registry, util
+
+    def own(name: str) -> bool:
+        return name.startswith(("spacy.", "spacy-legacy.", "spacy_xmr.")) and "torch" not in name.lower()
+
+    def functions(section) -> list[str]:
+        if not isinstance(section, dict):
+            return []
+        return [value for key, value in section.items() if key.startswith("@")] + [
+            name for value in section.values() for name in functions(value)]
+
+    if any("dense" in model.channels for model in linker_models.values()):
+        return True
+    config = util.load_config(directory / "config.cfg", interpolate=False)
+    spacy.blank(config["nlp"]["lang"])  # registers every factory: spaCy's, the language's and the entry points'
+    factories = components_by_factory(directory)
+    for name in components:
+        if factories[name] == RERANKER_FACTORY:
+            return True
+        try:
+            factory = registry.factories.get(factories[name])
+        except RegistryError:
+            return True
+        if not own(f"{_defining_module(factory)}.") or not all(own(f) for f in functions(config["components"][name])):
+            return True
+    return False
+
+
+def _defining_module(factory) -> str:
+    """The module of a factory's code; for `@Language.component` functions, spaCy's wrapper holds the function."""
+    if factory.__module__ == "spacy.language":
+        wrapped = [cell.cell_contents for cell in factory.__closure__ or () if callable(cell.cell_contents)]
+        if wrapped:
+            return wrapped[0].__module__
+    return factory.__module__
+
+
 def load_linker_models(directory: Path) -> dict:
     """The XMR model of every `xmr_linker` component, keyed by component name (the driver shares them)."""
     from ..xmr import XMRModel
@@ -65,8 +120,10 @@ def load_linker_models(directory: Path) -> dict:
     return models
 
 
-def load_pipeline(directory: Path, linker_models: dict):
-    """The pipeline in `directory`, with the `linker_models` given instead of reading them from disk."""
+def load_pipeline(directory: Path, linker_models: dict, components: list[str]):
+    """The pipeline in `directory`, with the `linker_models` given instead of reading them from disk, and
+    only `components` enabled: the others are built but their data is not read (a CPU-stage worker
+    never loads the reranker's transformer)."""
     from spacy import util
 
     config = util.load_config(directory / "config.cfg")
@@ -74,7 +131,9 @@ def load_pipeline(directory: Path, linker_models: dict):
         if factory in (LINKER_FACTORY, RERANKER_FACTORY):
             config["components"][name]["model"] = None  # the path they were built with; from_disk reads the saved copy
     nlp = util.load_model_from_config(config, meta=util.get_model_meta(directory))
-    nlp.from_disk(directory, exclude=list(linker_models))
+    unused = [name for name in nlp.pipe_names if name not in components]
+    nlp.from_disk(directory, exclude=[*linker_models, *unused])
     for name, model in linker_models.items():
         nlp.get_pipe(name).use_model(model)
+    nlp.select_pipes(enable=components)
     return nlp

@@ -1,10 +1,11 @@
 """`annotate`: link every document of many corpus files on a Ray cluster, one output file per input.
 
-The driver plans the shards, skips those the manifest records as complete, shares the XMR models
-through Ray's object store, and keeps a pool of Ray actors (`ShardAnnotator`, one CPU each) busy
-with whole shards; each actor loads the pipeline once. Ray's own fault tolerance handles a worker
-that dies: the actor is restarted (`max_restarts`) and its unfinished shard retried
-(`max_task_retries`); outputs are written atomically, so a redone shard never leaves a half file.
+The driver plans the shards, skips those the manifest records as complete, hands the XMR models to
+the workers (`pipelines`: their arrays are memory-mapped and shared on a node), and keeps a pool of
+Ray actors (`ShardWorker`, one CPU each) busy with whole shards; each actor loads the pipeline once,
+without torch when its components do not need it. Ray's own fault tolerance handles a worker that
+dies: the actor is restarted (`max_restarts`) and its unfinished shard retried (`max_task_retries`);
+outputs are written atomically, so a redone shard never leaves a half file.
 Ray Core actors rather than Ray Data's `map_batches`: the unit of work is a whole shard with its own
 atomic output file and manifest line, which Ray Data's blocks of rows would have to reassemble.
 
@@ -25,10 +26,10 @@ from typing import Iterable
 import ray
 
 from ..errors import SpacyXmrError
-from .annotator import ShardAnnotator, WorkerSettings
 from .manifest import FAILED, Manifest
-from .pipelines import first_reranker, load_linker_models, pipeline_directory
+from .pipelines import first_reranker, load_linker_models, needs_torch, pipeline_directory, stage_components
 from .shards import Shard, expand_inputs, plan_shards
+from .worker import ShardWorker, WorkerSettings
 
 MENTIONS = ("ner", "gold")
 MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (reported in the manifest)
@@ -81,13 +82,19 @@ def _worker_settings(mentions: str, output_format: str, batch_size: int) -> Work
 class _Scheduler:
     """Actor pools and the shards in flight on them."""
 
-    def __init__(self, directory: Path, models_ref, settings: WorkerSettings, workers: int, rerank_workers: int,
+    def __init__(self, directory: Path, linker_models: dict, settings: WorkerSettings, workers: int, rerank_workers: int,
                  gpus_per_worker: float):
-        def actor(stage: str, **resources):
-            options = ray.remote(ShardAnnotator).options(max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS, **resources)
-            return options.remote(str(directory), models_ref, dataclasses.replace(settings, stage=stage))
-
         self.split = rerank_workers > 0
+        stages = ("cpu", "rerank") if self.split else ("all",)
+        stage_settings = {stage: dataclasses.replace(settings, stage=stage, torch=needs_torch(
+            directory, linker_models, stage_components(directory, stage))) for stage in stages}
+
+        def actor(stage: str, **resources):
+            options = ray.remote(ShardWorker).options(max_restarts=MAX_RESTARTS, max_task_retries=MAX_RESTARTS, **resources)
+            # loaded models pickle as their folders (a few hundred bytes): each worker maps the same files, and the
+            # arguments travel inline, so a restarted actor never depends on an object that may be gone
+            return options.remote(str(directory), linker_models, stage_settings[stage])
+
         self.new_cpu_actor = lambda: actor("cpu" if self.split else "all", num_cpus=1)
         self.cpu = [self.new_cpu_actor() for _ in range(workers)]
         # the GPU stage's CPU work is small next to the transformer's, so it reserves no CPU core
@@ -124,7 +131,7 @@ class _Scheduler:
         except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
             if isinstance(err, ray.exceptions.RayActorError) and self.cpu[index] is actor:
                 self.cpu[index] = self.new_cpu_actor()  # it died more than MAX_RESTARTS times: a new worker takes over
-            return {**shard.to_dict(), "documents": 0, "mentions": 0, "seconds": 0.0, "worker": None,
+            return {**shard.to_dict(), "documents": 0, "mentions": 0, "seconds": 0.0, "cpu_seconds": 0.0, "worker": None,
                     "status": FAILED, "error": f"worker lost: {err}", "line": None}
 
 
@@ -182,9 +189,9 @@ def _run(summary, todo, directory, manifest, settings, workers, gpus_per_worker,
     if rerank_stage is None:
         rerank_stage = first_reranker(directory) is not None and gpus > 0
     rerank_workers = (max(1, int(gpus // gpus_per_worker)) if gpus else 1) if rerank_stage else 0
-    models_ref = ray.put(load_linker_models(directory))  # one copy per node, read by every worker
     start = time.perf_counter()
-    scheduler = _Scheduler(directory, models_ref, settings, n_workers, rerank_workers, gpus_per_worker if gpus else 0)
+    scheduler = _Scheduler(directory, load_linker_models(directory), settings, n_workers, rerank_workers,
+                           gpus_per_worker if gpus else 0)
     scheduler.wait_until_loaded()
     summary.workers, summary.rerank_stage = n_workers, rerank_stage
     summary.startup_seconds = time.perf_counter() - start

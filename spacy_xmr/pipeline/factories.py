@@ -42,10 +42,11 @@ SHARED_DEFAULTS = {
 
 
 def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans_key, scorer, *, model_writer: str,
-                    threshold_on: str = "score", gives_confidence: bool = False) -> dict:
+                    threshold_on: str) -> dict:
     """The checked settings that the components take (see `CandidatePipe`); `model_writer`: the command that writes
-    the component's model folder; `gives_confidence`: whether its threshold may apply to a calibrated confidence."""
-    threshold_on = check.threshold_on(name, "threshold_on", threshold_on, ("confidence", "score") if gives_confidence else ("score",))
+    the component's model folder. Every stage calibrates its own output, so its threshold may apply to that
+    confidence or to its raw score."""
+    threshold_on = check.threshold_on(name, "threshold_on", threshold_on, ("confidence", "score"))
     return {
         "model": checked_model_setting(name, model, model_writer),
         "top_k": check.positive_int(name, "top_k", top_k),
@@ -62,7 +63,8 @@ def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans
     "xmr_linker",
     default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "beam_size": 10,
                     "resolve_abbreviations": True, "batch_size": 256,
-                    "document_candidates": None, "channel_weights": {}, "dense_device": None, "n_jobs": None},
+                    "document_candidates": None, "channel_weights": {}, "dense_device": None, "n_jobs": None,
+                    "exclude_top_level": None, "device": "auto"},
     assigns=ASSIGNS,
     default_score_weights=SCORE_WEIGHTS,
 )
@@ -84,14 +86,18 @@ def make_xmr_linker(
     channel_weights: Dict[str, float],
     dense_device: Optional[str],
     n_jobs: Optional[int],
+    exclude_top_level: Optional[bool],
+    device: str,
 ) -> XMRLinker:
     """Candidate generation with a hierarchical XMR model; `model = null` means fit it in initialize().
 
     `threshold` applies to the calibrated confidence (`ent._.xmr_confidence`, the estimated probability that the
     link is right) by default, or to the top candidate's raw fused score with `threshold_on = "score"`.
 
-    `document_candidates`, `channel_weights` ({channel: weight}), `dense_device` and `n_jobs` replace the model's
-    trained values at prediction (null or empty: the model's own); see `PredictionSettings`."""
+    `document_candidates`, `channel_weights` ({channel: weight}), `dense_device`, `n_jobs` and `exclude_top_level`
+    (true: the ontology's top-level categories are never candidates) replace the model's trained values at
+    prediction (null or empty: the model's own); see `PredictionSettings`. `device` is where the model's sparse products
+    run: "auto" (a GPU when cupy is installed and sees one, else the CPU), "cpu", "cuda" or "cuda:N"."""
     return XMRLinker(
         nlp.vocab,
         name,
@@ -99,15 +105,17 @@ def make_xmr_linker(
         resolve_abbreviations=check.flag(name, "resolve_abbreviations", resolve_abbreviations),
         batch_size=check.positive_int(name, "batch_size", batch_size),
         prediction_settings=checked_prediction_settings(name, document_candidates=document_candidates, channel_weights=channel_weights,
-                                                        dense_device=dense_device, n_jobs=n_jobs),
+                                                        dense_device=dense_device, n_jobs=n_jobs, exclude_top_level=exclude_top_level,
+                                                        device=device),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
-                          model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on, gives_confidence=True),
+                          model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on),
     )
 
 
 @Language.factory(
     "xmr_reranker",
-    default_config={**SHARED_DEFAULTS, "device": "auto", "mentions_per_batch": 32},
+    default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "device": "auto",
+                    "mentions_per_batch": 32},
     assigns=ASSIGNS,
     requires=["span._.xmr_candidates"],
     default_score_weights=SCORE_WEIGHTS,
@@ -126,7 +134,10 @@ def make_xmr_reranker(
     spans_key: Optional[str],
     scorer: Optional[Callable],
 ) -> XMRReranker:
-    """Cross-encoder reranking of the candidates that `xmr_linker` wrote; put it after the linker."""
+    """Cross-encoder reranking of the candidates that `xmr_linker` wrote; put it after the linker.
+
+    `threshold` applies to the reranker's own calibrated confidence by default (its top candidate may not be the
+    linker's), or to the top candidate's raw final score with `threshold_on = "score"`."""
     return XMRReranker(
         nlp.vocab,
         name,
@@ -139,7 +150,8 @@ def make_xmr_reranker(
 
 @Language.factory(
     "xmr_ranker",
-    default_config={**SHARED_DEFAULTS, "linker": "xmr_linker", "batch_size": 256},
+    default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "linker": "xmr_linker",
+                    "batch_size": 256},
     assigns=ASSIGNS,
     requires=["span._.xmr_candidates"],
     default_score_weights=SCORE_WEIGHTS,
@@ -158,7 +170,10 @@ def make_xmr_ranker(
     spans_key: Optional[str],
     scorer: Optional[Callable],
 ) -> XMRRanker:
-    """Learned ranking (LightGBM over the XMR channels) of the candidates of the `linker` component; put it after it."""
+    """Learned ranking (LightGBM over the XMR channels) of the candidates of the `linker` component; put it after it.
+
+    `threshold` applies to the ranker's own calibrated confidence by default (the probability that its first
+    candidate is right), or to the first candidate's share of the list with `threshold_on = "score"`."""
     linker_name = check.optional_str(name, "linker", linker, "the name of the pipeline's xmr_linker component")
     return XMRRanker(
         nlp.vocab,

@@ -17,6 +17,7 @@ from ..errors import ConfigError, SpacyXmrError
 from ..ontology import read_ontology_file
 from .base import CandidatePipe, RankedCandidates
 from .mentions import mentions_of_docs
+from .shared_evidence import SharedEvidence
 
 logger = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 0.5  # on the confidence: a link below it is more likely wrong than right, so the entity is NIL
@@ -43,6 +44,7 @@ class XMRLinker(CandidatePipe):
         self.beam_size = beam_size
         self.resolve_abbreviations = resolve_abbreviations
         self.prediction_settings = dict(prediction_settings or {})
+        self.shared_evidence: Optional[SharedEvidence] = None  # set by a ranker that reads the linker's evidence
 
     @property
     def cfg(self) -> dict:
@@ -69,16 +71,24 @@ class XMRLinker(CandidatePipe):
                            self.name)
         return model
 
+    def share_evidence(self, capacity: int) -> SharedEvidence:
+        """Keep each batch's per-channel evidence for a component that follows (`xmr_ranker`); see `SharedEvidence`."""
+        if self.shared_evidence is None:
+            self.shared_evidence = SharedEvidence(capacity)
+        return self.shared_evidence
+
     def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
         """The model's rankings, each with its confidence when the model is calibrated."""
         model = self.get_model()
-        if model.calibrator is None:
+        if model.calibrator is None and self.shared_evidence is None:
             return model.predict_mentions(mentions, top_k=self.top_k, beam_size=self.beam_size,
                                           resolve_abbreviations=self.resolve_abbreviations)
         evidence = model.channel_scores(mentions, top_k=self.top_k, beam_size=self.beam_size,
                                         resolve_abbreviations=self.resolve_abbreviations)
+        if self.shared_evidence is not None:
+            self.shared_evidence.keep(spans, evidence, self.top_k)
         return [RankedCandidates([(c.concept_id, c.score) for c in candidates], confidence)
-                for candidates, confidence in zip(evidence, model.confidence(evidence))]
+                for candidates, confidence in zip(evidence, model.confidence(evidence) or [None] * len(evidence))]
 
     def explain(self, span: Span, top_k: int = 5):
         """Why the span's top candidates rank as they do: each channel's evidence (`spacy_xmr.xmr.explain`), read

@@ -1,19 +1,25 @@
 """`xmr_ranker`: reorders the linker's candidates with a learned ranker (LightGBM over the XMR channels' evidence).
 
-It asks the linker's XMR model for each mention's top candidates with their channel scores
-(`XMRModel.channel_scores`, with the linker's beam and abbreviation settings), ranks them, and writes
-`_.xmr_candidates` and `kb_id_`. lightgbm is imported only when the component loads its model.
+It ranks the per-channel evidence that the linker computed for the same batch (`SharedEvidence`: the XMR stage
+scores each batch once), or asks the linker's XMR model for it (`XMRModel.channel_scores`, with the linker's beam
+and abbreviation settings) when the linker did not link these spans in this pass. It writes `_.xmr_candidates`,
+`_.xmr_confidence` (the ranker's own calibrated confidence) and `kb_id_`. lightgbm is imported only when the
+component loads its model.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from spacy.tokens import Span
 
 from ..corpus.mention import Candidates, Mention
 from ..errors import ConfigError
-from .base import CandidatePipe
+from .base import CandidatePipe, RankedCandidates
 from .linker import XMRLinker
+
+logger = logging.getLogger(__name__)
+EVIDENCE_BATCHES = 4  # the linker keeps the evidence of up to this many batches of docs for the ranker
 
 
 class XMRRanker(CandidatePipe):
@@ -25,6 +31,7 @@ class XMRRanker(CandidatePipe):
         super().__init__(vocab, name, batch_size=batch_size, **shared)
         self.linker = linker
         self.linker_name = linker_name
+        self.evidence = linker.share_evidence(EVIDENCE_BATCHES * max(batch_size, linker.batch_size))
 
     @property
     def cfg(self) -> dict:
@@ -36,11 +43,25 @@ class XMRRanker(CandidatePipe):
     def _load_model(self, directory: Path):
         from ..ranking import LearnedRanker
 
-        return LearnedRanker.load(directory)
+        ranker = LearnedRanker.load(directory)
+        if ranker.config.top_k != self.linker.top_k:
+            logger.warning("'%s' reranks the top %d candidates but '%s' has top_k = %d, so the XMR stage scores each batch twice; "
+                           "set [components.%s] top_k = %d", self.name, ranker.config.top_k, self.linker_name, self.linker.top_k,
+                           self.linker_name, ranker.config.top_k)
+        if ranker.calibrator is None and self.threshold is not None and self.threshold_on == "confidence":
+            logger.warning("'%s': the ranker in %s has no calibration (trained with calibration_folds = 0), so its entities get no "
+                           "confidence and the threshold %s makes none NIL; retrain it, or set [components.%s] threshold_on = "
+                           "\"score\"", self.name, directory, self.threshold, self.name)
+        return ranker
 
     def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
-        return self.get_model().rank_with(self.linker.get_model(), mentions, beam_size=self.linker.beam_size,
+        ranker, xmr = self.get_model(), self.linker.get_model()
+        evidence = self.evidence.take(spans, ranker.config.top_k)
+        if evidence is None:
+            evidence = xmr.channel_scores(mentions, top_k=ranker.config.top_k, beam_size=self.linker.beam_size,
                                           resolve_abbreviations=self.linker.resolve_abbreviations)
+        ranked, confidences = ranker.rank_with_confidence(mentions, evidence, xmr.ontology)
+        return [RankedCandidates(candidates, confidence) for candidates, confidence in zip(ranked, confidences or [None] * len(ranked))]
 
     def concept_name(self, concept_id: str) -> str | None:
         """Display name from the linker's ontology (the ranker keeps none)."""

@@ -1,17 +1,21 @@
 """`xmr_reranker`: rescores the linker's `_.xmr_candidates` with a trained cross-encoder.
 
-torch and transformers are imported only when the component loads its model.
+It recalibrates too: `_.xmr_confidence` and a `threshold` on the confidence refer to the reranker's own top
+candidate (`spacy_xmr.rerank.confidence`), not the linker's. torch and transformers are imported only when the
+component loads its model.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from spacy.tokens import Span
 
 from ..corpus.mention import Candidates, Mention
-from .base import CandidatePipe
+from .base import CandidatePipe, RankedCandidates
 from .extensions import get_candidates
 
+logger = logging.getLogger(__name__)
 DOCS_PER_BATCH = 64  # docs gathered per rerank call; their mentions go `mentions_per_batch` at a time to the transformer
 
 
@@ -35,10 +39,21 @@ class XMRReranker(CandidatePipe):
     def _load_model(self, directory: Path):
         from ..rerank import Reranker
 
-        return Reranker.load(directory, device=self.device)
+        reranker = Reranker.load(directory, device=self.device)
+        if reranker.calibrator is None and self.threshold is not None and self.threshold_on == "confidence":
+            logger.warning("'%s': the reranker %s has no calibration (trained without enough validation mentions, or by an "
+                           "earlier spacy-xmr): its entities get no confidence, so the threshold %s makes none NIL; train it "
+                           "again, or set threshold_on = \"score\"", self.name, directory, self.threshold)
+        return reranker
 
     def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
+        """The reranked lists, each with the reranker's confidence in its top candidate when it is calibrated."""
         candidates = [get_candidates(span) for span in spans]
         if not any(candidates):  # nothing to rescore: do not load or run the transformer
             return candidates
-        return self.get_model().rerank(mentions, candidates, batch_size=self.mentions_per_batch)
+        reranker = self.get_model()
+        reranked = reranker.rerank(mentions, candidates, batch_size=self.mentions_per_batch)
+        confidence = reranker.confidence(candidates, reranked)
+        if confidence is None:
+            return reranked
+        return [RankedCandidates(ranking, value) for ranking, value in zip(reranked, confidence)]

@@ -17,6 +17,8 @@ class RankerConfig(Settings):
     trained on the others, so that training sees lists as hard as at test time. The rest are LightGBM's
     (`objective`: lambdarank, the listwise rank_xendcg, or a pointwise binary classifier of each pair;
     `num_leaves`, `learning_rate`, `n_estimators`, `min_data_in_leaf`, `feature_fraction`, `lambda_l2`).
+    `calibration_folds`: the inner document folds whose rankers score the lists that the confidence is fitted on
+    (0: no calibrator, so no confidence).
     """
 
     label = "ranker config:"
@@ -30,6 +32,11 @@ class RankerConfig(Settings):
     feature_fraction: float = setting(0.8, above=0, at_most=1)
     lambda_l2: float = setting(1.0, at_least=0)
     seed: int = setting(0, at_least=0)
+    calibration_folds: int = setting(3, at_least=0)
+
+    def check(self) -> None:
+        if self.calibration_folds == 1:
+            self.fail("calibration_folds", "0 (no calibrator) or at least 2 (inner document folds)")
 
     def lightgbm_params(self) -> dict:
         """LightGBM's parameters: the objective on binary relevance, one thread (the lists are small; threads only

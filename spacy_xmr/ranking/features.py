@@ -2,13 +2,13 @@
 the ontology and the training mentions' concept counts.
 
 Every feature is listed once in `feature_table` with its group and what it measures; the groups are the units of
-the benchmark's ablation. A mention's candidates are featurised together, since ranks and margins are relative to
-the mention's list, and a document's mentions together, since the document feature counts the other mentions' lists.
+the benchmark's ablation. A batch is featurised at once, with numpy over all its candidates (ranks and margins are
+relative to the mention's list, the document features count the other mentions' lists; the string features are
+`names.py`'s), so that the ranker costs a fraction of the XMR stage it follows.
 """
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -17,12 +17,9 @@ import numpy as np
 from ..corpus.mention import Mention
 from ..ontology import Ontology
 from ..xmr import CandidateEvidence, normalize_text, texts_to_link
+from .names import NameIndex, string_features
 
-MAX_NAMES = 50  # names compared per concept: MEDIC's longest synonym lists add time, not signal
 ABSENT_RANK = 100.0  # the rank of a candidate that a channel did not score
-
-# alias_match values
-NO_MATCH, SAME_WORDS, SYNONYM, PREFERRED_NAME = 0.0, 1.0, 2.0, 3.0
 
 GROUPS = {
     "channels": "each channel's unweighted score and the candidate's rank by it",
@@ -78,58 +75,16 @@ def feature_table(channels: Sequence[str], with_cross_encoder: bool = False) -> 
     return table
 
 
-def _trigrams(key: str) -> frozenset[str]:
-    padded = f" {key} "
-    return frozenset(padded[i:i + 3] for i in range(len(padded) - 2))
-
-
-@dataclass(frozen=True)
-class _Name:
-    key: str
-    words: frozenset[str]
-    trigrams: frozenset[str]
-
-
-def _name(text: str) -> _Name:
-    key = normalize_text(text)
-    return _Name(key, frozenset(key.split()), _trigrams(key))
-
-
-@dataclass(frozen=True)
-class _ConceptNames:
-    """A concept's normalised names (preferred first), indexed for the alias-match lookups."""
-
-    names: list[_Name]
-    preferred: dict[str, bool]  # normalised name → whether it is the preferred one
-    word_sets: frozenset[frozenset[str]]
-
-    @classmethod
-    def of(cls, aliases: list[str]) -> "_ConceptNames":
-        names = [_name(alias) for alias in aliases[:MAX_NAMES]]
-        preferred: dict[str, bool] = {}
-        for place, name in enumerate(names):
-            preferred.setdefault(name.key, place == 0)
-        return cls(names, preferred, frozenset(name.words for name in names))
-
-
 class ConceptFacts:
-    """What the features need to know of the concepts: their normalised names, depth and training counts.
-
-    Names and depths are computed on first use and kept, so a pipeline pays for the concepts it meets only.
-    """
+    """What the features need to know of the concepts: their names (`NameIndex`), depth and training counts, read
+    on first use and kept."""
 
     def __init__(self, ontology: Ontology, concept_counts: dict[str, int]):
         self.ontology = ontology
         self.concept_counts = dict(concept_counts)
         self.n_training_mentions = sum(self.concept_counts.values())
-        self._names: dict[str, _ConceptNames] = {}
+        self.names = NameIndex(ontology)
         self._depth: dict[str, int] = {}
-
-    def names(self, concept_id: str) -> _ConceptNames:
-        if concept_id not in self._names:
-            concept = self.ontology.get(concept_id)
-            self._names[concept_id] = _ConceptNames.of(concept.aliases if concept else [])
-        return self._names[concept_id]
 
     def depth(self, concept_id: str) -> int:
         """Edges on the shortest path up to a concept without known parents (parent cycles are cut)."""
@@ -141,9 +96,14 @@ class ConceptFacts:
         self._depth[concept_id] = 1 + min(self.depth(self.ontology.resolve(p)) for p in parents) if parents else 0
         return self._depth[concept_id]
 
-    def prior(self, concept_id: str) -> tuple[float, float]:
-        count = self.concept_counts.get(concept_id, 0)
-        return count / max(self.n_training_mentions, 1), math.log1p(count)
+    def columns(self, concept_ids: Sequence[str]) -> np.ndarray:
+        """rows × (prior, log_count, depth, n_names) of the concepts `concept_ids`."""
+        unique, inverse = np.unique(np.asarray(concept_ids, dtype=object), return_inverse=True)
+        counts = np.array([self.concept_counts.get(concept_id, 0) for concept_id in unique], dtype=np.float64)
+        table = np.stack([counts / max(self.n_training_mentions, 1), np.log1p(counts),
+                          [float(self.depth(concept_id)) for concept_id in unique],
+                          [float(len(self.names.names(concept_id))) for concept_id in unique]], axis=1)
+        return table[inverse].reshape(len(concept_ids), 4)
 
 
 def concept_counts(mentions: Sequence[Mention], ontology: Ontology) -> dict[str, int]:
@@ -159,103 +119,93 @@ def _is_short_form(text: str) -> bool:
     return " " not in text.strip() and len(letters) <= 10 and sum(c.isupper() or c.isdigit() for c in letters) * 2 > len(letters)
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """`_descending_ranks`, with ABSENT_RANK where the value is 0 (the channel did not score the candidate)."""
-    return np.where(values > 0, _descending_ranks(values), ABSENT_RANK)
+@dataclass
+class _Rows:
+    """A batch's candidate lists flattened: one row per candidate, mention after mention, in list order."""
 
+    owners: np.ndarray  # the mention of each row
+    places: np.ndarray  # 0-based place in its list
+    concept_ids: list[str]
+    fused: np.ndarray
+    n_mentions: int
 
-def _descending_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based rank of each value, highest first; ties share the better rank."""
-    return 1.0 + (values[None, :] > values[:, None]).sum(axis=1)
+    @classmethod
+    def of(cls, evidence: Sequence[Sequence[CandidateEvidence]]) -> "_Rows":
+        sizes = np.array([len(candidates) for candidates in evidence], dtype=np.int64)
+        owners = np.repeat(np.arange(len(evidence)), sizes)
+        places = np.arange(len(owners)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        flat = [candidate for candidates in evidence for candidate in candidates]
+        return cls(owners, places, [c.concept_id for c in flat], np.array([c.score for c in flat], dtype=np.float64), len(evidence))
 
+    def padded(self, values: np.ndarray) -> np.ndarray:
+        """mentions × longest list (× columns of `values`), -inf where a list is shorter."""
+        width = int(self.places.max()) + 1 if len(self.places) else 0
+        grid = np.full((self.n_mentions, width, *values.shape[1:]), -np.inf)
+        grid[self.owners, self.places] = values
+        return grid
 
-def _alias_match(keys: list[_Name], concept: _ConceptNames) -> float:
-    match = NO_MATCH
-    for key in keys:
-        if key.key in concept.preferred:
-            match = max(match, PREFERRED_NAME if concept.preferred[key.key] else SYNONYM)
-        elif key.words in concept.word_sets:
-            match = max(match, SAME_WORDS)
-    return match
+    def ranks(self, values: np.ndarray) -> np.ndarray:
+        """1-based rank of each row's value (or of each column of `values`) within its list, highest first; ties
+        share the better rank."""
+        grid = self.padded(values)
+        greater = (grid[:, None, :] > grid[:, :, None]).sum(axis=2)
+        return 1.0 + greater[self.owners, self.places]
 
-
-def _jaccard(a: frozenset, b: frozenset) -> float:
-    common = len(a & b)
-    return common / ((len(a) + len(b) - common) or 1)
-
-
-def _string_features(keys: list[_Name], concept: _ConceptNames) -> list[float]:
-    """alias_match, then word_jaccard, char_jaccard, length_ratio, missing_words, extra_words against the closest name
-    (the highest character-trigram Jaccard similarity to the mention or its long form)."""
-    pairs = [(_jaccard(key.trigrams, name.trigrams), key, name) for key in keys for name in concept.names]
-    if not pairs:
-        return [NO_MATCH, 0.0, 0.0, 0.0, 0.0, 0.0]
-    chars = max(pair[0] for pair in pairs)
-    closest = [(_jaccard(key.words, name.words), key, name) for pair_chars, key, name in pairs if pair_chars == chars]
-    words, key, name = max(closest, key=lambda pair: pair[0])  # the first of the best: as the OOF lists were featurised
-    lengths = sorted((len(key.key), len(name.key)))
-    return [_alias_match(keys, concept), words, chars, lengths[0] / max(lengths[1], 1),
-            float(len(name.words - key.words)), float(len(key.words - name.words))]
+    def list_max(self, values: np.ndarray) -> np.ndarray:
+        return self.padded(values).max(axis=1)[self.owners]
 
 
 def featurize(mentions: Sequence[Mention], evidence: Sequence[Sequence[CandidateEvidence]], facts: ConceptFacts,
               channels: Sequence[str], cross_encoder: Sequence[Sequence[float]] | None = None) -> np.ndarray:
     """(total candidates) × (features of `feature_table(channels, cross_encoder is not None)`): the rows of each
-    mention's candidates in order, mention after mention. `cross_encoder`: a score per candidate, aligned with `evidence`."""
-    long_forms = texts_to_link(mentions)
-    lists_of_document: dict[str, list[int]] = defaultdict(list)
-    for index, mention in enumerate(mentions):
-        lists_of_document[mention.document_id].append(index)
-    votes, firsts = _document_counts(mentions, evidence, lists_of_document)
-    rows = []
-    for index, (mention, long_form, candidates) in enumerate(zip(mentions, long_forms, evidence)):
-        if not candidates:
-            continue
-        keys = [_name(mention.text)] + ([_name(long_form)] if long_form != mention.text else [])
-        mention_features = [float(len(keys[-1].words)), float(_is_short_form(mention.text)), float(long_form != mention.text)]
-        cross = _cross_encoder_block(cross_encoder[index]) if cross_encoder is not None else np.zeros((len(candidates), 0))
-        n_others = max(len(lists_of_document[mention.document_id]) - 1, 1)
-        block = _channel_block(candidates, channels)
-        fused = np.array([candidate.score for candidate in candidates], dtype=np.float64)
-        best = fused.max()
-        for place, candidate in enumerate(candidates):
-            concept = candidate.concept_id
-            strings = _string_features(keys, facts.names(concept))
-            row = [*block[place], fused[place], place + 1.0, best - fused[place], fused[place] / best if best > 0 else 0.0,
-                   *strings, *mention_features, *facts.prior(concept), votes[index][concept] / n_others,
-                   float(firsts[index][concept]), float(facts.depth(concept)), float(len(facts.names(concept).names)), *cross[place]]
-            rows.append(row)
+    mention's candidates in order, mention after mention, computed with numpy over the whole batch.
+    `cross_encoder`: a score per candidate, aligned with `evidence`."""
+    rows = _Rows.of(evidence)
     width = len(feature_table(channels, cross_encoder is not None))
-    return np.asarray(rows, dtype=np.float32).reshape(-1, width)
+    if not len(rows.owners):
+        return np.zeros((0, width), dtype=np.float32)
+    long_forms = texts_to_link(mentions)
+    keys = [[normalize_text(m.text)] + ([normalize_text(long_form)] if long_form != m.text else [])
+            for m, long_form in zip(mentions, long_forms)]
+    per_mention = np.array([(len(set(mention_keys[-1].split())), _is_short_form(m.text), long_form != m.text)
+                            for m, long_form, mention_keys in zip(mentions, long_forms, keys)], dtype=np.float64).reshape(-1, 3)
+    concepts = facts.columns(rows.concept_ids)
+    blocks = [_channel_block(rows, evidence, channels), _fused_block(rows),
+              string_features(facts.names, keys, rows.owners, rows.concept_ids), per_mention[rows.owners], concepts[:, :2],
+              _document_block(rows, mentions), concepts[:, 2:]]
+    if cross_encoder is not None:
+        scores = np.array([score for scores in cross_encoder for score in scores], dtype=np.float64)
+        blocks.append(np.stack([scores, rows.ranks(scores)], axis=1))
+    return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
-def _channel_block(candidates: Sequence[CandidateEvidence], channels: Sequence[str]) -> np.ndarray:
-    """candidates × (score, rank) of each channel."""
-    scores = np.array([[candidate.channels.get(name, 0.0) for name in channels] for candidate in candidates], dtype=np.float64)
-    block = np.empty((len(candidates), 2 * len(channels)))
-    for column in range(len(channels)):
-        block[:, 2 * column] = scores[:, column]
-        block[:, 2 * column + 1] = _ranks(scores[:, column])
-    return block
+def _channel_block(rows: _Rows, evidence: Sequence[Sequence[CandidateEvidence]], channels: Sequence[str]) -> np.ndarray:
+    """rows × (score, rank) of each channel; an unscored candidate scores 0 and ranks ABSENT_RANK."""
+    scores = np.array([[c.channels.get(name, 0.0) for name in channels] for candidates in evidence for c in candidates],
+                      dtype=np.float64).reshape(-1, len(channels))
+    ranks = np.where(scores > 0, rows.ranks(scores), ABSENT_RANK)
+    return np.stack([scores, ranks], axis=2).reshape(len(scores), -1)
 
 
-def _cross_encoder_block(scores: Sequence[float]) -> np.ndarray:
-    """candidates × (cross-encoder score, rank by it)."""
-    scores = np.asarray(scores, dtype=np.float64)
-    return np.stack([scores, _descending_ranks(scores)], axis=1)
+def _fused_block(rows: _Rows) -> np.ndarray:
+    """rows × (fused score, place, margin to the best, ratio to the best)."""
+    best = rows.list_max(rows.fused)
+    ratio = np.divide(rows.fused, best, out=np.zeros_like(best), where=best > 0)
+    return np.stack([rows.fused, rows.places + 1.0, best - rows.fused, ratio], axis=1)
 
 
-def _document_counts(mentions, evidence, lists_of_document) -> tuple[list[Counter], list[Counter]]:
-    """For each mention: how many other mentions of its document list each concept, and put it first."""
-    listed_in_document: dict[str, Counter] = {}
-    first_in_document: dict[str, Counter] = {}
-    for document, indexes in lists_of_document.items():
-        listed_in_document[document] = Counter(concept for i in indexes for concept in {c.concept_id for c in evidence[i]})
-        first_in_document[document] = Counter(evidence[i][0].concept_id for i in indexes if evidence[i])
-    votes, firsts = [], []
-    for mention, candidates in zip(mentions, evidence):
-        own = Counter({c.concept_id for c in candidates})
-        votes.append(listed_in_document[mention.document_id] - own)
-        own_first = Counter([candidates[0].concept_id]) if candidates else Counter()
-        firsts.append(first_in_document[mention.document_id] - own_first)
-    return votes, firsts
+def _document_block(rows: _Rows, mentions: Sequence[Mention]) -> np.ndarray:
+    """rows × (share of the document's other mentions that list the candidate, number of them that put it first)."""
+    _, document_of = np.unique(np.asarray([m.document_id for m in mentions], dtype=object), return_inverse=True)
+    mentions_in_document = np.bincount(document_of)
+    _, concept_of = np.unique(np.asarray(rows.concept_ids, dtype=object), return_inverse=True)
+    n_concepts = int(concept_of.max()) + 1
+    document_concept = document_of[rows.owners] * n_concepts + concept_of
+    listed = np.unique(rows.owners * n_concepts + concept_of)  # a mention lists a concept once
+    listers, lister_counts = np.unique(document_of[listed // n_concepts] * n_concepts + listed % n_concepts, return_counts=True)
+    firsts, first_counts = np.unique(document_concept[rows.places == 0], return_counts=True)
+    votes = lister_counts[np.searchsorted(listers, document_concept)] - 1.0
+    at = np.minimum(np.searchsorted(firsts, document_concept), len(firsts) - 1)
+    first = np.where(firsts[at] == document_concept, first_counts[at], 0) - (rows.places == 0)
+    others = np.maximum(mentions_in_document[document_of[rows.owners]] - 1, 1)
+    return np.stack([votes / others, first], axis=1)

@@ -1,8 +1,9 @@
 """`LearnedRanker`: a LightGBM model (`RankerConfig.objective`) that reorders the XMR stage's candidates of each mention.
 
 Saved as a directory of two text files, no pickle: `lightgbm.txt` (LightGBM's own model format) and `ranker.json`
-(the format header, the config, the channel names the features were built from, the features in column order and
-the training mentions' concept counts, which the prior feature reads). lightgbm is imported on first use only.
+(the format header, the config, the channel names the features were built from, the features in column order,
+the training mentions' concept counts, which the prior feature reads, and the confidence's calibrator, see
+`confidence.py`). lightgbm is imported on first use only.
 """
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..atomic import atomic_directory
+from ..calibration import Calibrator
 from ..corpus.mention import Candidates, Mention
 from ..errors import ConfigError, ModelLoadError
 from ..ontology import Ontology
 from .config import RankerConfig
+from .confidence import FEATURE_NAMES as CONFIDENCE_FEATURES
+from .confidence import confidences, list_probabilities
 from .features import ConceptFacts, feature_table, featurize
 
 if TYPE_CHECKING:
@@ -36,27 +40,23 @@ def import_lightgbm():
     return lightgbm
 
 
-def list_probabilities(raw: np.ndarray) -> np.ndarray:
-    """Softmax of one list's raw ranking scores: positive, summing to 1, in the ranker's order."""
-    shifted = np.exp(raw - raw.max())
-    return shifted / shifted.sum()
-
-
 class LearnedRanker:
     """Reorders each mention's top `config.top_k` XMR candidates by a LightGBM model over `features.py`.
 
     A candidate's new score is its share of the list's softmax over the ranker's raw scores (in (0, 1], summing to 1
-    over the list), so a component's `threshold` reads as "at least this share of the list's belief".
+    over the list); `calibrator` (None: trained with `calibration_folds = 0`) turns the ranker's evidence about its
+    top candidate into the probability that it is right, which the component's `threshold` reads by default.
     """
 
     def __init__(self, config: RankerConfig, booster, channels: Sequence[str], concept_counts: dict[str, int],
-                 with_cross_encoder: bool = False, stats: dict | None = None):
+                 with_cross_encoder: bool = False, stats: dict | None = None, calibrator: Calibrator | None = None):
         self.config = config
         self.booster = booster
         self.channels = list(channels)
         self.concept_counts = dict(concept_counts)
         self.with_cross_encoder = with_cross_encoder
         self.stats = stats or {}
+        self.calibrator = calibrator
         self._facts: ConceptFacts | None = None
 
     @property
@@ -72,14 +72,26 @@ class LearnedRanker:
     def rank(self, mentions: Sequence[Mention], evidence: Sequence[Sequence["CandidateEvidence"]], ontology: Ontology,
              cross_encoder: Sequence[Sequence[float]] | None = None) -> list[Candidates]:
         """Each mention's candidates (from `XMRModel.channel_scores`), best first by the ranker, with their list shares."""
+        return self.rank_with_confidence(mentions, evidence, ontology, cross_encoder)[0]
+
+    def rank_with_confidence(self, mentions: Sequence[Mention], evidence: Sequence[Sequence["CandidateEvidence"]], ontology: Ontology,
+                             cross_encoder: Sequence[Sequence[float]] | None = None) -> tuple[list[Candidates], list[float] | None]:
+        """`rank`'s lists, and the probability that each list's first candidate is right (None without a calibrator)."""
         if self.with_cross_encoder and cross_encoder is None:
             raise ConfigError("this ranker was trained with cross-encoder scores: pass `cross_encoder` scores for every candidate")
         features = featurize(mentions, evidence, self.facts(ontology), self.channels, cross_encoder if self.with_cross_encoder else None)
-        return self.order(features, evidence)
+        raw = self.raw_scores(features)
+        if self.calibrator is None:
+            return self.order(raw, evidence), None
+        fused = np.array([candidate.score for candidates in evidence for candidate in candidates], dtype=np.float64)
+        return self.order(raw, evidence), confidences(self.calibrator, raw, fused, [len(candidates) for candidates in evidence])
 
-    def order(self, features: np.ndarray, evidence: Sequence[Sequence["CandidateEvidence"]]) -> list[Candidates]:
-        """The lists of `evidence` ordered by the model's scores of their `features` rows (as `featurize` returns them)."""
-        raw = self.booster.predict(features, raw_score=True, num_threads=1) if len(features) else np.zeros(0)
+    def raw_scores(self, features: np.ndarray) -> np.ndarray:
+        """The model's raw score of each `features` row (as `featurize` returns them)."""
+        return self.booster.predict(features, raw_score=True, num_threads=1) if len(features) else np.zeros(0)
+
+    def order(self, raw: np.ndarray, evidence: Sequence[Sequence["CandidateEvidence"]]) -> list[Candidates]:
+        """The lists of `evidence` ordered by their rows' `raw_scores`."""
         ranked, start = [], 0
         for candidates in evidence:
             scores = list_probabilities(raw[start:start + len(candidates)]) if candidates else np.zeros(0)
@@ -106,7 +118,7 @@ class LearnedRanker:
         """Write the ranker's directory atomically: it appears complete or not at all."""
         header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "channels": self.channels,
                   "with_cross_encoder": self.with_cross_encoder, "features": self.feature_names, "concept_counts": self.concept_counts,
-                  "stats": self.stats}
+                  "stats": self.stats, "calibration": self.calibrator.to_dict() if self.calibrator else None}
         with atomic_directory(directory) as tmp:
             (tmp / HEADER_FILE).write_text(json.dumps(header, indent=1), encoding="utf8")
             (tmp / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf8")
@@ -124,8 +136,10 @@ class LearnedRanker:
             booster = lightgbm.Booster(model_str=booster_path.read_text(encoding="utf8"))
         except lightgbm.basic.LightGBMError as err:
             raise ModelLoadError(f"{booster_path} is not a LightGBM model ({err}); train the ranker again") from err
+        calibration = header.get("calibration")
+        calibrator = None if calibration is None else Calibrator.from_dict(calibration, str(directory / HEADER_FILE), CONFIDENCE_FEATURES)
         ranker = cls(RankerConfig.from_dict(header["config"], str(directory / HEADER_FILE)), booster, header["channels"],
-                     header["concept_counts"], header["with_cross_encoder"], header.get("stats", {}))
+                     header["concept_counts"], header["with_cross_encoder"], header.get("stats", {}), calibrator)
         if ranker.feature_names != header["features"] or booster.num_feature() != len(header["features"]):
             raise ModelLoadError(f"{directory}: the ranker was saved with features {header['features']}, but this spacy-xmr computes "
                                  f"{ranker.feature_names}; train the ranker again with this version")

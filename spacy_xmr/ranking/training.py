@@ -7,17 +7,20 @@ each fold's mentions get their lists, and their concept priors, from an XMR mode
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
 
-from ..corpus.mention import Mention
+from ..calibration import Calibrator
 from ..corpus.gold_rank import gold_concepts
-from ..errors import ConfigError
+from ..corpus.mention import Mention
+from ..errors import ConfigError, SpacyXmrError
 from ..ontology import Ontology
 from ..xmr import CandidateEvidence, XMRConfig, XMRModel, channel_weights
 from .config import RankerConfig
+from .confidence import FEATURE_NAMES as CONFIDENCE_FEATURES
+from .confidence import feature_matrix
 from .features import ConceptFacts, concept_counts, feature_table, featurize
 from .model import LearnedRanker, import_lightgbm
 
@@ -31,35 +34,64 @@ def ranked_channels(xmr_config: XMRConfig) -> list[str]:
 
 @dataclass
 class RankingExamples:
-    """Features, binary relevance and list sizes of the mentions whose list holds a gold concept."""
+    """Features and binary relevance of every non-empty out-of-fold list, with each list's size and document.
+
+    The lists holding a gold concept train the ranker (a list without one teaches no order); all of them fit its
+    confidence, since at test time such a list's first candidate is wrong too."""
 
     features: np.ndarray
     labels: np.ndarray
     group_sizes: list[int]
+    documents: list[str]
     n_mentions: int
-    n_without_gold_candidate: int
+
+    @property
+    def has_gold(self) -> np.ndarray:
+        """Per list: whether it holds a gold concept."""
+        bounds = np.cumsum([0, *self.group_sizes])
+        return np.maximum.reduceat(self.labels, bounds[:-1]) > 0 if self.group_sizes else np.zeros(0, dtype=bool)
+
+    @property
+    def n_without_gold_candidate(self) -> int:
+        return self.n_mentions - int(self.has_gold.sum())
+
+    def lists(self, keep: np.ndarray) -> "RankingExamples":
+        """The examples of the lists where `keep` is true."""
+        rows = np.repeat(keep, self.group_sizes)
+        return RankingExamples(self.features[rows], self.labels[rows], [size for size, k in zip(self.group_sizes, keep) if k],
+                               [document for document, k in zip(self.documents, keep) if k], int(keep.sum()))
+
+    @classmethod
+    def concatenated(cls, parts: Sequence["RankingExamples"]) -> "RankingExamples":
+        return cls(np.concatenate([p.features for p in parts]), np.concatenate([p.labels for p in parts]),
+                   [size for p in parts for size in p.group_sizes], [d for p in parts for d in p.documents],
+                   sum(p.n_mentions for p in parts))
 
 
 def ranking_examples(mentions: Sequence[Mention], evidence: Sequence[Sequence[CandidateEvidence]], facts: ConceptFacts,
                      channels: Sequence[str]) -> RankingExamples:
-    """The examples of one batch of lists; a list without any gold concept teaches no order and is left out."""
-    useful = [i for i, candidates in enumerate(evidence)
-              if gold_concepts(mentions[i].gold_ids, facts.ontology) & {c.concept_id for c in candidates}]
-    kept_mentions, kept_lists = [mentions[i] for i in useful], [evidence[i] for i in useful]
-    features = featurize(kept_mentions, kept_lists, facts, channels)
+    """The examples of one batch of lists (a mention without candidates gives none, but counts in `n_mentions`)."""
+    kept = [i for i, candidates in enumerate(evidence) if candidates]
+    kept_mentions, kept_lists = [mentions[i] for i in kept], [evidence[i] for i in kept]
     labels = np.array([float(c.concept_id in gold_concepts(m.gold_ids, facts.ontology)) for m, cs in zip(kept_mentions, kept_lists)
                        for c in cs], dtype=np.float32)
-    return RankingExamples(features, labels, [len(cs) for cs in kept_lists], len(mentions), len(mentions) - len(useful))
+    return RankingExamples(featurize(kept_mentions, kept_lists, facts, channels), labels, [len(cs) for cs in kept_lists],
+                           [m.document_id for m in kept_mentions], len(mentions))
+
+
+def fold_of_documents(documents: Sequence[str], folds: int) -> dict[str, int]:
+    """Each document's fold: documents sorted by id and dealt round-robin."""
+    return {document: index % folds for index, document in enumerate(sorted(set(documents)))}
 
 
 def document_folds(mentions: Sequence[Mention], folds: int) -> list[int]:
-    """Each mention's fold: documents sorted by id and dealt round-robin, so a document's mentions share a fold."""
-    documents = sorted({mention.document_id for mention in mentions})
-    if len(documents) < folds:
-        raise ConfigError(f"ranker config: folds = {folds}, but the training mentions come from {len(documents)} document(s); "
+    """Each mention's fold, a document's mentions sharing one (`fold_of_documents`)."""
+    documents = [mention.document_id for mention in mentions]
+    if len(set(documents)) < folds:
+        raise ConfigError(f"ranker config: folds = {folds}, but the training mentions come from {len(set(documents))} document(s); "
                           "lower folds or add documents")
-    fold_of = {document: index % folds for index, document in enumerate(documents)}
-    return [fold_of[mention.document_id] for mention in mentions]
+    fold_of = fold_of_documents(documents, folds)
+    return [fold_of[document] for document in documents]
 
 
 def out_of_fold_examples(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig, xmr_config: XMRConfig,
@@ -68,30 +100,65 @@ def out_of_fold_examples(ontology: Ontology, mentions: Sequence[Mention], config
     mentions = [mention for mention in mentions if mention.gold_ids]
     fold_of = document_folds(mentions, config.folds)
     channels = ranked_channels(xmr_config)
+    fold_config = replace(xmr_config, calibration=replace(xmr_config.calibration, folds=0))  # the lists do not read its confidence
     parts = []
     for fold in range(config.folds):
         held_out = [m for m, f in zip(mentions, fold_of) if f == fold]
         rest = [m for m, f in zip(mentions, fold_of) if f != fold]
-        model = XMRModel.train(ontology, rest, xmr_config, progress=False, n_jobs=n_jobs)
+        model = XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs)
         evidence = model.channel_scores(held_out, top_k=config.top_k)
         parts.append(ranking_examples(held_out, evidence, ConceptFacts(model.ontology, concept_counts(rest, model.ontology)), channels))
         progress(f"out-of-fold lists: fold {fold + 1}/{config.folds} ({len(held_out)} mentions)")
-    return RankingExamples(np.concatenate([p.features for p in parts]), np.concatenate([p.labels for p in parts]),
-                           [size for p in parts for size in p.group_sizes], sum(p.n_mentions for p in parts),
-                           sum(p.n_without_gold_candidate for p in parts))
+    return RankingExamples.concatenated(parts)
+
+
+def fit_booster(examples: RankingExamples, config: RankerConfig, channels: Sequence[str]):
+    """LightGBM with `config.objective` on the lists that hold a gold concept, one query group per mention (the
+    ranking objectives use them)."""
+    training = examples.lists(examples.has_gold)
+    if not training.group_sizes:
+        raise ConfigError("no training mention has a gold concept among its candidates: nothing to learn a ranking from")
+    lightgbm = import_lightgbm()
+    dataset = lightgbm.Dataset(training.features, training.labels, group=training.group_sizes,
+                               feature_name=[f.name for f in feature_table(channels)], free_raw_data=False)
+    return lightgbm.train(config.lightgbm_params(), dataset, num_boost_round=config.n_estimators)
+
+
+def fit_calibrator(examples: RankingExamples, config: RankerConfig, channels: Sequence[str]) -> Calibrator | None:
+    """The ranker's confidence, fitted on every list as scored by a ranker trained without its fold of documents
+    (`config.calibration_folds` of them); None when asked for none, or too few lists (logged)."""
+    if not config.calibration_folds:
+        return None
+    fold_of = fold_of_documents(examples.documents, config.calibration_folds)
+    folds = np.array([fold_of[document] for document in examples.documents])
+    fused_column = [f.name for f in feature_table(channels)].index("fused_score")
+    features, correct = [], []
+    for fold in range(config.calibration_folds):
+        held_out = examples.lists(folds == fold)
+        try:
+            booster = fit_booster(examples.lists(folds != fold), config, channels)
+        except ConfigError as err:
+            logger.warning("ranker without calibration: %s", err)
+            return None
+        raw = booster.predict(held_out.features, raw_score=True, num_threads=1)
+        features.append(feature_matrix(raw, held_out.features[:, fused_column].astype(np.float64), held_out.group_sizes))
+        bounds = np.cumsum([0, *held_out.group_sizes])
+        correct += [held_out.labels[start + int(np.argmax(raw[start:end]))] > 0 for start, end in zip(bounds[:-1], bounds[1:])]
+    try:
+        return Calibrator.fit(np.vstack(features), np.array(correct), CONFIDENCE_FEATURES, "out-of-fold")
+    except SpacyXmrError as err:
+        logger.warning("ranker without calibration: %s; its confidence is unavailable", err)
+        return None
 
 
 def fit_ranker(examples: RankingExamples, config: RankerConfig, channels: Sequence[str], counts: dict[str, int]) -> LearnedRanker:
-    """LightGBM with `config.objective` on the examples, one query group per mention (the ranking objectives use them)."""
-    if not examples.group_sizes:
-        raise ConfigError("no training mention has a gold concept among its candidates: nothing to learn a ranking from")
-    lightgbm = import_lightgbm()
-    dataset = lightgbm.Dataset(examples.features, examples.labels, group=examples.group_sizes,
-                               feature_name=[f.name for f in feature_table(channels)], free_raw_data=False)
-    booster = lightgbm.train(config.lightgbm_params(), dataset, num_boost_round=config.n_estimators)
-    stats = {"n_training_mentions": examples.n_mentions, "n_lists_used": len(examples.group_sizes),
-             "n_lists_without_gold_candidate": examples.n_without_gold_candidate, "n_pairs": int(len(examples.labels))}
-    return LearnedRanker(config, booster, channels, counts, stats=stats)
+    """The ranker on all the examples, with its confidence's calibrator (`fit_calibrator`)."""
+    booster = fit_booster(examples, config, channels)
+    has_gold = examples.has_gold
+    stats = {"n_training_mentions": examples.n_mentions, "n_lists_used": int(has_gold.sum()),
+             "n_lists_without_gold_candidate": examples.n_without_gold_candidate,
+             "n_pairs": int(np.repeat(has_gold, examples.group_sizes).sum())}
+    return LearnedRanker(config, booster, channels, counts, stats=stats, calibrator=fit_calibrator(examples, config, channels))
 
 
 def train_ranker(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig | None = None,

@@ -2,8 +2,10 @@
 
 Directory layout (self-contained, loaded without network):
 `reranker.json` (format, version, settings, marker tokens, max length, XMR score weight), `encoder/` (Hugging Face
-`save_pretrained` of encoder and tokenizer, safetensors), `head.safetensors` (the scoring head) and
-`ontology.jsonl.gz` (the concepts whose names and synonyms represent the candidates).
+`save_pretrained` of encoder and tokenizer, safetensors), `head.safetensors` (the scoring head),
+`ontology.jsonl.gz` (the concepts whose names and synonyms represent the candidates) and, when training could fit
+one, `calibration.json` (the calibrator of the confidence, `confidence.py`; a directory without it loads with no
+confidence).
 """
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ import torch
 from tqdm import tqdm
 
 from ..atomic import atomic_directory
+from ..calibration import Calibrator
 from ..errors import ConfigError, ModelLoadError, SpacyXmrError
 from ..ontology import Ontology
 from . import markers
 from .batching import collate, document_chunks, iter_sequence_batches
+from .confidence import FEATURE_NAMES, confidences
 from .config import RerankerConfig
 from ..device import autocast, autocast_dtype, resolve_device
 from .fusion import fuse
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 FORMAT_NAME = "spacy-xmr-reranker"
 FORMAT_VERSION = 1
 CONFIG_FILE, HEAD_FILE, ENCODER_DIR, ONTOLOGY_FILE = "reranker.json", "head.safetensors", "encoder", "ontology.jsonl.gz"
+CALIBRATION_FILE = "calibration.json"
 CHUNK_MENTIONS = 4096  # mentions packed at once by `score`
 
 
@@ -46,6 +51,7 @@ class Reranker:
         self.model.to(self.device)
         self.precision = config.precision
         self.xmr_weight = 0.0  # weight of the XMR score in the final score, tuned on validation data by training
+        self.calibrator: Calibrator | None = None  # fitted on validation data by training; see `confidence`
         self.max_length = _max_length(config, model)
         self.builder = InputBuilder(tokenizer, config, ontology, self.max_length)
 
@@ -111,6 +117,11 @@ class Reranker:
         ids = [[concept_id for concept_id, _ in ranked] for ranked in candidates]
         return fuse(candidates, self.score(mentions, ids, batch_size=batch_size, progress=progress), self.xmr_weight)
 
+    def confidence(self, candidates: Sequence[Candidates], reranked: Sequence[Candidates]) -> list[float] | None:
+        """The probability that each mention's reranked top candidate is right, from its XMR `candidates` and the
+        `reranked` lists that `rerank` returned for them; None when the reranker has no calibrator."""
+        return None if self.calibrator is None else confidences(self.calibrator, candidates, reranked)
+
     # ---- disk format --------------------------------------------------------------------
     def save(self, directory: str | Path) -> None:
         """Write the reranker directory atomically: it appears complete or not at all."""
@@ -122,6 +133,8 @@ class Reranker:
             save_file({name: value.detach().cpu().contiguous() for name, value in self.model.head.state_dict().items()},
                       str(tmp / HEAD_FILE))
             self.ontology.to_disk(tmp / ONTOLOGY_FILE)
+            if self.calibrator is not None:
+                (tmp / CALIBRATION_FILE).write_text(json.dumps(self.calibrator.to_dict(), indent=2) + "\n", encoding="utf8")
             header = {
                 "format": FORMAT_NAME, "format_version": FORMAT_VERSION, "crosstype": self.config.crosstype,
                 "max_length": self.max_length, "n_synonyms": self.config.n_synonyms, "xmr_weight": self.xmr_weight,
@@ -154,6 +167,7 @@ class Reranker:
             raise ModelLoadError(f"{directory / HEAD_FILE}: head weights do not fit the encoder ({err})") from err
         reranker = cls(header["config"], tokenizer, model, ontology, device)
         reranker.xmr_weight = header["xmr_weight"]
+        reranker.calibrator = _read_calibrator(directory / CALIBRATION_FILE)
         return reranker
 
 
@@ -164,10 +178,7 @@ def _read_header(directory: Path) -> dict:
         raise ModelLoadError(f"{directory}: reranker directory not found (train one with `spacy-xmr train-reranker`)")
     if not path.exists():
         raise ModelLoadError(f"{directory}: no {CONFIG_FILE}, so this is not a reranker directory written by spacy-xmr")
-    try:
-        header = json.loads(path.read_text(encoding="utf8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise ModelLoadError(f"{path}: unreadable ({err})") from err
+    header = _read_json(path)
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise ModelLoadError(f"{path}: not a spacy-xmr reranker file (format {header.get('format') if isinstance(header, dict) else None!r})")
     if header.get("format_version") != FORMAT_VERSION:
@@ -179,6 +190,19 @@ def _read_header(directory: Path) -> dict:
     except (ConfigError, TypeError) as err:
         raise ModelLoadError(f"{path}: {err}") from err
     return header
+
+
+def _read_calibrator(path: Path) -> Calibrator | None:
+    """The stored calibrator; None when the file is absent (no validation data to fit it on, or saved by an earlier spacy-xmr)."""
+    return Calibrator.from_dict(_read_json(path), str(path), FEATURE_NAMES) if path.exists() else None
+
+
+def _read_json(path: Path):
+    """A JSON file of the directory; ModelLoadError when it cannot be read or parsed."""
+    try:
+        return json.loads(path.read_text(encoding="utf8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{path}: unreadable ({err})") from err
 
 
 def _max_length(config: RerankerConfig, model: CrossEncoder) -> int:

@@ -1,7 +1,8 @@
 """`train_reranker`: fine-tune a cross-encoder on XMR candidates, resumable, with early stopping on dev acc@1.
 
 `output_dir` receives `model-best/` (a `Reranker` directory, written atomically whenever validation acc@1
-improves; with `fuse_xmr` the XMR score weight is tuned on validation data at each epoch end), `checkpoint/`
+improves; with `fuse_xmr` the XMR score weight is tuned on validation data at each epoch end, and the calibrator
+of the confidence is fitted on the validation mentions' final rankings, `confidence.py`), `checkpoint/`
 (the full training state, written every `checkpoint_every` steps and at each epoch end) and `training.json`
 (settings, example counts and the per-epoch history).
 """
@@ -22,6 +23,7 @@ from ..errors import SpacyXmrError
 from ..ontology import Ontology
 from .batching import iter_group_batches
 from .checkpoint import load_checkpoint, save_checkpoint
+from .confidence import fit_calibrator
 from .config import RerankerConfig
 from ..device import autocast, autocast_dtype
 from .fusion import fuse, tune_weight
@@ -40,7 +42,9 @@ NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 def train_reranker(config: RerankerConfig, train_mentions: Sequence["Mention"], train_candidates: Sequence[Candidates],
                    val_mentions: Sequence["Mention"], val_candidates: Sequence[Candidates], ontology: Ontology,
                    output_dir: str | Path, resume: bool = True, progress: bool = True, device: str = "auto") -> dict:
-    """Train, keep the best model by validation acc@1 in `output_dir/model-best`, and return the summary."""
+    """Train, keep the best model by validation acc@1 in `output_dir/model-best`, and return the summary.
+
+    Without validation mentions every epoch's model is saved, uncalibrated (its confidence is None)."""
     output_dir = Path(output_dir)
     torch.manual_seed(config.seed)
     examples = training_examples(train_mentions, [[c for c, _ in ranked] for ranked in train_candidates], ontology,
@@ -90,22 +94,27 @@ def train_reranker(config: RerankerConfig, train_mentions: Sequence["Mention"], 
             if loop["step"] % config.checkpoint_every == 0:
                 loop["seconds"] = time.perf_counter() - started
                 checkpoint()
-        val_acc, cross_encoder_acc = _validate(reranker, val_mentions, val_candidates, ontology, config) if val_mentions else (None, None)
+        val_acc, cross_encoder_acc, val_ranked = (_validate(reranker, val_mentions, val_candidates, ontology, config)
+                                                  if val_mentions else (None, None, None))
         improved = val_acc is None or val_acc > loop["best"]
         if improved:
             loop["best"] = -1.0 if val_acc is None else val_acc
+            reranker.calibrator = fit_calibrator(val_mentions, val_candidates, val_ranked, ontology) if val_ranked else None
             reranker.save(output_dir / BEST_DIR)
         loop["bad_epochs"] = 0 if improved else loop["bad_epochs"] + 1
         loop["history"].append({"epoch": loop["epoch"] + 1, "step": loop["step"], "train_loss": sum(losses) / len(losses) if losses else None,
                                 "val_acc_at_1": val_acc, "val_acc_at_1_cross_encoder_only": cross_encoder_acc,
-                                "xmr_weight": reranker.xmr_weight, "seconds": time.perf_counter() - started})
+                                "xmr_weight": reranker.xmr_weight, "seconds": time.perf_counter() - started,
+                                "calibration": reranker.calibrator.fitted_on if improved and reranker.calibrator else None})
         loop.update(epoch=loop["epoch"] + 1, batch=0, seconds=time.perf_counter() - started)
         loop["finished"] = loop["bad_epochs"] > config.patience or loop["epoch"] >= config.epochs
         checkpoint()
 
+    # the first epoch at the best acc@1 saved model-best (a later tie does not replace it)
+    best_epoch = next((e for e in loop["history"] if e["val_acc_at_1"] == loop["best"]), {})
     summary = {"model_dir": str(output_dir / BEST_DIR), "config": config.to_dict(), "device": str(reranker.device),
                "steps": loop["step"], "best_val_acc_at_1": loop["best"] if val_mentions else None, "history": loop["history"],
-               "xmr_weight": next((e["xmr_weight"] for e in reversed(loop["history"]) if e["val_acc_at_1"] == loop["best"]), 0.0),
+               "xmr_weight": best_epoch.get("xmr_weight", 0.0), "calibration": best_epoch.get("calibration"),
                "train_seconds": loop["seconds"], "examples": examples.counts(),
                "packing": {"n_sequences": packing.n_sequences, "n_windowed": packing.n_windowed,
                            "n_truncated_mentions": packing.n_truncated_mentions, "n_unknown_candidates": len(packing.unknown_candidates)}}
@@ -114,14 +123,16 @@ def train_reranker(config: RerankerConfig, train_mentions: Sequence["Mention"], 
     return summary
 
 
-def _validate(reranker: Reranker, mentions, candidates, ontology: Ontology, config: RerankerConfig) -> tuple[float, float]:
-    """(acc@1 of the final ranking, acc@1 of the cross-encoder alone); sets the tuned XMR weight when fusing."""
+def _validate(reranker: Reranker, mentions, candidates, ontology: Ontology, config: RerankerConfig) -> tuple[float, float, list]:
+    """(acc@1 of the final ranking, acc@1 of the cross-encoder alone, the final rankings); sets the tuned XMR weight
+    when fusing."""
     scores = reranker.score(mentions, [[c for c, _ in ranked] for ranked in candidates], batch_size=config.batch_size)
-    alone = accuracy_at_1(mentions, fuse(candidates, scores, 0.0), ontology)
+    alone = fuse(candidates, scores, 0.0)
+    alone_accuracy = accuracy_at_1(mentions, alone, ontology)
     if not config.fuse_xmr:
-        return alone, alone
+        return alone_accuracy, alone_accuracy, alone
     reranker.xmr_weight, fused = tune_weight(mentions, candidates, scores, ontology)
-    return fused, alone
+    return fused, alone_accuracy, fuse(candidates, scores, reranker.xmr_weight)
 
 
 def _epoch_batches(groups: list[PackedGroup], config: RerankerConfig, epoch: int) -> list[list[PackedGroup]]:

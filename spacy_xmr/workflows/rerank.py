@@ -71,7 +71,8 @@ def train_reranker_from_files(config: RerankerConfig, train_corpus: Path, val_co
     """`train_reranker` on corpus files, with candidates from an XMR model folder or `apply-xmr` corpora.
 
     `val_candidates_from` defaults to `candidates_from` (an XMR model, or one corpus holding both splits);
-    `ontology_path` is needed only when no XMR model folder is given.
+    `ontology_path` is needed only when no XMR model folder is given. The validation corpus also calibrates the
+    reranker's confidence (`spacy_xmr.rerank.confidence`).
     """
     device = resolve_device(device)  # a wrong device fails before the corpora and the XMR model load
     train_mentions = list(iter_mentions(read_corpus(train_corpus)))
@@ -87,7 +88,8 @@ def train_reranker_from_files(config: RerankerConfig, train_corpus: Path, val_co
 
 def apply_reranker(model_dir: Path, in_corpus: Path, out_corpus: Path, device: str = "auto", batch_size: int = 32,
                    progress: bool = True) -> dict:
-    """Rerank the candidates stored in `in_corpus` and write the corpus with reranked candidates (atomically)."""
+    """Rerank the candidates stored in `in_corpus` and write the corpus with reranked candidates (atomically), each
+    with the reranker's confidence when it is calibrated (else without one: the XMR stage's was about its own top)."""
     refuse_to_overwrite_input(out_corpus, [in_corpus])
     reranker = Reranker.load(model_dir, device=device)
     collection = read_corpus(in_corpus)
@@ -95,5 +97,8 @@ def apply_reranker(model_dir: Path, in_corpus: Path, out_corpus: Path, device: s
     mentions = [m for m in iter_mentions(collection) if by_key.get(m.key)]
     candidates = [by_key[m.key] for m in mentions]
     reranked = reranker.rerank(mentions, candidates, batch_size=batch_size, progress=progress)
-    write_bioc(write_candidates(collection, {m.key: r for m, r in zip(mentions, reranked)}), out_corpus)
-    return {"n_mentions": len(mentions), "n_without_candidates": len(by_key) - len(mentions), "device": str(reranker.device)}
+    confidence = reranker.confidence(candidates, reranked)
+    confidences = {} if confidence is None else {m.key: value for m, value in zip(mentions, confidence)}
+    write_bioc(write_candidates(collection, {m.key: r for m, r in zip(mentions, reranked)}, confidences), out_corpus)
+    return {"n_mentions": len(mentions), "n_without_candidates": len(by_key) - len(mentions), "device": str(reranker.device),
+            "calibrated": confidence is not None}

@@ -1,6 +1,7 @@
 """File-level workflows behind `spacy-xmr train-xmr`, `apply-xmr` and `train-dense-encoder`, usable from Python too."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -15,13 +16,22 @@ from ..xmr import DenseConfig, TrainingDataConfig, XMRConfig, XMRModel
 if TYPE_CHECKING:
     from ..xmr.dense_training import DenseTrainingConfig
 
+logger = logging.getLogger(__name__)
+
 
 def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path], config: XMRConfig | None = None,
                      entity_types: list[str] | None = None, progress: bool = True, val_path: str | Path | None = None) -> XMRModel:
-    """Train on the files; the confidence is calibrated on `val_path`'s mentions when given (else out-of-fold)."""
+    """Train on the files; the confidence is calibrated on `val_path`'s mentions when given (else out-of-fold). With
+    `progress`, each phase is logged (INFO) as it starts."""
+    announce = logger.info if progress else logger.debug
+    announce("reading the ontology %s", ontology_path)
+    ontology = read_ontology_file(ontology_path)
+    announce("reading the training corpus: %s", ", ".join(map(str, train_paths)) or "none (the ontology's names alone)")
+    mentions = gold_linked_mentions(train_paths, entity_types)
+    if val_path:
+        announce("reading the validation corpus %s", val_path)
     validation = gold_linked_mentions([val_path], entity_types) if val_path else None
-    return XMRModel.train(read_ontology_file(ontology_path), gold_linked_mentions(train_paths, entity_types), config, progress,
-                          validation=validation)
+    return XMRModel.train(ontology, mentions, config, progress, validation=validation)
 
 
 def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, beam_size: int = 10,
@@ -38,15 +48,17 @@ def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, be
 
 def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, top_k: int = 10, beam_size: int = 10,
                     entity_types: list[str] | None = None) -> bioc.BioCCollection:
-    """Write the corpus with ranked candidates for every annotation as BioC XML; returns what it wrote."""
+    """Write the corpus with ranked candidates for every annotation as BioC XML, each with the model's confidence
+    when it is calibrated; returns what it wrote."""
     from ..corpus import iter_mentions, read_corpus, write_bioc, write_candidates
 
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
     collection = read_corpus(Path(in_path), entity_types)
     mentions = list(iter_mentions(collection))
-    ranked = model.predict_mentions(mentions, top_k=top_k, beam_size=beam_size)
-    predictions = {m.key: candidates for m, candidates in zip(mentions, ranked)}
-    result = write_candidates(collection, predictions)
+    evidence = model.channel_scores(mentions, top_k=top_k, beam_size=beam_size)
+    predictions = {m.key: [(c.concept_id, c.score) for c in candidates] for m, candidates in zip(mentions, evidence)}
+    confidences = model.confidence(evidence) or []  # none when the model is not calibrated
+    result = write_candidates(collection, predictions, {m.key: c for m, c in zip(mentions, confidences)})
     result.infons[TRAINED_TYPES_INFON] = trained_types_infon(model.stats.get("mention_types", {}))
     write_bioc(result, out_path)
     return result

@@ -5,25 +5,30 @@ the level's linear model, and a child's score is a function of its margin (`path
 parent's score (PECOS's path product). Only the best `beam_size` nodes per query go on. On a layer far
 wider than what a query opens (the leaves of a 10^6-label tree) the margins are computed a query
 at a time from the open nodes' weights only (`layer_margins`): the same floats, far less work.
+
+On a device backend (a GPU: `backend.py`) the same steps run there, with the device's kernels for the margins and
+the top k (`device_kernels.py`), on layers the caller copied there.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
 
+from .backend import CPU, ArrayBackend
+from .device_kernels import keep_top_k, product_at_cells
 from .layer import Layer
-from .sparse_ops import product_at, product_at_rows, top_k_per_row
+from .sparse_ops import product_at, product_at_rows
 
 # What one query's own step costs the per-query kernel, in multiply-adds of the batched product: measured on
 # 10^5- and 10^6-concept synthetic ontologies, where each kernel wins on some layers
 PER_QUERY_STEP_COST = 20_000
 
 
-def path_factor(margins: np.ndarray, path_scoring: str) -> np.ndarray:
+def path_factor(margins: np.ndarray, path_scoring: str, xp=np) -> np.ndarray:
     """A node's factor of its path score, from its margin (`tree.path_scoring`)."""
     if path_scoring == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-margins))
-    return np.exp(-np.maximum(0.0, 1.0 - margins) ** 3)  # l3-hinge
+        return 1.0 / (1.0 + xp.exp(-margins))
+    return xp.exp(-xp.maximum(0.0, 1.0 - margins) ** 3)  # l3-hinge
 
 
 def layer_margins(features: sp.csr_matrix, layer: Layer, opened: sp.csr_matrix) -> np.ndarray:
@@ -43,17 +48,20 @@ def layer_margins(features: sp.csr_matrix, layer: Layer, opened: sp.csr_matrix) 
     return product_at(features, layer.weights, opened)
 
 
-def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, top_k: int, path_scoring: str) -> sp.csr_matrix:
-    """queries × labels: path scores of the best `top_k` labels per query."""
-    n = features.shape[0]
-    beam = sp.csr_matrix(np.ones((n, 1), dtype=np.float32))
+def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, top_k: int, path_scoring: str,
+                backend: ArrayBackend = CPU) -> sp.csr_matrix:
+    """queries × labels: path scores of the best `top_k` labels per query, as a matrix of `backend` (whose device
+    holds `features` and `layers`)."""
+    xp = backend.xp
+    beam = backend.sparse.csr_matrix(xp.ones((features.shape[0], 1), dtype=xp.float32))
     for level, layer in enumerate(layers):
         opened = (beam @ layer.clusters.T).tocsr()  # each child carries its parent's score
-        margins = layer_margins(features, layer, opened)
+        if backend.on_device:
+            margins = product_at_cells(backend, features, layer.weights, opened)
+        else:
+            margins = layer_margins(features, layer, opened)
         margins += layer.bias[opened.indices]
-        opened.data = (opened.data * path_factor(margins, path_scoring)).astype(np.float32)
-        keep = top_k if level == len(layers) - 1 else beam_size
-        beam = top_k_per_row(opened, keep)
+        opened.data = (opened.data * path_factor(margins, path_scoring, xp)).astype(xp.float32)
+        beam = keep_top_k(backend, opened, top_k if level == len(layers) - 1 else beam_size)
         beam.eliminate_zeros()
     return beam
-

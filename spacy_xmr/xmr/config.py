@@ -104,10 +104,12 @@ class NearestConfig(Settings):
 class ParentConfig(Settings):
     """The parent channel (`channels/parent.py`): the parents of the best `top_children` concepts enter at
     `fusion.parent_weight` of their best child's score, unless they score higher already. 10 tuned on NCBI Disease
-    and BC5CDR dev."""
+    and BC5CDR dev. `exclude_top_level` bars the hierarchy's top-level categories ("Neoplasms") as candidates too, not
+    only as parents; off by default because corpora link to them (the channel's docstring has the figures)."""
 
     label = LABEL
     top_children: int = setting(10, at_least=1)
+    exclude_top_level: bool = False
 
 
 @dataclass

@@ -58,7 +58,7 @@ class ScoredBatch:
         in `offered` of its row also carries the document channel's score, the score it was offered at."""
         rows = np.array([row for row, ranking in enumerate(rankings) for _ in ranking], dtype=np.int64)
         cols = np.array([column[concept] for ranking in rankings for concept, _ in ranking], dtype=np.int64)
-        values = {name: values_at(matrix, rows, cols) for name, matrix in self.channels.items()}
+        values = {name: values_at(matrix, rows, cols).tolist() for name, matrix in self.channels.items()}  # Python floats: fast to index
         out, cell = [], 0
         for ranking, row_offered in zip(rankings, offered):
             candidates = []

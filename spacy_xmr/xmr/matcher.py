@@ -98,7 +98,8 @@ def _per_child(classes: np.ndarray, coef: np.ndarray, bias: np.ndarray, n_childr
 
 
 def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The kept weights of one parent's children as (feature, node, value) triplets, and the children's biases."""
+    """The kept weights of one parent's children as (feature, node, value) triplets, and the children's biases; int32
+    positions: the triplets of every parent wait in memory until their layer is built (82M at 10^6 concepts)."""
     features, config = _shared["features"], _shared["config"]
     positives = _shared["per_level"][problem.level][problem.examples][:, problem.children]
     positives.data = np.ones_like(positives.data)
@@ -107,7 +108,7 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     used, coef, bias = _fit_block(rows, positives.tocsr(), _shared["sample_weight"][problem.examples], config)
     keep = np.abs(coef) >= config.weight_threshold
     child_index, feature_index = np.nonzero(keep)
-    return used[feature_index], problem.children[child_index], coef[keep].astype(np.float32), bias
+    return used[feature_index].astype(np.int32), problem.children[child_index].astype(np.int32), coef[keep].astype(np.float32), bias
 
 
 def _teacher_routing(level: int, per_level: list[sp.csr_matrix], n_examples: int) -> sp.csr_matrix:

@@ -22,6 +22,7 @@ from ..errors import ConfigError, ModelLoadError
 from ..ontology import Ontology, with_corpus_concepts
 from .abbreviations import texts_to_link
 from .arrays import load_json, reading, save_json
+from .backend import ArrayBackend, array_backend
 from .channels import CHANNELS, Channel, ModelParts, ParentChannel, QueryBatch, TrainingInputs
 from .channels.document import offered_concepts, with_document_candidates
 from .confidence import FEATURE_NAMES, confidences, fit_calibrator
@@ -46,6 +47,7 @@ CALIBRATION_FILE = "calibration.json"
 DEFAULT_BEAM_SIZE = 10
 MIN_ROWS_PER_THREAD = 64  # below this a batch is scored in the calling thread: a thread costs more than it saves
 MAX_ROWS_PER_CHUNK = 1024  # rows scored together: bounds the intermediate products' memory on large batches
+GPU_ROWS_PER_CHUNK = 16384  # on a GPU, in one thread: its kernels are the parallelism, and larger chunks fill it
 
 
 class XMRModel:
@@ -71,6 +73,8 @@ class XMRModel:
         self.parent = ParentChannel(ontology, self._concept_ids, config.parent)
         self.stats = stats or {}
         self.calibrator: Calibrator | None = None  # see `confidence`
+        self._directory: Path | None = None  # the folder it was loaded from, which a pickle of it names (`__reduce_ex__`)
+        self._backend: ArrayBackend | None = None  # see `backend`
 
     @property
     def ontology(self) -> Ontology:
@@ -94,18 +98,21 @@ class XMRModel:
         config = config or XMRConfig()
         if len(ontology) < 2:
             raise ConfigError(f"cannot train an XMR model on an ontology of {len(ontology)} concept(s): it needs at least 2")
+        announce = logger.info if progress else logger.debug  # each phase as it starts (`spacy-xmr train-xmr` shows them)
         timings: dict[str, float] = {}
         start = time.perf_counter()
         mentions, n_ontology_concepts = list(mentions), len(ontology)
         if config.training.corpus_concepts:
             ontology = with_corpus_concepts(ontology, mentions)
         data = build_training_data(ontology, mentions, config.training)
+        announce("featurising %d training strings of %d concepts", len(data.keys), len(data.concept_ids))
         featurizer, features = Featurizer.fit_transform(data.keys, config.features, n_jobs)
         timings["features_s"] = time.perf_counter() - start
         inputs = TrainingInputs(data, features, ExampleStrings(data.keys, data.labels, features), config, progress, n_jobs)
         channels = {}
         for channel_class in CHANNELS:
             if channel_class.enabled(config):
+                announce("building the %s channel", channel_class.name)
                 start = time.perf_counter()
                 channels[channel_class.name] = channel_class.build(inputs)
                 timings[f"{channel_class.name}_s"] = time.perf_counter() - start
@@ -117,8 +124,11 @@ class XMRModel:
             **{key: value for channel in channels.values() for key, value in channel.stats().items()},
             **{k: round(v, 3) for k, v in timings.items()},
         }
-        logger.info("trained XMR model: %s", stats)
+        logger.debug("trained XMR model: %s", stats)
         model = cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
+        if validation or config.calibration.folds:
+            announce("calibrating the confidence on %s", f"{len(validation)} validation mentions" if validation else
+                     f"the training mentions out-of-fold ({config.calibration.folds} more models, each without a fold)")
         start = time.perf_counter()
         model.calibrator = fit_calibrator(model, ontology, mentions, config, validation, n_jobs)
         if model.calibrator is not None:
@@ -128,15 +138,23 @@ class XMRModel:
     # ---- prediction settings ----------------------------------------------------------
     def configure(self, **settings) -> "XMRModel":
         """Set the prediction settings (`PredictionSettings`: document_candidates, channel_weights, beam_size,
-        dense_device, n_jobs) in place of the previous ones; the trained config is unchanged, and so are the threads
+        dense_device, n_jobs, device, exclude_top_level) in place of the previous ones; the trained config is unchanged, and so are the threads
         and the encoder's device where the new settings leave them unset. Returns the model."""
         checked = PredictionSettings.from_dict(settings)
-        self.settings = checked
+        self.settings, self._backend = checked, array_backend(checked.device)
         if checked.n_jobs is not None:
             self.n_jobs = checked.n_jobs
         if checked.dense_device is not None and "dense" in self.channels:
             self.channels["dense"].use_device(checked.dense_device)
         return self
+
+    @property
+    def backend(self) -> ArrayBackend:
+        """Where the tree and nearest channels' sparse products and top-k run: the `device` setting, resolved once
+        ("auto": a GPU when cupy is installed and sees one, else the CPU)."""
+        if self._backend is None:
+            self._backend = array_backend(self.settings.device)
+        return self._backend
 
     @property
     def prediction_config(self) -> XMRConfig:
@@ -158,7 +176,10 @@ class XMRModel:
             empty = sp.csr_matrix((0, len(self._concept_ids)), dtype=np.float32)
             return ScoredBatch(empty, {})
         n_threads = min(available_cpus() if self.n_jobs is None else self.n_jobs, len(keys) // MIN_ROWS_PER_THREAD)
-        chunk = max(1, min(MAX_ROWS_PER_CHUNK, -(-len(keys) // max(n_threads, 1))))
+        rows_per_chunk = MAX_ROWS_PER_CHUNK
+        if self.backend.on_gpu:
+            n_threads, rows_per_chunk = 1, GPU_ROWS_PER_CHUNK
+        chunk = max(1, min(rows_per_chunk, -(-len(keys) // max(n_threads, 1))))
         active = self._prepare(weights)
         whole = {name: channel.score(self._queries(keys, top_k, beam_size)) for name, channel in active.items() if channel.whole_batch}
 
@@ -167,12 +188,13 @@ class XMRModel:
             return self._score_keys(keys[lo:lo + chunk], precomputed, active, weights, top_k, beam_size, with_channels)
 
         if n_threads <= 1:
-            return ScoredBatch.stacked([score_chunk(lo) for lo in range(0, len(keys), chunk)])
+            with self.backend.activated():
+                return ScoredBatch.stacked([score_chunk(lo) for lo in range(0, len(keys), chunk)])
         with ThreadPoolExecutor(n_threads) as pool:
             return ScoredBatch.stacked(list(pool.map(score_chunk, range(0, len(keys), chunk))))
 
     def _queries(self, keys: list[str], top_k: int, beam_size: int) -> QueryBatch:
-        return QueryBatch(keys, lambda: self.featurizer.transform(keys), top_k, beam_size)
+        return QueryBatch(keys, lambda: self.featurizer.transform(keys), top_k, beam_size, self.backend)
 
     def _score_keys(self, keys: list[str], precomputed: dict[str, sp.csr_matrix], active: dict[str, Channel],
                     weights: dict[str, float], top_k: int, beam_size: int, with_channels: bool) -> ScoredBatch:
@@ -182,7 +204,7 @@ class XMRModel:
         if weights["parent"]:
             scores["parent"] = self.parent.rescore(fused)
             fused = raise_to(fused, scores["parent"], weights["parent"])
-        fused = top_k_per_row(self.parent.without_roots(fused), top_k)
+        fused = top_k_per_row(self.parent.without_barred(fused), top_k)
         empty = np.array([not key for key in keys], dtype=bool)
         if empty.any():  # a text with no letters or digits has no candidates
             fused.data[np.repeat(empty, np.diff(fused.indptr))] = 0
@@ -197,7 +219,7 @@ class XMRModel:
         active = {name: channel for name, channel in self.channels.items() if weights[name]}
         for channel in active.values():
             channel.prepare()
-        self.parent.prepare()  # its hierarchy removes the roots whatever the weights
+        self.parent.prepare(self.prediction_config.parent)  # its hierarchy removes the roots whatever the weights
         if time.perf_counter() - start > 1:
             logger.info("built the prediction indexes in %.0f s; later calls reuse them", time.perf_counter() - start)
         return active
@@ -269,6 +291,18 @@ class XMRModel:
         return rankings
 
     # ---- disk format ------------------------------------------------------------------
+    def __reduce_ex__(self, protocol):
+        """A loaded model pickles as its folder and prediction settings: the process that unpickles it (a spawn-started
+        `nlp.pipe(n_process=...)` worker, a Ray task) maps the same files, shared in the page cache, instead of
+        receiving a copy of every array. A model built in memory (trained, never loaded) pickles by value."""
+        if self._directory is None:
+            return super().__reduce_ex__(protocol)
+        return _reloaded, (str(self._directory), self.settings.to_dict(), self.n_jobs)
+
+    def __getstate__(self) -> dict:
+        """What a pickle by value holds: all but the backend, which holds modules and is resolved again."""
+        return {**self.__dict__, "_backend": None}
+
     def save(self, directory: str | Path) -> None:
         """Write the model directory atomically: it appears complete or not at all.
 
@@ -305,7 +339,15 @@ class XMRModel:
         with reading(directory / ONTOLOGY_FILE):
             ontology = Ontology.from_disk(directory / ONTOLOGY_FILE)
         model = cls(config, ontology, concept_ids, featurizer, examples, channels, header.get("stats", {}))
-        model.settings, model.n_jobs = checked, checked.n_jobs
+        model.settings, model.n_jobs, model._backend = checked, checked.n_jobs, array_backend(checked.device)
+        model._directory = directory.resolve()
         if (directory / CALIBRATION_FILE).exists():  # absent: trained on names alone, or by a version before calibration
             model.calibrator = Calibrator.from_dict(load_json(directory / CALIBRATION_FILE), str(directory / CALIBRATION_FILE), FEATURE_NAMES)
         return model
+
+
+def _reloaded(directory: str, settings: dict, n_jobs: int | None) -> XMRModel:
+    """The model a pickle names (`XMRModel.__reduce_ex__`), loaded again from its folder."""
+    model = XMRModel.load(directory, **settings)
+    model.n_jobs = n_jobs
+    return model

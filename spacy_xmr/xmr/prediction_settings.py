@@ -2,8 +2,9 @@
 (`XMRModel.load(path, **settings)`) or to the `xmr_linker` component.
 
 Why: these settings change prediction only (how many document slots, how the channels are weighed, how wide the
-beam, where the encoder runs, how many threads), so a user tunes them per use; the trained model's own files
-(its xmr.json included) stay as training wrote them. Unset (null) keeps the model's own value.
+beam, where the encoder and the sparse products run, how many threads, whether top-level categories may be candidates), so a user tunes
+them per use; the trained model's own files (its xmr.json included) stay as training wrote them. Unset (null) keeps
+the model's own value.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..device import DEVICE_FORMS, parse_device
+from ..device import DEVICE_FORMS, device_setting, parse_device
 from ..settings import Settings, setting
 from .config import FusionConfig, XMRConfig
 from .fusion import channel_weights
@@ -43,6 +44,8 @@ class PredictionSettings(Settings):
     beam_size: Optional[int] = setting(None, at_least=1)
     dense_device: Optional[str] = setting(None, parse=_optional_device, expected=f"{DEVICE_FORMS}, or null")  # dense.device
     n_jobs: Optional[int] = setting(None, at_least=1)  # threads that score a large batch (default: one per CPU)
+    device: str = device_setting("auto")  # where the sparse products run ("auto": a GPU when cupy sees one; backend.py)
+    exclude_top_level: Optional[bool] = None  # parent.exclude_top_level
 
     def applied_to(self, config: XMRConfig) -> XMRConfig:
         """`config` with these settings in place of its own."""
@@ -53,4 +56,6 @@ class PredictionSettings(Settings):
             data["fusion"][f"{name}_weight"] = weight
         if self.dense_device is not None:
             data["dense"]["device"] = self.dense_device
+        if self.exclude_top_level is not None:
+            data["parent"]["exclude_top_level"] = self.exclude_top_level
         return XMRConfig.from_dict(data)

@@ -8,6 +8,7 @@ exact-alias channel uses to rank ambiguous strings.
 from __future__ import annotations
 
 import logging
+from array import array
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,15 +35,24 @@ class TrainingData:
 
 
 def build_training_data(ontology: Ontology, mentions: list[Mention], config: TrainingDataConfig) -> TrainingData:
+    """The examples of `ontology`'s aliases and the gold-linked `mentions`.
+
+    The supports are gathered as flat arrays, one entry per (string, concept) occurrence, and summed by the sparse
+    matrix: a dict keyed by (string, concept) pairs, sorted, peaked at 411 bytes per alias against 174 (10^5
+    synthetic concepts), gigabytes for UMLS-size ontologies (15M names).
+    """
     concept_ids = ontology.ids
     column = {concept_id: i for i, concept_id in enumerate(concept_ids)}
-    support: dict[tuple[str, int], float] = {}
+    texts: list[str] = []
+    labels, amounts = array("q"), array("d")
 
     def add(text: str, label: int, weight: float) -> str:
         """The example's key, "" (and nothing added) where `text` normalises to nothing."""
         key = normalize_text(text)
         if key:
-            support[(key, label)] = support.get((key, label), 0.0) + weight
+            texts.append(key)
+            labels.append(label)
+            amounts.append(weight)
         return key
 
     name_keys = []
@@ -52,21 +62,20 @@ def build_training_data(ontology: Ontology, mentions: list[Mention], config: Tra
     long_forms = texts_to_link(mentions) if config.add_long_forms else [m.text for m in mentions]
     used = skipped = 0
     for mention, long_form in zip(mentions, long_forms):
-        labels = {column[r] for r in (ontology.resolve(g) for g in mention.gold_ids) if r is not None}
-        added = [add(text, label, config.mention_weight) for text in {mention.text, long_form} for label in labels]
+        gold = {column[r] for r in (ontology.resolve(g) for g in mention.gold_ids) if r is not None}
+        added = [add(text, label, config.mention_weight) for text in {mention.text, long_form} for label in gold]
         if any(added):
             used += 1
         else:
             skipped += 1
     if skipped:
         logger.info("skipped %d training mentions whose gold ids are not in the ontology (or whose text is empty)", skipped)
-    keys = sorted({key for key, _ in support})
-    row = {key: i for i, key in enumerate(keys)}
-    pairs = sorted(support.items(), key=lambda item: (row[item[0][0]], item[0][1]))
-    rows = np.fromiter((row[key] for (key, _), _ in pairs), dtype=np.int64, count=len(pairs))
-    cols = np.fromiter((label for (_, label), _ in pairs), dtype=np.int64, count=len(pairs))
-    values = np.fromiter((value for _, value in pairs), dtype=np.float32, count=len(pairs))
-    labels = sp.csr_matrix((values, (rows, cols)), shape=(len(keys), len(concept_ids)), dtype=np.float32)
-    weights = labels.max(axis=1).toarray().ravel()
-    name_rows = np.array([row.get(key, -1) for key in name_keys], dtype=np.int64)
-    return TrainingData(keys, labels, weights, concept_ids, name_rows, used, skipped)
+    keys, rows = np.unique(np.array(texts, dtype=object), return_inverse=True)  # sorted distinct strings, each entry's row
+    texts.clear()  # the duplicates' strings, freed before the matrix is built
+    support = sp.csr_matrix((np.frombuffer(amounts, dtype=np.float64), (rows.ravel(), np.frombuffer(labels, dtype=np.int64))),
+                            shape=(len(keys), len(concept_ids)))  # repeated (string, concept) entries summed, in float64
+    support.sum_duplicates()
+    support = support.astype(np.float32)
+    names = np.array(name_keys, dtype=object)
+    name_rows = np.where(names != "", np.searchsorted(keys, names), -1).astype(np.int64)  # a name's key was added: it is there
+    return TrainingData(keys.tolist(), support, support.max(axis=1).toarray().ravel(), concept_ids, name_rows, used, skipped)

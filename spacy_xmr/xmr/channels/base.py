@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Callable, ClassVar
 
 import scipy.sparse as sp
 
+from ..backend import CPU, ArrayBackend
+
 if TYPE_CHECKING:
     from ..config import XMRConfig
     from ..example_strings import ExampleStrings
@@ -17,12 +19,14 @@ if TYPE_CHECKING:
 @dataclass
 class QueryBatch:
     """The queries of one scoring call: normalised strings, how many candidates are wanted, and their feature rows
-    (computed on first use: a channel of strings alone never pays for them)."""
+    (computed on first use: a channel of strings alone never pays for them); `backend`, where a channel's large
+    products run (a GPU: `backend.py`), though every channel answers on the CPU."""
 
     keys: list[str]
     featurize: Callable[[], sp.csr_matrix]
     top_k: int
     beam_size: int
+    backend: ArrayBackend = CPU
 
     @cached_property
     def features(self) -> sp.csr_matrix:

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from ...errors import ModelLoadError
 from ..arrays import load_matrix, save_matrix, stored
+from ..device_kernels import keep_top_k
 from ..example_strings import ExampleStrings
 from ..sparse_ops import max_over_mapped, row_ids, stack_rows_consumed, top_k_per_row
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
@@ -43,6 +44,7 @@ class NearestChannel(Channel):
         self.examples = examples
         self.settings = settings
         self._by_term: sp.csr_matrix | None = None
+        self._device_copies: dict = {}  # the term index and strings on a GPU (`ArrayBackend.resident`)
 
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "NearestChannel":
@@ -70,17 +72,23 @@ class NearestChannel(Channel):
 
         Candidates are found with each query cut to its `query_terms` heaviest features (the rarest n-grams, whose
         posting lists are short: common n-grams would make the product nearly dense) in the term index, then scored
-        with the exact cosine.
+        with the exact cosine. On a GPU (`queries.backend`) the products, the cut to `top_aliases` and the cosines
+        run there; the concepts are gathered on the CPU.
         """
-        features, strings = queries.features, self.examples.features
+        backend, features, strings = queries.backend, queries.features, self.examples.features
         cut, by_term = top_k_per_row(features, self.settings.query_terms), self.term_index()
-        shortlist = sp.vstack([top_k_per_row((cut[lo:hi] @ by_term).tocsr(), self.settings.top_aliases)
-                               for lo, hi in _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE)], format="csr")
-        similarities = shortlist.copy()
-        query = row_ids(similarities)
-        similarities.data = np.asarray(features[query].multiply(strings[similarities.indices]).sum(axis=1)).ravel()
+        spans = _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE)
+        if backend.on_gpu:
+            by_term, strings = backend.resident(self._device_copies, "strings",
+                                                lambda: (backend.to_device(by_term), backend.to_device(strings)))
+        cut, queried = backend.to_device(cut), backend.to_device(features)
+        shortlist = backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), self.settings.top_aliases)
+                                           for lo, hi in spans], format="csr")
+        query = row_ids(shortlist, backend.xp)
+        similarities = backend.xp.asarray(queried[query].multiply(strings[shortlist.indices]).sum(axis=1)).ravel()
+        query, similarities, nearest = (backend.to_cpu(array) for array in (query, similarities, shortlist.indices))
         labels = self.examples.labels
-        return max_over_mapped(query, similarities.data, labels[similarities.indices], (features.shape[0], labels.shape[1]))
+        return max_over_mapped(query, similarities, labels[nearest], (features.shape[0], labels.shape[1]))
 
     def save(self, directory: Path) -> None:
         """The term index if built: a function of the stored features, but at 10^6 concepts a minute's work."""

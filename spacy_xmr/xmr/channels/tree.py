@@ -31,6 +31,7 @@ class TreeChannel(Channel):
     def __init__(self, layers: list[Layer], path_scoring: str):
         self.layers = layers
         self.path_scoring = path_scoring
+        self._device_copies: dict = {}  # the layers on a GPU (`ArrayBackend.resident`)
 
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "TreeChannel":
@@ -48,7 +49,13 @@ class TreeChannel(Channel):
                 "layer_nonzeros": [int(layer.weights.nnz) for layer in self.layers]}
 
     def score(self, queries: QueryBatch) -> sp.csr_matrix:
-        return beam_search(queries.features, self.layers, queries.beam_size, max(queries.top_k, TREE_CANDIDATES), self.path_scoring)
+        backend, layers = queries.backend, self.layers
+        if backend.on_gpu:
+            layers = backend.resident(self._device_copies, "layers", lambda: [
+                Layer(*map(backend.to_device, (layer.weights, layer.bias, layer.clusters))) for layer in self.layers])
+        scores = beam_search(backend.to_device(queries.features), layers, queries.beam_size, max(queries.top_k, TREE_CANDIDATES),
+                             self.path_scoring, backend)
+        return backend.to_cpu(scores)
 
     def save(self, directory: Path) -> None:
         """Each layer with its weights transposed too: the per-query kernel of a wide layer reads them (`beam.py`),

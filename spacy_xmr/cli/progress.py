@@ -1,0 +1,30 @@
+"""Show the library's progress log lines while a long command runs.
+
+Why: the library logs each phase of a long job as it starts (INFO on the `spacy_xmr` loggers: reading the ontology
+and corpora, featurising, building each channel, calibrating), and tqdm bars show only on a terminal. A command
+shows those lines, timed, so that a user sees what it is doing from the first second, in a terminal or in a log
+file (`spacy project run`).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+
+@contextmanager
+def phases_shown() -> Iterator[None]:
+    """Print the `spacy_xmr` loggers' INFO lines (and worse), each with the time, within the block: on stdout, where
+    the command's own messages go, so they keep their order in a log file, and flushed at once."""
+    handler = logging.StreamHandler(sys.stdout)  # the stdout of this moment (a test runner may have replaced it)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("spacy_xmr")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -1,0 +1,106 @@
+"""Workers of `annotate` start without torch when their components do not need it (about 200 MiB of private
+memory each), and load only the data of their stage's components. No Ray here: the worker class runs in a
+fresh interpreter the way a Ray actor process does (module imported, arguments unpickled, then constructed)."""
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.language import Language
+
+pytest.importorskip("ray", reason="annotate needs the distributed extra (ray)")
+from annotate_support import expected_ner, jsonl_entities, save_ruler_linker_pipeline, shard_collection  # noqa: E402
+from spacy_xmr.corpus.jsonl import write_jsonl  # noqa: E402
+from spacy_xmr.distributed.pipelines import load_linker_models, needs_torch, stage_components  # noqa: E402
+from spacy_xmr.distributed.worker import forbid_imports  # noqa: E402
+
+
+@Language.component("test_third_party_component")
+def third_party_component(doc):
+    return doc
+
+
+@pytest.fixture(scope="module")
+def pipeline_dir(synthetic_ontology, synthetic_model_dir, tmp_path_factory) -> Path:
+    return save_ruler_linker_pipeline(synthetic_ontology, synthetic_model_dir, tmp_path_factory.mktemp("pipeline") / "pipeline")
+
+
+def _config_only(tmp_path: Path, *components: str) -> Path:
+    """A folder with only the config.cfg of a pipeline of `components` (all needs_torch reads besides the models)."""
+    nlp = spacy.blank("en")
+    for name in components:
+        nlp.add_pipe(name)
+    nlp.config.to_disk(tmp_path / "config.cfg")
+    return tmp_path
+
+
+def test_spacy_components_and_the_linker_need_no_torch(pipeline_dir):
+    models = load_linker_models(pipeline_dir)
+    assert stage_components(pipeline_dir, "all") == ["entity_ruler", "xmr_linker"]
+    assert not needs_torch(pipeline_dir, models, stage_components(pipeline_dir, "all"))
+
+
+def test_the_reranker_stage_needs_torch_and_the_stage_before_it_does_not(tmp_path):
+    directory = _config_only(tmp_path, "entity_ruler", "xmr_linker", "xmr_reranker")
+    assert stage_components(directory, "cpu") == ["entity_ruler", "xmr_linker"]
+    assert stage_components(directory, "rerank") == ["xmr_reranker"]
+    assert needs_torch(directory, {}, stage_components(directory, "all"))
+    assert needs_torch(directory, {}, stage_components(directory, "rerank"))
+    assert not needs_torch(directory, {}, stage_components(directory, "cpu"))
+
+
+def test_a_component_from_outside_spacy_and_spacy_xmr_may_need_torch(tmp_path):
+    directory = _config_only(tmp_path, "entity_ruler", "test_third_party_component")
+    assert not needs_torch(directory, {}, ["entity_ruler"])
+    assert needs_torch(directory, {}, ["entity_ruler", "test_third_party_component"])
+
+
+def test_a_torch_layer_in_a_spacy_component_needs_torch(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec")
+    nlp.config.to_disk(tmp_path / "config.cfg")
+    assert not needs_torch(tmp_path, {}, ["tok2vec"])
+    text = (tmp_path / "config.cfg").read_text(encoding="utf8")
+    architecture = nlp.config["components"]["tok2vec"]["model"]["@architectures"]  # only the name matters here
+    (tmp_path / "config.cfg").write_text(text.replace(architecture, "spacy.TorchBiLSTMEncoder.v1"), encoding="utf8")
+    assert needs_torch(tmp_path, {}, ["tok2vec"])
+
+
+def test_a_module_already_imported_is_not_forbidden():
+    finders = list(sys.meta_path)
+    assert forbid_imports(("json",)) is False
+    assert sys.meta_path == finders
+
+
+# The actor process in miniature: import the worker module, unpickle the arguments, construct, annotate one shard.
+WORKER = textwrap.dedent("""
+    import json, pickle, sys
+    from spacy_xmr.distributed.worker import ShardWorker, WorkerSettings
+    directory, models, shard, torch = pickle.loads(sys.stdin.buffer.read())
+    worker = ShardWorker(directory, models, WorkerSettings(output_format="jsonl", torch=torch))
+    record = worker.annotate(shard)
+    print(json.dumps({"record": record, "loaded": sorted({m.split(".")[0] for m in sys.modules} & {"torch", "transformers", "spacy"})}))
+""")
+
+
+@pytest.mark.parametrize("torch", [False, True])
+def test_a_worker_without_torch_never_imports_it_and_links_the_same(pipeline_dir, synthetic_ontology, tmp_path, torch):
+    if torch:
+        pytest.importorskip("torch")
+    from spacy_xmr.distributed.shards import plan_shards
+
+    write_jsonl(shard_collection(synthetic_ontology, 3), tmp_path / "in.jsonl")
+    [shard] = plan_shards([tmp_path / "in.jsonl"], tmp_path / "out", "jsonl")
+    arguments = pickle.dumps((str(pipeline_dir), load_linker_models(pipeline_dir), shard, torch))
+    result = subprocess.run([sys.executable, "-c", WORKER], input=arguments, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    answer = json.loads(result.stdout)
+    assert answer["record"]["status"] == "ok", answer["record"]
+    assert answer["loaded"] == (["spacy", "torch"] if torch else ["spacy"])
+    assert jsonl_entities(tmp_path / "out") == expected_ner(pipeline_dir, [tmp_path / "in.jsonl"])
