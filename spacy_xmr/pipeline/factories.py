@@ -32,8 +32,8 @@ ASSIGNS = ["token.ent_kb_id", "span._.xmr_candidates"]
 SHARED_DEFAULTS = {
     "model": None,
     "top_k": 10,
-    "threshold": None,
-    "threshold_on": "score",
+    "threshold": DEFAULT_THRESHOLD,  # every stage calibrates its own output, so each thresholds its own confidence
+    "threshold_on": "confidence",
     "labels": [],
     "overwrite": True,
     "spans_key": None,
@@ -61,7 +61,7 @@ def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans
 
 @Language.factory(
     "xmr_linker",
-    default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "beam_size": 10,
+    default_config={**SHARED_DEFAULTS, "beam_size": 10,
                     "resolve_abbreviations": True, "batch_size": 256,
                     "document_candidates": None, "channel_weights": {}, "dense_device": None, "n_jobs": None,
                     "exclude_top_level": None, "device": "auto"},
@@ -114,7 +114,7 @@ def make_xmr_linker(
 
 @Language.factory(
     "xmr_reranker",
-    default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "device": "auto",
+    default_config={**SHARED_DEFAULTS, "device": "auto",
                     "mentions_per_batch": 32},
     assigns=ASSIGNS,
     requires=["span._.xmr_candidates"],
@@ -150,7 +150,7 @@ def make_xmr_reranker(
 
 @Language.factory(
     "xmr_ranker",
-    default_config={**SHARED_DEFAULTS, "threshold": DEFAULT_THRESHOLD, "threshold_on": "confidence", "linker": "xmr_linker",
+    default_config={**SHARED_DEFAULTS, "linker": "xmr_linker",
                     "batch_size": 256},
     assigns=ASSIGNS,
     requires=["span._.xmr_candidates"],
