@@ -9,9 +9,16 @@ sampling every 0.5 s the proportional set size (PSS) of this process and all its
 shows whether workers share the model arrays; each worker's USS is what it holds alone. Each run
 also records CPU seconds per document (the plain process, or the workers' own per shard from the
 manifest), which other jobs on a shared machine disturb far less than wall time.
+The node's memory is fitted as `base + workers × per worker` (least squares over the --workers counts):
+`base` is what is there once (Ray, the driver, the shared model pages), `per worker` what each worker
+adds; the result states the 16-vs-1-worker ratio this projects, next to the measured ratios.
 Writes benchmarks/results/annotate_scale*.json.
 
     python benchmarks/annotate_scale.py --pipeline PIPELINE_DIR [--documents 20000] [--shards 16] [--workers 1 2] [--parallel]
+        [--rerank-stage auto|on|off]
+
+On a 16-core node with a GPU and a pipeline with an `xmr_reranker` (the default `--rerank-stage auto` puts the
+reranker on GPU actors when Ray sees a GPU): `--workers 1 2 4 8 16` gives every figure of the issue at once.
 """
 from __future__ import annotations
 
@@ -124,19 +131,22 @@ def run_plain(pipeline: Path, shards: list[Path], out_dir: Path, batch_size: int
             "peak_pss_mib_process": memory.peak_total}
 
 
-def run_annotate(pipeline: Path, shards: list[Path], out_dir: Path, workers: int, batch_size: int) -> dict:
+RERANK_STAGE = {"auto": None, "on": True, "off": False}  # auto: on GPU actors when the pipeline has a reranker and Ray a GPU
+
+
+def run_annotate(pipeline: Path, shards: list[Path], out_dir: Path, workers: int, batch_size: int, rerank_stage: str) -> dict:
     from spacy_xmr.distributed import annotate
 
     with PssSampler() as memory:
         start = time.perf_counter()
         summary = annotate(pipeline, [str(s) for s in shards], out_dir, output_format="jsonl", workers=workers,
-                           batch_size=batch_size, overwrite=True, progress=False)
+                           batch_size=batch_size, overwrite=True, progress=False, rerank_stage=RERANK_STAGE[rerank_stage])
         wall = time.perf_counter() - start
     manifest = [json.loads(line) for line in (out_dir / "_manifest.jsonl").read_text().splitlines()]
     busy = sum(record["seconds"] for record in manifest)
     cpu_seconds = sum(record["cpu_seconds"] for record in manifest)
     return {
-        "workers": workers, "documents": summary.documents, "mentions": summary.mentions, "failed_shards": len(summary.failed),
+        "workers": workers, "rerank_stage": summary.rerank_stage, "documents": summary.documents, "mentions": summary.mentions, "failed_shards": len(summary.failed),
         "wall_seconds_with_ray_start": wall, "startup_seconds": summary.startup_seconds, "seconds": summary.seconds,
         "documents_per_second": summary.documents_per_second, "mentions_per_second": summary.mentions_per_second,
         "documents_per_second_per_busy_worker": summary.documents / busy,
@@ -144,6 +154,19 @@ def run_annotate(pipeline: Path, shards: list[Path], out_dir: Path, workers: int
         "peak_pss_mib_node": memory.peak_total, "peak_pss_mib_per_worker": memory.peak_worker,
         "peak_uss_mib_per_worker": memory.peak_worker_uss,
     }
+
+
+def memory_fit(runs: list[dict]) -> dict | None:
+    """Node PSS = base + workers × per_worker, least squares over the runs; None with fewer than two worker counts."""
+    points = {r["workers"]: r["peak_pss_mib_node"] for r in runs}
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_w, mean_m = sum(points) / n, sum(points.values()) / n
+    per_worker = sum((w - mean_w) * (m - mean_m) for w, m in points.items()) / sum((w - mean_w) ** 2 for w in points)
+    base = mean_m - per_worker * mean_w
+    return {"base_mib": base, "per_worker_mib": per_worker,
+            "projected_16_vs_1_worker": (base + 16 * per_worker) / (base + per_worker)}
 
 
 def _option(name: str, value) -> str:
@@ -180,6 +203,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "annotate_scale.json")
+    parser.add_argument("--rerank-stage", choices=sorted(RERANK_STAGE), default="auto",
+                        help="the reranker on its own actors: auto (on GPU actors when Ray sees a GPU), on (also on CPU), off")
     parser.add_argument("--note", default="", help="what to record about the pipeline (e.g. smoke-size NER)")
     parser.add_argument("--parallel", action="store_true",
                         help="run the configurations at the same time, each in its own process: on a machine shared "
@@ -191,7 +216,7 @@ def main() -> None:
         shards = write_shards(args.data, args.documents, args.shards, Path(tmp) / "in")
         load_before = os.getloadavg()
         configurations = [(run_plain, (args.pipeline, shards, Path(tmp) / "plain", args.batch_size))] + [
-            (run_annotate, (args.pipeline, shards, Path(tmp) / f"ray{w}", w, args.batch_size)) for w in args.workers]
+            (run_annotate, (args.pipeline, shards, Path(tmp) / f"ray{w}", w, args.batch_size, args.rerank_stage)) for w in args.workers]
         plain, *runs = run_all(configurations, args.parallel)
     one = next((r for r in runs if r["workers"] == 1), None)
     result = {
@@ -207,6 +232,7 @@ def main() -> None:
         "parallel_efficiency": {r["workers"]: r["documents_per_second"] / (r["workers"] * one["documents_per_second"])
                                 for r in runs} if one else None,
         "node_memory_ratio_vs_1_worker": {r["workers"]: r["peak_pss_mib_node"] / one["peak_pss_mib_node"] for r in runs} if one else None,
+        "node_memory_fit": memory_fit(runs),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")

@@ -1,4 +1,4 @@
-"""Benchmark of the learned ranker (LightGBM lambdarank over the XMR channels) beside the XMR stage alone.
+"""Benchmark of the learned ranker (LightGBM, `RankerConfig.objective`, over the XMR channels) beside the XMR stage alone.
 
     python benchmarks/rank_ncbi_disease.py --split dev                              # NCBI Disease dev: tuning
     python benchmarks/rank_ncbi_disease.py --dataset bc5cdr_disease --split dev     # BC5CDR diseases dev: tuning
@@ -6,8 +6,9 @@
 
 Data and protocol as benchmarks/xmr_ncbi_disease.py (MEDIC; `--split dev` trains on train and evaluates on dev,
 `--split test` trains the XMR model on train+dev). The ranker trains on out-of-fold lists of the training mentions
-(`folds`, by document), cached under benchmarks/work/ so that settings of LightGBM can be compared without
-rebuilding them; `--ranker-lists dev` (with `--split test`) trains it on the lists of the dev run (train only), so
+(`folds`, by document). Those lists, and the evaluation mentions' lists, are cached under benchmarks/work/ (their XMR
+models are a run's cost), and the features are computed from them on each run, so that features and settings of
+LightGBM can be compared without rebuilding them; `--ranker-lists dev` (with `--split test`) trains it on the lists of the dev run (train only), so
 that the test run needs no new out-of-fold models (the XMR model still trains on train+dev).
 Reports acc@1 / R@k / MRR of both stages on the same lists, the feature importances (share of split gain), an
 ablation that retrains without each of the three groups of largest total gain, and with `--speed` the mentions/s of
@@ -17,7 +18,9 @@ benchmarks/results/rank_<dataset>_<split>.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import gzip
 import json
 import os
 import platform
@@ -26,17 +29,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from spacy_xmr.atomic import atomic_open
 from spacy_xmr.calibration_metrics import at_threshold, expected_calibration_error
 from spacy_xmr.corpus.gold_rank import rank_of
+from spacy_xmr.corpus.mention import Mention
 from spacy_xmr.evaluation import evaluate_candidates
-from spacy_xmr.ontology import read_medic
-from spacy_xmr.ranking import GROUPS, RankerConfig, feature_table, out_of_fold_examples, ranked_channels
+from spacy_xmr.ontology import read_medic, with_corpus_concepts
+from spacy_xmr.ranking import GROUPS, RankerConfig, feature_table, ranked_channels
 from spacy_xmr.ranking.features import ConceptFacts, concept_counts, featurize
-from spacy_xmr.ranking.training import RankingExamples, fit_ranker
-from spacy_xmr.xmr import XMRConfig, XMRModel
+from spacy_xmr.ranking.training import OutOfFoldLists, RankingExamples, examples_of_lists, fit_ranker, out_of_fold_lists
+from spacy_xmr.xmr import CandidateEvidence, XMRConfig, XMRModel
 from xmr_ncbi_disease import train_and_evaluation_mentions
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,19 +53,42 @@ def metrics(mentions, ranked, ontology) -> dict:
             "mrr": round(result["mrr"], 4), "n_mentions": result["n_mentions"]}
 
 
-def cached_examples(ontology, train, config: RankerConfig, xmr_config: XMRConfig, name: str) -> RankingExamples:
-    """The out-of-fold examples, from benchmarks/work/ when a run with the same data and settings saved them."""
-    columns = len(feature_table(ranked_channels(xmr_config)))
-    path = WORK / f"rank_oof_{name}_k{config.top_k}_f{config.folds}_c{columns}.npz"
-    if path.exists():
-        data = np.load(path)
-        return RankingExamples(data["features"], data["labels"], data["group_sizes"].tolist(), data["documents"].tolist(),
-                               int(data["n_mentions"]))
-    examples = out_of_fold_examples(ontology, train, config, xmr_config, progress=lambda line: print(line, flush=True))
+def read_lists(path: Path) -> OutOfFoldLists:
+    with gzip.open(path, "rt", encoding="utf8") as handle:
+        data = json.load(handle)
+    return OutOfFoldLists([Mention(**fields) for fields in data["mentions"]], data["folds"],
+                          [[CandidateEvidence(*candidate) for candidate in candidates] for candidates in data["evidence"]])
+
+
+def write_lists(path: Path, lists: OutOfFoldLists) -> None:
     WORK.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, features=examples.features, labels=examples.labels, group_sizes=np.array(examples.group_sizes),
-                        documents=np.array(examples.documents), n_mentions=examples.n_mentions)
-    return examples
+    data = {"mentions": [dataclasses.asdict(m) for m in lists.mentions], "folds": lists.folds,
+            "evidence": [[[c.concept_id, c.score, c.channels] for c in candidates] for candidates in lists.evidence]}
+    with atomic_open(path, "wb", encoding=None) as raw, gzip.open(raw, "wt", encoding="utf8") as handle:
+        json.dump(data, handle)
+
+
+def cached_lists(ontology, train, config: RankerConfig, xmr_config: XMRConfig, name: str) -> OutOfFoldLists:
+    """The out-of-fold lists, from benchmarks/work/ when a run with the same data, top_k and folds saved them (the
+    XMR models behind them are the run's cost; the features are computed from the lists each run)."""
+    path = WORK / f"rank_lists_{name}_k{config.top_k}_f{config.folds}.json.gz"
+    if not path.exists():
+        write_lists(path, out_of_fold_lists(ontology, train, config, xmr_config, progress=lambda line: print(line, flush=True)))
+    return read_lists(path)
+
+
+def cached_evaluation_lists(ontology, train, evaluation, top_k: int, xmr_config: XMRConfig, name: str) -> list:
+    """The evaluation mentions' lists from an XMR model trained on `train` (its confidence is not read, so it is
+    not calibrated), from benchmarks/work/ when a run with the same data and top_k saved them."""
+    path = WORK / f"rank_lists_{name}_evaluation_k{top_k}.json.gz"
+    if not path.exists():
+        xmr = XMRModel.train(ontology, train, dataclasses.replace(xmr_config, calibration=dataclasses.replace(xmr_config.calibration, folds=0)),
+                             progress=False)
+        write_lists(path, OutOfFoldLists(evaluation, [0] * len(evaluation), xmr.channel_scores(evaluation, top_k=top_k)))
+    lists = read_lists(path)
+    if [m.key for m in lists.mentions] != [m.key for m in evaluation]:
+        raise SystemExit(f"{path} holds other mentions than this run's evaluation set: delete it")
+    return lists.evidence
 
 
 def confidence_figures(mentions, ranked, confidences, ontology) -> dict:
@@ -103,8 +129,48 @@ def ablation(examples, evaluation, ranker_config, channels, counts, top_groups, 
     return results
 
 
-def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 3, copies: int = 3) -> dict:
-    """Mentions/s of spaCy pipelines over the gold mentions of the NCBI test abstracts: the linker alone, and with the ranker."""
+def timed_parts():
+    """The parts of the pipeline whose CPU time (all threads) `pipeline_speed` reports, as (name, owner, attribute)."""
+    from spacy_xmr.pipeline import base, linker, ranker
+    from spacy_xmr.ranking import model as ranking_model
+    from spacy_xmr.xmr import model as xmr_model
+
+    return [("xmr_linker", linker.XMRLinker, "_rank"), ("xmr_scoring", xmr_model.XMRModel, "_scored_keys"),
+            ("xmr_ranker", ranker.XMRRanker, "_rank"), ("ranker_features", ranking_model, "featurize"),
+            ("lightgbm_predict", ranking_model.LearnedRanker, "raw_scores"), ("spans_to_mentions", base, "mentions_of_docs"),
+            ("annotations", base.CandidatePipe, "set_annotations")]
+
+
+def cpu_shares(run) -> dict[str, float]:
+    """Each of `timed_parts` as a share of the CPU time of `run()`: wrappers that read the process's CPU clock
+    around each call (a few calls a batch, so they cost nothing measurable), free of the machine's load."""
+    from unittest import mock
+
+    spent = {name: 0.0 for name, _, _ in timed_parts()}
+
+    def timed(name, function):
+        def wrapper(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] += time.process_time() - start
+        return wrapper
+
+    with contextlib.ExitStack() as stack:
+        for name, owner, attribute in timed_parts():
+            stack.enter_context(mock.patch.object(owner, attribute, timed(name, getattr(owner, attribute))))
+        start = time.process_time()
+        run()
+        total = time.process_time() - start
+    return {name: round(seconds / total, 3) for name, seconds in spent.items()}
+
+
+def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copies: int = 3) -> dict:
+    """Mentions/s of spaCy pipelines over the gold mentions of the NCBI test abstracts: the linker alone and with the
+    ranker, timed in turn in each repeat (a shared machine's load then weighs on both alike), best wall-clock and
+    best CPU time (all threads) of the repeats; and, in one more pass, the shares of that pipeline's CPU time that
+    its parts take (`cpu_shares`)."""
     import spacy
 
     from spacy_xmr.corpus import collection_to_docs, read_corpus
@@ -112,26 +178,31 @@ def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 3, copi
     with tempfile.TemporaryDirectory() as tmp:
         xmr.save(Path(tmp) / "xmr")
         ranker.save(Path(tmp) / "ranker")
-        results = {}
-        for with_ranker in (False, True):
-            nlp = spacy.blank("en")
+        pipelines = {}
+        for name in ("linker_alone", "linker_and_ranker"):
+            nlp = pipelines[name] = spacy.blank("en")
             nlp.add_pipe("xmr_linker", config={"model": str(Path(tmp) / "xmr")})
-            if with_ranker:
+            if name == "linker_and_ranker":
                 nlp.add_pipe("xmr_ranker", config={"model": str(Path(tmp) / "ranker")})
-            gold_docs = collection_to_docs(read_corpus(data_dir / "ncbi_disease" / "NCBItestset_corpus.txt"), nlp)
-            n_mentions = sum(len(doc.ents) for doc in gold_docs) * copies
+        gold_docs = collection_to_docs(read_corpus(data_dir / "ncbi_disease" / "NCBItestset_corpus.txt"), pipelines["linker_alone"])
+        n_mentions = sum(len(doc.ents) for doc in gold_docs) * copies
+        wall, cpu = {name: float("inf") for name in pipelines}, {name: float("inf") for name in pipelines}
+        for nlp in pipelines.values():
             list(nlp.pipe([doc.copy() for doc in gold_docs]))  # loads the models, warms the caches
-            best = float("inf")
-            for _ in range(repeats):
+        for _ in range(repeats):
+            for name, nlp in pipelines.items():
                 docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 for _doc in nlp.pipe(docs, batch_size=64):
                     pass
-                best = min(best, time.perf_counter() - start)
-            results["linker_and_ranker" if with_ranker else "linker_alone"] = {"mentions": n_mentions, "seconds_best": round(best, 3),
-                                                                              "mentions_per_s": round(n_mentions / best, 1)}
-    results["ranker_pipeline_to_linker_alone"] = round(results["linker_and_ranker"]["mentions_per_s"]
-                                                       / results["linker_alone"]["mentions_per_s"], 3)
+                wall[name], cpu[name] = min(wall[name], time.perf_counter() - start), min(cpu[name], time.process_time() - start_cpu)
+        docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
+        shares = cpu_shares(lambda: list(pipelines["linker_and_ranker"].pipe(docs, batch_size=64)))
+    results = {name: {"mentions": n_mentions, "seconds_best": round(wall[name], 3), "mentions_per_s": round(n_mentions / wall[name], 1),
+                      "cpu_seconds_best": round(cpu[name], 3), "mentions_per_cpu_s": round(n_mentions / cpu[name], 1)} for name in pipelines}
+    results["ranker_pipeline_to_linker_alone"] = round(wall["linker_alone"] / wall["linker_and_ranker"], 3)
+    results["ranker_pipeline_to_linker_alone_cpu"] = round(cpu["linker_alone"] / cpu["linker_and_ranker"], 3)
+    results["cpu_shares_with_ranker"] = shares
     return results
 
 
@@ -157,7 +228,8 @@ def main() -> None:
     start = time.perf_counter()
     lists = args.ranker_lists or args.split
     ranker_train = train_and_evaluation_mentions(args.data_dir, args.dataset, lists)[0]
-    examples = cached_examples(ontology, ranker_train, ranker_config, xmr_config, f"{args.dataset}_{lists}")
+    examples = examples_of_lists(ontology, cached_lists(ontology, ranker_train, ranker_config, xmr_config, f"{args.dataset}_{lists}"),
+                                 xmr_config)
     oof_s = time.perf_counter() - start
     channels = ranked_channels(xmr_config)
     counts = concept_counts(train, ontology)
@@ -165,11 +237,11 @@ def main() -> None:
     ranker = fit_ranker(examples, ranker_config, channels, counts)
     fit_s = time.perf_counter() - start
 
-    xmr = XMRModel.train(ontology, train, xmr_config, progress=False)
-    evidence = xmr.channel_scores(evaluation, top_k=ranker_config.top_k)
+    evidence = cached_evaluation_lists(ontology, train, evaluation, ranker_config.top_k, xmr_config, f"{args.dataset}_{args.split}")
+    model_ontology = with_corpus_concepts(ontology, train) if xmr_config.training.corpus_concepts else ontology  # the XMR model's
     xmr_alone = [[(c.concept_id, c.score) for c in candidates] for candidates in evidence]
     start = time.perf_counter()
-    ranked, confidences = ranker.rank_with_confidence(evaluation, evidence, xmr.ontology)
+    ranked, confidences = ranker.rank_with_confidence(evaluation, evidence, model_ontology)
     rank_s = time.perf_counter() - start
     importances = ranker.importances()
     gains = group_gains(importances, feature_table(channels))
@@ -178,21 +250,21 @@ def main() -> None:
         "ranker_lists": f"out-of-fold lists of the {lists} run's training mentions ({len(ranker_train)})",
         "command": "python benchmarks/rank_ncbi_disease.py " + " ".join(sys.argv[1:]),
         "ranker_config": ranker_config.to_dict(), "ranker_stats": ranker.stats,
-        "xmr_alone": metrics(evaluation, xmr_alone, xmr.ontology),
-        "xmr_and_ranker": metrics(evaluation, ranked, xmr.ontology),
+        "xmr_alone": metrics(evaluation, xmr_alone, model_ontology),
+        "xmr_and_ranker": metrics(evaluation, ranked, model_ontology),
         "out_of_fold_lists_s": round(oof_s, 1), "lightgbm_fit_s": round(fit_s, 1),
         "ranker_mentions_per_s_after_xmr": round(len(evaluation) / rank_s, 1),
-        "ranker_confidence": confidence_figures(evaluation, ranked, confidences, xmr.ontology),
+        "ranker_confidence": confidence_figures(evaluation, ranked, confidences, model_ontology),
         "group_gain": {group: round(gain, 4) for group, gain in gains.items()}, "groups": GROUPS,
         "feature_importances": {name: round(share, 4) for name, share in importances.items()},
     }
     if not args.no_ablation:
-        facts = ConceptFacts(xmr.ontology, counts)
+        facts = ConceptFacts(model_ontology, counts)
         evaluation_features = featurize(evaluation, evidence, facts, channels)
         results["ablation"] = ablation(examples, evaluation_features, ranker_config, channels, counts, list(gains)[:3], evaluation,
-                                       evidence, xmr.ontology)
+                                       evidence, model_ontology)
     if args.speed:
-        results["pipeline_speed"] = pipeline_speed(args.data_dir, xmr, ranker)
+        results["pipeline_speed"] = pipeline_speed(args.data_dir, XMRModel.train(ontology, train, xmr_config, progress=False), ranker)
     results["machine"] = {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count(),
                           "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
     output = args.output or REPO / "benchmarks" / "results" / f"rank_{args.dataset}_{args.split}.json"

@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 WARM_UP_QUERIES = 100  # the first call, timed apart: it builds what prediction derives from the model once
 VALIDATION_MENTIONS = 2000  # calibrate on these (out-of-fold calibration would train the model three times more)
 SAMPLE_S = 1.0  # how often the process tree's memory is read
-TIMELINE_S = 10.0  # the resolution of the memory timeline kept in the results
+TIMELINE_S = 10.0  # the resolution of the memory timeline kept in the results: (s, PSS GiB, anonymous PSS GiB)
 GIB = 2**30
 
 
@@ -89,7 +89,7 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
     generate_s = time.perf_counter() - start
     phase("train")
     start = time.perf_counter()
-    model = XMRModel.train(ontology, mentions, progress=False, validation=validation)
+    model = XMRModel.train(ontology, mentions, progress=False, validation=validation, work_dir=directory)
     train_s = time.perf_counter() - start
     train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del mentions, validation
@@ -155,19 +155,23 @@ def _descendants(pid: int) -> list[int]:
     return tree
 
 
-def tree_memory(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) in bytes summed over the process tree of `pid`."""
-    rss = pss = 0
+MEMORY_FIELDS = ("Rss:", "Pss:", "Pss_Anon:")  # Pss_Anon: PSS less the mapped files' pages (Linux 5.12+; else 0)
+
+
+def tree_memory(pid: int) -> tuple[int, int, int]:
+    """(RSS, PSS, anonymous PSS) in bytes summed over the process tree of `pid`. The pages of mapped files (the
+    training features, a loaded model) count in RSS and PSS while resident, but the kernel can drop them again:
+    the anonymous part is what the tree cannot give back."""
+    totals = dict.fromkeys(MEMORY_FIELDS, 0)
     for member in _descendants(pid):
         try:
             with open(f"/proc/{member}/smaps_rollup") as handle:
                 for line in handle:
-                    if line.startswith(("Rss:", "Pss:")):
-                        kib = int(line.split()[1]) * 1024
-                        rss, pss = (rss + kib, pss) if line.startswith("Rss:") else (rss, pss + kib)
+                    if line.startswith(MEMORY_FIELDS):
+                        totals[line.split()[0]] += int(line.split()[1]) * 1024
         except (OSError, ValueError):
             continue  # the process ended meanwhile
-    return rss, pss
+    return totals["Rss:"], totals["Pss:"], totals["Pss_Anon:"]
 
 
 class TreeWatch:
@@ -178,8 +182,9 @@ class TreeWatch:
         self.process, self.limit_bytes = process, limit_bytes
         self.start = time.perf_counter()
         self.phase, self.phases = "start", [("start", 0.0)]  # (phase, when it was entered) in order
-        self.peak_rss = self.peak_pss = 0
+        self.peak_rss = self.peak_pss = self.peak_anon = 0
         self.phase_peak_pss: dict[str, int] = {}
+        self.phase_peak_anon: dict[str, int] = {}
         self.timeline: list[tuple[float, float]] = []
         self.aborted: str | None = None
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -191,12 +196,13 @@ class TreeWatch:
 
     def _watch(self) -> None:
         while self.process.poll() is None:
-            rss, pss = tree_memory(self.process.pid)
+            rss, pss, anon = tree_memory(self.process.pid)
             elapsed = time.perf_counter() - self.start
-            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.peak_rss, self.peak_pss, self.peak_anon = max(self.peak_rss, rss), max(self.peak_pss, pss), max(self.peak_anon, anon)
             self.phase_peak_pss[self.phase] = max(self.phase_peak_pss.get(self.phase, 0), pss)
+            self.phase_peak_anon[self.phase] = max(self.phase_peak_anon.get(self.phase, 0), anon)
             if not self.timeline or elapsed - self.timeline[-1][0] >= TIMELINE_S:
-                self.timeline.append((round(elapsed, 1), round(pss / GIB, 2)))
+                self.timeline.append((round(elapsed, 1), round(pss / GIB, 2), round(anon / GIB, 2)))
             if pss > self.limit_bytes and self.aborted is None:
                 self.aborted = f"process tree PSS {pss / GIB:.1f} GiB passed --max-rss-gib in phase {self.phase}"
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -204,8 +210,10 @@ class TreeWatch:
 
     def figures(self) -> dict:
         self._thread.join()
-        return {"peak_tree_pss_gib": self.peak_pss / GIB, "peak_tree_rss_sum_gib": self.peak_rss / GIB,
+        return {"peak_tree_pss_gib": self.peak_pss / GIB, "peak_tree_anon_pss_gib": self.peak_anon / GIB,
+                "peak_tree_rss_sum_gib": self.peak_rss / GIB,
                 "phase_peak_tree_pss_gib": {k: round(v / GIB, 2) for k, v in self.phase_peak_pss.items()},
+                "phase_peak_tree_anon_pss_gib": {k: round(v / GIB, 2) for k, v in self.phase_peak_anon.items()},
                 "phases_entered_s": self.phases, "pss_timeline_gib": self.timeline}
 
 

@@ -192,6 +192,22 @@ def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(pipeline_dir, synthetic
             assert [s for _, s in candidates] == pytest.approx([s for _, s in expected_candidates], abs=1e-4)
 
 
+def test_a_worker_actor_runs_without_torch(pipeline_dir):
+    """In a real Ray worker process, which has imported pyarrow before the actor starts, thinc still does not
+    import torch."""
+    pytest.importorskip("torch")
+    if not Path("/proc/self/maps").is_file():
+        pytest.skip("reads the worker's memory map from /proc (Linux)")
+    from spacy_xmr.distributed.pipelines import load_linker_models
+    from spacy_xmr.distributed.worker import ShardWorker, WorkerSettings
+
+    actor = ray.remote(ShardWorker).remote(str(pipeline_dir), load_linker_models(pipeline_dir), WorkerSettings(optional_imports=False))
+    try:
+        assert "libtorch" not in Path(f"/proc/{ray.get(actor.pid.remote())}/maps").read_text()
+    finally:
+        ray.kill(actor)
+
+
 def test_library_and_other_commands_do_not_import_ray():
     code = ("import sys, spacy, spacy_xmr, spacy_xmr.cli, spacy_xmr.corpus.formats; spacy.blank('en');"
             "print('ray' in sys.modules)")

@@ -117,6 +117,33 @@ def test_depth_and_number_of_names():
     assert got["n_names"].tolist() == [2, 2, 1, 0]
 
 
+def test_stems_set_word_endings_and_hyphens_aside():
+    ontology = Ontology([Concept("H", "Hypertrophy"), Concept("C", "Cicatrix, Hypertrophic"), Concept("V", "Venous Thromboembolism")])
+    facts = ConceptFacts(ontology, {})
+    got = columns([mention("hypertrophic"), mention("venous thrombo-embolisms")],
+                  [evidence(("H", 1.0, {}), ("C", 0.9, {})), evidence(("V", 1.0, {}))], facts)
+    # stems: {hypert} against {hypert} and {cicatr, hypert}; {venous, thromb, emboli} against {venous, thromb}
+    assert got["name_stems_covered"].tolist() == pytest.approx([1.0, 0.5, 1.0])
+    assert got["mention_stems_covered"].tolist() == pytest.approx([1.0, 1.0, 2 / 3])
+    assert got["compact_match"].tolist() == [0, 0, 1]
+
+
+def test_hierarchy_places_each_candidate_above_or_below_the_first_and_the_rest_of_its_list():
+    got = columns([mention("x")], [evidence(("D2", 1.0, {}), ("D1", 0.9, {}), ("D3", 0.8, {}), ("D4", 0.1, {}))])
+    assert got["above_first"].tolist() == [0, 1, 0, 0]  # D1 is D2's parent
+    assert got["below_first"].tolist() == [0, 0, 1, 0]  # D3 is D2's child
+    assert got["ancestors_listed"].tolist() == [1, 0, 2, 0]  # D3 sits below D2 and D1
+    assert got["descendants_listed"].tolist() == [1, 2, 0, 0]
+
+
+def test_ancestors_resolve_alt_ids_and_stop_at_cycles():
+    ontology = Ontology([Concept("A", "a", parents=["OMIM:2"]), Concept("B", "b", parents=["A"], alt_ids=["OMIM:2"]),
+                         Concept("C", "c", parents=["B"])])
+    facts = ConceptFacts(ontology, {})
+    assert facts.ancestors("C") == {"A", "B"}
+    assert facts.ancestors("A") == {"B"}  # through the alt id, and not itself
+
+
 def test_cross_encoder_scores_become_two_columns():
     got = columns([mention("x")], [evidence(("D1", 1.0, {}), ("D2", 0.9, {}))], cross_encoder=[[0.1, 0.7]])
     assert got["cross_encoder_score"].tolist() == pytest.approx([0.1, 0.7])
@@ -148,19 +175,41 @@ def reference_string_features(keys: list[str], names: list[str]) -> list[float]:
             float(len(set(name.split()) - set(key.split()))), float(len(set(key.split()) - set(name.split())))]
 
 
-def test_the_batch_string_features_equal_a_plain_per_pair_computation(synthetic_model, synthetic_mentions):
+@pytest.fixture(scope="module")
+def synthetic_pairs(synthetic_model, synthetic_mentions) -> tuple[dict[str, np.ndarray], list[tuple[list[str], list[str]]]]:
+    """The features of the synthetic dev lists, and each candidate row's (mention keys, concept names) for the plain checks."""
     from spacy_xmr.ranking.names import MAX_NAMES
     from spacy_xmr.xmr import normalize_text, texts_to_link
 
     mentions = synthetic_mentions["dev"]
     lists = synthetic_model.channel_scores(mentions, top_k=10)
-    got = columns(mentions, lists, ConceptFacts(synthetic_model.ontology, {}))
-    expected = []
+    rows = []
     for mention, long_form, candidates in zip(mentions, texts_to_link(mentions), lists):
         keys = [normalize_text(mention.text)] + ([normalize_text(long_form)] if long_form != mention.text else [])
         for candidate in candidates:
             concept = synthetic_model.ontology.get(candidate.concept_id)
-            expected.append(reference_string_features(keys, [normalize_text(a) for a in (concept.aliases if concept else [])[:MAX_NAMES]]))
+            rows.append((keys, [normalize_text(a) for a in (concept.aliases if concept else [])[:MAX_NAMES]]))
+    return columns(mentions, lists, ConceptFacts(synthetic_model.ontology, {})), rows
+
+
+def test_the_batch_string_features_equal_a_plain_per_pair_computation(synthetic_pairs):
+    got, rows = synthetic_pairs
+    expected = [reference_string_features(keys, names) for keys, names in rows]
     names = ["alias_match", "word_jaccard", "char_jaccard", "length_ratio", "missing_words", "extra_words"]
     assert np.stack([got[name] for name in names], axis=1) == pytest.approx(np.array(expected), abs=1e-6)
     assert len(set(got["alias_match"])) > 1 and len(set(got["char_jaccard"])) > 100  # varied pairs, not a trivial agreement
+
+
+def test_the_batch_stem_features_equal_a_plain_per_pair_computation(synthetic_pairs):
+    from spacy_xmr.ranking.stems import compact, stems
+
+    got, rows = synthetic_pairs
+    expected = []
+    for keys, names in rows:
+        pairs = [(stems(key), stems(name), compact(key) == compact(name)) for key in keys for name in names if name]
+        expected.append([max((len(k & n) / max(len(n), 1) for k, n, _ in pairs), default=0.0),
+                         max((len(k & n) / max(len(k), 1) for k, n, _ in pairs), default=0.0),
+                         float(any(same for _, _, same in pairs))])
+    names = ["name_stems_covered", "mention_stems_covered", "compact_match"]
+    assert np.stack([got[name] for name in names], axis=1) == pytest.approx(np.array(expected), abs=1e-6)
+    assert len(set(got["name_stems_covered"])) > 3 and 0 < got["compact_match"].sum() < len(got["compact_match"])

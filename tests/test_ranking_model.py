@@ -13,10 +13,11 @@ from synthetic import XMR_CONFIG  # noqa: E402
 from spacy_xmr.corpus import Mention  # noqa: E402
 from spacy_xmr.errors import ConfigError, ModelLoadError  # noqa: E402
 from spacy_xmr.evaluation import evaluate_candidates  # noqa: E402
-from spacy_xmr.ranking import LearnedRanker, RankerConfig, train_ranker  # noqa: E402
+from spacy_xmr.ontology import Concept, Ontology  # noqa: E402
+from spacy_xmr.ranking import LearnedRanker, RankerConfig, feature_table, ranked_channels, train_ranker  # noqa: E402
 from spacy_xmr.ranking.model import BOOSTER_FILE, HEADER_FILE  # noqa: E402
-from spacy_xmr.ranking.training import document_folds, fit_ranker, ranking_examples  # noqa: E402
-from spacy_xmr.xmr import XMRConfig  # noqa: E402
+from spacy_xmr.ranking.training import OutOfFoldLists, document_folds, examples_of_lists, fit_ranker, ranking_examples  # noqa: E402
+from spacy_xmr.xmr import CandidateEvidence, XMRConfig  # noqa: E402
 
 SMALL = RankerConfig(top_k=10, folds=2, n_estimators=40, min_data_in_leaf=5)
 
@@ -127,3 +128,14 @@ def test_bad_settings_name_the_key():
         RankerConfig(top_k=1)
     with pytest.raises(ConfigError, match="feature_fraction"):
         RankerConfig.from_dict({"feature_fraction": 1.5})
+
+
+def test_out_of_fold_examples_count_the_priors_without_their_own_fold():
+    ontology = Ontology([Concept("D1", "heart disease"), Concept("D2", "liver failure")])
+    mentions = [Mention(document, "1", 0, 5, "heart", gold_ids=[gold]) for document, gold in (("a", "D1"), ("b", "D2"), ("c", "D2"))]
+    lists = [[CandidateEvidence("D1", 1.0, {}), CandidateEvidence("D2", 0.5, {})] for _ in mentions]
+    examples = examples_of_lists(ontology, OutOfFoldLists(mentions, [0, 1, 2], lists), XMRConfig())
+    prior = examples.features[:, [f.name for f in feature_table(ranked_channels(XMRConfig()))].index("prior")]
+    # each fold sees the other two mentions: a: {D2: 2}; b and c: {D1: 1, D2: 1}
+    assert prior.tolist() == pytest.approx([0.0, 1.0, 0.5, 0.5, 0.5, 0.5])
+    assert examples.labels.tolist() == [1, 0, 0, 1, 0, 1]

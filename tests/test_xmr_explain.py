@@ -139,3 +139,14 @@ def test_real_examples_show_an_abbreviation_a_rewrite_and_a_document_candidate(n
                             for c in rewrites for e in c.channels if e.channel == "word_key")
     offered = [c for e in explanations for c in e.candidates if any(ch.channel == "document" for ch in c.channels)]
     assert offered and all(c.rank > 7 for c in offered)  # the document's concepts take the last quarter of 10 at most
+
+
+def test_a_parent_candidate_names_the_children_it_generalises(synthetic_model, synthetic_mentions):
+    ontology = synthetic_model.ontology
+    explained = [(candidate, evidence) for explanation in explain_mentions(synthetic_model, synthetic_mentions["dev"][:60], top_k=2)
+                 for candidate in explanation.candidates for evidence in candidate.channels if evidence.channel == "parent"]
+    assert explained, "the synthetic dev mentions reach no parent candidate"
+    for candidate, evidence in explained:
+        children = evidence.detail["generalises"]
+        assert 0 < len(children) <= synthetic_model.parent.settings.top_children
+        assert all(candidate.concept_id in {ontology.resolve(p) or p for p in ontology[child].parents} for child in children)

@@ -31,8 +31,9 @@ def test_block_matches_scikit_learn(analyzer, ngram_range):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     queries = TEXTS + ["zz cancer", "dm type 1", ""]
-    block, fitted = TfidfBlock.fit(TEXTS, analyzer, ngram_range)
-    fitted = sp.vstack(fitted, format="csr")
+    block, fitted, n_stored = TfidfBlock.fit(TEXTS, analyzer, ngram_range)
+    fitted = sp.vstack(list(fitted), format="csr")
+    assert n_stored == fitted.nnz
     token_pattern = {"token_pattern": r"(?u)\b\w+\b"} if analyzer == "word" else {}
     reference = TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, sublinear_tf=True, lowercase=False,
                                 **token_pattern).fit(TEXTS)
@@ -54,6 +55,7 @@ def test_counting_in_chunks_gives_the_one_pass_counts(monkeypatch, analyzer, ngr
     expected = reference.fit_transform(texts).tocsr()
     monkeypatch.setattr(features, "COUNT_CHUNK", 4)  # six chunks, new n-grams in each
     vocabulary, document_frequency, chunks = features._count_ngrams(texts, analyzer, ngram_range, min_df)
+    chunks = list(chunks)
     assert vocabulary == list(reference.get_feature_names_out())
     assert document_frequency.tolist() == np.diff(expected.tocsc().indptr).tolist()
     assert [chunk.shape[0] for chunk in chunks] == [4, 4, 4, 4, 4, 2] and all(chunk.has_sorted_indices for chunk in chunks)

@@ -31,10 +31,13 @@ def train_xmr_command(
     dense_encoder: Optional[str] = typer.Option(None, "--dense-encoder",
                                                 help="Encoder of the dense channel: name or folder (overrides dense.encoder; \"\" = none)."),
     entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
+    device: Optional[str] = typer.Option(None, "--device", help="Where the label tree is clustered: auto (a GPU when cupy sees "
+                                         "one), cpu, cuda or cuda:N (overrides tree.device; the same tree, ties aside)."),
 ) -> None:
     """Train the hierarchical XMR candidate generator on an ontology's aliases and gold-linked mentions."""
     msg.info(f"Training an XMR model into {output}; each phase is shown as it starts")  # before the slow imports
     from ..xmr import XMRConfig
+    from ..xmr.backend import array_backend
     from ..workflows.xmr import evaluate_model, train_from_files
 
     try:
@@ -44,7 +47,10 @@ def train_xmr_command(
             overrides["seed"] = seed
         if dense_encoder is not None:
             overrides["dense"]["encoder"] = dense_encoder
+        if device is not None:
+            overrides["tree"]["device"] = device
         xmr_config = XMRConfig.from_dict(overrides)
+        array_backend(xmr_config.tree.device)  # a device without cupy or a GPU fails now, not after the n-grams are counted
         start = time.perf_counter()
         with phases_shown():
             model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus)

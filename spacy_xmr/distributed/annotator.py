@@ -7,6 +7,12 @@ shard `failed` with the reason (and the input line where known) instead of stopp
 
 Stages: `all` runs every component; with the reranker on GPU workers, `cpu` runs the components
 before the first `xmr_reranker` and hands the Docs on as DocBin bytes, and `rerank` runs the rest.
+
+Memory: a worker links many shards, so it must not keep what one shard leaves behind. Each batch of
+`batch_size` documents is made into Docs, run and turned into BioC documents (or DocBin rows) inside
+`nlp.memory_zone()`, which at its end frees the strings and lexemes the batch added to the vocab (every
+new word, kb id and label): no Doc and no string hash outlives its batch, and a shard holds one batch
+of Docs at a time, not all of them.
 """
 from __future__ import annotations
 
@@ -14,11 +20,14 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import Iterator
+
+import bioc
 
 from ..corpus import GOLD_SPANS_KEY, collection_to_docs
 from ..pipeline.base import CandidatePipe
 from .manifest import FAILED, OK
-from .outputs import WRITERS, count_mentions, linked_collection, without_annotations, without_gold_ids
+from .outputs import WRITERS, concatenated, count_mentions, linked_collection, without_annotations, without_gold_ids
 from .pipelines import load_pipeline, stage_components
 from .shards import Shard
 from .worker import WorkerSettings
@@ -69,8 +78,12 @@ class ShardAnnotator:
         """Stage `all`: read, link and write one shard; its manifest record."""
         start = _Clock()
         try:
-            docs = self._run(self._read(shard), shard)
-            return self._write(shard, docs, start)
+            linked = []
+            for batch in self._read(shard):
+                with self.nlp.memory_zone():
+                    linked.append(self._linked(self._run(self._docs(batch))))
+            self._maybe_die(shard)
+            return self._write(shard, concatenated(linked), start)
         except Exception as err:  # one bad shard must not stop the run: it is reported in the manifest
             return self._failure(shard, err, start)
 
@@ -80,9 +93,13 @@ class ShardAnnotator:
 
         start = _Clock()
         try:
-            docs = self._run(self._read(shard), shard)
-            data = DocBin(docs=docs, store_user_data=True).to_bytes()
-            return {"shard": shard, "docs": data, "clock": start.elapsed()}
+            data = DocBin(store_user_data=True)
+            for batch in self._read(shard):
+                with self.nlp.memory_zone():
+                    for doc in self._run(self._docs(batch)):
+                        data.add(doc)  # copies the Doc's strings: the bytes outlive the zone
+            self._maybe_die(shard)
+            return {"shard": shard, "docs": data.to_bytes(), "clock": start.elapsed()}
         except Exception as err:
             return {"shard": shard, "failure": self._failure(shard, err, start)}
 
@@ -94,25 +111,36 @@ class ShardAnnotator:
             return prepared["failure"]
         shard, start = prepared["shard"], _Clock(*prepared["clock"])
         try:
-            docs = list(DocBin().from_bytes(prepared["docs"]).get_docs(self.nlp.vocab))
-            docs = self._run(docs, shard)
-            return self._write(shard, docs, start)
+            with self.nlp.memory_zone():  # DocBin adds the strings of the whole shard at once
+                docs = DocBin().from_bytes(prepared["docs"]).get_docs(self.nlp.vocab)
+                collection = self._linked(self._run(list(docs)))
+            return self._write(shard, collection, start)
         except Exception as err:
             return self._failure(shard, err, start)
 
-    # ---- steps --------------------------------------------------------------------------------
-    def _read(self, shard: Shard) -> list:
+    # ---- steps (Docs are made, run and read inside one memory zone) ------------------------------
+    def _read(self, shard: Shard) -> Iterator[bioc.BioCCollection]:
+        """The shard's documents, `batch_size` at a time, each batch a collection with the shard's metadata."""
         from ..corpus.formats import read_corpus
 
         collection = read_corpus(Path(shard.input))
-        if self.settings.mentions == "ner":
-            return collection_to_docs(without_annotations(collection), self.nlp)
-        return without_gold_ids(collection_to_docs(collection, self.nlp))
+        size = self.settings.batch_size
+        for first in range(0, len(collection.documents), size):
+            batch = bioc.BioCCollection()
+            batch.source, batch.date, batch.key, batch.infons = collection.source, collection.date, collection.key, collection.infons
+            batch.documents = collection.documents[first:first + size]
+            yield batch
 
-    def _run(self, docs: list, shard: Shard) -> list:
-        docs = list(self.nlp.pipe(docs, batch_size=self.settings.batch_size))
-        self._maybe_die(shard)
-        return docs
+    def _docs(self, batch: bioc.BioCCollection) -> list:
+        if self.settings.mentions == "ner":
+            return collection_to_docs(without_annotations(batch), self.nlp)
+        return without_gold_ids(collection_to_docs(batch, self.nlp))
+
+    def _run(self, docs: list) -> list:
+        return list(self.nlp.pipe(docs, batch_size=self.settings.batch_size))
+
+    def _linked(self, docs: list) -> bioc.BioCCollection:
+        return linked_collection(docs, self.settings.mentions, self.spans_key)
 
     def _maybe_die(self, shard: Shard) -> None:
         marker = self.settings.kill_marker
@@ -120,10 +148,9 @@ class ShardAnnotator:
             Path(marker).touch()
             os._exit(17)  # a crash in the middle of the shard: nothing written, Ray restarts the worker
 
-    def _write(self, shard: Shard, docs: list, clock: _Clock) -> dict:
-        collection = linked_collection(docs, self.settings.mentions, self.spans_key)
+    def _write(self, shard: Shard, collection: bioc.BioCCollection, clock: _Clock) -> dict:
         WRITERS[self.settings.output_format](collection, Path(shard.output))
-        return self._record(shard, OK, len(docs), count_mentions(collection), clock)
+        return self._record(shard, OK, len(collection.documents), count_mentions(collection), clock)
 
     def _failure(self, shard: Shard, err: Exception, clock: _Clock) -> dict:
         record = self._record(shard, FAILED, 0, 0, clock)

@@ -88,6 +88,17 @@ def linked_collection(docs: list, mentions: str, spans_key: str | None) -> bioc.
     return collection
 
 
+def concatenated(parts: list[bioc.BioCCollection]) -> bioc.BioCCollection:
+    """The documents of `parts`, in order, under the first part's source, date, key and infons (an empty
+    collection for none): a shard linked batch by batch, as one output."""
+    if not parts:
+        return bioc.BioCCollection()
+    collection = parts[0]
+    for part in parts[1:]:
+        collection.documents.extend(part.documents)
+    return collection
+
+
 def count_mentions(collection: bioc.BioCCollection) -> int:
     """Annotations that received a prediction."""
     return sum(

@@ -3,8 +3,9 @@
 The XMR models of the `xmr_linker` components are the large arrays of a pipeline. The driver loads
 each once (`load_linker_models`) and hands them to the workers through Ray: a loaded model pickles as
 its folder (`XMRModel.__reduce_ex__`), so every worker of a node memory-maps the same files, shared in
-the page cache, and loads every other component from the folder as usual. `needs_torch` tells whether
-a worker may run without torch. Nothing here imports Ray: the caller passes the models in.
+the page cache, and loads every other component from the folder as usual. `needs_optional_imports`
+tells whether a worker may run without torch and pandas. Nothing here imports Ray: the caller passes
+the models in.
 """
 from __future__ import annotations
 
@@ -61,8 +62,9 @@ def stage_components(directory: Path, stage: str) -> list[str]:
     return {"all": names, "cpu": names[:split], "rerank": names[split:]}[stage]
 
 
-def needs_torch(directory: Path, linker_models: dict, components: list[str]) -> bool:
-    """Whether a worker running `components` may need torch; False only when every one is known not to.
+def needs_optional_imports(directory: Path, linker_models: dict, components: list[str]) -> bool:
+    """Whether a worker running `components` may need torch (or pandas, which none of spaCy's and spacy-xmr's
+    components use either); False only when every one is known not to.
 
     Known not to: spaCy's own components and registered functions (thinc-native, except the Torch*
     layers), and spacy-xmr's linker and ranker when no linker model has a dense channel. Anything

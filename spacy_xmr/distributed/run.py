@@ -3,8 +3,8 @@
 The driver plans the shards, skips those the manifest records as complete, hands the XMR models to
 the workers (`pipelines`: their arrays are memory-mapped and shared on a node), and keeps a pool of
 Ray actors (`ShardWorker`, one CPU each) busy with whole shards; each actor loads the pipeline once,
-without torch when its components do not need it. Ray's own fault tolerance handles a worker that
-dies: the actor is restarted (`max_restarts`) and its unfinished shard retried (`max_task_retries`);
+without torch and pandas when its components do not need them. Ray's own fault tolerance handles a
+worker that dies: the actor is restarted (`max_restarts`) and its unfinished shard retried (`max_task_retries`);
 outputs are written atomically, so a redone shard never leaves a half file.
 Ray Core actors rather than Ray Data's `map_batches`: the unit of work is a whole shard with its own
 atomic output file and manifest line, which Ray Data's blocks of rows would have to reassemble.
@@ -27,7 +27,7 @@ import ray
 
 from ..errors import SpacyXmrError
 from .manifest import FAILED, Manifest
-from .pipelines import first_reranker, load_linker_models, needs_torch, pipeline_directory, stage_components
+from .pipelines import first_reranker, load_linker_models, needs_optional_imports, pipeline_directory, stage_components
 from .shards import Shard, expand_inputs, plan_shards
 from .worker import ShardWorker, WorkerSettings
 
@@ -86,7 +86,7 @@ class _Scheduler:
                  gpus_per_worker: float):
         self.split = rerank_workers > 0
         stages = ("cpu", "rerank") if self.split else ("all",)
-        stage_settings = {stage: dataclasses.replace(settings, stage=stage, torch=needs_torch(
+        stage_settings = {stage: dataclasses.replace(settings, stage=stage, optional_imports=needs_optional_imports(
             directory, linker_models, stage_components(directory, stage))) for stage in stages}
 
         def actor(stage: str, **resources):

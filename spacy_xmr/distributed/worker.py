@@ -1,10 +1,12 @@
-"""The Ray actor of `annotate`, kept import-light so that a worker can start without torch.
+"""The Ray actor of `annotate`, kept import-light so that a worker can start without torch or pandas.
 
 Ray imports an actor's module, and unpickles its arguments, before the constructor runs. This module
 and its arguments (`WorkerSettings`, `Shard`, the XMR models) import neither spaCy nor torch, so
-`ShardWorker.__init__` can still forbid torch and transformers before spaCy is imported: thinc imports
-torch whenever it is installed, which costs each worker about 200 MiB of private memory that a pipeline
-without a reranker or dense channel never uses. The driver decides (`pipelines.needs_torch`).
+`ShardWorker.__init__` can still forbid the optional libraries before spaCy is imported: thinc imports
+torch, and scikit-learn imports pandas (and pandas pyarrow), whenever they are installed, which costs
+each worker about 200 MiB (torch) and 30 MiB (pandas) of private memory that spaCy's and spacy-xmr's own
+components never use (the reranker and the dense channel excepted). The driver decides
+(`pipelines.needs_optional_imports`).
 """
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ import os
 import sys
 from dataclasses import dataclass
 
-TORCH_MODULES = ("torch", "transformers")
+OPTIONAL_MODULES = ("torch", "transformers", "pandas", "pyarrow")
 
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """How a worker runs: `mentions` (ner or gold), its stage, the output format, whether it may import torch,
-    and the test-only fault hook.
+    """How a worker runs: `mentions` (ner or gold), its stage, the output format, whether it may import
+    OPTIONAL_MODULES, and the test-only fault hook.
 
     `kill_on_shard` / `kill_marker`: the worker process exits in the middle of the shard of that input
     file name, once (the marker file records that it happened), to test that Ray redoes the shard.
@@ -29,13 +31,14 @@ class WorkerSettings:
     stage: str = "all"
     output_format: str = "bioc"
     batch_size: int = 64
-    torch: bool = True
+    optional_imports: bool = True
     kill_on_shard: str | None = None
     kill_marker: str | None = None
 
 
 class _ForbidImports(importlib.abc.MetaPathFinder):
-    """Makes `import torch` (and its kin) fail, as if they were not installed; thinc then runs without them."""
+    """Makes `import torch` (and the other names) fail, as if they were not installed; thinc and scikit-learn then
+    run without them."""
 
     def __init__(self, names: tuple[str, ...]):
         self.names = names
@@ -46,23 +49,25 @@ class _ForbidImports(importlib.abc.MetaPathFinder):
         return None
 
 
-def forbid_imports(names: tuple[str, ...]) -> bool:
-    """From now on, importing any of `names` (top-level packages) in this process raises ImportError.
+def forbid_imports(names: tuple[str, ...]) -> tuple[str, ...]:
+    """From now on, importing any of `names` (top-level packages) in this process raises ImportError; the names
+    forbidden.
 
-    False, and nothing forbidden, when one is imported already (too late to save its memory; the code
-    that imported it may use it)."""
-    if any(name in sys.modules for name in names):
-        return False
-    sys.meta_path.insert(0, _ForbidImports(names))
-    return True
+    A name imported already is left alone (too late to save its memory; the code that imported it may use
+    it): a Ray worker has imported pyarrow before the actor's constructor runs, and that must not let thinc
+    import torch."""
+    names = tuple(name for name in names if name not in sys.modules)
+    if names:
+        sys.meta_path.insert(0, _ForbidImports(names))
+    return names
 
 
 class ShardWorker:
     """One Ray actor: a `ShardAnnotator` (the pipeline, loaded once) created after the imports are settled."""
 
     def __init__(self, directory: str, linker_models: dict, settings: WorkerSettings):
-        if not settings.torch:
-            forbid_imports(TORCH_MODULES)
+        if not settings.optional_imports:
+            forbid_imports(OPTIONAL_MODULES)
         from .annotator import ShardAnnotator
 
         self.annotator = ShardAnnotator(directory, linker_models, settings)

@@ -20,26 +20,38 @@ from ..calibration import Calibrator
 FEATURE_NAMES = ("top_raw_score", "raw_margin", "top_share", "top_fused_score", "agrees_with_xmr")
 
 
+def lists_by_length(sizes: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The non-empty lists grouped by length, as (their indexes, their rows: lists × length) for rows stored list after
+    list: numpy then runs once per length (a batch has a few), not once per list, and reduces each row of a
+    lists × length block exactly as it reduces that list alone."""
+    sizes = np.asarray(sizes, dtype=np.int64)
+    starts = np.cumsum(sizes) - sizes
+    blocks = []
+    for length in np.unique(sizes[sizes > 0]):
+        lists = np.flatnonzero(sizes == length)
+        blocks.append((lists, starts[lists, None] + np.arange(length)))
+    return blocks
+
+
 def list_probabilities(raw: np.ndarray) -> np.ndarray:
-    """Softmax of one list's raw ranking scores: positive, summing to 1, in the ranker's order."""
-    shifted = np.exp(raw - raw.max())
-    return shifted / shifted.sum()
-
-
-def confidence_features(raw: np.ndarray, fused: np.ndarray) -> list[float]:
-    """Evidence about the top candidate of one non-empty list by the ranker's `raw` scores, in the order of
-    FEATURE_NAMES; `fused`: the XMR stage's scores of the same candidates, in the XMR order."""
-    order = np.argsort(-raw, kind="stable")
-    top = order[0]
-    second = raw[order[1]] if len(raw) > 1 else raw[top]
-    return [float(raw[top]), float(raw[top] - second), float(list_probabilities(raw)[top]), float(fused[top]), float(top == 0)]
+    """Softmax of each row of lists × length raw ranking scores: positive, summing to 1, in the ranker's order."""
+    shifted = np.exp(raw - raw.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def feature_matrix(raw: np.ndarray, fused: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
-    """One row of `confidence_features` per non-empty list; `raw` and `fused` hold the lists' rows one after another."""
-    bounds = np.cumsum([0, *sizes])
-    rows = [confidence_features(raw[start:end], fused[start:end]) for start, end in zip(bounds[:-1], bounds[1:]) if end > start]
-    return np.array(rows, dtype=np.float64).reshape(-1, len(FEATURE_NAMES))
+    """Evidence about the top candidate by the ranker's `raw` scores of each non-empty list, a row each in the order
+    of FEATURE_NAMES; `raw` and `fused` (the XMR stage's scores, in the XMR order) hold the lists' rows one after
+    another."""
+    out = np.zeros((len(sizes), len(FEATURE_NAMES)))
+    for lists, rows in lists_by_length(sizes):
+        scores = raw[rows]
+        order = np.argsort(-scores, axis=1, kind="stable")
+        top, second = order[:, 0], order[:, min(1, rows.shape[1] - 1)]
+        at = np.arange(len(lists))
+        out[lists] = np.stack([scores[at, top], scores[at, top] - scores[at, second], list_probabilities(scores)[at, top],
+                               fused[rows][at, top], top == 0], axis=1)
+    return out[np.asarray(sizes) > 0]
 
 
 def confidences(calibrator: Calibrator, raw: np.ndarray, fused: np.ndarray, sizes: Sequence[int]) -> list[float]:

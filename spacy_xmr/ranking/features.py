@@ -18,6 +18,7 @@ from ..corpus.mention import Mention
 from ..ontology import Ontology
 from ..xmr import CandidateEvidence, normalize_text, texts_to_link
 from .names import NameIndex, string_features
+from .stems import StemIndex, stem_features
 
 ABSENT_RANK = 100.0  # the rank of a candidate that a channel did not score
 
@@ -30,6 +31,8 @@ GROUPS = {
     "prior": "the concept's share of the training mentions",
     "document": "how often the other mentions of the same document propose the candidate",
     "ontology": "the concept's depth in the ontology and its number of names",
+    "stems": "word-stem and space-free overlap with the concept's names (word endings and hyphens set aside)",
+    "hierarchy": "whether the candidate is above or below the XMR stage's first candidate, and the other candidates of its list",
     "cross_encoder": "the cross-encoder's score and rank (only when the ranker is trained with one)",
 }
 
@@ -68,6 +71,13 @@ def feature_table(channels: Sequence[str], with_cross_encoder: bool = False) -> 
         Feature("document_firsts", "document", "number of the document's other mentions whose first candidate it is"),
         Feature("depth", "ontology", "the concept's depth below a root of the ontology (0: a root or a concept of the corpus only)"),
         Feature("n_names", "ontology", "the concept's number of names (preferred name and synonyms)"),
+        Feature("name_stems_covered", "stems", "the largest share of a name's word stems (first 6 letters) that the mention has"),
+        Feature("mention_stems_covered", "stems", "the largest share of the mention's word stems that one name of the concept has"),
+        Feature("compact_match", "stems", "1 when the mention equals a name of the concept once spaces and hyphens are removed"),
+        Feature("above_first", "hierarchy", "1 when the concept is an ancestor of the XMR stage's first candidate (more general)"),
+        Feature("below_first", "hierarchy", "1 when the concept is a descendant of the XMR stage's first candidate (more specific)"),
+        Feature("ancestors_listed", "hierarchy", "number of the list's other candidates that are ancestors of the concept"),
+        Feature("descendants_listed", "hierarchy", "number of the list's other candidates that are descendants of the concept"),
     ]
     if with_cross_encoder:
         table += [Feature("cross_encoder_score", "cross_encoder", "the cross-encoder's score of the (mention, concept) pair"),
@@ -76,15 +86,17 @@ def feature_table(channels: Sequence[str], with_cross_encoder: bool = False) -> 
 
 
 class ConceptFacts:
-    """What the features need to know of the concepts: their names (`NameIndex`), depth and training counts, read
-    on first use and kept."""
+    """What the features need to know of the concepts: their names (`NameIndex`, `StemIndex`), ancestors, depth and
+    training counts, read on first use and kept."""
 
     def __init__(self, ontology: Ontology, concept_counts: dict[str, int]):
         self.ontology = ontology
         self.concept_counts = dict(concept_counts)
         self.n_training_mentions = sum(self.concept_counts.values())
         self.names = NameIndex(ontology)
+        self.stems = StemIndex(ontology)
         self._depth: dict[str, int] = {}
+        self._ancestors: dict[str, frozenset[str]] = {}
 
     def depth(self, concept_id: str) -> int:
         """Edges on the shortest path up to a concept without known parents (parent cycles are cut)."""
@@ -95,6 +107,20 @@ class ConceptFacts:
         parents = [p for p in (concept.parents if concept else []) if self.ontology.get(p) is not None]
         self._depth[concept_id] = 1 + min(self.depth(self.ontology.resolve(p)) for p in parents) if parents else 0
         return self._depth[concept_id]
+
+    def ancestors(self, concept_id: str) -> frozenset[str]:
+        """Every concept above `concept_id` through its parents (alt ids resolved; a cycle stops where it closes)."""
+        if concept_id not in self._ancestors:
+            found: set[str] = set()
+            stack = [concept_id]
+            while stack:
+                concept = self.ontology.get(stack.pop())
+                for parent in (self.ontology.resolve(p) for p in (concept.parents if concept else [])):
+                    if parent is not None and parent not in found:
+                        found.add(parent)
+                        stack.append(parent)
+            self._ancestors[concept_id] = frozenset(found - {concept_id})
+        return self._ancestors[concept_id]
 
     def columns(self, concept_ids: Sequence[str]) -> np.ndarray:
         """rows × (prior, log_count, depth, n_names) of the concepts `concept_ids`."""
@@ -172,7 +198,8 @@ def featurize(mentions: Sequence[Mention], evidence: Sequence[Sequence[Candidate
     concepts = facts.columns(rows.concept_ids)
     blocks = [_channel_block(rows, evidence, channels), _fused_block(rows),
               string_features(facts.names, keys, rows.owners, rows.concept_ids), per_mention[rows.owners], concepts[:, :2],
-              _document_block(rows, mentions), concepts[:, 2:]]
+              _document_block(rows, mentions), concepts[:, 2:], stem_features(facts.stems, keys, rows.owners, rows.concept_ids),
+              _hierarchy_block(rows, facts)]
     if cross_encoder is not None:
         scores = np.array([score for scores in cross_encoder for score in scores], dtype=np.float64)
         blocks.append(np.stack([scores, rows.ranks(scores)], axis=1))
@@ -209,3 +236,18 @@ def _document_block(rows: _Rows, mentions: Sequence[Mention]) -> np.ndarray:
     first = np.where(firsts[at] == document_concept, first_counts[at], 0) - (rows.places == 0)
     others = np.maximum(mentions_in_document[document_of[rows.owners]] - 1, 1)
     return np.stack([votes / others, first], axis=1)
+
+
+def _hierarchy_block(rows: _Rows, facts: ConceptFacts) -> np.ndarray:
+    """rows × (ancestor of the list's first candidate, descendant of it, ancestors listed, descendants listed)."""
+    width = int(rows.places.max()) + 1
+    above = np.zeros((rows.n_mentions, width, width), dtype=bool)  # [mention, a, b]: its candidate a is an ancestor of b
+    sizes = np.bincount(rows.owners, minlength=rows.n_mentions)
+    for owner, start, size in zip(range(rows.n_mentions), np.cumsum(sizes) - sizes, sizes):
+        listed = rows.concept_ids[start:start + size]
+        for place, concept_id in enumerate(listed):
+            ancestors = facts.ancestors(concept_id)
+            above[owner, :size, place] = [other in ancestors for other in listed]
+    owners, places = rows.owners, rows.places
+    return np.stack([above[owners, places, 0], above[owners, 0, places],
+                     above.sum(axis=1)[owners, places], above.sum(axis=2)[owners, places]], axis=1).astype(np.float64)

@@ -20,7 +20,7 @@ from ..errors import ConfigError, ModelLoadError
 from ..ontology import Ontology
 from .config import RankerConfig
 from .confidence import FEATURE_NAMES as CONFIDENCE_FEATURES
-from .confidence import confidences, list_probabilities
+from .confidence import confidences, list_probabilities, lists_by_length
 from .features import ConceptFacts, feature_table, featurize
 
 if TYPE_CHECKING:
@@ -91,13 +91,14 @@ class LearnedRanker:
         return self.booster.predict(features, raw_score=True, num_threads=1) if len(features) else np.zeros(0)
 
     def order(self, raw: np.ndarray, evidence: Sequence[Sequence["CandidateEvidence"]]) -> list[Candidates]:
-        """The lists of `evidence` ordered by their rows' `raw_scores`."""
-        ranked, start = [], 0
-        for candidates in evidence:
-            scores = list_probabilities(raw[start:start + len(candidates)]) if candidates else np.zeros(0)
-            start += len(candidates)
-            order = np.argsort(-scores, kind="stable")
-            ranked.append([(candidates[i].concept_id, float(scores[i])) for i in order])
+        """The lists of `evidence` ordered by their rows' `raw_scores`, each candidate with its list share."""
+        ranked: list[Candidates] = [[] for _ in evidence]
+        for lists, rows in lists_by_length([len(candidates) for candidates in evidence]):
+            shares = list_probabilities(raw[rows])
+            order = np.argsort(-shares, axis=1, kind="stable")
+            for i, places, scores in zip(lists.tolist(), order.tolist(), np.take_along_axis(shares, order, axis=1).tolist()):
+                candidates = evidence[i]
+                ranked[i] = [(candidates[place].concept_id, score) for place, score in zip(places, scores)]
         return ranked
 
     def rank_with(self, xmr: "XMRModel", mentions: Sequence[Mention], beam_size: int | None = None,

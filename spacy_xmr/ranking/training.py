@@ -16,7 +16,7 @@ from ..calibration import Calibrator
 from ..corpus.gold_rank import gold_concepts
 from ..corpus.mention import Mention
 from ..errors import ConfigError, SpacyXmrError
-from ..ontology import Ontology
+from ..ontology import Ontology, with_corpus_concepts
 from ..xmr import CandidateEvidence, XMRConfig, XMRModel, channel_weights
 from .config import RankerConfig
 from .confidence import FEATURE_NAMES as CONFIDENCE_FEATURES
@@ -94,22 +94,52 @@ def document_folds(mentions: Sequence[Mention], folds: int) -> list[int]:
     return [fold_of[document] for document in documents]
 
 
+@dataclass
+class OutOfFoldLists:
+    """The training mentions with their document fold and their candidate lists from an XMR model trained on the
+    other folds: what the ranker's examples are featurised from (kept apart so that features can change without
+    training the fold models again)."""
+
+    mentions: list[Mention]
+    folds: list[int]
+    evidence: list[list[CandidateEvidence]]
+
+
+def out_of_fold_lists(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig, xmr_config: XMRConfig,
+                      progress: Callable[[str], None] = logger.info, n_jobs: int | None = None) -> OutOfFoldLists:
+    """Each gold-linked mention's top `config.top_k` list from an XMR model trained on the other folds' mentions."""
+    mentions = [mention for mention in mentions if mention.gold_ids]
+    fold_of = document_folds(mentions, config.folds)
+    fold_config = replace(xmr_config, calibration=replace(xmr_config.calibration, folds=0))  # the lists do not read its confidence
+    evidence: list[list[CandidateEvidence]] = [[] for _ in mentions]
+    for fold in range(config.folds):
+        held_out = [i for i, f in enumerate(fold_of) if f == fold]
+        rest = [m for m, f in zip(mentions, fold_of) if f != fold]
+        model = XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs)
+        for i, candidates in zip(held_out, model.channel_scores([mentions[i] for i in held_out], top_k=config.top_k)):
+            evidence[i] = candidates
+        progress(f"out-of-fold lists: fold {fold + 1}/{config.folds} ({len(held_out)} mentions)")
+    return OutOfFoldLists(mentions, fold_of, evidence)
+
+
+def examples_of_lists(ontology: Ontology, lists: OutOfFoldLists, xmr_config: XMRConfig) -> RankingExamples:
+    """The examples of out-of-fold lists, each fold's concept facts (priors) counted without that fold, on the
+    ontology its XMR model had (with the other folds' corpus concepts when `training.corpus_concepts`)."""
+    channels = ranked_channels(xmr_config)
+    parts = []
+    for fold in sorted(set(lists.folds)):
+        held_out = [i for i, f in enumerate(lists.folds) if f == fold]
+        rest = [m for m, f in zip(lists.mentions, lists.folds) if f != fold]
+        fold_ontology = with_corpus_concepts(ontology, rest) if xmr_config.training.corpus_concepts else ontology
+        facts = ConceptFacts(fold_ontology, concept_counts(rest, fold_ontology))
+        parts.append(ranking_examples([lists.mentions[i] for i in held_out], [lists.evidence[i] for i in held_out], facts, channels))
+    return RankingExamples.concatenated(parts)
+
+
 def out_of_fold_examples(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig, xmr_config: XMRConfig,
                          progress: Callable[[str], None] = logger.info, n_jobs: int | None = None) -> RankingExamples:
     """The training examples: each fold's lists from an XMR model trained on the other folds' mentions."""
-    mentions = [mention for mention in mentions if mention.gold_ids]
-    fold_of = document_folds(mentions, config.folds)
-    channels = ranked_channels(xmr_config)
-    fold_config = replace(xmr_config, calibration=replace(xmr_config.calibration, folds=0))  # the lists do not read its confidence
-    parts = []
-    for fold in range(config.folds):
-        held_out = [m for m, f in zip(mentions, fold_of) if f == fold]
-        rest = [m for m, f in zip(mentions, fold_of) if f != fold]
-        model = XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs)
-        evidence = model.channel_scores(held_out, top_k=config.top_k)
-        parts.append(ranking_examples(held_out, evidence, ConceptFacts(model.ontology, concept_counts(rest, model.ontology)), channels))
-        progress(f"out-of-fold lists: fold {fold + 1}/{config.folds} ({len(held_out)} mentions)")
-    return RankingExamples.concatenated(parts)
+    return examples_of_lists(ontology, out_of_fold_lists(ontology, mentions, config, xmr_config, progress, n_jobs), xmr_config)
 
 
 def fit_booster(examples: RankingExamples, config: RankerConfig, channels: Sequence[str]):

@@ -79,6 +79,11 @@ def stored_names(path: Path) -> set[str]:
         return set(stored_arrays.files)
 
 
+def index_dtype(*sizes: int) -> type:
+    """The dtype of a sparse matrix's indices and indptr: int32 where its `sizes` (stored entries, rows, columns) fit."""
+    return np.int32 if max(sizes) <= np.iinfo(np.int32).max else np.int64
+
+
 def matrix_arrays(matrix: sp.spmatrix, prefix: str = "") -> dict[str, np.ndarray]:
     """The arrays that `matrix_from_arrays` rebuilds `matrix` from, keyed `prefix` + part: CSR in canonical form
     (a copy where `matrix` is not), indices and indptr of the dtype scipy picks (int32 where the values fit), so
@@ -87,8 +92,8 @@ def matrix_arrays(matrix: sp.spmatrix, prefix: str = "") -> dict[str, np.ndarray
     if not matrix.has_canonical_format:
         matrix = matrix.copy()
         matrix.sum_duplicates()
-    index_dtype = np.int32 if max(matrix.nnz, *matrix.shape) <= np.iinfo(np.int32).max else np.int64
-    parts = (matrix.data, matrix.indices.astype(index_dtype, copy=False), matrix.indptr.astype(index_dtype, copy=False),
+    index_type = index_dtype(matrix.nnz, *matrix.shape)
+    parts = (matrix.data, matrix.indices.astype(index_type, copy=False), matrix.indptr.astype(index_type, copy=False),
              np.array(matrix.shape, dtype=np.int64))
     return {prefix + name: part for name, part in zip(MATRIX_PARTS, parts)}
 

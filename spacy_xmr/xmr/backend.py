@@ -1,9 +1,9 @@
 """The array modules of a device: numpy and scipy.sparse on the CPU, cupy and cupyx.scipy.sparse on a CUDA GPU.
 
 Why one seam: prediction code written against a backend's `xp` and `sparse` (`device_kernels.py`, `beam.py`, the
-nearest channel) runs on the GPU by being handed the other modules, and in the tests with numpy standing in for
-cupy; and cupy is imported here alone, only when a CUDA device is asked for (or "auto" finds cupy installed), so a
-CPU-only install never imports it.
+nearest channel), and training's label tree (`label_embedding.py`, `clustering.py`), run on the GPU by being handed the
+other modules, and in the tests with numpy standing in for cupy; and cupy is imported here alone, only when a CUDA
+device is asked for (or "auto" finds cupy installed), so a CPU-only install never imports it.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def array_backend(device: str = "cpu") -> ArrayBackend:
         sparse = importlib.import_module("cupyx.scipy.sparse")
     except ImportError as err:
         if device == "auto":
-            logger.warning("cupy is installed but does not import (%s): the XMR model predicts on the CPU", err)
+            logger.warning("cupy is installed but does not import (%s): the XMR model runs on the CPU", err)
             return CPU
         raise ConfigError(f"device {device!r} needs cupy, which does not import ({err}): {GPU_INSTALL}") from err
     n_devices = _visible_gpus(cupy)

@@ -56,6 +56,9 @@ class TreeConfig(Settings):
     # how beam search turns a node's margin into the factor of its path score (PECOS's post-processor); the
     # matchers' hard-negative mining searches the tree with it too
     path_scoring: str = setting("l3-hinge", one_of=PATH_SCORINGS)
+    # where the label embeddings and the 2-means run ("auto": a GPU when cupy sees one; `backend.py`); the tree is
+    # the same on any device, ties aside
+    device: str = device_setting()
 
     def check(self) -> None:
         if self.branching_factor & (self.branching_factor - 1):

@@ -34,6 +34,10 @@ class ScoredBatch:
         return cls(sp.vstack([part.fused for part in parts], format="csr"),
                    {name: sp.vstack([part.channels[name] for part in parts], format="csr") for name in names})
 
+    def rows(self, rows: np.ndarray) -> "ScoredBatch":
+        """A batch of this batch's rows `rows` (repeats allowed), in that order."""
+        return ScoredBatch(self.fused[rows], {name: matrix[rows] for name, matrix in self.channels.items()})
+
     def placed(self, rows: np.ndarray, n_rows: int) -> "ScoredBatch":
         """An `n_rows` batch holding this batch's rows at `rows`, empty elsewhere."""
         return ScoredBatch(place_rows(self.fused, rows, n_rows), {name: place_rows(m, rows, n_rows) for name, m in self.channels.items()})

@@ -5,6 +5,7 @@ stored once, beside the channels, and each channel keeps only what it derives fr
 """
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,11 @@ class ExampleStrings:
         self.keys = keys
         self.labels = labels.tocsr()
         self.features = features.tocsr()
-        self.row = {key: i for i, key in enumerate(keys)}
+
+    @cached_property
+    def row(self) -> dict[str, int]:
+        """Each string's row; built on first use, not while training holds its largest arrays (15M strings at UMLS size)."""
+        return {key: i for i, key in enumerate(self.keys)}
 
     @property
     def n_concepts(self) -> int:

@@ -126,7 +126,7 @@ def explain_mentions(model: "XMRModel", mentions: Sequence[Mention], top_k: int 
         explained = []
         for rank, candidate in enumerate(candidates, start=1):
             form = max(forms, key=lambda f: score_of[f].get(candidate.concept_id, 0.0))
-            explained.append(explainer.candidate(rank, candidate, form, [c.concept_id for c in candidates]))
+            explained.append(explainer.candidate(rank, candidate, form, list(score_of[form])))
         out.append(Explanation(mention.text, context, offset, offset + len(mention.text),
                                long_form if long_form != mention.text else None,
                                None if confidences is None else confidences[index], explained))
@@ -146,6 +146,7 @@ class _Explainer:
         self.feature_names = list(featurizer.char_block.vocabulary) + list(featurizer.word_block.vocabulary)
 
     def candidate(self, rank: int, candidate: CandidateEvidence, query: str, ranked: list[str]) -> CandidateExplanation:
+        """`ranked`: the concepts that `query` alone reaches, best first (where a parent candidate finds its children)."""
         column = self.column[candidate.concept_id]
         concept = self.model.ontology.get(candidate.concept_id)
         features = self.model.featurizer.transform([query])
@@ -182,7 +183,7 @@ class _Explainer:
         if channel == "parent":
             children = [c for c in ranked if self.model.ontology.get(c) is not None and self.model.concept_ids[column] in
                         {self.model.ontology.resolve(p) or p for p in self.model.ontology[c].parents}]
-            return {"generalises": children}
+            return {"generalises": children[:self.model.parent.settings.top_children]} if children else {}
         if channel == "document":
             return {"offered": "the document's other mentions rank it first"}
         return {}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
+from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,7 @@ import scipy.sparse as sp
 from ..errors import ModelLoadError
 from .arrays import load_arrays, load_json, save_arrays, save_json
 from .config import FeatureConfig
+from .feature_store import ChunkShelf, DiskShelf, FeatureStore
 from .normalize import key_words
 from .parallel import available_cpus, worker_context
 from .sparse_ops import l2_normalize_rows, stack_rows_consumed
@@ -48,39 +50,48 @@ def _count_chunk(task: tuple[str, tuple[int, int], list[str]]) -> tuple[list[str
     return counter.get_feature_names_out().tolist(), counts
 
 
-def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int,
-                  mapper: Callable = map, n_workers: int = 1) -> tuple[list[str], np.ndarray, list[sp.csr_matrix]]:
+def _count_ngrams(texts: list[str], analyzer: str, ngram_range, min_df: int, mapper: Callable = map, n_workers: int = 1,
+                  shelf: ChunkShelf | DiskShelf | None = None) -> tuple[list[str], np.ndarray, Iterator[sp.csr_matrix]]:
     """The sorted vocabulary (n-grams in at least `min_df` texts), its document frequencies, and the count
     matrices of `texts` over it, a chunk of rows each (stacked, the matrix one `CountVectorizer(min_df=...)`
     call gives, indices sorted, however the rows were chunked).
 
     Counted a chunk at a time (at most `COUNT_CHUNK` texts, and one chunk per worker of `mapper` where there
     are fewer), each chunk's columns mapped into one growing vocabulary, so that the transient memory of the
-    counting stays bounded (10^6-concept ontologies have millions of aliases); the chunks are returned unstacked
-    so that the caller can weigh and stack them without a second copy of the whole matrix.
+    counting stays bounded (10^6-concept ontologies have millions of aliases). The chunks wait on `shelf` (in
+    memory by default; on disk at UMLS size, where they add up to gigabytes) until the vocabulary is known, and
+    are handed out one at a time, mapped to it, so that the caller can weigh and stack them without holding them all.
     """
     size = max(1, min(COUNT_CHUNK, -(-len(texts) // max(n_workers, 1))))
+    shelf = ChunkShelf() if shelf is None else shelf
     index: dict[str, int] = {}
-    chunks = []
+    frequency = np.zeros(0, np.int64)
     tasks = ((analyzer, tuple(ngram_range), texts[lo:lo + size]) for lo in range(0, len(texts), size))
     for chunk_terms, counts in mapper(_count_chunk, tasks):
         columns = np.fromiter((index.setdefault(term, len(index)) for term in chunk_terms), dtype=np.int32, count=len(chunk_terms))
         counts.indices = columns[counts.indices]  # columns of the growing vocabulary
-        chunks.append(counts)
+        counted = np.bincount(counts.indices, minlength=len(index))  # one entry per (text, n-gram): document frequencies
+        counted[:frequency.size] += frequency
+        frequency = counted
+        shelf.put(counts)
     terms = np.array(list(index), dtype=object)
-    frequency = sum(np.bincount(chunk.indices, minlength=len(terms)) for chunk in chunks) if chunks else np.zeros(0, np.int64)
+    index.clear()
     frequent = np.flatnonzero(frequency >= min_df)
     order = frequent[np.argsort(terms[frequent], kind="stable")]  # the kept terms, alphabetically
     new_column = np.full(len(terms), -1, dtype=np.int32)
     new_column[order] = np.arange(order.size, dtype=np.int32)
-    for chunk in chunks:
-        chunk.indices = new_column[chunk.indices]
-        dropped = chunk.indices < 0
-        chunk.data[dropped], chunk.indices[dropped] = 0, 0
-        chunk.resize(chunk.shape[0], order.size)
-        chunk.eliminate_zeros()
-        chunk.sort_indices()
-    return terms[order].tolist(), frequency[order], chunks
+    return terms[order].tolist(), frequency[order], (_in_vocabulary(chunk, new_column, order.size) for chunk in shelf.taken())
+
+
+def _in_vocabulary(counts: sp.csr_matrix, new_column: np.ndarray, n_columns: int) -> sp.csr_matrix:
+    """`counts` (in place) over the kept vocabulary: columns renumbered by `new_column`, those it drops (-1) removed."""
+    counts.indices = new_column[counts.indices]
+    dropped = counts.indices < 0
+    counts.data[dropped], counts.indices[dropped] = 0, 0
+    counts.resize(counts.shape[0], n_columns)
+    counts.eliminate_zeros()
+    counts.sort_indices()
+    return counts
 
 
 class TfidfBlock:
@@ -91,16 +102,22 @@ class TfidfBlock:
         self.ngram_range = tuple(ngram_range)
         self.vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float32)
-        self._counter = _counter(analyzer, ngram_range, {term: i for i, term in enumerate(vocabulary)})
+
+    @cached_property
+    def _counter(self):
+        """The counter over the fitted vocabulary, built on first use: its dict (about 100 bytes a term, millions of
+        terms at UMLS size) is not held while training holds its largest arrays. Threads that race here build equal ones."""
+        return _counter(self.analyzer, self.ngram_range, {term: i for i, term in enumerate(self.vocabulary)})
 
     @classmethod
-    def fit(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1, mapper: Callable = map,
-            n_workers: int = 1) -> tuple["TfidfBlock", list[sp.csr_matrix]]:
-        """The fitted block and the TF-IDF rows of `texts` (in chunks of rows), from one pass of counting."""
-        vocabulary, document_frequency, chunks = _count_ngrams(texts, analyzer, ngram_range, min_df, mapper, n_workers)
+    def fit(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1, mapper: Callable = map, n_workers: int = 1,
+            shelf: ChunkShelf | DiskShelf | None = None) -> tuple["TfidfBlock", Iterator[sp.csr_matrix], int]:
+        """The fitted block, the TF-IDF rows of `texts` (chunks of rows, weighed as they are taken) and how many
+        entries they store, from one pass of counting whose chunks wait on `shelf` (see `_count_ngrams`)."""
+        vocabulary, document_frequency, chunks = _count_ngrams(texts, analyzer, ngram_range, min_df, mapper, n_workers, shelf)
         idf = np.log((1 + len(texts)) / (1 + document_frequency)) + 1
         block = cls(analyzer, ngram_range, vocabulary, idf)
-        return block, [block._weigh(chunk) for chunk in chunks]
+        return block, map(block._weigh, chunks), int(document_frequency.sum())
 
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         return self._weigh(self._counter.transform(texts))
@@ -131,14 +148,16 @@ class Featurizer:
         self.word_block = word_block
 
     @classmethod
-    def fit_transform(cls, texts: list[str], config: FeatureConfig, n_jobs: int | None = None) -> tuple["Featurizer", sp.csr_matrix]:
-        """The fitted featurizer and the feature rows of `texts`; the same whatever `n_jobs`.
+    def fit_transform(cls, texts: list[str], config: FeatureConfig, n_jobs: int | None = None,
+                      store: FeatureStore | None = None) -> tuple["Featurizer", sp.csr_matrix]:
+        """The fitted featurizer and the feature rows of `texts`; the same whatever `n_jobs` and `store`.
 
         `n_jobs` worker processes (default: one per available CPU) count the n-grams of `PARALLEL_MIN_TEXTS` texts
         or more, a chunk of rows each: scikit-learn's counting is Python that holds the GIL, and it was a third of
         the training time on NCBI Disease + MEDIC. The rows are combined a chunk at a time and each chunk is dropped
         once it is stacked: the peak holds about one copy of the feature matrix (at 10^6 concepts, gigabytes), not
-        the three of stacking whole blocks.
+        the three of stacking whole blocks; with a `store`, not even that: the count chunks wait in its folder and
+        the rows are written there and memory-mapped (`feature_store.py`).
         """
         texts = _canonical(texts) if config.canonical_words else texts
         n_workers = (available_cpus() if n_jobs is None else n_jobs) if len(texts) >= PARALLEL_MIN_TEXTS else 1
@@ -146,16 +165,15 @@ class Featurizer:
             mapper = map
             if n_workers > 1:
                 mapper = stack.enter_context(ProcessPoolExecutor(n_workers, mp_context=worker_context())).map
-            char_block, chars = TfidfBlock.fit(texts, "char_wb", config.char_ngram_range, config.min_df, mapper, n_workers)
-            word_block, words = TfidfBlock.fit(texts, "word", config.word_ngram_range, config.min_df, mapper, n_workers)
+            blocks = [TfidfBlock.fit(texts, analyzer, ngram_range, config.min_df, mapper, n_workers, store.shelf(analyzer) if store else None)
+                      for analyzer, ngram_range in (("char_wb", config.char_ngram_range), ("word", config.word_ngram_range))]
+        (char_block, chars, n_chars), (word_block, words, n_words) = blocks
         featurizer = cls(config, char_block, word_block)
-        n_stored = sum(chunk.nnz for chunk in chars + words)
-
-        def combined():
-            while chars:
-                yield featurizer._combine(chars.pop(0), words.pop(0))
-
-        return featurizer, stack_rows_consumed(combined(), (len(texts), featurizer.n_features), n_stored)
+        rows = (featurizer._combine(char_rows, word_rows) for char_rows, word_rows in zip(chars, words))
+        shape = (len(texts), featurizer.n_features)
+        if store is None:
+            return featurizer, stack_rows_consumed(rows, shape, n_chars + n_words)
+        return featurizer, store.write_rows(rows, shape, n_chars + n_words)
 
     @property
     def n_features(self) -> int:

@@ -14,16 +14,18 @@ by a pool of worker processes, not threads: scikit-learn's liblinear draws its c
 from one process-wide random generator, seeded per call, which concurrent threads would share.
 Each call reseeds it, so the weights do not depend on `n_jobs` or on the order the calls run in.
 
-Memory at 10^6 concepts: the workers share the float32 feature matrix; each block is copied to
-float64 for liblinear on its own, and a node routed more than `max_node_examples` examples (the
-upper levels of a very large tree) learns from a seeded sample of them, so no worker ever holds
-a copy of every row.
+Memory at 10^6 concepts: the workers share the float32 feature matrix (memory-mapped from the training's
+feature store, `feature_store.py`); each block is copied to float64 for liblinear on its own, and a node
+routed more than `max_node_examples` examples (the upper levels of a very large tree) learns from a seeded
+sample of them, so no worker ever holds a copy of every row.
 """
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 import scipy.sparse as sp
@@ -103,8 +105,10 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     features, config = _shared["features"], _shared["config"]
     positives = _shared["per_level"][problem.level][problem.examples][:, problem.children]
     positives.data = np.ones_like(positives.data)
-    # float64 for liblinear, converted per block (at most `max_node_examples` rows), not for the whole matrix
-    rows = features[problem.examples].astype(np.float64)
+    # float64 for liblinear, converted per block (at most `max_node_examples` rows), not for the whole matrix; the
+    # block's indices are not copied again (`astype` would)
+    rows = features[problem.examples]
+    rows = sp.csr_matrix((rows.data.astype(np.float64), rows.indices, rows.indptr), shape=rows.shape, copy=False)
     used, coef, bias = _fit_block(rows, positives.tocsr(), _shared["sample_weight"][problem.examples], config)
     keep = np.abs(coef) >= config.weight_threshold
     child_index, feature_index = np.nonzero(keep)
@@ -142,12 +146,12 @@ def _sample(examples: np.ndarray, limit: int, level: int, parent: int) -> np.nda
     return np.sort(np.random.default_rng([level, parent]).choice(examples, size=limit, replace=False))
 
 
-def _fit_all(problems: list[_Problem], n_jobs: int, progress: bool) -> list[tuple]:
+def _fit_all(problems: list[_Problem], n_jobs: int, progress: bool) -> deque[tuple]:
     """The fits of `problems`, in their order; the largest are started first so the pool finishes together."""
     bar = tqdm(total=len(problems), desc="matchers", disable=None if progress else True, leave=False)
     with bar:
         if n_jobs <= 1 or len(problems) <= 1:
-            results = []
+            results = deque()
             for problem in problems:
                 results.append(_fit_problem(problem))
                 bar.update()
@@ -161,7 +165,7 @@ def _fit_all(problems: list[_Problem], n_jobs: int, progress: bool) -> list[tupl
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update()
-        return results
+        return deque(results)
 
 
 def node_labels_per_level(labels: sp.csr_matrix, chain: list[sp.csr_matrix]) -> list[sp.csr_matrix]:
@@ -192,16 +196,22 @@ def mine_hard_negatives(features: sp.csr_matrix, layers: list[Layer], true_nodes
         return sp.vstack(list(pool.map(mine, starts)), format="csr")
 
 
-def _layer(clusters: sp.csr_matrix, problems: list[_Problem], fits: list[tuple], bias: np.ndarray, n_features: int) -> Layer:
-    """The level's sparse weights (features × nodes) from its problems' fits, and its biases."""
-    for problem, (_, _, _, fitted_bias) in zip(problems, fits):
-        bias[problem.children] = fitted_bias
-    rows, cols, values = ([fit[i] for fit in fits] for i in range(3))
-    weights = sp.csr_matrix(
-        (np.concatenate(values) if values else np.zeros(0, np.float32),
-         (np.concatenate(rows) if rows else np.zeros(0, np.int64), np.concatenate(cols) if cols else np.zeros(0, np.int64))),
-        shape=(n_features, clusters.shape[0]), dtype=np.float32,
-    )
+def _layer(clusters: sp.csr_matrix, problems: list[_Problem], fits: deque[tuple], bias: np.ndarray, n_features: int) -> Layer:
+    """The level's sparse weights (features × nodes) and biases from its problems' fits, taken off the front of `fits`.
+
+    Each fit's triplets are copied into arrays of the level's size and dropped once copied, not held beside their
+    concatenation while the CSR matrix is built: at 4×10^6 concepts the leaf level has hundreds of millions of
+    weights (a traced peak of 24 bytes per weight, against 32)."""
+    n_weights = sum(fit[2].size for fit in islice(fits, len(problems)))
+    rows, cols, values = np.empty(n_weights, np.int32), np.empty(n_weights, np.int32), np.empty(n_weights, np.float32)
+    stored = 0
+    for problem in problems:
+        fit_rows, fit_cols, fit_values, fit_bias = fits.popleft()
+        bias[problem.children] = fit_bias
+        end = stored + fit_values.size
+        rows[stored:end], cols[stored:end], values[stored:end] = fit_rows, fit_cols, fit_values
+        stored = end
+    weights = sp.csr_matrix((values, (rows, cols)), shape=(n_features, clusters.shape[0]), dtype=np.float32)
     return Layer(weights, bias, clusters)
 
 
@@ -221,9 +231,8 @@ def train_matchers(features: sp.csr_matrix, labels: sp.csr_matrix, chain: list[s
         if not config.hard_negatives:
             levels = [_level_problems(level, clusters, _teacher_routing(level, per_level, n_examples), config.max_node_examples)
                       for level, clusters in enumerate(chain)]
-            fits = iter(_fit_all([problem for problems, _ in levels for problem in problems], n_jobs, progress))
-            return [_layer(clusters, problems, [next(fits) for _ in problems], bias, n_features)
-                    for clusters, (problems, bias) in zip(chain, levels)]
+            fits = _fit_all([problem for problems, _ in levels for problem in problems], n_jobs, progress)
+            return [_layer(clusters, problems, fits, bias, n_features) for clusters, (problems, bias) in zip(chain, levels)]
         layers = []
         for level, clusters in enumerate(chain):
             routed = _teacher_routing(level, per_level, n_examples)

@@ -29,13 +29,14 @@ from .confidence import FEATURE_NAMES, confidences, fit_calibrator
 from .config import XMRConfig
 from .evidence import ScoredBatch
 from .example_strings import ExampleStrings
+from .feature_store import FeatureStore
 from .features import Featurizer
 from .format_versions import FORMAT_NAME, FORMAT_VERSION, read_header
 from .fusion import CandidateEvidence, channel_weights, fuse, raise_to
 from .normalize import normalize_text
 from .parallel import available_cpus
 from .prediction_settings import PredictionSettings
-from .sparse_ops import top_k_per_row
+from .sparse_ops import row_ids, top_k_per_row
 from .training_data import build_training_data
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class XMRModel:
         self.calibrator: Calibrator | None = None  # see `confidence`
         self._directory: Path | None = None  # the folder it was loaded from, which a pickle of it names (`__reduce_ex__`)
         self._backend: ArrayBackend | None = None  # see `backend`
+        self._prediction_config: tuple | None = None  # (settings, config, the config they make), see `prediction_config`
 
     @property
     def ontology(self) -> Ontology:
@@ -87,13 +89,15 @@ class XMRModel:
     # ---- training ---------------------------------------------------------------------
     @classmethod
     def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True,
-              n_jobs: int | None = None, validation: list[Mention] | None = None) -> "XMRModel":
+              n_jobs: int | None = None, validation: list[Mention] | None = None, work_dir: str | Path | None = None) -> "XMRModel":
         """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids). With
         `training.corpus_concepts`, gold ids the ontology lacks become concepts of the model's own ontology.
 
         `n_jobs` processes count the n-grams and fit the matchers (default: one per available CPU); the model does
         not depend on it. The confidence is calibrated on the `validation` mentions when given, else out-of-fold on
-        the training mentions (`calibration.folds`, see `confidence.py`).
+        the training mentions (`calibration.folds`, see `confidence.py`). The training strings' feature matrix is
+        written to a temporary folder under `work_dir` (default: the system's; a disk, not a tmpfs, whose pages would
+        stay in memory) and memory-mapped (`feature_store.py`).
         """
         config = config or XMRConfig()
         if len(ontology) < 2:
@@ -106,7 +110,8 @@ class XMRModel:
             ontology = with_corpus_concepts(ontology, mentions)
         data = build_training_data(ontology, mentions, config.training)
         announce("featurising %d training strings of %d concepts", len(data.keys), len(data.concept_ids))
-        featurizer, features = Featurizer.fit_transform(data.keys, config.features, n_jobs)
+        with FeatureStore(work_dir) as store:
+            featurizer, features = Featurizer.fit_transform(data.keys, config.features, n_jobs, store)
         timings["features_s"] = time.perf_counter() - start
         inputs = TrainingInputs(data, features, ExampleStrings(data.keys, data.labels, features), config, progress, n_jobs)
         channels = {}
@@ -158,8 +163,13 @@ class XMRModel:
 
     @property
     def prediction_config(self) -> XMRConfig:
-        """The trained config with the prediction settings in place."""
-        return self.settings.applied_to(self.config) if self.settings != PredictionSettings() else self.config
+        """The trained config with the prediction settings in place, kept while the two are the same objects (checking
+        the settings again took milliseconds of every batch)."""
+        kept = self._prediction_config
+        if kept is None or kept[0] is not self.settings or kept[1] is not self.config:
+            config = self.settings.applied_to(self.config) if self.settings != PredictionSettings() else self.config
+            self._prediction_config = (self.settings, self.config, config)
+        return self._prediction_config[2]
 
     # ---- prediction -------------------------------------------------------------------
     def score_matrix(self, texts: list[str], top_k: int = 10, beam_size: int | None = None) -> sp.csr_matrix:
@@ -167,10 +177,19 @@ class XMRModel:
         return self._scored(texts, top_k, beam_size, with_channels=False).fused
 
     def _scored(self, texts: list[str], top_k: int, beam_size: int | None, with_channels: bool) -> ScoredBatch:
+        """Each text's row, its normalised key scored once per batch: a document repeats its mentions (in batches of
+        NCBI Disease abstracts, half the keys repeat another), and every channel scores a key alone."""
+        keys = [normalize_text(text) for text in texts]
+        distinct = dict.fromkeys(keys)
+        if len(distinct) == len(keys):
+            return self._scored_keys(keys, top_k, beam_size, with_channels)
+        row_of = {key: row for row, key in enumerate(distinct)}
+        return self._scored_keys(list(distinct), top_k, beam_size, with_channels).rows(np.array([row_of[key] for key in keys]))
+
+    def _scored_keys(self, keys: list[str], top_k: int, beam_size: int | None, with_channels: bool) -> ScoredBatch:
         beam_size = beam_size or self.settings.beam_size or DEFAULT_BEAM_SIZE
         if top_k < 1 or beam_size < 1:
             raise ConfigError(f"top_k ({top_k}) and beam_size ({beam_size}) must be >= 1")
-        keys = [normalize_text(text) for text in texts]
         weights = channel_weights(self.prediction_config.fusion)
         if not keys:
             empty = sp.csr_matrix((0, len(self._concept_ids)), dtype=np.float32)
@@ -282,13 +301,11 @@ class XMRModel:
         return scored
 
     def _rankings(self, scores: sp.csr_matrix) -> list[Candidates]:
+        """Each row's concepts by score, best first; one stable sort of the batch on (row, -score)."""
         scores.sort_indices()  # equal scores rank by concept index, whatever the batch
-        rankings = []
-        for row in range(scores.shape[0]):
-            lo, hi = scores.indptr[row], scores.indptr[row + 1]
-            order = np.argsort(-scores.data[lo:hi], kind="stable")
-            rankings.append([(self._concept_ids[c], float(s)) for c, s in zip(scores.indices[lo:hi][order], scores.data[lo:hi][order])])
-        return rankings
+        order = np.lexsort((-scores.data, row_ids(scores)))
+        concepts, values, bounds = scores.indices[order].tolist(), scores.data[order].tolist(), scores.indptr.tolist()
+        return [[(self._concept_ids[c], s) for c, s in zip(concepts[lo:hi], values[lo:hi])] for lo, hi in zip(bounds[:-1], bounds[1:])]
 
     # ---- disk format ------------------------------------------------------------------
     def __reduce_ex__(self, protocol):

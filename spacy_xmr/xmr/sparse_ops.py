@@ -8,10 +8,36 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def l2_normalize_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    """Scale each row to unit l2 norm in place (all-zero rows stay zero) and return it."""
-    squared = sp.csr_matrix((matrix.data * matrix.data, matrix.indices, matrix.indptr), shape=matrix.shape)  # shares the indices
-    return _divide_rows(matrix, np.sqrt(squared.sum(axis=1).A1, dtype=np.float64))
+NORMALIZED_CELLS_AT_ONCE = 1 << 20  # bounds `l2_normalize_rows`'s temporaries (about 8 bytes a cell) to 8 MiB
+
+
+def l2_normalize_rows(matrix: sp.csr_matrix, xp=np) -> sp.csr_matrix:
+    """Scale each row to unit l2 norm in place (all-zero rows stay zero) and return it; a CSR matrix of scipy, or of
+    cupyx with cupy as `xp`.
+
+    Blocks of rows of about `NORMALIZED_CELLS_AT_ONCE` cells at a time: the squares and per-cell divisors of the whole
+    matrix would double the peak of a gigabyte matrix (the tree's label embeddings at 10^6 concepts). Each row's norm
+    is summed as the whole matrix's `sum(axis=1)` sums it, so the blocks change no float."""
+    indptr = matrix.indptr
+    for lo, hi in row_blocks(indptr, NORMALIZED_CELLS_AT_ONCE, xp):
+        start, stop = int(indptr[lo]), int(indptr[hi])
+        data, lengths = matrix.data[start:stop], xp.diff(indptr[lo:hi + 1])
+        squared = type(matrix)((data * data, matrix.indices[start:stop], indptr[lo:hi + 1] - start), shape=(hi - lo, matrix.shape[1]))
+        cell_rows = None if xp is np else row_ids(squared, xp)  # before `sum`, which may canonicalise `squared` on a GPU
+        divisors = xp.sqrt(xp.asarray(squared.sum(axis=1)).ravel().astype(xp.float64))
+        divisors[divisors == 0] = 1.0
+        divisors = divisors.astype(data.dtype)
+        data /= np.repeat(divisors, lengths) if xp is np else divisors[cell_rows]
+    return matrix
+
+
+def row_blocks(indptr, cells: int, xp=np) -> list[tuple[int, int]]:
+    """(lo, hi) bounds of consecutive row blocks of a CSR matrix with row pointers `indptr`, each of about `cells`
+    stored cells (a longer row is a block of its own), covering every row."""
+    n_rows = indptr.size - 1
+    ends = xp.searchsorted(indptr, xp.arange(cells, int(indptr[-1]), cells), side="right") - 1
+    bounds = sorted({0, n_rows, *(max(1, int(end)) for end in ends.tolist())})
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def scale_rows_to_max_one(matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -54,19 +80,20 @@ def place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_m
     return (selection @ matrix).tocsr()
 
 
-def compact_columns(matrix: sp.csr_matrix) -> tuple[np.ndarray, sp.csr_matrix]:
-    """The columns `matrix` uses (sorted) and `matrix` restricted to them, as CSR sharing its data.
+def compact_columns(matrix: sp.csr_matrix, xp=np) -> tuple[np.ndarray, sp.csr_matrix]:
+    """The columns `matrix` uses (sorted) and `matrix` restricted to them, as CSR sharing its data (of scipy, or of
+    cupyx with cupy as `xp`).
 
     A lookup table, not `np.unique` + `searchsorted`: linear in nnz, which matters for the root's blocks.
     """
-    present = np.zeros(matrix.shape[1], dtype=bool)
+    present = xp.zeros(matrix.shape[1], dtype=bool)
     present[matrix.indices] = True
-    used = np.flatnonzero(present)
+    used = xp.flatnonzero(present)
     if used.size == matrix.shape[1]:  # every column in use (the root's block): nothing to compact
         return used, matrix
-    position = np.zeros(matrix.shape[1], dtype=np.int32)
-    position[used] = np.arange(used.size, dtype=np.int32)
-    return used, sp.csr_matrix((matrix.data, position[matrix.indices], matrix.indptr), shape=(matrix.shape[0], used.size))
+    position = xp.zeros(matrix.shape[1], dtype=xp.int32)
+    position[used] = xp.arange(used.size, dtype=xp.int32)
+    return used, type(matrix)((matrix.data, position[matrix.indices], matrix.indptr), shape=(matrix.shape[0], used.size))
 
 
 def row_ids(matrix: sp.csr_matrix, xp=np) -> np.ndarray:

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from ...errors import ModelLoadError
 from ..arrays import MATRIX_PARTS, load_arrays, matrix_arrays, matrix_from_arrays, reading, save_arrays, stored, stored_names
+from ..backend import array_backend
 from ..beam import beam_search
 from ..clustering import build_cluster_chain
 from ..label_embedding import label_embeddings
@@ -36,9 +37,11 @@ class TreeChannel(Channel):
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "TreeChannel":
         config, data = inputs.config, inputs.data
+        backend = array_backend(config.tree.device)
         chain = build_cluster_chain(  # the label embeddings are dropped once the tree is built
-            label_embeddings(inputs.features, data.labels, data.name_rows, config.tree.name_weight), config.tree.max_leaf_size,
-            config.tree.branching_factor, config.tree.kmeans_iterations, config.seed, inputs.progress,
+            label_embeddings(inputs.features, data.labels, data.name_rows, config.tree.name_weight, backend),
+            config.tree.max_leaf_size, config.tree.branching_factor, config.tree.kmeans_iterations, config.seed, inputs.progress,
+            backend,
         )
         layers = train_matchers(inputs.features, data.labels, chain, data.weights, config.matcher, inputs.progress, inputs.n_jobs,
                                 config.tree.path_scoring)
