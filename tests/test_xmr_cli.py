@@ -81,3 +81,26 @@ def test_train_reports_bad_config(tmp_path, synthetic_corpus_dir):
                                  "--output", str(tmp_path / "m"), "--config", str(tmp_path / "config.json")])
     assert result.exit_code == 1
     assert "tree.branching_factor" in result.output
+
+
+def test_train_xmr_maps_every_models_features_under_the_work_dir_and_leaves_it_empty(tmp_path, synthetic_ontology_path,
+                                                                                     synthetic_corpus_dir, monkeypatch):
+    """The model's and the calibration folds' feature matrices go to `--work-dir` (a big disk at UMLS size), not $TMPDIR."""
+    from spacy_xmr.xmr import model as xmr_model
+
+    used = []
+    real_store = xmr_model.FeatureStore
+
+    def recorded(work_dir=None):
+        used.append(work_dir)
+        return real_store(work_dir)
+
+    monkeypatch.setattr(xmr_model, "FeatureStore", recorded)
+    (tmp_path / "config.json").write_text(json.dumps({"tree": {"max_leaf_size": 16, "branching_factor": 4}, "calibration": {"folds": 2}}))
+    result = runner.invoke(app, ["train-xmr", "--ontology", str(synthetic_ontology_path), "--train-corpus",
+                                 str(synthetic_corpus_dir / "train.xml"), "--config", str(tmp_path / "config.json"),
+                                 "--output", str(tmp_path / "model"), "--work-dir", str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output
+    assert "calibrated out-of-fold" in " ".join(result.output.split())
+    assert len(used) == 3 and all(work_dir == tmp_path / "work" for work_dir in used)
+    assert (tmp_path / "work").is_dir() and not any((tmp_path / "work").iterdir())

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from spacy_xmr.xmr.config import FeatureConfig
 from spacy_xmr.xmr.features import Featurizer, TfidfBlock
 from spacy_xmr.xmr.normalize import normalize_text
-from spacy_xmr.xmr.sparse_ops import compact_columns, max_per_cell, product_at, product_at_rows, stack_rows_consumed, top_k_per_row
+from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_at_rows, stack_rows_consumed, top_k_per_row,
+                                      transpose_rows_consumed)
 
 TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
 
@@ -108,6 +109,21 @@ def test_stack_rows_consumed_equals_vstack_and_rejects_a_bad_fit():
         stack_rows_consumed(iter(chunks), (10, 7), expected.nnz)
     with pytest.raises(ValueError, match="does not fit"):
         stack_rows_consumed(iter(chunks), (9, 7), expected.nnz - 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), sizes=st.lists(st.integers(0, 6), min_size=1, max_size=5), width=st.integers(1, 9))
+def test_transpose_rows_consumed_equals_the_stacked_matrix_transposed(seed, sizes, width):
+    rng = np.random.default_rng(seed)
+    chunks = [sp.random(n, width, density=0.5, format="csr", dtype=np.float32, random_state=rng) for n in sizes]
+    shape = (sum(sizes), width)
+    nnz = sum(chunk.nnz for chunk in chunks)
+    expected = stack_rows_consumed(iter(chunks), shape, nnz).T.tocsr()
+    transposed = transpose_rows_consumed(lambda: iter(chunks), shape, nnz)
+    assert transposed.shape == expected.shape and transposed.indptr.tolist() == expected.indptr.tolist()
+    assert transposed.indices.tolist() == expected.indices.tolist() and transposed.data.tolist() == expected.data.tolist()
+    with pytest.raises(ValueError, match="stored entries"):
+        transpose_rows_consumed(lambda: iter(chunks), shape, nnz + 1)
 
 def test_featurizer_rows_are_unit_norm_and_survive_disk(tmp_path):
     featurizer, features = Featurizer.fit_transform(TEXTS, FeatureConfig())

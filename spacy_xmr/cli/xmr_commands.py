@@ -33,6 +33,10 @@ def train_xmr_command(
     entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
     device: Optional[str] = typer.Option(None, "--device", help="Where the label tree is clustered: auto (a GPU when cupy sees "
                                          "one), cpu, cuda or cuda:N (overrides tree.device; the same tree, ties aside)."),
+    work_dir: Optional[Path] = typer.Option(None, "--work-dir", file_okay=False,
+                                            help="Disk folder for the training strings' memory-mapped features, removed "
+                                                 "after training (about 8 bytes per n-gram of every string: ~13 GB at "
+                                                 "UMLS size). Default: the system's temporary folder ($TMPDIR)."),
 ) -> None:
     """Train the hierarchical XMR candidate generator on an ontology's aliases and gold-linked mentions."""
     msg.info(f"Training an XMR model into {output}; each phase is shown as it starts")  # before the slow imports
@@ -53,7 +57,8 @@ def train_xmr_command(
         array_backend(xmr_config.tree.device)  # a device without cupy or a GPU fails now, not after the n-grams are counted
         start = time.perf_counter()
         with phases_shown():
-            model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus)
+            model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus,
+                                     work_dir=work_dir)
         elapsed = time.perf_counter() - start
         msg.text(f"saving the model to {output}")
         model.save(output)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -73,8 +74,10 @@ def document_folds(mentions: Sequence["Mention"], folds: int, seed: int) -> list
     return groups
 
 
-def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig", n_jobs: int | None) -> Calibrator:
-    """A calibrator fitted on the training mentions, each ranked by a model trained without its fold of documents."""
+def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig", n_jobs: int | None,
+                    work_dir: str | Path | None = None) -> Calibrator:
+    """A calibrator fitted on the training mentions, each ranked by a model trained without its fold of documents
+    (their feature matrices mapped under `work_dir`, as the model's own)."""
     from .model import XMRModel
 
     folds = document_folds(mentions, config.calibration.folds, config.seed)
@@ -83,14 +86,15 @@ def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config:
     for index, held_out in enumerate(folds):
         logger.info("calibration: fold %d of %d (%d mentions held out)", index + 1, len(folds), len(held_out))
         rest = [mention for other, fold in enumerate(folds) if other != index for mention in fold]
-        fold_features, fold_correct = evidence_and_outcomes(XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs), held_out)
+        fold_features, fold_correct = evidence_and_outcomes(XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs,
+                                                                             work_dir=work_dir), held_out)
         features.append(fold_features)
         correct.append(fold_correct)
     return Calibrator.fit(np.vstack(features), np.concatenate(correct), FEATURE_NAMES, "out-of-fold")
 
 
 def fit_calibrator(model: "XMRModel", ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig",
-                   validation: Sequence["Mention"] | None, n_jobs: int | None) -> Calibrator | None:
+                   validation: Sequence["Mention"] | None, n_jobs: int | None, work_dir: str | Path | None = None) -> Calibrator | None:
     """The trained model's calibrator: fitted on `validation` when given, else out-of-fold on the training `mentions`
     (None, with the reason logged, when there are too few of either or `calibration.folds` is 0)."""
     try:
@@ -101,7 +105,7 @@ def fit_calibrator(model: "XMRModel", ontology: "Ontology", mentions: Sequence["
             return None
         linked = [mention for mention in mentions if mention.gold_ids]
         if len({mention.document_id for mention in linked}) >= config.calibration.folds:
-            return fit_out_of_fold(ontology, linked, config, n_jobs)
+            return fit_out_of_fold(ontology, linked, config, n_jobs, work_dir)
         logger.warning("no calibration: %d gold-linked training mentions and calibration.folds = %d; the model's confidence "
                        "is unavailable (give a validation corpus, or training mentions from at least that many documents)",
                        len(linked), config.calibration.folds)

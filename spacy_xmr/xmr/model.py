@@ -135,7 +135,7 @@ class XMRModel:
             announce("calibrating the confidence on %s", f"{len(validation)} validation mentions" if validation else
                      f"the training mentions out-of-fold ({config.calibration.folds} more models, each without a fold)")
         start = time.perf_counter()
-        model.calibrator = fit_calibrator(model, ontology, mentions, config, validation, n_jobs)
+        model.calibrator = fit_calibrator(model, ontology, mentions, config, validation, n_jobs, work_dir)
         if model.calibrator is not None:
             model.stats.update(calibration_s=round(time.perf_counter() - start, 3), calibration=model.calibrator.fitted_on)
         return model

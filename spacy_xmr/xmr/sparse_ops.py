@@ -2,7 +2,7 @@
 but in `product_at_rows`, whose per-row products are what make it cheaper on wide layers."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -72,6 +72,35 @@ def stack_rows_consumed(chunks: Iterator[sp.csr_matrix], shape: tuple[int, int],
     if (row, stored) != (shape[0], nnz):
         raise ValueError(f"chunks filled {row} rows ({stored} stored) of {shape} ({nnz} stored)")
     return sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
+def transpose_rows_consumed(chunks: Callable[[], Iterator[sp.csr_matrix]], shape: tuple[int, int], nnz: int) -> sp.csr_matrix:
+    """The transpose, as CSR, of the matrix of `chunks()` one under another (`nnz` stored entries in all): the same
+    as `stack_rows_consumed(chunks(), shape, nnz).T.tocsr()`, without holding the stacked matrix beside its
+    transpose (twice its size at the peak). Two passes: the first counts each column's entries, the second drops
+    each chunk's entries into their column's next free places, so a column's rows stay in ascending order."""
+    index_dtype = np.int64 if max(nnz, shape[0]) > np.iinfo(np.int32).max else np.int32
+    counts = np.zeros(shape[1], dtype=np.int64)
+    for chunk in chunks():
+        counts += np.bincount(chunk.indices, minlength=shape[1])
+    if counts.sum() != nnz:
+        raise ValueError(f"chunks hold {counts.sum()} stored entries, not {nnz}")
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(index_dtype)
+    free = indptr[:-1].astype(np.int64)  # each column's next free place
+    data = np.empty(nnz, dtype=np.float32)
+    indices = np.empty(nnz, dtype=index_dtype)
+    row = 0
+    for chunk in chunks():
+        order = np.argsort(chunk.indices, kind="stable")  # by column, rows ascending within one
+        columns = chunk.indices[order]
+        places = free[columns] + np.arange(len(columns)) - np.searchsorted(columns, columns)
+        data[places] = chunk.data[order]
+        indices[places] = (row_ids(chunk) + row)[order]
+        free += np.bincount(chunk.indices, minlength=shape[1])
+        row += chunk.shape[0]
+    if row != shape[0]:
+        raise ValueError(f"chunks filled {row} rows of {shape}")
+    return sp.csr_matrix((data, indices, indptr), shape=(shape[1], shape[0]))
 
 
 def place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:

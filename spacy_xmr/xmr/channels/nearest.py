@@ -14,7 +14,7 @@ from ...errors import ModelLoadError
 from ..arrays import load_matrix, save_matrix, stored
 from ..device_kernels import keep_top_k
 from ..example_strings import ExampleStrings
-from ..sparse_ops import max_over_mapped, row_ids, stack_rows_consumed, top_k_per_row
+from ..sparse_ops import max_over_mapped, row_ids, top_k_per_row, transpose_rows_consumed
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
@@ -62,9 +62,10 @@ class NearestChannel(Channel):
         """
         if self._by_term is None:
             features, index_terms = self.examples.features, self.settings.index_terms
-            heaviest = (top_k_per_row(features[lo:lo + TERM_INDEX_ROWS], index_terms) for lo in range(0, features.shape[0], TERM_INDEX_ROWS))
+            heaviest = lambda: (top_k_per_row(features[lo:lo + TERM_INDEX_ROWS], index_terms)
+                                for lo in range(0, features.shape[0], TERM_INDEX_ROWS))
             n_stored = int(np.minimum(np.diff(features.indptr), index_terms).sum())
-            self._by_term = stack_rows_consumed(heaviest, features.shape, n_stored).T.tocsr()
+            self._by_term = transpose_rows_consumed(heaviest, features.shape, n_stored)
         return self._by_term
 
     def score(self, queries: QueryBatch) -> sp.csr_matrix:
