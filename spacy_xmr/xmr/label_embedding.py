@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .backend import CPU, ArrayBackend
-from .sparse_ops import l2_normalize_rows, row_blocks
+from .sparse_ops import l2_normalize_rows, row_blocks, stack_rows_consumed
 
 PRODUCT_CELLS_AT_ONCE = 1 << 22  # multiply-adds of one block's products (at most): bounds its temporaries
 
@@ -58,16 +58,5 @@ def label_embeddings(features: sp.csr_matrix, labels: sp.csr_matrix, name_rows: 
 def _filled(backend: ArrayBackend, block: Callable[[int, int], Any], bounds: list[tuple[int, int]], shape: tuple[int, int]) -> Any:
     """The CSR matrix of the row blocks `block(lo, hi)` one under another: the blocks are computed once to count their
     cells and once more to copy them into arrays of that size."""
-    xp = backend.xp
-    lengths = xp.zeros(shape[0] + 1, dtype=xp.int64)
-    for lo, hi in bounds:
-        lengths[lo + 1:hi + 1] = xp.diff(block(lo, hi).indptr)
-    indptr = xp.cumsum(lengths)
-    nnz = int(indptr[-1])
-    index_dtype = xp.int64 if max(nnz, shape[1]) > np.iinfo(np.int32).max else xp.int32
-    indptr, data, indices = indptr.astype(index_dtype), xp.empty(nnz, dtype=xp.float32), xp.empty(nnz, dtype=index_dtype)
-    for lo, hi in bounds:
-        rows = block(lo, hi)
-        start, stop = int(indptr[lo]), int(indptr[hi])
-        data[start:stop], indices[start:stop] = rows.data, rows.indices
-    return backend.sparse.csr_matrix((data, indices, indptr), shape=shape)
+    nnz = sum(int(block(lo, hi).nnz) for lo, hi in bounds)
+    return stack_rows_consumed((block(lo, hi) for lo, hi in bounds), shape, nnz, backend.xp, backend.sparse)

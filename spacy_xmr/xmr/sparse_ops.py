@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import index_dtype
+
 
 NORMALIZED_CELLS_AT_ONCE = 1 << 20  # bounds `l2_normalize_rows`'s temporaries (about 8 bytes a cell) to 8 MiB
 
@@ -52,14 +54,15 @@ def _divide_rows(matrix: sp.csr_matrix, divisors: np.ndarray) -> sp.csr_matrix:
     return matrix
 
 
-def stack_rows_consumed(chunks: Iterator[sp.csr_matrix], shape: tuple[int, int], nnz: int) -> sp.csr_matrix:
-    """The CSR matrix of `chunks` one under another (`nnz` stored entries in all), copied into arrays allocated
-    once: unlike `sp.vstack`, which holds every chunk beside its result, a chunk the iterator no longer
-    references is freed while the result fills."""
-    index_dtype = np.int64 if max(nnz, shape[1]) > np.iinfo(np.int32).max else np.int32
-    data = np.empty(nnz, dtype=np.float32)
-    indices = np.empty(nnz, dtype=index_dtype)
-    indptr = np.zeros(shape[0] + 1, dtype=index_dtype)
+def stack_rows_consumed(chunks: Iterator[sp.csr_matrix], shape: tuple[int, int], nnz: int, xp=np, sparse=sp) -> sp.csr_matrix:
+    """The float32 CSR matrix of `chunks` one under another (`nnz` stored entries in all), copied into arrays
+    allocated once: unlike `sp.vstack`, which holds every chunk beside its result, a chunk the iterator no longer
+    references is freed while the result fills. Of scipy, or of cupyx with cupy as `xp` and cupyx.scipy.sparse as
+    `sparse`."""
+    indices_type = index_dtype(nnz, shape[1])
+    data = xp.empty(nnz, dtype=xp.float32)
+    indices = xp.empty(nnz, dtype=indices_type)
+    indptr = xp.zeros(shape[0] + 1, dtype=indices_type)
     row = stored = 0
     for chunk in chunks:
         n_rows, n_stored = chunk.shape[0], chunk.nnz
@@ -71,7 +74,7 @@ def stack_rows_consumed(chunks: Iterator[sp.csr_matrix], shape: tuple[int, int],
         row, stored = row + n_rows, stored + n_stored
     if (row, stored) != (shape[0], nnz):
         raise ValueError(f"chunks filled {row} rows ({stored} stored) of {shape} ({nnz} stored)")
-    return sp.csr_matrix((data, indices, indptr), shape=shape)
+    return sparse.csr_matrix((data, indices, indptr), shape=shape)
 
 
 def transpose_rows_consumed(chunks: Callable[[], Iterator[sp.csr_matrix]], shape: tuple[int, int], nnz: int) -> sp.csr_matrix:
@@ -79,16 +82,16 @@ def transpose_rows_consumed(chunks: Callable[[], Iterator[sp.csr_matrix]], shape
     as `stack_rows_consumed(chunks(), shape, nnz).T.tocsr()`, without holding the stacked matrix beside its
     transpose (twice its size at the peak). Two passes: the first counts each column's entries, the second drops
     each chunk's entries into their column's next free places, so a column's rows stay in ascending order."""
-    index_dtype = np.int64 if max(nnz, shape[0]) > np.iinfo(np.int32).max else np.int32
+    indices_type = index_dtype(nnz, shape[0])
     counts = np.zeros(shape[1], dtype=np.int64)
     for chunk in chunks():
         counts += np.bincount(chunk.indices, minlength=shape[1])
     if counts.sum() != nnz:
         raise ValueError(f"chunks hold {counts.sum()} stored entries, not {nnz}")
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(index_dtype)
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(indices_type)
     free = indptr[:-1].astype(np.int64)  # each column's next free place
     data = np.empty(nnz, dtype=np.float32)
-    indices = np.empty(nnz, dtype=index_dtype)
+    indices = np.empty(nnz, dtype=indices_type)
     row = 0
     for chunk in chunks():
         order = np.argsort(chunk.indices, kind="stable")  # by column, rows ascending within one
