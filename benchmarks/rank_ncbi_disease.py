@@ -137,7 +137,7 @@ def timed_parts():
 
     return [("xmr_linker", linker.XMRLinker, "_rank"), ("xmr_scoring", xmr_model.XMRModel, "_scored_keys"),
             ("xmr_ranker", ranker.XMRRanker, "_rank"), ("ranker_features", ranking_model, "featurize"),
-            ("lightgbm_predict", ranking_model.LearnedRanker, "raw_scores"), ("spans_to_mentions", base, "mentions_of_docs"),
+            ("lightgbm_predict", ranking_model.LearnedRanker, "raw_scores"), ("spans_to_mentions", linker, "mentions_of_spans"),
             ("annotations", base.CandidatePipe, "set_annotations")]
 
 
@@ -166,11 +166,26 @@ def cpu_shares(run) -> dict[str, float]:
     return {name: round(seconds / total, 3) for name, seconds in spent.items()}
 
 
+def timed_pipelines(pipelines: dict, gold_docs: list, repeats: int, copies: int) -> tuple[dict, dict]:
+    """Best wall-clock and best CPU seconds of each pipeline over `repeats`, the pipelines timed in turn in each
+    repeat (a shared machine's load then weighs on all alike)."""
+    wall, cpu = {name: float("inf") for name in pipelines}, {name: float("inf") for name in pipelines}
+    for _ in range(repeats):
+        for name, nlp in pipelines.items():
+            docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
+            start, start_cpu = time.perf_counter(), time.process_time()
+            for _doc in nlp.pipe(docs, batch_size=64):
+                pass
+            wall[name], cpu[name] = min(wall[name], time.perf_counter() - start), min(cpu[name], time.process_time() - start_cpu)
+    return wall, cpu
+
+
 def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copies: int = 3) -> dict:
     """Mentions/s of spaCy pipelines over the gold mentions of the NCBI test abstracts: the linker alone and with the
-    ranker, timed in turn in each repeat (a shared machine's load then weighs on both alike), best wall-clock and
-    best CPU time (all threads) of the repeats; and, in one more pass, the shares of that pipeline's CPU time that
-    its parts take (`cpu_shares`)."""
+    ranker (`timed_pipelines`); the same after `gc.freeze()`, as `annotate` workers run (`distributed/annotator.py`);
+    and, in one more pass, the shares of the ranker pipeline's CPU time that its parts take (`cpu_shares`)."""
+    import gc
+
     import spacy
 
     from spacy_xmr.corpus import collection_to_docs, read_corpus
@@ -186,20 +201,21 @@ def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copi
                 nlp.add_pipe("xmr_ranker", config={"model": str(Path(tmp) / "ranker")})
         gold_docs = collection_to_docs(read_corpus(data_dir / "ncbi_disease" / "NCBItestset_corpus.txt"), pipelines["linker_alone"])
         n_mentions = sum(len(doc.ents) for doc in gold_docs) * copies
-        wall, cpu = {name: float("inf") for name in pipelines}, {name: float("inf") for name in pipelines}
         for nlp in pipelines.values():
             list(nlp.pipe([doc.copy() for doc in gold_docs]))  # loads the models, warms the caches
-        for _ in range(repeats):
-            for name, nlp in pipelines.items():
-                docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
-                start, start_cpu = time.perf_counter(), time.process_time()
-                for _doc in nlp.pipe(docs, batch_size=64):
-                    pass
-                wall[name], cpu[name] = min(wall[name], time.perf_counter() - start), min(cpu[name], time.process_time() - start_cpu)
+        wall, cpu = timed_pipelines(pipelines, gold_docs, repeats, copies)
+        gc.freeze()
+        frozen_wall, frozen_cpu = timed_pipelines(pipelines, gold_docs, repeats, copies)
+        gc.unfreeze()
         docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
         shares = cpu_shares(lambda: list(pipelines["linker_and_ranker"].pipe(docs, batch_size=64)))
-    results = {name: {"mentions": n_mentions, "seconds_best": round(wall[name], 3), "mentions_per_s": round(n_mentions / wall[name], 1),
-                      "cpu_seconds_best": round(cpu[name], 3), "mentions_per_cpu_s": round(n_mentions / cpu[name], 1)} for name in pipelines}
+
+    def figures(seconds: float, cpu_seconds: float) -> dict:
+        return {"mentions": n_mentions, "seconds_best": round(seconds, 3), "mentions_per_s": round(n_mentions / seconds, 1),
+                "cpu_seconds_best": round(cpu_seconds, 3), "mentions_per_cpu_s": round(n_mentions / cpu_seconds, 1)}
+
+    results = {name: figures(wall[name], cpu[name]) for name in pipelines}
+    results["after_gc_freeze"] = {name: figures(frozen_wall[name], frozen_cpu[name]) for name in pipelines}
     results["ranker_pipeline_to_linker_alone"] = round(wall["linker_alone"] / wall["linker_and_ranker"], 3)
     results["ranker_pipeline_to_linker_alone_cpu"] = round(cpu["linker_alone"] / cpu["linker_and_ranker"], 3)
     results["cpu_shares_with_ranker"] = shares

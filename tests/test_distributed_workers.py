@@ -3,6 +3,7 @@
 fresh interpreter the way a Ray actor process does (module imported, arguments unpickled, then constructed)."""
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import pickle
@@ -130,9 +131,14 @@ def test_each_batch_runs_in_a_memory_zone_and_its_outputs_are_read_inside_it(pip
     annotator = ShardAnnotator(str(pipeline_dir), load_linker_models(pipeline_dir), WorkerSettings(output_format="jsonl", batch_size=2))
     vocab = annotator.nlp.vocab
     sizes = [(len(vocab.strings), len(list(vocab)))]  # len(vocab) counts lexemes ever added, freed ones too
-    for shard in plan_shards(paths, tmp_path / "out", "jsonl"):
-        assert annotator.annotate(shard)["status"] == "ok"
-        sizes.append((len(vocab.strings), len(list(vocab))))
+    frozen = gc.get_freeze_count()
+    try:
+        for shard in plan_shards(paths, tmp_path / "out", "jsonl"):
+            assert annotator.annotate(shard)["status"] == "ok"
+            sizes.append((len(vocab.strings), len(list(vocab))))
+        assert gc.get_freeze_count() > frozen  # the loaded pipeline left the collector's scans after the first batch
+    finally:
+        gc.unfreeze()  # this is the test process, not a worker
     assert sizes == sizes[:1] * 4
     written = jsonl_entities(tmp_path / "out")
     assert written == expected_ner(pipeline_dir, paths)

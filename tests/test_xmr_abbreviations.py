@@ -94,3 +94,19 @@ def test_later_uses_of_a_defined_short_form_are_linked_as_the_long_form(syntheti
              if (m.document_id, m.text) in definitions and m.start > definitions[m.document_id, m.text][0]]
     assert later
     assert texts_to_link(later) == [definitions[m.document_id, m.text][1] for m in later]
+
+
+def test_a_documents_definitions_are_found_once_for_the_linker_and_the_ranker_and_again_for_a_changed_text(monkeypatch):
+    from spacy_xmr.xmr import abbreviations
+
+    found = []
+    monkeypatch.setattr(abbreviations, "abbreviation_map", lambda text: found.append(text) or {"HD": "heart disease"})
+    abbreviations._document_abbreviations.cache_clear()
+    text = "Heart disease (HD) is common. HD kills."
+    mentions = [Mention("cache-test-doc", "1", 30, 32, "HD", document_text=text)]
+    assert texts_to_link(mentions) == texts_to_link(mentions) == ["heart disease"]
+    assert found == [text]
+    edited = text.replace("common", "frequent")
+    texts_to_link([Mention("cache-test-doc", "1", 32, 34, "HD", document_text=edited)])
+    assert found == [text, edited]
+    abbreviations._document_abbreviations.cache_clear()

@@ -1,5 +1,6 @@
 """A loaded XMR model keeps its large arrays memory-mapped read-only (processes that load one model share them in
-the page cache); prediction never writes them; folders of the older `.npz` format still load and predict the same."""
+the page cache); prediction never writes them, nor reads the ontology file (the parent channel's hierarchy is saved);
+folders of the older `.npz` format, or without the saved hierarchy, still load and predict the same."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 from model_formats import memory_mapped, to_format_3
 
+from spacy_xmr.errors import ModelLoadError, SpacyXmrError
 from spacy_xmr.xmr import XMRModel
 from spacy_xmr.xmr.format_versions import FORMAT_VERSION
 
@@ -77,3 +79,33 @@ def test_a_mapped_model_saves_over_its_own_folder(synthetic_model, model_copy):
     loaded.save(model_copy)
     assert loaded.predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
     assert XMRModel.load(model_copy).predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
+
+
+def test_a_loaded_model_links_without_reading_its_ontology_and_reads_it_when_asked(synthetic_model, synthetic_mentions, model_copy):
+    loaded = XMRModel.load(model_copy)
+    mentions = synthetic_mentions["dev"][:30]
+    assert loaded.channel_scores(mentions, top_k=10) == synthetic_model.channel_scores(mentions, top_k=10)
+    assert not loaded._ontology.is_read
+    assert memory_mapped(loaded.parent._parents.data)
+    assert len(loaded.ontology) == len(synthetic_model.ontology) and loaded._ontology.is_read
+
+
+def test_a_model_folder_without_the_saved_hierarchy_builds_it_from_its_ontology(synthetic_model, synthetic_mentions, model_copy):
+    shutil.rmtree(model_copy / "hierarchy")
+    loaded = XMRModel.load(model_copy)
+    mentions = synthetic_mentions["dev"]
+    assert loaded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+    assert loaded._ontology.is_read
+
+
+def test_a_missing_ontology_file_fails_the_load_and_a_damaged_one_its_first_reading(model_copy):
+    ontology_file = model_copy / "ontology.jsonl.gz"
+    saved = ontology_file.read_bytes()
+    ontology_file.unlink()
+    with pytest.raises(ModelLoadError, match="ontology.jsonl.gz"):
+        XMRModel.load(model_copy)
+    ontology_file.write_bytes(saved[: len(saved) // 2])
+    loaded = XMRModel.load(model_copy)
+    assert loaded.predict(TEXTS, top_k=10)  # linking does not read it
+    with pytest.raises(SpacyXmrError, match="ontology.jsonl.gz"):
+        loaded.ontology

@@ -1,7 +1,7 @@
 """What the linker and the reranker share: span selection, batching, the NIL decision, annotations,
 and serialisation of their model directory.
 
-Subclasses say how to rank a batch of mentions (`_rank`), and how to load and save their model.
+Subclasses say how to rank a batch of spans (`_rank`), and how to load and save their model.
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc, Span, SpanGroup
 
 from ..corpus import NIL  # spaCy's sentinel for "no concept", shared with Scorer.score_links
-from ..corpus.mention import Candidates, Mention
+from ..corpus.mention import Candidates
 from ..errors import ModelLoadError, ModelOutputError
 from .extensions import get_candidates, register_extensions, set_candidates, set_confidence
-from .mentions import mentions_of_docs, spans_to_link
+from .mentions import spans_to_link
 from .model_files import copy_directory, directory_to_files, files_to_directory
 
 MODEL_DIR = "model"  # sub-directory of the component's folder in a saved pipeline
@@ -177,20 +177,20 @@ class CandidatePipe(Pipe):
         """Candidates for each linked span of each doc; writes nothing."""
         docs = list(docs)
         self.get_model()  # fail on the first doc, not the first entity, when no model is configured
-        spans_per_doc, mentions = mentions_of_docs(docs, self.spans_key, list(self._labels))
-        if not mentions:
-            return [[] for _ in docs]
+        spans_per_doc = [spans_to_link(doc, self.spans_key, list(self._labels)) for doc in docs]
         spans = [span for spans in spans_per_doc for span in spans]
-        ranked = self._rank(mentions, spans)
-        if len(ranked) != len(mentions):
-            raise ModelOutputError(f"'{self.name}': the model returned {len(ranked)} rankings for {len(mentions)} mentions; "
-                                   f"{type(self).__name__}._rank must return one ranking per mention")
+        if not spans:
+            return [[] for _ in docs]
+        ranked = self._rank(spans)
+        if len(ranked) != len(spans):
+            raise ModelOutputError(f"'{self.name}': the model returned {len(ranked)} rankings for {len(spans)} mentions; "
+                                   f"{type(self).__name__}._rank must return one ranking per span")
         flat = iter([RankedCandidates(clean_candidates(candidates, self.top_k), getattr(candidates, "confidence", None))
                      for candidates in ranked])
         return [[next(flat) for _ in spans] for spans in spans_per_doc]
 
-    def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
-        """One ranking per mention; a `RankedCandidates` ranking carries its confidence too."""
+    def _rank(self, spans: list[Span]) -> list[Candidates]:
+        """One ranking per span (its mention: `mentions_of_spans`); a `RankedCandidates` ranking carries its confidence too."""
         raise NotImplementedError
 
     def decide(self, candidates: Candidates) -> str:

@@ -16,7 +16,7 @@ from ..corpus.mention import Candidates
 from ..errors import ConfigError, SpacyXmrError
 from ..ontology import read_ontology_file
 from .base import CandidatePipe, RankedCandidates
-from .mentions import mentions_of_docs
+from .mentions import mentions_of_docs, mentions_of_spans
 from .shared_evidence import SharedEvidence
 
 logger = logging.getLogger(__name__)
@@ -77,16 +77,16 @@ class XMRLinker(CandidatePipe):
             self.shared_evidence = SharedEvidence(capacity)
         return self.shared_evidence
 
-    def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
+    def _rank(self, spans: list[Span]) -> list[Candidates]:
         """The model's rankings, each with its confidence when the model is calibrated."""
-        model = self.get_model()
+        model, mentions = self.get_model(), mentions_of_spans(spans)
         if model.calibrator is None and self.shared_evidence is None:
             return model.predict_mentions(mentions, top_k=self.top_k, beam_size=self.beam_size,
                                           resolve_abbreviations=self.resolve_abbreviations)
         evidence = model.channel_scores(mentions, top_k=self.top_k, beam_size=self.beam_size,
                                         resolve_abbreviations=self.resolve_abbreviations)
         if self.shared_evidence is not None:
-            self.shared_evidence.keep(spans, evidence, self.top_k)
+            self.shared_evidence.keep(spans, mentions, evidence, self.top_k)
         return [RankedCandidates([(c.concept_id, c.score) for c in candidates], confidence)
                 for candidates, confidence in zip(evidence, model.confidence(evidence) or [None] * len(evidence))]
 

@@ -1,12 +1,17 @@
 """Which spans a component links, and their `Mention`s (the unit the XMR model and reranker read)."""
 from __future__ import annotations
 
+import itertools
+from collections import Counter
+from typing import Sequence
+
 from spacy.tokens import Doc, Span
 
 from ..corpus import NIL
 from ..corpus.mention import Mention
 from ..ontology import split_gold_ids
 
+_DOCUMENT_NUMBERS = itertools.count()
 CONTEXT_TOKENS = 48  # context on each side of a mention when the doc has no sentence boundaries
 
 
@@ -57,15 +62,23 @@ def mention_from_span(span: Span, document_id: str, index: int, text: str, has_s
     )
 
 
+def mentions_of_spans(spans: Sequence[Span]) -> list[Mention]:
+    """The spans' mentions, in order. Each doc gets a document id of its own in this process, so that mentions made
+    in different batches (a linker's, then a ranker's, of other sizes) never share one."""
+    documents: dict[int, tuple[str, str, bool]] = {}
+    per_document: Counter = Counter()
+    mentions = []
+    for span in spans:
+        doc = span.doc
+        if id(doc) not in documents:
+            documents[id(doc)] = (f"doc{next(_DOCUMENT_NUMBERS)}", doc.text, doc.has_annotation("SENT_START"))
+        document_id, text, has_sentences = documents[id(doc)]
+        mentions.append(mention_from_span(span, document_id, per_document[document_id], text, has_sentences))
+        per_document[document_id] += 1
+    return mentions
+
+
 def mentions_of_docs(docs: list[Doc], spans_key: str | None, labels: list[str]) -> tuple[list[list[Span]], list[Mention]]:
     """The spans of each doc and one flat list of their mentions (in doc, then span order)."""
     spans_per_doc = [spans_to_link(doc, spans_key, labels) for doc in docs]
-    mentions = []
-    for doc_index, (doc, spans) in enumerate(zip(docs, spans_per_doc)):
-        if not spans:
-            continue
-        text, has_sentences = doc.text, doc.has_annotation("SENT_START")
-        mentions.extend(
-            mention_from_span(span, f"doc{doc_index}", span_index, text, has_sentences) for span_index, span in enumerate(spans)
-        )
-    return spans_per_doc, mentions
+    return spans_per_doc, mentions_of_spans([span for spans in spans_per_doc for span in spans])

@@ -1,7 +1,7 @@
 """`xmr_ranker`: reorders the linker's candidates with a learned ranker (LightGBM over the XMR channels' evidence).
 
-It ranks the per-channel evidence that the linker computed for the same batch (`SharedEvidence`: the XMR stage
-scores each batch once), or asks the linker's XMR model for it (`XMRModel.channel_scores`, with the linker's beam
+It ranks the per-channel evidence that the linker computed for the same batch, on the linker's mentions
+(`SharedEvidence`: the XMR stage scores each batch once, and each span becomes a mention once), or asks the linker's XMR model for it (`XMRModel.channel_scores`, with the linker's beam
 and abbreviation settings) when the linker did not link these spans in this pass. It writes `_.xmr_candidates`,
 `_.xmr_confidence` (the ranker's own calibrated confidence) and `kb_id_`. lightgbm is imported only when the
 component loads its model.
@@ -13,10 +13,11 @@ from pathlib import Path
 
 from spacy.tokens import Span
 
-from ..corpus.mention import Candidates, Mention
+from ..corpus.mention import Candidates
 from ..errors import ConfigError
 from .base import CandidatePipe, RankedCandidates
 from .linker import XMRLinker
+from .mentions import mentions_of_spans
 
 logger = logging.getLogger(__name__)
 EVIDENCE_BATCHES = 4  # the linker keeps the evidence of up to this many batches of docs for the ranker
@@ -54,10 +55,13 @@ class XMRRanker(CandidatePipe):
                            "\"score\"", self.name, directory, self.threshold, self.name)
         return ranker
 
-    def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
+    def _rank(self, spans: list[Span]) -> list[Candidates]:
         ranker, xmr = self.get_model(), self.linker.get_model()
-        evidence = self.evidence.take(spans, ranker.config.top_k)
-        if evidence is None:
+        kept = self.evidence.take(spans, ranker.config.top_k)
+        if kept is not None:
+            mentions, evidence = kept
+        else:
+            mentions = mentions_of_spans(spans)
             evidence = xmr.channel_scores(mentions, top_k=ranker.config.top_k, beam_size=self.linker.beam_size,
                                           resolve_abbreviations=self.linker.resolve_abbreviations)
         ranked, confidences = ranker.rank_with_confidence(mentions, evidence, xmr.ontology)

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from spacy.tokens import Span
 
-from ..corpus.mention import Candidates, Mention
+from ..corpus.mention import Candidates
 from .base import CandidatePipe, RankedCandidates
 from .extensions import get_candidates
+from .mentions import mentions_of_spans
 
 logger = logging.getLogger(__name__)
 DOCS_PER_BATCH = 64  # docs gathered per rerank call; their mentions go `mentions_per_batch` at a time to the transformer
@@ -46,13 +47,13 @@ class XMRReranker(CandidatePipe):
                            "again, or set threshold_on = \"score\"", self.name, directory, self.threshold)
         return reranker
 
-    def _rank(self, mentions: list[Mention], spans: list[Span]) -> list[Candidates]:
+    def _rank(self, spans: list[Span]) -> list[Candidates]:
         """The reranked lists, each with the reranker's confidence in its top candidate when it is calibrated."""
         candidates = [get_candidates(span) for span in spans]
         if not any(candidates):  # nothing to rescore: do not load or run the transformer
             return candidates
         reranker = self.get_model()
-        reranked = reranker.rerank(mentions, candidates, batch_size=self.mentions_per_batch)
+        reranked = reranker.rerank(mentions_of_spans(spans), candidates, batch_size=self.mentions_per_batch)
         confidence = reranker.confidence(candidates, reranked)
         if confidence is None:
             return reranked

@@ -1,4 +1,5 @@
-"""The XMR evidence that `xmr_linker` computed for a batch, kept for the `xmr_ranker` that follows it.
+"""The XMR evidence that `xmr_linker` computed for a batch, with the spans' mentions, kept for the `xmr_ranker`
+that follows it.
 
 Why: the ranker's features are the XMR stage's per-channel scores of each candidate (`XMRModel.channel_scores`),
 which the linker has just computed; asking the model again scored every batch twice. Only a linker that a ranker
@@ -14,16 +15,19 @@ from typing import TYPE_CHECKING, Sequence
 
 from spacy.tokens import Doc, Span
 
+from ..corpus.mention import Mention
+
 if TYPE_CHECKING:
     from ..xmr import CandidateEvidence
 
 Offsets = tuple[int, int]
+Kept = tuple[Mention, list["CandidateEvidence"]]
 
 
 class SharedEvidence:
     def __init__(self, capacity: int):
         self.capacity = capacity
-        self._docs: weakref.WeakKeyDictionary[Doc, tuple[int, dict[Offsets, list[CandidateEvidence]]]] = weakref.WeakKeyDictionary()
+        self._docs: weakref.WeakKeyDictionary[Doc, tuple[int, dict[Offsets, Kept]]] = weakref.WeakKeyDictionary()
 
     def __getstate__(self) -> dict:
         """Pickled (a pipeline sent to worker processes) empty: the evidence belongs to this process's docs."""
@@ -32,19 +36,19 @@ class SharedEvidence:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["capacity"])
 
-    def keep(self, spans: Sequence[Span], evidence: Sequence[list[CandidateEvidence]], top_k: int) -> None:
-        """Keep each span's candidates (asked for with `top_k`), by its doc."""
-        by_doc: dict[Doc, dict[Offsets, list[CandidateEvidence]]] = {}
-        for span, candidates in zip(spans, evidence):
-            by_doc.setdefault(span.doc, {})[(span.start_char, span.end_char)] = candidates
+    def keep(self, spans: Sequence[Span], mentions: Sequence[Mention], evidence: Sequence[list[CandidateEvidence]], top_k: int) -> None:
+        """Keep each span's mention and candidates (asked for with `top_k`), by its doc."""
+        by_doc: dict[Doc, dict[Offsets, Kept]] = {}
+        for span, mention, candidates in zip(spans, mentions, evidence):
+            by_doc.setdefault(span.doc, {})[(span.start_char, span.end_char)] = (mention, candidates)
         for doc, candidates in by_doc.items():
             self._docs[doc] = (top_k, candidates)
         while len(self._docs) > self.capacity:
             del self._docs[next(iter(self._docs))]
 
-    def take(self, spans: Sequence[Span], top_k: int) -> list[list[CandidateEvidence]] | None:
-        """The spans' candidates, when the linker kept them for exactly these spans of their docs with `top_k`
-        (else None); their docs' entries are dropped either way."""
+    def take(self, spans: Sequence[Span], top_k: int) -> tuple[list[Mention], list[list[CandidateEvidence]]] | None:
+        """The spans' mentions and candidates, when the linker kept them for exactly these spans of their docs with
+        `top_k` (else None); their docs' entries are dropped either way."""
         docs = list(dict.fromkeys(span.doc for span in spans))
         kept = [self._docs.pop(doc, None) for doc in docs]
         if any(entry is None or entry[0] != top_k for entry in kept):
@@ -53,4 +57,6 @@ class SharedEvidence:
         if sum(map(len, by_offsets.values())) != len(spans):
             return None
         found = [by_offsets[id(span.doc)].get((span.start_char, span.end_char)) for span in spans]
-        return None if any(candidates is None for candidates in found) else found
+        if any(entry is None for entry in found):
+            return None
+        return [mention for mention, _ in found], [candidates for _, candidates in found]

@@ -18,6 +18,7 @@ from ..corpus.mention import Mention
 from ..ontology import Ontology
 from ..xmr import CandidateEvidence, normalize_text, texts_to_link
 from .names import NameIndex, string_features
+from .pairs import DistinctPairs, factorize
 from .stems import StemIndex, stem_features
 
 ABSENT_RANK = 100.0  # the rank of a candidate that a channel did not score
@@ -124,12 +125,12 @@ class ConceptFacts:
 
     def columns(self, concept_ids: Sequence[str]) -> np.ndarray:
         """rows × (prior, log_count, depth, n_names) of the concepts `concept_ids`."""
-        unique, inverse = np.unique(np.asarray(concept_ids, dtype=object), return_inverse=True)
+        unique, inverse = factorize(concept_ids)
         counts = np.array([self.concept_counts.get(concept_id, 0) for concept_id in unique], dtype=np.float64)
         table = np.stack([counts / max(self.n_training_mentions, 1), np.log1p(counts),
                           [float(self.depth(concept_id)) for concept_id in unique],
-                          [float(len(self.names.names(concept_id))) for concept_id in unique]], axis=1)
-        return table[inverse].reshape(len(concept_ids), 4)
+                          [float(len(self.names.names(concept_id))) for concept_id in unique]], axis=1).reshape(-1, 4)
+        return table[inverse]
 
 
 def concept_counts(mentions: Sequence[Mention], ontology: Ontology) -> dict[str, int]:
@@ -196,10 +197,10 @@ def featurize(mentions: Sequence[Mention], evidence: Sequence[Sequence[Candidate
     per_mention = np.array([(len(set(mention_keys[-1].split())), _is_short_form(m.text), long_form != m.text)
                             for m, long_form, mention_keys in zip(mentions, long_forms, keys)], dtype=np.float64).reshape(-1, 3)
     concepts = facts.columns(rows.concept_ids)
-    blocks = [_channel_block(rows, evidence, channels), _fused_block(rows),
-              string_features(facts.names, keys, rows.owners, rows.concept_ids), per_mention[rows.owners], concepts[:, :2],
-              _document_block(rows, mentions), concepts[:, 2:], stem_features(facts.stems, keys, rows.owners, rows.concept_ids),
-              _hierarchy_block(rows, facts)]
+    pairs = DistinctPairs.of(keys, rows.owners, rows.concept_ids)
+    blocks = [_channel_block(rows, evidence, channels), _fused_block(rows), string_features(facts.names, pairs)[pairs.of_row],
+              per_mention[rows.owners], concepts[:, :2], _document_block(rows, mentions), concepts[:, 2:],
+              stem_features(facts.stems, pairs)[pairs.of_row], _hierarchy_block(rows, facts)]
     if cross_encoder is not None:
         scores = np.array([score for scores in cross_encoder for score in scores], dtype=np.float64)
         blocks.append(np.stack([scores, rows.ranks(scores)], axis=1))
@@ -223,10 +224,10 @@ def _fused_block(rows: _Rows) -> np.ndarray:
 
 def _document_block(rows: _Rows, mentions: Sequence[Mention]) -> np.ndarray:
     """rows × (share of the document's other mentions that list the candidate, number of them that put it first)."""
-    _, document_of = np.unique(np.asarray([m.document_id for m in mentions], dtype=object), return_inverse=True)
+    _, document_of = factorize([m.document_id for m in mentions])
     mentions_in_document = np.bincount(document_of)
-    _, concept_of = np.unique(np.asarray(rows.concept_ids, dtype=object), return_inverse=True)
-    n_concepts = int(concept_of.max()) + 1
+    concepts, concept_of = factorize(rows.concept_ids)
+    n_concepts = len(concepts)
     document_concept = document_of[rows.owners] * n_concepts + concept_of
     listed = np.unique(rows.owners * n_concepts + concept_of)  # a mention lists a concept once
     listers, lister_counts = np.unique(document_of[listed // n_concepts] * n_concepts + listed % n_concepts, return_counts=True)
@@ -240,14 +241,16 @@ def _document_block(rows: _Rows, mentions: Sequence[Mention]) -> np.ndarray:
 
 def _hierarchy_block(rows: _Rows, facts: ConceptFacts) -> np.ndarray:
     """rows × (ancestor of the list's first candidate, descendant of it, ancestors listed, descendants listed)."""
-    width = int(rows.places.max()) + 1
-    above = np.zeros((rows.n_mentions, width, width), dtype=bool)  # [mention, a, b]: its candidate a is an ancestor of b
-    sizes = np.bincount(rows.owners, minlength=rows.n_mentions)
-    for owner, start, size in zip(range(rows.n_mentions), np.cumsum(sizes) - sizes, sizes):
-        listed = rows.concept_ids[start:start + size]
-        for place, concept_id in enumerate(listed):
-            ancestors = facts.ancestors(concept_id)
-            above[owner, :size, place] = [other in ancestors for other in listed]
+    concepts, concept_of = factorize(rows.concept_ids)
+    position = {concept_id: i for i, concept_id in enumerate(concepts)}
+    n = len(concepts)
+    # above[m, a, b]: mention m's candidate a is an ancestor of its candidate b; codes ancestor * n + descendant
+    lineage = np.array([position[ancestor] * n + below for below, concept_id in enumerate(concepts)
+                        for ancestor in facts.ancestors(concept_id) if ancestor in position], dtype=np.int64)
+    grid = np.full((rows.n_mentions, int(rows.places.max()) + 1), -1, dtype=np.int64)
+    grid[rows.owners, rows.places] = concept_of
+    listed = grid >= 0
+    above = np.isin(grid[:, :, None] * n + grid[:, None, :], lineage) & listed[:, :, None] & listed[:, None, :]
     owners, places = rows.owners, rows.places
     return np.stack([above[owners, places, 0], above[owners, 0, places],
                      above.sum(axis=1)[owners, places], above.sum(axis=2)[owners, places]], axis=1).astype(np.float64)

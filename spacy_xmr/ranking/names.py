@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from ..ontology import Ontology
 from ..xmr import normalize_text
+from .pairs import DistinctPairs, binary_rows, factorize, pair_indexes
 
 MAX_NAMES = 50  # names compared per concept: MEDIC's longest synonym lists add time, not signal
 NO_MATCH, SAME_WORDS, SYNONYM, PREFERRED_NAME = 0.0, 1.0, 2.0, 3.0  # alias_match values
@@ -51,12 +52,7 @@ class StringRows:
 
     def matrices(self, n_trigrams: int, n_words: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """The rows' binary trigram and word matrices."""
-        return _binary_rows(self.trigram_ids, self.trigram_counts, n_trigrams), _binary_rows(self.word_ids, self.word_counts, n_words)
-
-
-def _binary_rows(ids: np.ndarray, counts: np.ndarray, width: int) -> sp.csr_matrix:
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return sp.csr_matrix((np.ones(len(ids), dtype=np.float32), ids.astype(np.int64), indptr), shape=(len(counts), width))
+        return binary_rows(self.trigram_ids, self.trigram_counts, n_trigrams), binary_rows(self.word_ids, self.word_counts, n_words)
 
 
 class NameIndex:
@@ -112,36 +108,17 @@ def _jaccard(common: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return common / np.where(union == 0, 1, union)
 
 
-def _pair_indexes(key_start, key_count, name_start, name_count) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(group, key row, name row) of every key × name pair of each group (a candidate row), group after group,
-    keys outer, names inner."""
-    sizes = key_count * name_count
-    group = np.repeat(np.arange(len(sizes)), sizes)
-    offset = np.arange(len(group)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    names_per_key = name_count[group]
-    return group, key_start[group] + offset // names_per_key, name_start[group] + offset % names_per_key
-
-
-def string_features(index: NameIndex, mention_keys: Sequence[Sequence[str]], owners: np.ndarray,
-                    concept_ids: Sequence[str]) -> np.ndarray:
-    """rows × STRING_FEATURES for candidate rows `concept_ids`, row i a candidate of mention `owners[i]`, whose
-    normalised keys are `mention_keys[owners[i]]` (its text first); zeros for a concept without names.
-
-    Each distinct (keys, concept) pair of the batch is compared once: an abstract repeats its mentions, so about
-    half of a batch's rows of NCBI Disease repeat another's."""
-    if not len(concept_ids):
+def string_features(index: NameIndex, pairs: DistinctPairs) -> np.ndarray:
+    """len(pairs.concept_ids) × STRING_FEATURES of each distinct (mention keys, concept) pair (the keys: the mention's
+    normalised text first, then its long form if any); zeros for a concept without names."""
+    if not len(pairs.concept_ids):
         return np.zeros((0, len(STRING_FEATURES)))
-    key_sets: dict[tuple[str, ...], int] = {}
-    key_set_of_mention = np.array([key_sets.setdefault(tuple(keys), len(key_sets)) for keys in mention_keys], dtype=np.int64)
-    unique, concept_of_row = np.unique(np.asarray(concept_ids, dtype=object), return_inverse=True)
-    pairs, first_rows, pair_of_row = np.unique(key_set_of_mention[owners] * len(unique) + concept_of_row.ravel(),
-                                               return_index=True, return_inverse=True)
-    distinct = _pairwise_string_features(index, list(key_sets), pairs // len(unique), concept_of_row.ravel()[first_rows], unique)
-    return distinct[pair_of_row.ravel()]
+    unique, concept_of_row = factorize(pairs.concept_ids)
+    return _pairwise_string_features(index, pairs.key_sets, pairs.key_set, concept_of_row, unique)
 
 
 def _pairwise_string_features(index: NameIndex, mention_keys: Sequence[Sequence[str]], owners: np.ndarray,
-                              concept_of_row: np.ndarray, unique: np.ndarray) -> np.ndarray:
+                              concept_of_row: np.ndarray, unique: Sequence[str]) -> np.ndarray:
     """`string_features` of rows whose concepts are `unique[concept_of_row]`, each (key, name) pair compared."""
     out = np.zeros((len(concept_of_row), len(STRING_FEATURES)))
     name_parts = [index.names(concept_id) for concept_id in unique]
@@ -153,7 +130,7 @@ def _pairwise_string_features(index: NameIndex, mention_keys: Sequence[Sequence[
     keys_per_mention = np.array([len(keys) for keys in mention_keys], dtype=np.int64)
     key_count = keys_per_mention[owners]
     key_start = (np.cumsum(keys_per_mention) - keys_per_mention)[owners]
-    group, key, name = _pair_indexes(key_start, key_count, name_start, name_count)
+    group, key, name = pair_indexes(key_start, key_count, name_start, name_count)
     if not len(group):
         return out
 

@@ -15,7 +15,8 @@ import numpy as np
 from ..ontology import Ontology
 from ..xmr import normalize_text
 from ..xmr.normalize import singular
-from .names import MAX_NAMES, _binary_rows, _pair_indexes
+from .names import MAX_NAMES
+from .pairs import DistinctPairs, binary_rows, factorize, pair_indexes
 
 STEM_LENGTH = 6
 FUNCTION_WORDS = frozenset({"of", "the", "an", "in", "with", "to", "for", "by", "on", "and", "or", "due", "associated"})
@@ -61,33 +62,34 @@ class StemIndex:
 
 
 def _stem_matrix(rows: list[list[int]], width: int):
-    return _binary_rows(np.array([i for row in rows for i in row], dtype=np.int64), np.array([len(row) for row in rows], dtype=np.int64), width)
+    return binary_rows(np.array([i for row in rows for i in row], dtype=np.int64), np.array([len(row) for row in rows], dtype=np.int64), width)
 
 
-def stem_features(index: StemIndex, mention_keys: Sequence[Sequence[str]], owners: np.ndarray, concept_ids: Sequence[str]) -> np.ndarray:
-    """rows × STEM_FEATURES for candidate rows `concept_ids` of mentions `owners` with normalised keys `mention_keys`
-    (its text, then its long form if any): over the concept's names and the mention's keys, the largest share of a
-    name's stems found in the key, the largest share of the key's stems found in a name, and 1 when a key and a name
+def stem_features(index: StemIndex, pairs: DistinctPairs) -> np.ndarray:
+    """len(pairs.concept_ids) × STEM_FEATURES of each distinct (mention keys, concept) pair (the keys: the mention's
+    normalised text, then its long form if any): over the concept's names and the mention's keys, the largest share of
+    a name's stems found in the key, the largest share of the key's stems found in a name, and 1 when a key and a name
     are the same string once spaces are removed."""
-    out = np.zeros((len(concept_ids), len(STEM_FEATURES)))
-    if not len(concept_ids):
+    out = np.zeros((len(pairs.concept_ids), len(STEM_FEATURES)))
+    if not len(pairs.concept_ids):
         return out
-    unique, concept_of_row = np.unique(np.asarray(concept_ids, dtype=object), return_inverse=True)
+    unique, concept_of_row = factorize(pairs.concept_ids)
+    mention_keys, owners = pairs.key_sets, pairs.key_set
     parts = [index.names(concept_id) for concept_id in unique]
     name_stems = [row for stem_rows, _ in parts for row in stem_rows]
     name_compacts = np.array([i for _, compacts in parts for i in compacts], dtype=np.int64)
     key_stems, key_sizes, key_compacts = index.keys([key for keys in mention_keys for key in keys])
     names_per_concept = np.array([len(compacts) for _, compacts in parts], dtype=np.int64)
     keys_per_mention = np.array([len(keys) for keys in mention_keys], dtype=np.int64)
-    group, key, name = _pair_indexes((np.cumsum(keys_per_mention) - keys_per_mention)[owners], keys_per_mention[owners],
+    group, key, name = pair_indexes((np.cumsum(keys_per_mention) - keys_per_mention)[owners], keys_per_mention[owners],
                                      (np.cumsum(names_per_concept) - names_per_concept)[concept_of_row], names_per_concept[concept_of_row])
     if not len(group):
         return out
     width = len(index.stem_ids)
     common = np.asarray(_stem_matrix(key_stems, width)[key].multiply(_stem_matrix(name_stems, width)[name]).sum(axis=1)).ravel()
     name_sizes = np.array([len(row) for row in name_stems], dtype=np.float64)[name]
-    pairs = np.stack([common / np.maximum(name_sizes, 1), common / np.maximum(np.asarray(key_sizes, dtype=np.float64)[key], 1),
-                      (np.asarray(key_compacts)[key] == name_compacts[name]).astype(np.float64)], axis=1)
+    compared = np.stack([common / np.maximum(name_sizes, 1), common / np.maximum(np.asarray(key_sizes, dtype=np.float64)[key], 1),
+                         (np.asarray(key_compacts)[key] == name_compacts[name]).astype(np.float64)], axis=1)
     groups, starts = np.unique(group, return_index=True)
-    out[groups] = np.maximum.reduceat(pairs, starts, axis=0)
+    out[groups] = np.maximum.reduceat(compared, starts, axis=0)
     return out

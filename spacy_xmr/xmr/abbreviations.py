@@ -6,6 +6,8 @@ dependency, so the spaCy component and the CLI reuse it.
 """
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -130,17 +132,21 @@ def expand_abbreviations(text: str, mapping: dict[str, str]) -> str:
     return pattern.sub(lambda m: mapping[m.group(1)], text)
 
 
+@functools.lru_cache(maxsize=512)
+def _document_abbreviations(document_id: str, text: str) -> dict[str, str]:
+    """`abbreviation_map` of a document, kept for the next caller: the linker and the ranker after it read the same
+    batch (the pipeline gives each doc its own id, so equal texts of two docs are read twice). Not to be changed."""
+    return abbreviation_map(text)
+
+
 def texts_to_link(mentions: Iterable[Mention]) -> list[str]:
     """For each mention, its text with short forms defined in its document replaced by their long forms.
 
     A mention that is itself the long form (or contains the definition) is left as it is.
     """
-    cache: dict[tuple[str, int], dict[str, str]] = {}
     texts = []
     for mention in mentions:
-        key = (mention.document_id, hash(mention.document_text))
-        if key not in cache:
-            cache[key] = abbreviation_map(mention.document_text)
-        mapping = {short: long for short, long in cache[key].items() if long.lower() not in mention.text.lower()}
+        defined = _document_abbreviations(mention.document_id, mention.document_text)
+        mapping = {short: long for short, long in defined.items() if long.lower() not in mention.text.lower()}
         texts.append(expand_abbreviations(mention.text, mapping))
     return texts

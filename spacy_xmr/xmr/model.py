@@ -21,7 +21,7 @@ from ..corpus.mention import Candidates, Mention
 from ..errors import ConfigError, ModelLoadError
 from ..ontology import Ontology, with_corpus_concepts
 from .abbreviations import texts_to_link
-from .arrays import load_json, reading, save_json
+from .arrays import load_json, save_json
 from .backend import ArrayBackend, array_backend
 from .channels import CHANNELS, Channel, ModelParts, ParentChannel, QueryBatch, TrainingInputs
 from .channels.document import offered_concepts, with_document_candidates
@@ -32,6 +32,7 @@ from .example_strings import ExampleStrings
 from .feature_store import FeatureStore
 from .features import Featurizer
 from .format_versions import FORMAT_NAME, FORMAT_VERSION, read_header
+from .lazy_ontology import LazyOntology
 from .fusion import CandidateEvidence, channel_weights, fuse, raise_to
 from .normalize import normalize_text
 from .parallel import available_cpus
@@ -60,18 +61,19 @@ class XMRModel:
     rest of its batch, so the result is the same for any `n_jobs` and chunk size.
     """
 
-    def __init__(self, config: XMRConfig, ontology: Ontology, concept_ids: list[str], featurizer: Featurizer,
+    def __init__(self, config: XMRConfig, ontology: Ontology | LazyOntology, concept_ids: list[str], featurizer: Featurizer,
                  examples: ExampleStrings, channels: dict[str, Channel], stats: dict | None = None, n_jobs: int | None = None):
+        """`ontology`: the concepts, or a loaded model's `LazyOntology` (read when first needed)."""
         self.config = config
         self.settings = PredictionSettings()
         self.n_jobs = n_jobs
-        self._ontology = ontology
+        self._ontology = ontology if isinstance(ontology, LazyOntology) else LazyOntology(ontology)
         self._concept_ids = list(concept_ids)
         self._column: dict[str, int] | None = None
         self.featurizer = featurizer
         self.examples = examples
         self.channels = channels
-        self.parent = ParentChannel(ontology, self._concept_ids, config.parent)
+        self.parent = ParentChannel(self._ontology, self._concept_ids, config.parent)
         self.stats = stats or {}
         self.calibrator: Calibrator | None = None  # see `confidence`
         self._directory: Path | None = None  # the folder it was loaded from, which a pickle of it names (`__reduce_ex__`)
@@ -80,7 +82,8 @@ class XMRModel:
 
     @property
     def ontology(self) -> Ontology:
-        return self._ontology
+        """The model's concepts (a loaded model reads its ontology file on the first use, see `LazyOntology`)."""
+        return self._ontology()
 
     @property
     def concept_ids(self) -> list[str]:
@@ -335,7 +338,8 @@ class XMRModel:
             self.examples.save(tmp)
             for channel in self.channels.values():
                 channel.save(tmp)
-            self._ontology.to_disk(tmp / ONTOLOGY_FILE)
+            self.parent.save(tmp)
+            self.ontology.to_disk(tmp / ONTOLOGY_FILE)
             if self.calibrator is not None:
                 save_json(tmp / CALIBRATION_FILE, self.calibrator.to_dict())
 
@@ -353,9 +357,8 @@ class XMRModel:
         examples = ExampleStrings.load(directory, len(concept_ids), featurizer.n_features)
         parts = ModelParts(directory, examples, featurizer.n_features, checked.applied_to(config))
         channels = {channel_class.name: channel_class.load(parts) for channel_class in CHANNELS if channel_class.enabled(config)}
-        with reading(directory / ONTOLOGY_FILE):
-            ontology = Ontology.from_disk(directory / ONTOLOGY_FILE)
-        model = cls(config, ontology, concept_ids, featurizer, examples, channels, header.get("stats", {}))
+        model = cls(config, LazyOntology.of_file(directory / ONTOLOGY_FILE), concept_ids, featurizer, examples, channels, header.get("stats", {}))
+        model.parent.load_saved(directory)
         model.settings, model.n_jobs, model._backend = checked, checked.n_jobs, array_backend(checked.device)
         model._directory = directory.resolve()
         if (directory / CALIBRATION_FILE).exists():  # absent: trained on names alone, or by a version before calibration

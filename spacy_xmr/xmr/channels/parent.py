@@ -7,7 +7,8 @@ they have in common. Measured on NCBI Disease and BC5CDR dev (see `FusionConfig.
 unchanged and recall@10/20 rises.
 
 It is a post-fusion channel: it reads the fused scores of the scoring channels, not the queries, so it has no
-`score(queries)`; it learns nothing and stores nothing (the hierarchy is the model's ontology).
+`score(queries)`; it learns nothing. What it derives from the model's ontology (the parent matrix, the root and the
+top-level categories) it saves with the model, so that a loaded model links without reading its ontology file.
 
 The ontology's root and its top-level categories ("Diseases", "Neoplasms") generalise nearly everything, so they
 never enter as parents; the root is never a candidate at all. A top-level category stays a candidate where a channel
@@ -20,15 +21,18 @@ its score per place) below the one before it.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import scipy.sparse as sp
 
 from ...ontology import Ontology
+from ..arrays import MATRIX_PARTS, load_arrays, matrix_arrays, matrix_from_arrays, reading, save_arrays, stored
 from ..sparse_ops import max_over_mapped, row_ids, top_k_per_row
 
 TIE_STEP = 1e-3  # a parent's score falls this share per place behind a parent that ties with it
+HIERARCHY_FILE = "hierarchy"  # the saved parent matrix, roots and top-level categories (older models lack it: built again)
 
 if TYPE_CHECKING:
     from ..config import ParentConfig
@@ -84,7 +88,8 @@ def parent_scores(scores: sp.csr_matrix, parents: sp.csr_matrix, top_children: i
 class ParentChannel:
     name = "parent"
 
-    def __init__(self, ontology: Ontology, concept_ids: list[str], settings: "ParentConfig"):
+    def __init__(self, ontology: Callable[[], Ontology], concept_ids: list[str], settings: "ParentConfig"):
+        """`ontology()` gives the model's ontology; it is called only when the hierarchy was not saved."""
         self._ontology = ontology
         self._concept_ids = concept_ids
         self.settings = settings
@@ -97,10 +102,24 @@ class ParentChannel:
         prediction config) replace the trained ones."""
         self.settings = settings or self.settings
         if self._parents is None:
-            roots, top = hierarchy_top(self._ontology, self._concept_ids)
-            self._parents = parent_matrix(self._ontology, self._concept_ids, roots | top)
+            ontology = self._ontology()
+            roots, top = hierarchy_top(ontology, self._concept_ids)
+            self._parents = parent_matrix(ontology, self._concept_ids, roots | top)
             self._roots, self._top_level = (np.array([i for i, concept_id in enumerate(self._concept_ids) if concept_id in ids], dtype=np.int64)
                                             for ids in (roots, top))
+
+    def save(self, directory: Path) -> None:
+        self.prepare()
+        save_arrays(directory / HIERARCHY_FILE, **matrix_arrays(self._parents), roots=self._roots, top_level=self._top_level)
+
+    def load_saved(self, directory: Path) -> None:
+        """Read the hierarchy that `save` wrote in a model folder, where it did."""
+        path = directory / HIERARCHY_FILE
+        if stored(path):
+            arrays = load_arrays(path, *MATRIX_PARTS, "roots", "top_level")
+            with reading(path):
+                self._parents = matrix_from_arrays(arrays)
+            self._roots, self._top_level = np.asarray(arrays["roots"]), np.asarray(arrays["top_level"])
 
     def without_barred(self, fused: sp.csr_matrix) -> sp.csr_matrix:
         """The fused scores without the hierarchy's root (it names no disease a mention could link to), nor its
