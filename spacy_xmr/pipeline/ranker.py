@@ -1,8 +1,9 @@
 """`xmr_ranker`: reorders the linker's candidates with a learned ranker (LightGBM over the XMR channels' evidence).
 
 It ranks the per-channel evidence that the linker computed for the same batch, on the linker's mentions
-(`SharedEvidence`: the XMR stage scores each batch once, and each span becomes a mention once), or asks the linker's XMR model for it (`XMRModel.channel_scores`, with the linker's beam
-and abbreviation settings) when the linker did not link these spans in this pass. It writes `_.xmr_candidates`,
+(`SharedEvidence`: the XMR stage scores each batch once, and each span becomes a mention once), or asks the
+linker's XMR model for it (`XMRModel.channel_scores`, with the linker's beam and abbreviation settings) when the
+linker did not link these spans in this pass. It writes `_.xmr_candidates`,
 `_.xmr_confidence` (the ranker's own calibrated confidence) and `kb_id_`. lightgbm is imported only when the
 component loads its model.
 """
