@@ -10,6 +10,8 @@ import scipy.sparse as sp
 from .arrays import index_dtype
 
 
+LONG_ROW_RUNS = 16  # runs per kept cell in which `top_k_per_row` looks for a lower bound of a long row's k-th value
+MIN_RUN_LENGTH = 4  # cells of a run, at least
 NORMALIZED_CELLS_AT_ONCE = 1 << 20  # bounds `l2_normalize_rows`'s temporaries (about 8 bytes a cell) to 8 MiB
 
 
@@ -149,6 +151,8 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
     lengths = np.diff(matrix.indptr)
     if lengths.size == 0 or lengths.max() <= k:
         return matrix.copy()
+    matrix = _without_cells_below_kth(matrix, lengths, k)
+    lengths = np.diff(matrix.indptr)
     by_length = np.argsort(lengths, kind="stable")
     kept_rows, kept_cols, kept_values = [], [], []
     lo = np.searchsorted(lengths[by_length], k, side="right")  # rows with <= k entries are kept whole
@@ -185,6 +189,57 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
     )
 
 
+def _without_cells_below_kth(matrix: sp.csr_matrix, lengths: np.ndarray, k: int) -> sp.csr_matrix:
+    """`matrix` less the cells of its long rows (`MIN_RUN_LENGTH` × k cells or more) that lie below a lower bound of
+    their row's k-th largest value (`_long_row_runs`), in about one pass over the cells.
+
+    Only the runs whose maximum reaches the bound are read again, less their cells below it. Every cell at or above
+    the k-th value stays (ties included), so the top k is the same, while what `top_k_per_row` scatters and
+    partitions shrinks from a whole row (the nearest channel's shortlist rows reach 5% of the example strings) to a
+    few times k.
+    """
+    long_rows = np.flatnonzero(lengths >= MIN_RUN_LENGTH * k)
+    if not long_rows.size:
+        return matrix
+    starts, ends, maxima, bounds = _long_row_runs(matrix, lengths, long_rows, k)
+    row, run = np.nonzero(maxima >= bounds[:, None])
+    short_rows = np.flatnonzero(lengths < MIN_RUN_LENGTH * k)
+    # segments of cells to read, each a short row whole or a kept run of a long row, in the order of the cells
+    segment_starts = np.concatenate([matrix.indptr[short_rows], starts[row, run]])
+    order = np.argsort(segment_starts, kind="stable")
+    segment_starts = segment_starts[order]
+    segment_lengths = np.concatenate([lengths[short_rows], ends[row, run] - starts[row, run]])[order]
+    segment_rows = np.concatenate([short_rows, long_rows[row]])[order]
+    segment_bounds = np.concatenate([np.full(short_rows.size, -np.inf, dtype=matrix.data.dtype), bounds[row]])[order]
+    cells = np.arange(segment_lengths.sum()) + np.repeat(segment_starts - np.cumsum(segment_lengths) + segment_lengths,
+                                                         segment_lengths)
+    at_least = matrix.data[cells] >= np.repeat(segment_bounds, segment_lengths)
+    counts = np.bincount(np.repeat(segment_rows, segment_lengths)[at_least], minlength=lengths.size)
+    kept = cells[at_least]
+    return sp.csr_matrix((matrix.data[kept], matrix.indices[kept], np.concatenate([[0], np.cumsum(counts)])), shape=matrix.shape)
+
+
+def _long_row_runs(matrix: sp.csr_matrix, lengths: np.ndarray, long_rows: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """(starts, ends, maxima, bounds): each long row cut into at least k (at most `LONG_ROW_RUNS` × k) disjoint runs of
+    cells (long rows × runs; a row's runs past its last are empty, of maximum -inf), and per row the k-th largest of
+    its runs' maxima: the k-th largest of k of its cells, so at most the row's own k-th value."""
+    row_lengths = lengths[long_rows, None].astype(np.int64)
+    n_runs = np.minimum(LONG_ROW_RUNS * k, row_lengths // MIN_RUN_LENGTH)
+    edges = matrix.indptr[long_rows, None] + np.minimum(np.arange(int(n_runs.max()) + 1), n_runs) * row_lengths // n_runs
+    maxima = _run_maxima(matrix.data, edges)
+    return edges[:, :-1], edges[:, 1:], maxima, -np.partition(-maxima, k - 1, axis=1)[:, k - 1]
+
+
+def _run_maxima(data: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The largest of `data[edges[r, i]:edges[r, i + 1]]` for each row r of `edges` and run i; -inf for an empty run."""
+    maxima = np.maximum.reduceat(data, np.minimum(edges, data.size - 1).ravel()).reshape(edges.shape)[:, :-1]
+    if edges[-1, -1] == data.size:  # `reduceat` takes no index past the data: the run ending there stopped a cell short
+        last = np.flatnonzero(np.diff(edges[-1]))[-1]
+        maxima[-1, last] = data[edges[-1, last]:].max()
+    maxima[edges[:, 1:] == edges[:, :-1]] = -np.inf
+    return maxima
+
+
 def _keep_lowest_columns(keep: np.ndarray, tied: np.ndarray, columns: np.ndarray, wanted: np.ndarray) -> None:
     """Add to `keep`, row by row, the `wanted` tied cells of the lowest columns (all of them where that is all
     there are: the usual case; only the rows with more ties than places are ranked)."""
@@ -197,14 +252,16 @@ def _keep_lowest_columns(keep: np.ndarray, tied: np.ndarray, columns: np.ndarray
 
 
 def max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
-    """A CSR matrix whose cell (r, c) holds the largest of the values given for it."""
+    """A CSR matrix whose cell (r, c) holds the largest of the values given for it: one sort of the cells' flat
+    positions (a third of the time of a sort on (row, column, value)), the largest of each run of equal positions."""
     if rows.size == 0:
         return sp.csr_matrix(shape, dtype=np.float32)
-    order = np.lexsort((-values, cols, rows))
-    rows, cols, values = rows[order], cols[order], values[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-    return sp.csr_matrix((values[first], (rows[first], cols[first])), shape=shape, dtype=np.float32)
+    cells = rows.astype(np.int64) * shape[1] + cols
+    order = np.argsort(cells)
+    cells, values = cells[order], values[order]
+    first = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
+    rows, cols = np.divmod(cells[first], shape[1])
+    return sp.csr_matrix((np.maximum.reduceat(values, first), (rows, cols)), shape=shape, dtype=np.float32)
 
 
 def max_over_mapped(rows: np.ndarray, values: np.ndarray, mapped: sp.csr_matrix, shape: tuple[int, int],
