@@ -9,7 +9,7 @@ import pytest
 from spacy_xmr.ranking import LearnedRanker, RankerConfig
 from spacy_xmr.ranking.confidence import FEATURE_NAMES, feature_matrix, list_probabilities
 from spacy_xmr.ranking.names import NameIndex, string_features
-from spacy_xmr.ranking.pairs import DistinctPairs
+from spacy_xmr.ranking.pairs import DistinctPairs, factorize
 from spacy_xmr.ranking.stems import StemIndex, stem_features
 from spacy_xmr.xmr import CandidateEvidence, normalize_text
 
@@ -35,10 +35,10 @@ def test_string_and_stem_features_of_repeated_pairs_equal_those_of_each_row_alon
     concept_ids = list(dict.fromkeys(c.concept_id for listed in candidates for c in listed))[:12]
     owners = np.repeat(np.arange(len(keys)), len(concept_ids))
     rows = [concept_ids[i % len(concept_ids)] for i in range(len(owners))]
-    pairs = DistinctPairs.of(keys, owners, rows)
-    assert len(pairs.concept_ids) < len(rows)
+    pairs = DistinctPairs.of(keys, owners, *factorize(rows))
+    assert len(pairs) < len(rows)
     batch = features(index(synthetic_model.ontology), pairs)[pairs.of_row]
-    alone = np.vstack([features(index(synthetic_model.ontology), DistinctPairs.of([keys[owner]], np.zeros(1, dtype=np.int64), [concept]))
+    alone = np.vstack([features(index(synthetic_model.ontology), DistinctPairs.of([keys[owner]], np.zeros(1, dtype=np.int64), [concept], np.zeros(1, dtype=np.int64)))
                        for owner, concept in zip(owners, rows)])
     assert np.array_equal(batch, alone)
     assert len(np.unique(batch, axis=0)) > 2  # varied rows, not a trivial agreement

@@ -123,9 +123,8 @@ class ConceptFacts:
             self._ancestors[concept_id] = frozenset(found - {concept_id})
         return self._ancestors[concept_id]
 
-    def columns(self, concept_ids: Sequence[str]) -> np.ndarray:
-        """rows × (prior, log_count, depth, n_names) of the concepts `concept_ids`."""
-        unique, inverse = factorize(concept_ids)
+    def columns(self, unique: Sequence[str], inverse: np.ndarray) -> np.ndarray:
+        """rows × (prior, log_count, depth, n_names) of the concepts `unique[inverse]`."""
         counts = np.array([self.concept_counts.get(concept_id, 0) for concept_id in unique], dtype=np.float64)
         table = np.stack([counts / max(self.n_training_mentions, 1), np.log1p(counts),
                           [float(self.depth(concept_id)) for concept_id in unique],
@@ -152,7 +151,8 @@ class _Rows:
 
     owners: np.ndarray  # the mention of each row
     places: np.ndarray  # 0-based place in its list
-    concept_ids: list[str]
+    concepts: list[str]  # the batch's distinct candidate concepts, in order of first appearance
+    concept_of: np.ndarray  # each row's concept, an index into `concepts`
     fused: np.ndarray
     n_mentions: int
 
@@ -162,7 +162,8 @@ class _Rows:
         owners = np.repeat(np.arange(len(evidence)), sizes)
         places = np.arange(len(owners)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
         flat = [candidate for candidates in evidence for candidate in candidates]
-        return cls(owners, places, [c.concept_id for c in flat], np.array([c.score for c in flat], dtype=np.float64), len(evidence))
+        concepts, concept_of = factorize([c.concept_id for c in flat])
+        return cls(owners, places, concepts, concept_of, np.array([c.score for c in flat], dtype=np.float64), len(evidence))
 
     def padded(self, values: np.ndarray) -> np.ndarray:
         """mentions × longest list (× columns of `values`), -inf where a list is shorter."""
@@ -196,8 +197,8 @@ def featurize(mentions: Sequence[Mention], evidence: Sequence[Sequence[Candidate
             for m, long_form in zip(mentions, long_forms)]
     per_mention = np.array([(len(set(mention_keys[-1].split())), _is_short_form(m.text), long_form != m.text)
                             for m, long_form, mention_keys in zip(mentions, long_forms, keys)], dtype=np.float64).reshape(-1, 3)
-    concepts = facts.columns(rows.concept_ids)
-    pairs = DistinctPairs.of(keys, rows.owners, rows.concept_ids)
+    concepts = facts.columns(rows.concepts, rows.concept_of)
+    pairs = DistinctPairs.of(keys, rows.owners, rows.concepts, rows.concept_of)
     blocks = [_channel_block(rows, evidence, channels), _fused_block(rows), string_features(facts.names, pairs)[pairs.of_row],
               per_mention[rows.owners], concepts[:, :2], _document_block(rows, mentions), concepts[:, 2:],
               stem_features(facts.stems, pairs)[pairs.of_row], _hierarchy_block(rows, facts)]
@@ -226,8 +227,7 @@ def _document_block(rows: _Rows, mentions: Sequence[Mention]) -> np.ndarray:
     """rows × (share of the document's other mentions that list the candidate, number of them that put it first)."""
     _, document_of = factorize([m.document_id for m in mentions])
     mentions_in_document = np.bincount(document_of)
-    concepts, concept_of = factorize(rows.concept_ids)
-    n_concepts = len(concepts)
+    concept_of, n_concepts = rows.concept_of, len(rows.concepts)
     document_concept = document_of[rows.owners] * n_concepts + concept_of
     listed = np.unique(rows.owners * n_concepts + concept_of)  # a mention lists a concept once
     listers, lister_counts = np.unique(document_of[listed // n_concepts] * n_concepts + listed % n_concepts, return_counts=True)
@@ -241,14 +241,14 @@ def _document_block(rows: _Rows, mentions: Sequence[Mention]) -> np.ndarray:
 
 def _hierarchy_block(rows: _Rows, facts: ConceptFacts) -> np.ndarray:
     """rows × (ancestor of the list's first candidate, descendant of it, ancestors listed, descendants listed)."""
-    concepts, concept_of = factorize(rows.concept_ids)
+    concepts = rows.concepts
     position = {concept_id: i for i, concept_id in enumerate(concepts)}
     n = len(concepts)
     # above[m, a, b]: mention m's candidate a is an ancestor of its candidate b; codes ancestor * n + descendant
     lineage = np.array([position[ancestor] * n + below for below, concept_id in enumerate(concepts)
                         for ancestor in facts.ancestors(concept_id) if ancestor in position], dtype=np.int64)
     grid = np.full((rows.n_mentions, int(rows.places.max()) + 1), -1, dtype=np.int64)
-    grid[rows.owners, rows.places] = concept_of
+    grid[rows.owners, rows.places] = rows.concept_of
     listed = grid >= 0
     above = np.isin(grid[:, :, None] * n + grid[:, None, :], lineage) & listed[:, :, None] & listed[:, None, :]
     owners, places = rows.owners, rows.places

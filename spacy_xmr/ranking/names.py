@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ..ontology import Ontology
 from ..xmr import normalize_text
-from .pairs import DistinctPairs, binary_rows, factorize, pair_indexes
+from .pairs import DistinctPairs, binary_rows, pair_indexes
 
 MAX_NAMES = 50  # names compared per concept: MEDIC's longest synonym lists add time, not signal
 NO_MATCH, SAME_WORDS, SYNONYM, PREFERRED_NAME = 0.0, 1.0, 2.0, 3.0  # alias_match values
@@ -109,12 +109,11 @@ def _jaccard(common: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def string_features(index: NameIndex, pairs: DistinctPairs) -> np.ndarray:
-    """len(pairs.concept_ids) × STRING_FEATURES of each distinct (mention keys, concept) pair (the keys: the mention's
-    normalised text first, then its long form if any); zeros for a concept without names."""
-    if not len(pairs.concept_ids):
+    """len(pairs) × STRING_FEATURES of each distinct (mention keys, concept) pair (the keys: the mention's normalised
+    text first, then its long form if any); zeros for a concept without names."""
+    if not len(pairs):
         return np.zeros((0, len(STRING_FEATURES)))
-    unique, concept_of_row = factorize(pairs.concept_ids)
-    return _pairwise_string_features(index, pairs.key_sets, pairs.key_set, concept_of_row, unique)
+    return _pairwise_string_features(index, pairs.key_sets, pairs.key_set, pairs.concept, pairs.concepts)
 
 
 def _pairwise_string_features(index: NameIndex, mention_keys: Sequence[Sequence[str]], owners: np.ndarray,

@@ -24,21 +24,25 @@ def factorize(values: Sequence[Hashable]) -> tuple[list, np.ndarray]:
 @dataclass
 class DistinctPairs:
     """The distinct (mention keys, concept) pairs of a batch's candidate rows: `key_sets[key_set[i]]` and
-    `concept_ids[i]` are pair i's, and `of_row` maps each candidate row to its pair."""
+    `concepts[concept[i]]` are pair i's, and `of_row` maps each candidate row to its pair."""
 
     key_sets: list[tuple[str, ...]]
     key_set: np.ndarray
-    concept_ids: list[str]
+    concepts: list[str]
+    concept: np.ndarray
     of_row: np.ndarray
 
+    def __len__(self) -> int:
+        return len(self.key_set)
+
     @classmethod
-    def of(cls, mention_keys: Sequence[Sequence[str]], owners: np.ndarray, concept_ids: Sequence[str]) -> "DistinctPairs":
-        """`mention_keys[m]`: mention m's normalised keys; row i is a candidate `concept_ids[i]` of mention `owners[i]`."""
+    def of(cls, mention_keys: Sequence[Sequence[str]], owners: np.ndarray, concepts: list[str], concept_of: np.ndarray) -> "DistinctPairs":
+        """`mention_keys[m]`: mention m's normalised keys; row i is a candidate `concepts[concept_of[i]]` of mention
+        `owners[i]` (`concepts`, `concept_of`: the rows' concept ids as `factorize` gives them)."""
         key_sets, key_set_of_mention = factorize([tuple(keys) for keys in mention_keys])
-        concepts, concept_of_row = factorize(concept_ids)
-        codes = key_set_of_mention[owners] * len(concepts) + concept_of_row
-        pairs, first_rows, of_row = np.unique(codes, return_index=True, return_inverse=True)
-        return cls(key_sets, pairs // len(concepts), [concept_ids[row] for row in first_rows.tolist()], of_row.ravel())
+        codes = key_set_of_mention[owners] * len(concepts) + concept_of
+        pairs, of_row = np.unique(codes, return_inverse=True)
+        return cls(key_sets, pairs // len(concepts), concepts, pairs % len(concepts), of_row.ravel())
 
 
 def binary_rows(ids: np.ndarray, counts: np.ndarray, width: int) -> sp.csr_matrix:

@@ -16,7 +16,7 @@ from ..ontology import Ontology
 from ..xmr import normalize_text
 from ..xmr.normalize import singular
 from .names import MAX_NAMES
-from .pairs import DistinctPairs, binary_rows, factorize, pair_indexes
+from .pairs import DistinctPairs, binary_rows, pair_indexes
 
 STEM_LENGTH = 6
 FUNCTION_WORDS = frozenset({"of", "the", "an", "in", "with", "to", "for", "by", "on", "and", "or", "due", "associated"})
@@ -66,15 +66,14 @@ def _stem_matrix(rows: list[list[int]], width: int):
 
 
 def stem_features(index: StemIndex, pairs: DistinctPairs) -> np.ndarray:
-    """len(pairs.concept_ids) × STEM_FEATURES of each distinct (mention keys, concept) pair (the keys: the mention's
+    """len(pairs) × STEM_FEATURES of each distinct (mention keys, concept) pair (the keys: the mention's
     normalised text, then its long form if any): over the concept's names and the mention's keys, the largest share of
     a name's stems found in the key, the largest share of the key's stems found in a name, and 1 when a key and a name
     are the same string once spaces are removed."""
-    out = np.zeros((len(pairs.concept_ids), len(STEM_FEATURES)))
-    if not len(pairs.concept_ids):
+    out = np.zeros((len(pairs), len(STEM_FEATURES)))
+    if not len(pairs):
         return out
-    unique, concept_of_row = factorize(pairs.concept_ids)
-    mention_keys, owners = pairs.key_sets, pairs.key_set
+    unique, concept_of_row, mention_keys, owners = pairs.concepts, pairs.concept, pairs.key_sets, pairs.key_set
     parts = [index.names(concept_id) for concept_id in unique]
     name_stems = [row for stem_rows, _ in parts for row in stem_rows]
     name_compacts = np.array([i for _, compacts in parts for i in compacts], dtype=np.int64)

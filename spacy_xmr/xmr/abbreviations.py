@@ -135,7 +135,8 @@ def expand_abbreviations(text: str, mapping: dict[str, str]) -> str:
 @functools.lru_cache(maxsize=512)
 def _document_abbreviations(document_id: str, text: str) -> dict[str, str]:
     """`abbreviation_map` of a document, kept for the next caller: the linker and the ranker after it read the same
-    batch (the pipeline gives each doc its own id, so equal texts of two docs are read twice). Not to be changed."""
+    batch (the pipeline gives each doc its own id, so equal texts of two docs are read twice). Callers share the
+    dict: they must not change it."""
     return abbreviation_map(text)
 
 
