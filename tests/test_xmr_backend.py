@@ -1,9 +1,11 @@
 """The array backend seam (`spacy_xmr.xmr.backend`): numpy/scipy on the CPU, cupy only when CUDA is asked for."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -54,3 +56,19 @@ def test_a_matrix_goes_to_the_gpu_and_back():
     on_device = gpu.to_device(matrix)
     assert gpu.on_gpu and gpu.xp is cupy and isinstance(on_device, gpu.sparse.csr_matrix)
     assert (gpu.to_cpu(on_device) != matrix).nnz == 0
+
+
+def test_a_csr_matrix_goes_to_a_gpu_with_sorted_rows_and_the_callers_matrix_untouched():
+    received = []
+    fake_cupy = SimpleNamespace(cuda=SimpleNamespace(Device=lambda index: contextlib.nullcontext()), asarray=np.asarray)
+    fake_sparse = SimpleNamespace(csr_matrix=lambda matrix: received.append(matrix) or matrix)
+    gpu = backend.ArrayBackend("cuda:0", fake_cupy, fake_sparse)
+    matrix = sp.random(20, 30, density=0.3, format="csr", dtype=np.float32, random_state=1)
+    for row in range(matrix.shape[0]):  # unsorted rows, as scipy's products may leave them
+        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+        matrix.indices[lo:hi], matrix.data[lo:hi] = matrix.indices[lo:hi][::-1].copy(), matrix.data[lo:hi][::-1].copy()
+    matrix.has_sorted_indices = False
+    unsorted_indices = matrix.indices.copy()
+    gpu.to_device(matrix)
+    assert received[0].has_sorted_indices and all(np.all(np.diff(row.indices) > 0) for row in received[0])
+    assert (received[0] != matrix).nnz == 0 and np.array_equal(matrix.indices, unsorted_indices)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from spacy_xmr.xmr.config import FeatureConfig
 from spacy_xmr.xmr.features import Featurizer, TfidfBlock
+from spacy_xmr.xmr.ngram_counts import WORD_TOKEN_PATTERN
 from spacy_xmr.xmr.normalize import normalize_text
 from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_at_rows, stack_rows_consumed, top_k_per_row,
                                       transpose_rows_consumed)
@@ -52,7 +53,7 @@ def test_counting_in_chunks_gives_the_one_pass_counts(monkeypatch, analyzer, ngr
 
     texts = TEXTS * 3 + ["cancer of the breast", "diabetes type 2", "colorectal cancer", "g6pd"]
     reference = CountVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=min_df, lowercase=False,
-                                token_pattern=features.WORD_TOKEN_PATTERN if analyzer == "word" else None)
+                                token_pattern=WORD_TOKEN_PATTERN if analyzer == "word" else None)
     expected = reference.fit_transform(texts).tocsr()
     monkeypatch.setattr(features, "COUNT_CHUNK", 4)  # six chunks, new n-grams in each
     vocabulary, document_frequency, chunks = features._count_ngrams(texts, analyzer, ngram_range, min_df)

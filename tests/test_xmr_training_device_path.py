@@ -79,6 +79,25 @@ def test_rows_normalised_by_blocks_equal_rows_normalised_whole(on_device, monkey
     assert np.array_equal(l2_normalize_rows(matrix.copy(), xp).data, by_blocks.data)  # the same floats
 
 
+class CanonicalisingCsr(sp.csr_matrix):
+    """scipy's CSR with cupyx's habit: `sum` first sorts the matrix's indices (and data) in place."""
+
+    def sum(self, *args, **kwargs):
+        self.sort_indices()
+        return super().sum(*args, **kwargs)
+
+
+def test_normalising_rows_whose_indices_a_gpu_sorts_while_summing_keeps_each_value_at_its_cell():
+    matrix = sp.random(30, 50, density=0.3, format="csr", dtype=np.float32, random_state=6)
+    for row in range(matrix.shape[0]):  # unsorted rows, as a product's or scikit-learn's may be
+        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
+        matrix.indices[lo:hi], matrix.data[lo:hi] = matrix.indices[lo:hi][::-1].copy(), matrix.data[lo:hi][::-1].copy()
+    matrix.has_sorted_indices = False
+    dense = matrix.toarray()
+    expected = dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-30)
+    np.testing.assert_allclose(l2_normalize_rows(CanonicalisingCsr(matrix), CupyLikeNumpy()).toarray(), expected, rtol=1e-6, atol=1e-7)
+
+
 def test_embeddings_built_by_blocks_equal_pifa_summed_whole(monkeypatch):
     features, labels, name_rows = random_problem(400, 120, 0)
     positive = (labels != 0).astype(np.float32)

@@ -55,9 +55,13 @@ class ArrayBackend:
         return self.xp.cuda.Device(int(self.device.partition(":")[2]))
 
     def to_device(self, value: Any) -> Any:
-        """A numpy array or scipy sparse matrix on this backend's device (the same object off a GPU)."""
+        """A numpy array or scipy sparse matrix on this backend's device (the same object off a GPU). A CSR matrix goes
+        with its column indices sorted (a sorted copy where they are not; the caller's matrix is left as it is):
+        cuSPARSE's routines expect sorted rows, and scipy's products and scikit-learn's counts may leave them unsorted."""
         if not self.on_gpu:
             return value
+        if sp.issparse(value) and value.format == "csr" and not value.has_sorted_indices:
+            value = value.sorted_indices()
         with self.activated():
             return self.sparse.csr_matrix(value) if sp.issparse(value) else self.xp.asarray(value)
 

@@ -3,8 +3,8 @@
 Each block is sublinear-tf TF-IDF, l2-normalised, weighted, and the concatenated row is
 l2-normalised again (the combination beats either block alone by ~3.5 points in XR-Linear).
 The fitted vocabularies are saved as JSON and the idf vectors as arrays (`arrays.py`): no pickle. scikit-learn's
-`CountVectorizer` does the n-gram counting (imported lazily); the idf weighting equals its
-`TfidfVectorizer(smooth_idf=True, sublinear_tf=True)`.
+`CountVectorizer` counts the n-grams while fitting (imported lazily), `ngram_counts.py` counts the fitted vocabulary's
+n-grams in new texts (the same counts); the idf weighting equals `TfidfVectorizer(smooth_idf=True, sublinear_tf=True)`.
 """
 from __future__ import annotations
 
@@ -21,23 +21,12 @@ from ..errors import ModelLoadError
 from .arrays import load_arrays, load_json, save_arrays, save_json
 from .config import FeatureConfig
 from .feature_store import ChunkShelf, DiskShelf, FeatureStore
+from .ngram_counts import ngram_counter, sklearn_counter
 from .normalize import key_words
 from .parallel import available_cpus, worker_context
 from .sparse_ops import l2_normalize_rows, stack_rows_consumed
 
-WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"  # keeps one-character tokens ("type 1 diabetes")
 IDF_FILE = "idf"
-
-
-def _counter(analyzer: str, ngram_range, vocabulary=None):
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    return CountVectorizer(
-        analyzer=analyzer, ngram_range=tuple(ngram_range), lowercase=False,
-        token_pattern=WORD_TOKEN_PATTERN if analyzer == "word" else None, vocabulary=vocabulary, dtype=np.float32,
-    )
-
-
 COUNT_CHUNK = 100_000  # texts per counting pass: scikit-learn holds a Python int per n-gram occurrence while counting
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting worker processes costs more than counting in halves saves
 
@@ -45,7 +34,7 @@ PARALLEL_MIN_TEXTS = 20_000  # below this, starting worker processes costs more 
 def _count_chunk(task: tuple[str, tuple[int, int], list[str]]) -> tuple[list[str], sp.csr_matrix]:
     """(analyzer, n-gram range, texts) → the n-grams of those texts, in column order, and their count matrix."""
     analyzer, ngram_range, texts = task
-    counter = _counter(analyzer, ngram_range)
+    counter = sklearn_counter(analyzer, ngram_range)
     counts = counter.fit_transform(texts).tocsr()
     return counter.get_feature_names_out().tolist(), counts
 
@@ -105,9 +94,9 @@ class TfidfBlock:
 
     @cached_property
     def _counter(self):
-        """The counter over the fitted vocabulary, built on first use: its dict (about 100 bytes a term, millions of
-        terms at UMLS size) is not held while training holds its largest arrays. Threads that race here build equal ones."""
-        return _counter(self.analyzer, self.ngram_range, {term: i for i, term in enumerate(self.vocabulary)})
+        """The counter over the fitted vocabulary (`ngram_counts.py`), built on first use: its tables are not held while
+        training holds its largest arrays. Threads that race here build equal ones."""
+        return ngram_counter(self.analyzer, self.ngram_range, self.vocabulary)
 
     @classmethod
     def fit(cls, texts: list[str], analyzer: str, ngram_range, min_df: int = 1, mapper: Callable = map, n_workers: int = 1,

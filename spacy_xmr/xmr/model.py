@@ -199,19 +199,19 @@ class XMRModel:
             return ScoredBatch(empty, {})
         n_threads = min(available_cpus() if self.n_jobs is None else self.n_jobs, len(keys) // MIN_ROWS_PER_THREAD)
         rows_per_chunk = MAX_ROWS_PER_CHUNK
-        if self.backend.on_gpu:
-            n_threads, rows_per_chunk = 1, GPU_ROWS_PER_CHUNK
+        if self.backend.on_gpu:  # its kernels are the parallelism; threads only where `n_jobs` asks for them
+            n_threads, rows_per_chunk = (1 if self.n_jobs is None else n_threads), GPU_ROWS_PER_CHUNK
         chunk = max(1, min(rows_per_chunk, -(-len(keys) // max(n_threads, 1))))
         active = self._prepare(weights)
         whole = {name: channel.score(self._queries(keys, top_k, beam_size)) for name, channel in active.items() if channel.whole_batch}
 
         def score_chunk(lo: int) -> ScoredBatch:
             precomputed = {name: matrix[lo:lo + chunk] for name, matrix in whole.items()}
-            return self._score_keys(keys[lo:lo + chunk], precomputed, active, weights, top_k, beam_size, with_channels)
+            with self.backend.activated():  # in each thread: a GPU is current per thread
+                return self._score_keys(keys[lo:lo + chunk], precomputed, active, weights, top_k, beam_size, with_channels)
 
         if n_threads <= 1:
-            with self.backend.activated():
-                return ScoredBatch.stacked([score_chunk(lo) for lo in range(0, len(keys), chunk)])
+            return ScoredBatch.stacked([score_chunk(lo) for lo in range(0, len(keys), chunk)])
         with ThreadPoolExecutor(n_threads) as pool:
             return ScoredBatch.stacked(list(pool.map(score_chunk, range(0, len(keys), chunk))))
 

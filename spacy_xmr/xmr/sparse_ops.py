@@ -26,7 +26,10 @@ def l2_normalize_rows(matrix: sp.csr_matrix, xp=np) -> sp.csr_matrix:
     for lo, hi in row_blocks(indptr, NORMALIZED_CELLS_AT_ONCE, xp):
         start, stop = int(indptr[lo]), int(indptr[hi])
         data, lengths = matrix.data[start:stop], xp.diff(indptr[lo:hi + 1])
-        squared = type(matrix)((data * data, matrix.indices[start:stop], indptr[lo:hi + 1] - start), shape=(hi - lo, matrix.shape[1]))
+        indices = matrix.indices[start:stop]
+        if xp is not np:  # cupyx's `sum` sorts `squared`'s indices in place: on a view, the matrix's, and not its data
+            indices = indices.copy()
+        squared = type(matrix)((data * data, indices, indptr[lo:hi + 1] - start), shape=(hi - lo, matrix.shape[1]))
         cell_rows = None if xp is np else row_ids(squared, xp)  # before `sum`, which may canonicalise `squared` on a GPU
         divisors = xp.sqrt(xp.asarray(squared.sum(axis=1)).ravel().astype(xp.float64))
         divisors[divisors == 0] = 1.0
