@@ -41,6 +41,8 @@ class PackedNgramCounter:
         self._units, self._bits = units, bits  # unit -> 1..A; 0 is a unit the vocabulary lacks
         self._keys, self._columns, self._n_columns = keys, columns, n_columns  # keys sorted, each term's column
         self._tokens = re.compile(WORD_TOKEN_PATTERN)
+        characters = units if analyzer == "char_wb" else {}
+        self._alphabet = np.fromiter(map(ord, characters), dtype=np.uint32, count=len(characters))  # sorted: codes 1..A
 
     @classmethod
     def for_vocabulary(cls, analyzer: str, ngram_range: Sequence[int], vocabulary: Sequence[str]) -> "PackedNgramCounter | None":
@@ -93,7 +95,7 @@ class PackedNgramCounter:
         words = [text.split() for text in texts]
         padded = "".join(f" {word} " for text in words for word in text)
         code_points = np.frombuffer(padded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        alphabet = np.fromiter((ord(unit) for unit in self._units), dtype=np.uint32, count=len(self._units))  # sorted: codes 1..A
+        alphabet = self._alphabet
         at = np.minimum(np.searchsorted(alphabet, code_points), max(alphabet.size - 1, 0))
         codes = np.where(alphabet[at] == code_points, at + 1, 0).astype(np.int64) if alphabet.size else np.zeros(code_points.size, np.int64)
         lengths = np.fromiter((len(word) + 2 for text in words for word in text), dtype=np.int64, count=sum(map(len, words)))
@@ -119,6 +121,7 @@ def _units_of_term(analyzer: str, term: str) -> list[str]:
 
 
 def _packed(units: list[str], codes: dict[str, int], bits: int) -> int:
+    """A term's key: its units' codes, `bits` each, the first unit in the highest bits."""
     key = 0
     for unit in units:
         key = (key << bits) | codes[unit]
