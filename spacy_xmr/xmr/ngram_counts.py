@@ -109,10 +109,10 @@ class PackedNgramCounter:
             rows, columns = rows[found], self._columns[at[found]].astype(np.int64)
         else:
             rows = columns = np.zeros(0, np.int64)
-        cells, counts = np.unique(rows * self._n_columns + columns, return_counts=True)
-        indptr = np.searchsorted(cells // max(self._n_columns, 1), np.arange(n_texts + 1)) if self._n_columns else np.zeros(n_texts + 1, np.int64)
-        return sp.csr_matrix((counts.astype(np.float32), (cells % max(self._n_columns, 1)).astype(np.int32), indptr),
-                             shape=(n_texts, self._n_columns))
+        width = max(self._n_columns, 1)  # no cells at all where the vocabulary is empty
+        cells, counts = np.unique(rows * width + columns, return_counts=True)
+        indptr = np.searchsorted(cells // width, np.arange(n_texts + 1))
+        return sp.csr_matrix((counts.astype(np.float32), (cells % width).astype(np.int32), indptr), shape=(n_texts, self._n_columns))
 
 
 def _units_of_term(analyzer: str, term: str) -> list[str]:
