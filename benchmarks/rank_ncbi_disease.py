@@ -12,8 +12,10 @@ LightGBM can be compared without rebuilding them; `--ranker-lists dev` (with `--
 that the test run needs no new out-of-fold models (the XMR model still trains on train+dev).
 Reports acc@1 / R@k / MRR of both stages on the same lists, the feature importances (share of split gain), an
 ablation that retrains without each of the three groups of largest total gain, and with `--speed` the mentions/s of
-a spaCy pipeline (xmr_linker + xmr_ranker) on the NCBI Disease test abstracts. Writes
-benchmarks/results/rank_<dataset>_<split>.json.
+a spaCy pipeline (xmr_linker + xmr_ranker) on the NCBI Disease test abstracts. With `--cross-encoder-scores FILE`
+(written by benchmarks/cross_encoder_scores.py for the same cached lists) a second ranker, with the cross-encoder
+feature group, is trained and reported beside the first under "with_cross_encoder", with the cross-encoder's own
+acc@1. Writes benchmarks/results/rank_<dataset>_<split>.json.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from spacy_xmr.corpus.gold_rank import rank_of
 from spacy_xmr.corpus.mention import Mention
 from spacy_xmr.evaluation import evaluate_candidates
 from spacy_xmr.ontology import read_medic, with_corpus_concepts
-from spacy_xmr.ranking import GROUPS, RankerConfig, feature_table, ranked_channels
+from spacy_xmr.ranking import GROUPS, LearnedRanker, RankerConfig, feature_table, ranked_channels
 from spacy_xmr.ranking.features import ConceptFacts, concept_counts, featurize
 from spacy_xmr.ranking.training import OutOfFoldLists, RankingExamples, examples_of_lists, fit_ranker, out_of_fold_lists
 from spacy_xmr.xmr import CandidateEvidence, XMRConfig, XMRModel
@@ -118,7 +120,7 @@ def group_gains(importances: dict[str, float], table) -> dict[str, float]:
 
 def ablation(examples, evaluation, ranker_config, channels, counts, top_groups, mentions, evidence, ontology) -> dict:
     """acc@1 on the evaluation lists of rankers trained and applied with one group's columns held constant."""
-    table = feature_table(channels)
+    table = feature_table(channels, examples.with_cross_encoder)
     results = {}
     for group in top_groups:
         columns = [i for i, feature in enumerate(table) if feature.group == group]
@@ -127,6 +129,55 @@ def ablation(examples, evaluation, ranker_config, channels, counts, top_groups, 
         features[:, columns] = 0
         results[f"without_{group}"] = metrics(mentions, ranker.order(ranker.raw_scores(features), evidence), ontology)
     return results
+
+
+@dataclasses.dataclass
+class RankerSetting:
+    """What a ranker of this run is trained with and evaluated on (`ranker_figures`)."""
+
+    config: RankerConfig
+    channels: list[str]
+    counts: dict[str, int]
+    mentions: list
+    evidence: list
+    ontology: object
+    with_ablation: bool
+    cross_encoder: list | None = None
+
+
+def ranker_figures(examples: RankingExamples, setting: RankerSetting) -> tuple[LearnedRanker, dict]:
+    """A ranker fitted on `examples`, with its figures on the evaluation lists, its feature importances and (when
+    asked) the ablation of its three groups of largest gain."""
+    start = time.perf_counter()
+    ranker = fit_ranker(examples, setting.config, setting.channels, setting.counts)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    ranked, confidences = ranker.rank_with_confidence(setting.mentions, setting.evidence, setting.ontology, setting.cross_encoder)
+    rank_s = time.perf_counter() - start
+    importances = ranker.importances()
+    gains = group_gains(importances, feature_table(setting.channels, examples.with_cross_encoder))
+    figures = {
+        "ranker_stats": ranker.stats, "xmr_and_ranker": metrics(setting.mentions, ranked, setting.ontology),
+        "lightgbm_fit_s": round(fit_s, 1), "ranker_mentions_per_s_after_xmr": round(len(setting.mentions) / rank_s, 1),
+        "ranker_confidence": confidence_figures(setting.mentions, ranked, confidences, setting.ontology),
+        "group_gain": {group: round(gain, 4) for group, gain in gains.items()}, "groups": GROUPS,
+        "feature_importances": {name: round(share, 4) for name, share in importances.items()},
+    }
+    if setting.with_ablation:
+        facts = ConceptFacts(setting.ontology, setting.counts)
+        evaluation_features = featurize(setting.mentions, setting.evidence, facts, setting.channels, setting.cross_encoder)
+        figures["ablation"] = ablation(examples, evaluation_features, setting.config, setting.channels, setting.counts, list(gains)[:3],
+                                       setting.mentions, setting.evidence, setting.ontology)
+    return ranker, figures
+
+
+def read_cross_encoder_scores(path: Path, training: list, evaluation: list) -> dict:
+    """The scores `benchmarks/cross_encoder_scores.py` wrote, checked to be of these training and evaluation lists."""
+    scores = json.loads(path.read_text(encoding="utf8"))
+    for name, mentions in (("train", training), ("evaluation", evaluation)):
+        if [tuple(key) for key in scores[f"{name}_keys"]] != [m.key for m in mentions]:
+            raise SystemExit(f"{path}: its {name} scores are of other mentions than this run's lists: score them again")
+    return scores
 
 
 def timed_parts():
@@ -232,6 +283,9 @@ def main() -> None:
     parser.add_argument("--ranker-lists", choices=("dev", "test"), help="whose out-of-fold lists train the ranker (default: --split's)")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--speed", action="store_true", help="also time the spaCy pipeline on the NCBI test abstracts")
+    parser.add_argument("--cross-encoder-scores", type=Path,
+                        help="also train and evaluate a ranker with the cross-encoder feature group, from the scores that "
+                             "benchmarks/cross_encoder_scores.py wrote for these lists")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args()
 
@@ -244,49 +298,44 @@ def main() -> None:
     start = time.perf_counter()
     lists = args.ranker_lists or args.split
     ranker_train = train_and_evaluation_mentions(args.data_dir, args.dataset, lists)[0]
-    examples = examples_of_lists(ontology, cached_lists(ontology, ranker_train, ranker_config, xmr_config, f"{args.dataset}_{lists}"),
-                                 xmr_config)
+    training_lists = cached_lists(ontology, ranker_train, ranker_config, xmr_config, f"{args.dataset}_{lists}")
+    examples = examples_of_lists(ontology, training_lists, xmr_config)
     oof_s = time.perf_counter() - start
     channels = ranked_channels(xmr_config)
     counts = concept_counts(train, ontology)
-    start = time.perf_counter()
-    ranker = fit_ranker(examples, ranker_config, channels, counts)
-    fit_s = time.perf_counter() - start
-
     evidence = cached_evaluation_lists(ontology, train, evaluation, ranker_config.top_k, xmr_config, f"{args.dataset}_{args.split}")
     model_ontology = with_corpus_concepts(ontology, train) if xmr_config.training.corpus_concepts else ontology  # the XMR model's
     xmr_alone = [[(c.concept_id, c.score) for c in candidates] for candidates in evidence]
-    start = time.perf_counter()
-    ranked, confidences = ranker.rank_with_confidence(evaluation, evidence, model_ontology)
-    rank_s = time.perf_counter() - start
-    importances = ranker.importances()
-    gains = group_gains(importances, feature_table(channels))
+    setting = RankerSetting(ranker_config, channels, counts, evaluation, evidence, model_ontology, not args.no_ablation)
+    ranker, figures = ranker_figures(examples, setting)
     results = {
         "dataset": args.dataset, "split": args.split, "train_mentions": len(train), "eval_mentions": len(evaluation),
         "ranker_lists": f"out-of-fold lists of the {lists} run's training mentions ({len(ranker_train)})",
         "command": "python benchmarks/rank_ncbi_disease.py " + " ".join(sys.argv[1:]),
-        "ranker_config": ranker_config.to_dict(), "ranker_stats": ranker.stats,
-        "xmr_alone": metrics(evaluation, xmr_alone, model_ontology),
-        "xmr_and_ranker": metrics(evaluation, ranked, model_ontology),
-        "out_of_fold_lists_s": round(oof_s, 1), "lightgbm_fit_s": round(fit_s, 1),
-        "ranker_mentions_per_s_after_xmr": round(len(evaluation) / rank_s, 1),
-        "ranker_confidence": confidence_figures(evaluation, ranked, confidences, model_ontology),
-        "group_gain": {group: round(gain, 4) for group, gain in gains.items()}, "groups": GROUPS,
-        "feature_importances": {name: round(share, 4) for name, share in importances.items()},
+        "ranker_config": ranker_config.to_dict(), "out_of_fold_lists_s": round(oof_s, 1),
+        "xmr_alone": metrics(evaluation, xmr_alone, model_ontology), **figures,
     }
-    if not args.no_ablation:
-        facts = ConceptFacts(model_ontology, counts)
-        evaluation_features = featurize(evaluation, evidence, facts, channels)
-        results["ablation"] = ablation(examples, evaluation_features, ranker_config, channels, counts, list(gains)[:3], evaluation,
-                                       evidence, model_ontology)
+    if args.cross_encoder_scores:
+        scores = read_cross_encoder_scores(args.cross_encoder_scores, training_lists.mentions, evaluation)
+        results["cross_encoder"] = {key: scores[key] for key in ("command", "folds", "epochs", "lr", "device", "train_seconds")}
+        by_cross_encoder = [sorted(((c.concept_id, score) for c, score in zip(candidates, row)), key=lambda pair: -pair[1])
+                            for candidates, row in zip(evidence, scores["evaluation"])]
+        results["cross_encoder"]["alone"] = metrics(evaluation, by_cross_encoder, model_ontology)
+        results["with_cross_encoder"] = ranker_figures(examples_of_lists(ontology, training_lists, xmr_config, scores["train"]),
+                                                       dataclasses.replace(setting, cross_encoder=scores["evaluation"]))[1]
     if args.speed:
-        results["pipeline_speed"] = pipeline_speed(args.data_dir, XMRModel.train(ontology, train, xmr_config, progress=False), ranker)
+        results["pipeline_speed"] = pipeline_speed(args.data_dir, XMRModel.train(ontology, train, xmr_config, progress=False),
+                                                   ranker)
     results["machine"] = {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count(),
                           "load_average_1min_at_end": round(os.getloadavg()[0], 2)}
     output = args.output or REPO / "benchmarks" / "results" / f"rank_{args.dataset}_{args.split}.json"
     with atomic_open(output) as handle:
         json.dump(results, handle, indent=2)
     print(json.dumps({key: results[key] for key in ("xmr_alone", "xmr_and_ranker", "group_gain")}, indent=1))
+    if "with_cross_encoder" in results:
+        print(json.dumps({"cross_encoder_alone": results["cross_encoder"]["alone"],
+                          **{key: results["with_cross_encoder"][key] for key in ("xmr_and_ranker", "group_gain", "ablation")
+                             if key in results["with_cross_encoder"]}}, indent=1))
     print(json.dumps(results.get("ablation", {}), indent=1), json.dumps(results.get("pipeline_speed", {})))
     print(f"written to {output}")
 

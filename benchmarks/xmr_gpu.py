@@ -12,7 +12,8 @@ run (the GPU path is checked here as much as it is timed):
 - `ncbi`: the NCBI Disease model (MEDIC + train mentions) trained with its label tree on the CPU and (unless
   `--no-gpu-training`) on the GPU (`tree.device`; the rest of training runs on the CPU), NCBI dev acc@1; the
   CPU-trained model's top 10 for the NCBI dev mentions on the CPU and on the GPU compared (the same sets, ties at the
-  10th score aside, scores within 1e-4), and the GPU-trained model's against it;
+  10th score aside, scores within 1e-4), the largest difference of each channel's scores between the two, and the
+  GPU-trained model's against it;
 - `medic_throughput`: queries/s of that model for `--queries` distinct perturbed MEDIC names in one batch: on every
   CPU core (a thread each), on the GPU in one thread, and on the GPU with a thread per core, each after a first call
   of the same batch (timed apart), best of two, and each compared with the CPU's candidates;
@@ -65,6 +66,22 @@ def agreement(expected: sp.csr_matrix, got: sp.csr_matrix) -> dict:
             largest = max(largest, abs(want[concept] - have[concept]))
     return {"rows": expected.shape[0], "rows_with_other_candidates": differing, "rows_with_another_first_beyond_ties": other_first,
             "largest_score_difference": largest}
+
+
+def channel_differences(expected: list, got: list) -> dict[str, float]:
+    """Per channel (and the fused score), the largest difference of a (mention, candidate) pair both lists hold:
+    which channel carries a score difference between the devices."""
+    largest: dict[str, float] = {}
+    for want, have in zip(expected, got):
+        have_by_concept = {candidate.concept_id: candidate for candidate in have}
+        for candidate in want:
+            other = have_by_concept.get(candidate.concept_id)
+            if other is None:
+                continue
+            for name, score in [("fused", candidate.score), *candidate.channels.items()]:
+                other_score = other.score if name == "fused" else other.channels.get(name, 0.0)
+                largest[name] = max(largest.get(name, 0.0), abs(score - other_score))
+    return dict(sorted(largest.items(), key=lambda pair: -pair[1]))
 
 
 def _row(matrix: sp.csr_matrix, row: int) -> dict[int, float]:
@@ -139,6 +156,8 @@ def part_ncbi(args, state: dict) -> dict:
               "dev_acc_at_1": {"cpu_model_on_cpu": metrics(dev, cpu_model.predict_mentions(dev, top_k=TOP_K), ontology)["acc_at_1"]}}
     result["cpu_model_gpu_vs_cpu"] = agreement(expected, on(cpu_model, args.device).score_matrix(texts, top_k=TOP_K))
     result["dev_acc_at_1"]["cpu_model_on_gpu"] = metrics(dev, cpu_model.predict_mentions(dev, top_k=TOP_K), ontology)["acc_at_1"]
+    on_gpu_evidence = cpu_model.channel_scores(dev, top_k=TOP_K)
+    result["cpu_model_gpu_vs_cpu_by_channel"] = channel_differences(on(cpu_model, "cpu").channel_scores(dev, top_k=TOP_K), on_gpu_evidence)
     if args.train_on_gpu:
         gpu_model, result["train_s"]["tree_on_gpu"] = trained(ontology, train, config, args.device)
         result["stats_tree_on_gpu"] = gpu_model.stats

@@ -5,18 +5,21 @@ import json
 from dataclasses import replace
 
 import pytest
+import spacy
 
 pytest.importorskip("lightgbm", reason="the learned ranker needs lightgbm (pip install 'spacy-xmr[rank]')")
 
 from synthetic import XMR_CONFIG  # noqa: E402
 
 from spacy_xmr.corpus import Mention  # noqa: E402
+from spacy_xmr.corpus.gold_rank import rank_of  # noqa: E402
 from spacy_xmr.errors import ConfigError, ModelLoadError  # noqa: E402
 from spacy_xmr.evaluation import evaluate_candidates  # noqa: E402
 from spacy_xmr.ontology import Concept, Ontology  # noqa: E402
 from spacy_xmr.ranking import LearnedRanker, RankerConfig, feature_table, ranked_channels, train_ranker  # noqa: E402
 from spacy_xmr.ranking.model import BOOSTER_FILE, HEADER_FILE  # noqa: E402
-from spacy_xmr.ranking.training import OutOfFoldLists, document_folds, examples_of_lists, fit_ranker, ranking_examples  # noqa: E402
+from spacy_xmr.ranking.training import (OutOfFoldLists, document_folds, examples_of_lists, fit_ranker, out_of_fold_lists,  # noqa: E402
+                                        ranking_examples)
 from spacy_xmr.xmr import CandidateEvidence, XMRConfig  # noqa: E402
 
 SMALL = RankerConfig(top_k=10, folds=2, n_estimators=40, min_data_in_leaf=5)
@@ -139,3 +142,39 @@ def test_out_of_fold_examples_count_the_priors_without_their_own_fold():
     # each fold sees the other two mentions: a: {D2: 2}; b and c: {D1: 1, D2: 1}
     assert prior.tolist() == pytest.approx([0.0, 1.0, 0.5, 0.5, 0.5, 0.5])
     assert examples.labels.tolist() == [1, 0, 0, 1, 0, 1]
+
+
+@pytest.fixture(scope="module")
+def training_lists(synthetic_ontology, synthetic_mentions) -> OutOfFoldLists:
+    return out_of_fold_lists(synthetic_ontology, synthetic_mentions["train"], SMALL, XMRConfig.from_dict(XMR_CONFIG), n_jobs=1)
+
+
+def gold_indicator(mentions, lists, ontology) -> list[list[float]]:
+    """Cross-encoder scores that know the answer: 1 for a gold candidate, 0 otherwise."""
+    return [[float(rank_of([c.concept_id], m.gold_ids, ontology) == 1) for c in candidates] for m, candidates in zip(mentions, lists)]
+
+
+def test_a_ranker_trained_with_cross_encoder_scores_uses_them_needs_them_and_keeps_them_through_saving(
+        training_lists, synthetic_ontology, synthetic_model, synthetic_model_dir, synthetic_mentions, dev_evidence, tmp_path):
+    xmr_config = XMRConfig.from_dict(XMR_CONFIG)
+    scores = gold_indicator(training_lists.mentions, training_lists.evidence, synthetic_ontology)
+    examples = examples_of_lists(synthetic_ontology, training_lists, xmr_config, scores)
+    ranker = fit_ranker(examples, SMALL, ranked_channels(xmr_config), {})
+    assert ranker.with_cross_encoder and ranker.feature_names[-2:] == ["cross_encoder_score", "cross_encoder_rank"]
+    dev, ontology = synthetic_mentions["dev"], synthetic_model.ontology
+    dev_scores = gold_indicator(dev, dev_evidence, ontology)
+    ranked = ranker.rank(dev, dev_evidence, ontology, dev_scores)
+    reachable = sum(any(s == 1.0 for s in row) for row in dev_scores) / len(dev)
+    xmr_alone = [[(e.concept_id, e.score) for e in evidence] for evidence in dev_evidence]
+    assert acc_at_1(dev, ranked, ontology) == pytest.approx(reachable)
+    assert reachable > acc_at_1(dev, xmr_alone, ontology)
+    with pytest.raises(ConfigError, match="cross-encoder scores"):
+        ranker.rank(dev, dev_evidence, ontology)
+    ranker.save(tmp_path / "ranker")
+    loaded = LearnedRanker.load(tmp_path / "ranker")
+    assert loaded.with_cross_encoder and loaded.rank(dev, dev_evidence, ontology, dev_scores) == ranked
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
+    nlp.add_pipe("xmr_ranker", config={"model": str(tmp_path / "ranker")})
+    with pytest.raises(ModelLoadError, match="ranker.*trained with cross-encoder scores as features"):
+        nlp(dev[0].document_text)

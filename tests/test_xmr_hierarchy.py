@@ -43,6 +43,18 @@ def test_parent_scores_are_the_best_childs_among_the_top_children(ontology):
     assert parent_scores(sp.csr_matrix((2, 6), dtype=np.float32), parents, 10).nnz == 0
 
 
+def test_parents_whose_best_children_differ_in_the_7th_digit_keep_their_places(ontology):
+    """Such differences are a GPU's summation order, not evidence. D3 (under D1b) and D5 (under D1 and D4) lead with
+    about equal scores: the three parents tie and keep id order (D1, D4, D1b) whichever child is 3e-7 ahead, instead
+    of D1b jumping a TIE_STEP of its score up or down."""
+    ids = ["D1", "D2", "D3", "D4", "D5", "D1b"]
+    parents = parent_matrix(ontology, ids)
+    for d5 in (0.5 - 3e-7, 0.5, 0.5 + 3e-7):
+        scores = sp.csr_matrix(np.array([[0.0, 0.0, 0.5, 0.0, d5, 0.0]], dtype=np.float32))
+        got = parent_scores(scores, parents, top_children=2).toarray()[0]
+        np.testing.assert_allclose(got[[0, 3, 5]], [d5, d5 * (1 - TIE_STEP), 0.5 * (1 - 2 * TIE_STEP)], rtol=1e-6)
+
+
 def test_a_single_root_and_its_children_are_the_hierarchys_top_but_several_roots_are_categories(ontology):
     assert hierarchy_top(ontology, ontology.ids) == (set(), set())  # D1 and D4 both lack parents: categories, not a root
     rooted = Ontology([Concept("R", "Diseases"), *(Concept(c.id, c.name, parents=c.parents or ["R"], alt_ids=c.alt_ids) for c in ontology)])

@@ -44,6 +44,7 @@ class RankingExamples:
     group_sizes: list[int]
     documents: list[str]
     n_mentions: int
+    with_cross_encoder: bool = False
 
     @property
     def has_gold(self) -> np.ndarray:
@@ -59,24 +60,26 @@ class RankingExamples:
         """The examples of the lists where `keep` is true."""
         rows = np.repeat(keep, self.group_sizes)
         return RankingExamples(self.features[rows], self.labels[rows], [size for size, k in zip(self.group_sizes, keep) if k],
-                               [document for document, k in zip(self.documents, keep) if k], int(keep.sum()))
+                               [document for document, k in zip(self.documents, keep) if k], int(keep.sum()), self.with_cross_encoder)
 
     @classmethod
     def concatenated(cls, parts: Sequence["RankingExamples"]) -> "RankingExamples":
         return cls(np.concatenate([p.features for p in parts]), np.concatenate([p.labels for p in parts]),
                    [size for p in parts for size in p.group_sizes], [d for p in parts for d in p.documents],
-                   sum(p.n_mentions for p in parts))
+                   sum(p.n_mentions for p in parts), any(p.with_cross_encoder for p in parts))
 
 
 def ranking_examples(mentions: Sequence[Mention], evidence: Sequence[Sequence[CandidateEvidence]], facts: ConceptFacts,
-                     channels: Sequence[str]) -> RankingExamples:
-    """The examples of one batch of lists (a mention without candidates gives none, but counts in `n_mentions`)."""
+                     channels: Sequence[str], cross_encoder: Sequence[Sequence[float]] | None = None) -> RankingExamples:
+    """The examples of one batch of lists (a mention without candidates gives none, but counts in `n_mentions`);
+    `cross_encoder`: a cross-encoder score per candidate, aligned with `evidence`, for its feature group."""
     kept = [i for i, candidates in enumerate(evidence) if candidates]
     kept_mentions, kept_lists = [mentions[i] for i in kept], [evidence[i] for i in kept]
+    kept_scores = None if cross_encoder is None else [cross_encoder[i] for i in kept]
     labels = np.array([float(c.concept_id in gold_concepts(m.gold_ids, facts.ontology)) for m, cs in zip(kept_mentions, kept_lists)
                        for c in cs], dtype=np.float32)
-    return RankingExamples(featurize(kept_mentions, kept_lists, facts, channels), labels, [len(cs) for cs in kept_lists],
-                           [m.document_id for m in kept_mentions], len(mentions))
+    return RankingExamples(featurize(kept_mentions, kept_lists, facts, channels, kept_scores), labels, [len(cs) for cs in kept_lists],
+                           [m.document_id for m in kept_mentions], len(mentions), cross_encoder is not None)
 
 
 def fold_of_documents(documents: Sequence[str], folds: int) -> dict[str, int]:
@@ -122,9 +125,11 @@ def out_of_fold_lists(ontology: Ontology, mentions: Sequence[Mention], config: R
     return OutOfFoldLists(mentions, fold_of, evidence)
 
 
-def examples_of_lists(ontology: Ontology, lists: OutOfFoldLists, xmr_config: XMRConfig) -> RankingExamples:
+def examples_of_lists(ontology: Ontology, lists: OutOfFoldLists, xmr_config: XMRConfig,
+                      cross_encoder: Sequence[Sequence[float]] | None = None) -> RankingExamples:
     """The examples of out-of-fold lists, each fold's concept facts (priors) counted without that fold, on the
-    ontology its XMR model had (with the other folds' corpus concepts when `training.corpus_concepts`)."""
+    ontology its XMR model had (with the other folds' corpus concepts when `training.corpus_concepts`).
+    `cross_encoder`: a score per candidate of `lists`, from cross-encoders that never saw the mention's document."""
     channels = ranked_channels(xmr_config)
     parts = []
     for fold in sorted(set(lists.folds)):
@@ -132,7 +137,8 @@ def examples_of_lists(ontology: Ontology, lists: OutOfFoldLists, xmr_config: XMR
         rest = [m for m, f in zip(lists.mentions, lists.folds) if f != fold]
         fold_ontology = with_corpus_concepts(ontology, rest) if xmr_config.training.corpus_concepts else ontology
         facts = ConceptFacts(fold_ontology, concept_counts(rest, fold_ontology))
-        parts.append(ranking_examples([lists.mentions[i] for i in held_out], [lists.evidence[i] for i in held_out], facts, channels))
+        parts.append(ranking_examples([lists.mentions[i] for i in held_out], [lists.evidence[i] for i in held_out], facts, channels,
+                                      None if cross_encoder is None else [cross_encoder[i] for i in held_out]))
     return RankingExamples.concatenated(parts)
 
 
@@ -150,7 +156,7 @@ def fit_booster(examples: RankingExamples, config: RankerConfig, channels: Seque
         raise ConfigError("no training mention has a gold concept among its candidates: nothing to learn a ranking from")
     lightgbm = import_lightgbm()
     dataset = lightgbm.Dataset(training.features, training.labels, group=training.group_sizes,
-                               feature_name=[f.name for f in feature_table(channels)], free_raw_data=False)
+                               feature_name=[f.name for f in feature_table(channels, training.with_cross_encoder)], free_raw_data=False)
     return lightgbm.train(config.lightgbm_params(), dataset, num_boost_round=config.n_estimators)
 
 
@@ -188,7 +194,8 @@ def fit_ranker(examples: RankingExamples, config: RankerConfig, channels: Sequen
     stats = {"n_training_mentions": examples.n_mentions, "n_lists_used": int(has_gold.sum()),
              "n_lists_without_gold_candidate": examples.n_without_gold_candidate,
              "n_pairs": int(np.repeat(has_gold, examples.group_sizes).sum())}
-    return LearnedRanker(config, booster, channels, counts, stats=stats, calibrator=fit_calibrator(examples, config, channels))
+    return LearnedRanker(config, booster, channels, counts, examples.with_cross_encoder, stats,
+                         fit_calibrator(examples, config, channels))
 
 
 def train_ranker(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig | None = None,

@@ -15,9 +15,9 @@ never enter as parents; the root is never a candidate at all. A top-level catego
 finds it from the mention's text, because corpora link to them: MEDIC's 27 categories are the gold concept of 76 of
 787 NCBI Disease dev mentions ("cancer" is Neoplasms) and 119 of 4,228 BC5CDR Disease dev mentions.
 `parent.exclude_top_level` bars them too, for a user who wants specific concepts only, at a cost measured by
-benchmarks/top_level_categories.py (NCBI dev acc@1 0.916 → 0.830, BC5CDR 0.892 → 0.869). Parents found together never tie: they rank by their best child's
-score, then by how many of the top children they cover, then by id order, and each is set a small step (`TIE_STEP` of
-its score per place) below the one before it.
+benchmarks/top_level_categories.py (NCBI dev acc@1 0.916 → 0.830, BC5CDR 0.892 → 0.869). Parents found together never
+tie: they rank by their best child's score (to `TIE_DECIMALS` decimals), then by how many of the top children they
+cover, then by id order, and each is set a small step (`TIE_STEP` of its score per place) below the one before it.
 """
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ from ..arrays import MATRIX_PARTS, load_arrays, matrix_arrays, matrix_from_array
 from ..sparse_ops import max_over_mapped, row_ids, top_k_per_row
 
 TIE_STEP = 1e-3  # a parent's score falls this share per place behind a parent that ties with it
+# Best-child scores equal to this many decimals tie: float32 sums in another order (a GPU's) differ in the 7th digit,
+# which would otherwise swap two parents' places and move each by a TIE_STEP of its score (~5e-4).
+TIE_DECIMALS = 5
 HIERARCHY_FILE = "hierarchy"  # the saved parent matrix, roots and top-level categories (older models lack it: built again)
 
 if TYPE_CHECKING:
@@ -78,7 +81,8 @@ def parent_scores(scores: sp.csr_matrix, parents: sp.csr_matrix, top_children: i
         return best
     rows = row_ids(best)
     covered = (sp.csr_matrix((np.ones_like(children.data), children.indices, children.indptr), shape=scores.shape) @ parents).tocsr()
-    order = np.lexsort((best.indices, -np.asarray(covered[rows, best.indices]).ravel(), -best.data, rows))
+    tied_scores = np.round(best.data, TIE_DECIMALS)
+    order = np.lexsort((best.indices, -np.asarray(covered[rows, best.indices]).ravel(), -tied_scores, rows))
     place = np.empty(len(order), dtype=np.float32)
     place[order] = np.arange(len(order)) - best.indptr[rows[order]]
     best.data = best.data * (1 - TIE_STEP * place)
