@@ -19,7 +19,6 @@ import argparse
 import gzip
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,7 +29,9 @@ sys.path.insert(0, str(REPO))
 from spacy_xmr.atomic import atomic_open  # noqa: E402
 from spacy_xmr.corpus.mention import Mention  # noqa: E402
 from spacy_xmr.ontology import read_medic, with_corpus_concepts  # noqa: E402
+from spacy_xmr.ranking.cross_encoder import fold_cross_encoders  # noqa: E402
 from spacy_xmr.ranking.training import fold_of_documents  # noqa: E402
+from spacy_xmr.rerank import RerankerConfig  # noqa: E402
 
 
 def read_lists(path: Path) -> tuple[list[Mention], list[list[str]]]:
@@ -38,16 +39,6 @@ def read_lists(path: Path) -> tuple[list[Mention], list[list[str]]]:
     with gzip.open(path, "rt", encoding="utf8") as handle:
         data = json.load(handle)
     return [Mention(**fields) for fields in data["mentions"]], [[candidate[0] for candidate in ranked] for ranked in data["evidence"]]
-
-
-def trained_cross_encoder(mentions, candidate_ids, ontology, args, folder: Path):
-    from spacy_xmr.rerank import Reranker, RerankerConfig, train_reranker
-
-    config = RerankerConfig(crosstype="base", model_name=str(args.encoder), top_k=args.top_k, epochs=args.epochs, batch_size=16,
-                            lr=args.lr, n_synonyms=2, seed=args.seed)
-    summary = train_reranker(config, mentions, [[(c, 0.0) for c in ids] for ids in candidate_ids], [], [], ontology, folder,
-                             resume=False, progress=False, device=args.device)
-    return Reranker.load(summary["model_dir"], device=args.device), summary["train_seconds"]
 
 
 def with_ontology(reranker, ontology):
@@ -79,29 +70,25 @@ def main() -> None:
     evaluation, evaluation_ids = read_lists(args.work / f"rank_lists_{name}_evaluation_k{args.top_k}.json.gz")
     medic = read_medic(args.data_dir / "medic" / "CTD_diseases.tsv.gz")
     fold_of = fold_of_documents([m.document_id for m in train], args.folds)
-    folds = [fold_of[m.document_id] for m in train]
+    config = RerankerConfig(crosstype="base", model_name=str(args.encoder), top_k=args.top_k, epochs=args.epochs, batch_size=16,
+                            lr=args.lr, n_synonyms=2, seed=args.seed)
     train_scores: list[list[float]] = [[] for _ in train]
     evaluation_sums = [[0.0] * len(ids) for ids in evaluation_ids]
     evaluation_ontology = with_corpus_concepts(medic, train)
-    seconds = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for fold in range(args.folds):
-            rest = [i for i, f in enumerate(folds) if f != fold]
-            held_out = [i for i, f in enumerate(folds) if f == fold]
-            fold_ontology = with_corpus_concepts(medic, [train[i] for i in rest])
-            reranker, train_s = trained_cross_encoder([train[i] for i in rest], [train_ids[i] for i in rest], fold_ontology, args,
-                                                      Path(tmp) / f"fold{fold}")
-            seconds.append(round(train_s, 1))
-            for i, scores in zip(held_out, reranker.score([train[i] for i in held_out], [train_ids[i] for i in held_out], batch_size=64)):
-                train_scores[i] = scores
-            for sums, scores in zip(evaluation_sums, with_ontology(reranker, evaluation_ontology).score(evaluation, evaluation_ids,
-                                                                                                          batch_size=64)):
-                sums[:] = [total + score for total, score in zip(sums, scores)]
-            print(f"cross-encoder fold {fold + 1}/{args.folds}: trained in {train_s:.0f} s on {len(rest)} mentions", flush=True)
+    seconds, start = [], time.perf_counter()
+    for held_out, reranker in fold_cross_encoders(medic, train, train_ids, [fold_of[m.document_id] for m in train], config,
+                                                  corpus_concepts=True, device=args.device, progress=print):
+        for i, scores in zip(held_out, reranker.score([train[i] for i in held_out], [train_ids[i] for i in held_out], batch_size=64)):
+            train_scores[i] = scores
+        for sums, scores in zip(evaluation_sums, with_ontology(reranker, evaluation_ontology).score(evaluation, evaluation_ids,
+                                                                                                      batch_size=64)):
+            sums[:] = [total + score for total, score in zip(sums, scores)]
+        seconds.append(round(time.perf_counter() - start, 1))
+        start = time.perf_counter()
     import torch
 
     result = {"command": "python benchmarks/cross_encoder_scores.py " + " ".join(sys.argv[1:]), "dataset": args.dataset,
-              "split": args.split, "folds": args.folds, "train_seconds": seconds, "epochs": args.epochs, "lr": args.lr,
+              "split": args.split, "folds": args.folds, "fold_seconds": seconds, "epochs": args.epochs, "lr": args.lr,
               "device": torch.cuda.get_device_name() if torch.cuda.is_available() and args.device != "cpu" else "cpu",
               "train_keys": [list(m.key) for m in train], "evaluation_keys": [list(m.key) for m in evaluation],
               "train": train_scores, "evaluation": [[total / args.folds for total in sums] for sums in evaluation_sums]}

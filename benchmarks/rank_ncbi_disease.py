@@ -317,7 +317,8 @@ def main() -> None:
     }
     if args.cross_encoder_scores:
         scores = read_cross_encoder_scores(args.cross_encoder_scores, training_lists.mentions, evaluation)
-        results["cross_encoder"] = {key: scores[key] for key in ("command", "folds", "epochs", "lr", "device", "train_seconds")}
+        results["cross_encoder"] = {key: value for key, value in scores.items() if key not in ("train", "evaluation", "train_keys",
+                                                                                              "evaluation_keys")}
         by_cross_encoder = [sorted(((c.concept_id, score) for c, score in zip(candidates, row)), key=lambda pair: -pair[1])
                             for candidates, row in zip(evidence, scores["evaluation"])]
         results["cross_encoder"]["alone"] = metrics(evaluation, by_cross_encoder, model_ontology)

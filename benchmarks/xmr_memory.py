@@ -1,7 +1,7 @@
 """Load time and memory of a saved XMR model in one and two processes: format 3 (arrays read into memory) against
 format 4 (arrays memory-mapped, one copy in the page cache for every process).
 
-    python benchmarks/xmr_memory.py [--concepts 100000] [--queries 2000]
+    python benchmarks/xmr_memory.py [--concepts 100000] [--queries 2000] [--without ENTRY ...]
 
 Trains a model on the synthetic ontology of synthetic_ontology.py (kept in benchmarks/work/ for later runs), saves it
 in format 4 and copies it in format 3 (tests/model_formats.py), then for each format measures (Linux: RSS and PSS
@@ -48,8 +48,9 @@ def memory(pid: int) -> dict[str, float]:
     return figures
 
 
-def model_folders(n_concepts: int) -> dict[str, Path]:
-    """The model in format 4 and in format 3, trained on first use."""
+def model_folders(n_concepts: int, without: list[str]) -> dict[str, Path]:
+    """The model in format 4 and in format 3, trained on first use; with `without`, also format 4 lacking those
+    entries of its folder (optional parts an older folder lacks, e.g. `hierarchy` or `char_ngram_keys`)."""
     from model_formats import to_format_3
 
     from spacy_xmr.xmr import XMRModel
@@ -66,6 +67,10 @@ def model_folders(n_concepts: int) -> dict[str, Path]:
     with atomic_directory(folders["format_3"]) as tmp:
         shutil.copytree(folders["format_4"], tmp, dirs_exist_ok=True)
         to_format_3(tmp)
+    if without:
+        folders["format_4_without_" + "+".join(without)] = folder = WORK / f"{n_concepts}" / "format_4_without"
+        with atomic_directory(folder) as tmp:
+            shutil.copytree(folders["format_4"], tmp, dirs_exist_ok=True, ignore=lambda _, names: [n for n in names if n in without])
     return folders
 
 
@@ -180,6 +185,8 @@ def main() -> None:
     parser.add_argument("--concepts", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_memory.json")
+    parser.add_argument("--without", nargs="*", default=[], metavar="ENTRY",
+                        help="also measure the format-4 folder without these entries (e.g. char_ngram_keys word_ngram_keys)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pipe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--queries-file", type=Path, help=argparse.SUPPRESS)
@@ -190,7 +197,7 @@ def main() -> None:
         return pipe_run(args.pipe, args.queries_file)
     from synthetic_ontology import perturbed_queries, synthetic_ontology
 
-    folders = model_folders(args.concepts)
+    folders = model_folders(args.concepts, args.without)
     queries_file = WORK / f"{args.concepts}" / "queries.json"
     queries_file.write_text(json.dumps([text for text, _ in perturbed_queries(synthetic_ontology(args.concepts), args.queries)]))
     results = {"n_concepts": args.concepts, "n_queries": args.queries,

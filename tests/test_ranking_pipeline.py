@@ -2,8 +2,6 @@
 trained through the CLI and then used by the component and by apply-ranker."""
 from __future__ import annotations
 
-import json
-
 import pytest
 import spacy
 from typer.testing import CliRunner
@@ -17,23 +15,17 @@ from spacy_xmr.errors import ConfigError  # noqa: E402
 from spacy_xmr.evaluation import predictions_by_span  # noqa: E402
 from spacy_xmr.ranking import LearnedRanker  # noqa: E402
 from spacy_xmr.xmr import XMRModel  # noqa: E402
+from ranking_support import train_ranker_with_cli  # noqa: E402
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def ranker_dir(tmp_path_factory, synthetic_ontology_path, synthetic_corpus_dir, synthetic_model_dir):
-    directory = tmp_path_factory.mktemp("ranker")
-    config = directory / "ranker.json"
-    config.write_text(json.dumps({"n_estimators": 40, "min_data_in_leaf": 5}))
-    result = runner.invoke(app, [
-        "train-ranker", "--ontology", str(synthetic_ontology_path), "--train-corpus", str(synthetic_corpus_dir / "train.xml"),
-        "--xmr-model", str(synthetic_model_dir), "--output", str(directory / "model"), "--config", str(config), "--folds", "2",
-        "--val-corpus", str(synthetic_corpus_dir / "dev.xml"),
-    ])
-    assert result.exit_code == 0, result.output
-    assert "out-of-fold lists: fold 2/2" in result.output and "acc@1" in result.output
-    return directory / "model"
+    model, output = train_ranker_with_cli(tmp_path_factory.mktemp("ranker"), synthetic_ontology_path, synthetic_corpus_dir,
+                                          synthetic_model_dir, "--val-corpus", str(synthetic_corpus_dir / "dev.xml"))
+    assert "out-of-fold lists: fold 2/2" in output and "acc@1" in output
+    return model
 
 
 def pipeline(synthetic_model_dir, ranker_dir, **ranker_config):

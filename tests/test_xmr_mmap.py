@@ -109,3 +109,31 @@ def test_a_missing_ontology_file_fails_the_load_and_a_damaged_one_its_first_read
     assert loaded.predict(TEXTS, top_k=10)  # linking does not read it
     with pytest.raises(SpacyXmrError, match="ontology.jsonl.gz"):
         loaded.ontology
+
+
+def test_a_loaded_model_counts_n_grams_from_mapped_tables_and_reads_its_vocabulary_only_to_explain(synthetic_model, synthetic_mentions,
+                                                                                                  model_copy):
+    loaded = XMRModel.load(model_copy)
+    blocks = (loaded.featurizer.char_block, loaded.featurizer.word_block)
+    mentions = synthetic_mentions["dev"]
+    assert loaded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+    for block, trained in zip(blocks, (synthetic_model.featurizer.char_block, synthetic_model.featurizer.word_block)):
+        assert callable(block._vocabulary) and memory_mapped(block._counter._keys) and memory_mapped(block._counter._columns)
+        assert len(block) == len(trained)
+        assert block.vocabulary == trained.vocabulary and not callable(block._vocabulary)  # read when asked
+
+
+def test_a_model_folder_without_the_counter_tables_counts_from_its_vocabulary(synthetic_model, synthetic_mentions, model_copy):
+    for name in ("char", "word"):
+        shutil.rmtree(model_copy / f"{name}_ngram_keys")
+    loaded = XMRModel.load(model_copy)
+    assert not callable(loaded.featurizer.char_block._vocabulary)
+    mentions = synthetic_mentions["dev"]
+    assert loaded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+
+
+def test_counter_tables_of_another_vocabulary_fail_the_load_naming_them(model_copy):
+    tables = json.loads((model_copy / "word_ngram_keys" / "units.json").read_text())
+    (model_copy / "word_ngram_keys" / "units.json").write_text(json.dumps({**tables, "n_columns": tables["n_columns"] + 1}))
+    with pytest.raises(ModelLoadError, match="word_ngram_keys holds .* terms but idf"):
+        XMRModel.load(model_copy)

@@ -30,6 +30,11 @@ def train_ranker_command(
     val_corpus: Optional[Path] = typer.Option(None, "--val-corpus", exists=True, dir_okay=False,
                                               help="Gold corpus to report acc@1 on, the XMR stage alone beside the ranker."),
     entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
+    reranker: Optional[Path] = typer.Option(None, "--reranker", exists=True, file_okay=False,
+                                            help="Reranker directory from train-reranker: its cross-encoder's score becomes a "
+                                                 "feature (a cross-encoder of its settings is trained per fold for the training "
+                                                 "lists; the reranker is saved inside the ranker)."),
+    device: str = typer.Option("auto", "--device", help="Where the cross-encoders train and score: auto, cpu, cuda[:N]."),
 ) -> None:
     """Train a LightGBM model (config `objective`: binary, lambdarank or rank_xendcg) that reorders the XMR model's
     top-k candidates from their channel scores, string overlaps, concept priors, document and ontology features; each
@@ -47,7 +52,7 @@ def train_ranker_command(
         xmr = XMRModel.load(xmr_model)
         start = time.perf_counter()
         ranker = train_ranker_from_files(ontology, train_corpus, xmr.config, ranker_config, entity_types or None,
-                                         progress=msg.text)
+                                         progress=msg.text, reranker=reranker, device=device)
         elapsed = time.perf_counter() - start
         ranker.save(output)
     except (SpacyXmrError, OSError) as err:

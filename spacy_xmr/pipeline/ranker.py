@@ -15,7 +15,7 @@ from pathlib import Path
 from spacy.tokens import Span
 
 from ..corpus.mention import Candidates
-from ..errors import ConfigError, ModelLoadError
+from ..errors import ConfigError
 from .base import CandidatePipe, RankedCandidates
 from .linker import XMRLinker
 from .mentions import mentions_of_spans
@@ -46,9 +46,6 @@ class XMRRanker(CandidatePipe):
         from ..ranking import LearnedRanker
 
         ranker = LearnedRanker.load(directory)
-        if ranker.with_cross_encoder:
-            raise ModelLoadError("the ranker was trained with cross-encoder scores as features, which this component does not "
-                                 "compute; use a ranker trained without them (`spacy-xmr train-ranker`)")
         if ranker.config.top_k != self.linker.top_k:
             logger.warning("'%s' reranks the top %d candidates but '%s' has top_k = %d, so the XMR stage scores each batch twice; "
                            "set [components.%s] top_k = %d", self.name, ranker.config.top_k, self.linker_name, self.linker.top_k,

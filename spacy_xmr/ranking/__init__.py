@@ -5,7 +5,7 @@ stage's per-channel evidence, trained on out-of-fold candidate lists, that reord
 from .config import RankerConfig
 from .features import GROUPS, Feature, feature_table
 from .model import LearnedRanker
-from .training import out_of_fold_examples, ranked_channels, train_ranker
+from .training import ranked_channels, train_ranker
 
-__all__ = ["GROUPS", "Feature", "LearnedRanker", "RankerConfig", "feature_table", "out_of_fold_examples", "ranked_channels",
+__all__ = ["GROUPS", "Feature", "LearnedRanker", "RankerConfig", "feature_table", "ranked_channels",
            "train_ranker"]

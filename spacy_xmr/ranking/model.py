@@ -3,7 +3,8 @@
 Saved as a directory of two text files, no pickle: `lightgbm.txt` (LightGBM's own model format) and `ranker.json`
 (the format header, the config, the channel names the features were built from, the features in column order,
 the training mentions' concept counts, which the prior feature reads, and the confidence's calibrator, see
-`confidence.py`). lightgbm is imported on first use only.
+`confidence.py`). lightgbm is imported on first use only. A ranker trained with a cross-encoder's scores keeps that
+reranker in `cross_encoder/` (its own directory format: safetensors and JSON), and scores the lists with it.
 """
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from .confidence import confidences, list_probabilities, lists_by_length
 from .features import ConceptFacts, feature_table, featurize
 
 if TYPE_CHECKING:
+    from ..rerank import Reranker
     from ..xmr import CandidateEvidence, XMRModel
 
 FORMAT_NAME = "spacy-xmr-learned-ranker"
 FORMAT_VERSION = 1
 HEADER_FILE = "ranker.json"
 BOOSTER_FILE = "lightgbm.txt"
+CROSS_ENCODER_DIR = "cross_encoder"
 MIN_ROWS_PER_THREAD = 2000  # candidate rows: a smaller batch is predicted faster on one thread
 
 
@@ -51,7 +54,8 @@ class LearnedRanker:
     """
 
     def __init__(self, config: RankerConfig, booster, channels: Sequence[str], concept_counts: dict[str, int],
-                 with_cross_encoder: bool = False, stats: dict | None = None, calibrator: Calibrator | None = None):
+                 with_cross_encoder: bool = False, stats: dict | None = None, calibrator: Calibrator | None = None,
+                 cross_encoder: "Reranker | None" = None):
         self.config = config
         self.booster = booster
         self.channels = list(channels)
@@ -59,6 +63,7 @@ class LearnedRanker:
         self.with_cross_encoder = with_cross_encoder
         self.stats = stats or {}
         self.calibrator = calibrator
+        self.cross_encoder = cross_encoder  # scores the lists of a ranker trained `with_cross_encoder`
         self._facts: ConceptFacts | None = None
 
     @property
@@ -78,9 +83,15 @@ class LearnedRanker:
 
     def rank_with_confidence(self, mentions: Sequence[Mention], evidence: Sequence[Sequence["CandidateEvidence"]], ontology: Ontology,
                              cross_encoder: Sequence[Sequence[float]] | None = None) -> tuple[list[Candidates], list[float] | None]:
-        """`rank`'s lists, and the probability that each list's first candidate is right (None without a calibrator)."""
+        """`rank`'s lists, and the probability that each list's first candidate is right (None without a calibrator).
+        `cross_encoder`: a score per candidate; by default, a ranker trained with them asks its own `cross_encoder`."""
         if self.with_cross_encoder and cross_encoder is None:
-            raise ConfigError("this ranker was trained with cross-encoder scores: pass `cross_encoder` scores for every candidate")
+            if self.cross_encoder is None:
+                raise ConfigError("this ranker was trained with cross-encoder scores but holds no cross-encoder: pass `cross_encoder` "
+                                  "scores for every candidate")
+            from .cross_encoder import scores_of
+
+            cross_encoder = scores_of(self.cross_encoder, mentions, evidence)
         features = featurize(mentions, evidence, self.facts(ontology), self.channels, cross_encoder if self.with_cross_encoder else None)
         raw = self.raw_scores(features)
         if self.calibrator is None:
@@ -125,14 +136,18 @@ class LearnedRanker:
         """Write the ranker's directory atomically: it appears complete or not at all."""
         header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "channels": self.channels,
                   "with_cross_encoder": self.with_cross_encoder, "features": self.feature_names, "concept_counts": self.concept_counts,
-                  "stats": self.stats, "calibration": self.calibrator.to_dict() if self.calibrator else None}
+                  "stats": self.stats, "calibration": self.calibrator.to_dict() if self.calibrator else None,
+                  "cross_encoder": CROSS_ENCODER_DIR if self.cross_encoder is not None else None}
         with atomic_directory(directory) as tmp:
             (tmp / HEADER_FILE).write_text(json.dumps(header, indent=1), encoding="utf8")
             (tmp / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf8")
+            if self.cross_encoder is not None:
+                self.cross_encoder.save(tmp / CROSS_ENCODER_DIR)
 
     @classmethod
-    def load(cls, directory: str | Path) -> "LearnedRanker":
-        """Read a directory written by `save`; ModelLoadError names what is missing or wrong."""
+    def load(cls, directory: str | Path, device: str = "auto") -> "LearnedRanker":
+        """Read a directory written by `save`; ModelLoadError names what is missing or wrong. `device`: where its
+        cross-encoder runs, if it has one."""
         directory = Path(directory)
         header = _read_header(directory / HEADER_FILE)
         booster_path = directory / BOOSTER_FILE
@@ -145,8 +160,13 @@ class LearnedRanker:
             raise ModelLoadError(f"{booster_path} is not a LightGBM model ({err}); train the ranker again") from err
         calibration = header.get("calibration")
         calibrator = None if calibration is None else Calibrator.from_dict(calibration, str(directory / HEADER_FILE), CONFIDENCE_FEATURES)
+        cross_encoder = None
+        if header.get("cross_encoder"):
+            from ..rerank import Reranker
+
+            cross_encoder = Reranker.load(directory / header["cross_encoder"], device=device)
         ranker = cls(RankerConfig.from_dict(header["config"], str(directory / HEADER_FILE)), booster, header["channels"],
-                     header["concept_counts"], header["with_cross_encoder"], header.get("stats", {}), calibrator)
+                     header["concept_counts"], header["with_cross_encoder"], header.get("stats", {}), calibrator, cross_encoder)
         if ranker.feature_names != header["features"] or booster.num_feature() != len(header["features"]):
             raise ModelLoadError(f"{directory}: the ranker was saved with features {header['features']}, but this spacy-xmr computes "
                                  f"{ranker.feature_names}; train the ranker again with this version")

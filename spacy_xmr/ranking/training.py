@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -142,12 +143,6 @@ def examples_of_lists(ontology: Ontology, lists: OutOfFoldLists, xmr_config: XMR
     return RankingExamples.concatenated(parts)
 
 
-def out_of_fold_examples(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig, xmr_config: XMRConfig,
-                         progress: Callable[[str], None] = logger.info, n_jobs: int | None = None) -> RankingExamples:
-    """The training examples: each fold's lists from an XMR model trained on the other folds' mentions."""
-    return examples_of_lists(ontology, out_of_fold_lists(ontology, mentions, config, xmr_config, progress, n_jobs), xmr_config)
-
-
 def fit_booster(examples: RankingExamples, config: RankerConfig, channels: Sequence[str]):
     """LightGBM with `config.objective` on the lists that hold a gold concept, one query group per mention (the
     ranking objectives use them)."""
@@ -200,10 +195,24 @@ def fit_ranker(examples: RankingExamples, config: RankerConfig, channels: Sequen
 
 def train_ranker(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig | None = None,
                  xmr_config: XMRConfig | None = None, progress: Callable[[str], None] | None = None,
-                 n_jobs: int | None = None) -> LearnedRanker:
+                 n_jobs: int | None = None, reranker: str | Path | None = None, device: str = "auto") -> LearnedRanker:
     """A ranker for XMR models trained with `xmr_config` on `ontology` and `mentions` (the gold-linked ones count);
-    `progress` receives a line per fold (default: the log)."""
-    config, xmr_config = config or RankerConfig(), xmr_config or XMRConfig()
-    examples = out_of_fold_examples(ontology, mentions, config, xmr_config, progress or logger.info, n_jobs)
+    `progress` receives a line per fold (default: the log). With `reranker` (a directory of `spacy-xmr
+    train-reranker`), its cross-encoder's scores become features: the training lists are scored by cross-encoders of
+    its settings trained without their fold (`cross_encoder.py`, on `device`), and the ranker keeps the reranker to
+    score the lists it ranks."""
+    config, xmr_config, progress = config or RankerConfig(), xmr_config or XMRConfig(), progress or logger.info
+    lists = out_of_fold_lists(ontology, mentions, config, xmr_config, progress, n_jobs)
+    cross_encoder, scores = None, None
+    if reranker is not None:
+        from ..rerank import Reranker
+        from .cross_encoder import out_of_fold_scores
+
+        cross_encoder = Reranker.load(reranker, device=device)
+        scores = out_of_fold_scores(ontology, lists.mentions, lists.evidence, lists.folds, cross_encoder.config,
+                                    xmr_config.training.corpus_concepts, device, progress)
     gold = [mention for mention in mentions if mention.gold_ids]
-    return fit_ranker(examples, config, ranked_channels(xmr_config), concept_counts(gold, ontology))
+    ranker = fit_ranker(examples_of_lists(ontology, lists, xmr_config, scores), config, ranked_channels(xmr_config),
+                        concept_counts(gold, ontology))
+    ranker.cross_encoder = cross_encoder
+    return ranker

@@ -14,10 +14,12 @@ from ..xmr import XMRConfig, XMRModel
 
 def train_ranker_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path], xmr_config: XMRConfig,
                             config: RankerConfig | None = None, entity_types: list[str] | None = None,
-                            progress: Callable[[str], None] | None = None) -> LearnedRanker:
-    """A ranker for XMR models trained with `xmr_config` on the ontology and the gold-linked training corpora."""
+                            progress: Callable[[str], None] | None = None, reranker: str | Path | None = None,
+                            device: str = "auto") -> LearnedRanker:
+    """A ranker for XMR models trained with `xmr_config` on the ontology and the gold-linked training corpora (with the
+    cross-encoder feature group when `reranker` names a reranker directory)."""
     mentions = gold_linked_mentions(train_paths, entity_types)
-    return train_ranker(read_ontology_file(ontology_path), mentions, config, xmr_config, progress)
+    return train_ranker(read_ontology_file(ontology_path), mentions, config, xmr_config, progress, reranker=reranker, device=device)
 
 
 def evaluate_ranker(xmr: XMRModel, ranker: LearnedRanker, corpus_path: str | Path, beam_size: int | None = None,

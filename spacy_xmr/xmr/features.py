@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -21,12 +21,13 @@ from ..errors import ModelLoadError
 from .arrays import load_arrays, load_json, save_arrays, save_json
 from .config import FeatureConfig
 from .feature_store import ChunkShelf, DiskShelf, FeatureStore
-from .ngram_counts import ngram_counter, sklearn_counter
+from .ngram_counts import PackedNgramCounter, ngram_counter, sklearn_counter
 from .normalize import key_words
 from .parallel import available_cpus, worker_context
 from .sparse_ops import l2_normalize_rows, stack_rows_consumed
 
 IDF_FILE = "idf"
+COUNTER_DIR = "{}_ngram_keys"  # a block's packed counter tables (`ngram_counts.py`), by block name
 COUNT_CHUNK = 100_000  # texts per counting pass: scikit-learn holds a Python int per n-gram occurrence while counting
 PARALLEL_MIN_TEXTS = 20_000  # below this, starting worker processes costs more than counting in halves saves
 
@@ -86,11 +87,22 @@ def _in_vocabulary(counts: sp.csr_matrix, new_column: np.ndarray, n_columns: int
 class TfidfBlock:
     """One TF-IDF block (char_wb or word) with a fixed vocabulary and idf vector."""
 
-    def __init__(self, analyzer: str, ngram_range, vocabulary: list[str], idf: np.ndarray):
+    def __init__(self, analyzer: str, ngram_range, vocabulary: list[str] | Callable[[], list[str]], idf: np.ndarray,
+                 counter: PackedNgramCounter | None = None):
         self.analyzer = analyzer
         self.ngram_range = tuple(ngram_range)
-        self.vocabulary = vocabulary
+        self._vocabulary = vocabulary
         self.idf = np.asarray(idf, dtype=np.float32)
+        if counter is not None:
+            self._counter = counter
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The terms in column order. A loaded model with its counter's tables reads them on first use only (explaining
+        a prediction): counting does not need them, and at 10^5 concepts they are tens of MiB of strings a process."""
+        if callable(self._vocabulary):
+            self._vocabulary = self._vocabulary()
+        return self._vocabulary
 
     @cached_property
     def _counter(self):
@@ -120,7 +132,7 @@ class TfidfBlock:
         return l2_normalize_rows(matrix)
 
     def __len__(self) -> int:
-        return len(self.vocabulary)
+        return len(self.idf)
 
 
 def _canonical(texts: list[str]) -> list[str]:
@@ -180,17 +192,23 @@ class Featurizer:
     def to_disk(self, directory: Path) -> None:
         for name, block in (("char", self.char_block), ("word", self.word_block)):
             save_json(directory / f"{name}_vocabulary.json", block.vocabulary)
+            if isinstance(block._counter, PackedNgramCounter):
+                block._counter.save(directory / COUNTER_DIR.format(name))
         save_arrays(directory / IDF_FILE, char=self.char_block.idf, word=self.word_block.idf)
 
     @classmethod
     def from_disk(cls, directory: Path, config: FeatureConfig) -> "Featurizer":
+        """The featurizer `to_disk` wrote. A block with its counter's tables (`COUNTER_DIR`) leaves its vocabulary on
+        disk until asked for it; one without (an older folder, or a vocabulary scikit-learn counts) reads it now."""
         idf = load_arrays(directory / IDF_FILE, "char", "word")
         blocks = []
         for name, analyzer, ngram_range in (("char", "char_wb", config.char_ngram_range), ("word", "word", config.word_ngram_range)):
-            vocabulary = load_json(directory / f"{name}_vocabulary.json")
-            if len(vocabulary) != len(idf[name]):
-                raise ModelLoadError(
-                    f"{directory}: {name}_vocabulary.json holds {len(vocabulary)} terms but {IDF_FILE} {len(idf[name])} weights"
-                )
-            blocks.append(TfidfBlock(analyzer, ngram_range, vocabulary, idf[name]))
+            vocabulary_path, counter_path = directory / f"{name}_vocabulary.json", directory / COUNTER_DIR.format(name)
+            counter = PackedNgramCounter.load(counter_path, analyzer, ngram_range) if counter_path.is_dir() else None
+            vocabulary = partial(load_json, vocabulary_path) if counter is not None else load_json(vocabulary_path)
+            n_terms = counter.n_columns if counter is not None else len(vocabulary)
+            if n_terms != len(idf[name]):
+                source = counter_path.name if counter is not None else vocabulary_path.name
+                raise ModelLoadError(f"{directory}: {source} holds {n_terms} terms but {IDF_FILE} {len(idf[name])} weights")
+            blocks.append(TfidfBlock(analyzer, ngram_range, vocabulary, idf[name], counter))
         return cls(config, *blocks)

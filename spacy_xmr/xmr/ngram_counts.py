@@ -13,13 +13,17 @@ dropped. Where the keys would not fit in 63 bits (an alphabet of more than 2^(63
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import load_arrays, load_json, save_arrays, save_json
+
 WORD_TOKEN_PATTERN = r"(?u)\b\w+\b"  # keeps one-character tokens ("type 1 diabetes")
 KEY_BITS = 63  # an n-gram's key is a non-negative int64
+UNITS_FILE = "units.json"
 
 
 def sklearn_counter(analyzer: str, ngram_range: Sequence[int], vocabulary=None):
@@ -55,6 +59,25 @@ class PackedNgramCounter:
         keys = np.array([_packed(term, units, bits) for term in terms], dtype=np.int64)
         order = np.argsort(keys, kind="stable")
         return cls(analyzer, ngram_range, units, bits, keys[order], order.astype(np.int32), len(vocabulary))
+
+    @property
+    def n_columns(self) -> int:
+        """The vocabulary's size: the count matrices' width."""
+        return self._n_columns
+
+    def save(self, path: Path) -> None:
+        """Its tables in the new folder `path`: the keys and columns as `.npy` (memory-mapped by `load`), the units in
+        code order as JSON."""
+        save_arrays(path, keys=self._keys, columns=self._columns)
+        save_json(path / UNITS_FILE, {"units": list(self._units), "bits": self._bits, "n_columns": self._n_columns})
+
+    @classmethod
+    def load(cls, path: Path, analyzer: str, ngram_range: Sequence[int]) -> "PackedNgramCounter":
+        """The counter `save` wrote, its keys and columns memory-mapped: the processes that load one model share
+        them, and none parses the vocabulary's strings to count."""
+        arrays, tables = load_arrays(path, "keys", "columns"), load_json(path / UNITS_FILE)
+        units = {unit: code for code, unit in enumerate(tables["units"], start=1)}
+        return cls(analyzer, ngram_range, units, tables["bits"], arrays["keys"], arrays["columns"], tables["n_columns"])
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """texts × vocabulary float32 counts, indices sorted: `CountVectorizer(vocabulary=...).transform(texts)`."""
