@@ -43,7 +43,7 @@ from .corpus.mention import Candidates
 from .corpus.gold_rank import gold_concepts, rank_of, ranked_concepts, strict_rank_of
 from .errors import SpacyXmrError
 from .evaluation_checks import out_of_ontology_warning, require_candidate_infons, untrained_types_warning
-from .ontology import Ontology
+from .ontology import Ontology, read_ontology_file
 
 DEFAULT_KS = (1, 5, 10, 20, 50)
 MAX_LISTED_MISSING = 20
@@ -171,7 +171,7 @@ def evaluate_files(
     gold = list(iter_mentions(read_corpus(gold_path, entity_types)))
     prediction_collection = read_corpus(pred_path, entity_types)
     require_candidate_infons(prediction_collection, pred_path)
-    ontology = Ontology.from_disk(ontology_path) if ontology_path else None
+    ontology = read_ontology_file(ontology_path) if ontology_path else None
     predictions = predictions_by_span(prediction_collection)
     metrics = evaluate_candidates(gold, predictions, ontology, ks, match_by="span")
     calibration = calibration_of(gold, predictions, confidences_by_span(prediction_collection), ontology)

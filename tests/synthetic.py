@@ -9,6 +9,7 @@ Everything is drawn from seeded `random.Random` generators, so a seed gives the 
 """
 from __future__ import annotations
 
+import gzip
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,3 +213,12 @@ def train_model(ontology: Ontology, mentions: list):
     from spacy_xmr.xmr import XMRConfig, XMRModel
 
     return XMRModel.train(ontology, mentions, XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1)
+
+
+def write_medic(ontology: Ontology, path: Path) -> Path:
+    """The ontology as a MEDIC release file (CTD_diseases.tsv.gz columns), as users download it."""
+    lines = ["# Fields:", "# DiseaseName\tDiseaseID\tAltDiseaseIDs\tDefinition\tParentIDs\tTreeNumbers\tParentTreeNumbers\tSynonyms\tSlimMappings"]
+    lines += [f"{c.name}\t{c.id}\t{'|'.join(c.alt_ids)}\t\t\t\t\t{'|'.join(c.synonyms)}\t" for c in ontology]
+    with gzip.open(path, "wt", encoding="utf8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path

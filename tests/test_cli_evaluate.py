@@ -12,6 +12,7 @@ from spacy_xmr.cli import app
 from spacy_xmr.corpus import read_corpus, set_candidates, write_bioc
 from spacy_xmr.corpus.bioc_documents import annotation_span, iter_annotations
 from spacy_xmr.evaluation_checks import TRAINED_TYPES_INFON
+from synthetic import write_medic
 
 runner = CliRunner()
 OUTSIDE_ID = "MESH:D000001"  # not in the synthetic ontology (its ids are D99xxxx)
@@ -106,3 +107,14 @@ def test_warns_about_entity_types_the_model_was_not_trained_on(mixed_corpus, syn
     result, output = _evaluate("--gold", gold, "--pred", tmp_path / "pred.xml")
     assert result.exit_code == 0, output
     assert warning in output and "apply-xmr with --entity-type Disease" in output
+
+
+def test_a_medic_release_file_serves_as_the_ontology_as_in_the_training_commands(mixed_corpus, synthetic_ontology,
+                                                                                 synthetic_ontology_path, tmp_path):
+    gold, pred, _ = mixed_corpus
+    metrics = {}
+    for name, ontology in (("jsonl", synthetic_ontology_path), ("medic", write_medic(synthetic_ontology, tmp_path / "CTD_diseases.tsv.gz"))):
+        result, output = _evaluate("--gold", gold, "--pred", pred, "--ontology", ontology, "--metric-file", tmp_path / f"{name}.json")
+        assert result.exit_code == 0, output
+        metrics[name] = json.loads((tmp_path / f"{name}.json").read_text())
+    assert metrics["medic"]["acc_at_1"] == metrics["jsonl"]["acc_at_1"] and metrics["medic"]["warnings"] == metrics["jsonl"]["warnings"]

@@ -1,7 +1,6 @@
 """`spacy-xmr train-reranker` / `apply-reranker` on small BioC corpora with XMR-style candidate infons."""
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from spacy_xmr.corpus import get_candidates, get_confidence, iter_mentions, read
 from spacy_xmr.corpus.bioc_documents import iter_annotations
 from spacy_xmr.rerank import Reranker, RerankerConfig
 from rerank_support import copies, synthetic_rankings, toy_candidates, toy_ontology, write_tiny_bert
+from synthetic import write_medic
 
 TITLE = "Patients with breast cancer and colon cancer."
 ABSTRACT = "The lung tumor and the lung tumor. Renal failure and cardiac failure."
@@ -78,19 +78,10 @@ def test_train_then_apply_reranker(files):
         assert [s for _, s in got] == pytest.approx([s for _, s in ranked], abs=1e-5)
 
 
-def _write_medic(ontology, path: Path) -> Path:
-    """The ontology as a MEDIC release file (CTD_diseases.tsv.gz columns), as users download it."""
-    lines = ["# Fields:", "# DiseaseName\tDiseaseID\tAltDiseaseIDs\tDefinition\tParentIDs\tTreeNumbers\tParentTreeNumbers\tSynonyms\tSlimMappings"]
-    lines += [f"{c.name}\t{c.id}\t{'|'.join(c.alt_ids)}\t\t\t\t\t{'|'.join(c.synonyms)}\t" for c in ontology]
-    with gzip.open(path, "wt", encoding="utf8") as handle:
-        handle.write("\n".join(lines) + "\n")
-    return path
-
-
 def test_train_reranker_reads_a_medic_release_file_and_learns_the_gold_ids_it_lacks(files, tmp_path):
     """Heart failure is left out of the release: the training mentions name it, as the XMR model would."""
     release = [c for c in toy_ontology() if c.id != "MESH:D006333"]
-    medic = _write_medic(release, tmp_path / "CTD_diseases.tsv.gz")
+    medic = write_medic(release, tmp_path / "CTD_diseases.tsv.gz")
     result = CliRunner().invoke(app, [
         "train-reranker", "--crosstype", "parallel", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
         "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]),
@@ -168,7 +159,7 @@ def test_reranker_learns_the_concepts_of_the_xmr_model_it_reranks(files, tmp_pat
     from spacy_xmr.xmr import XMRConfig
 
     release = [c for c in toy_ontology() if c.id != "MESH:D006333"]
-    medic = _write_medic(release, tmp_path / "CTD_diseases.tsv.gz")
+    medic = write_medic(release, tmp_path / "CTD_diseases.tsv.gz")
     config = XMRConfig.from_dict({"tree": {"max_leaf_size": 2}, "training": {"corpus_concepts": corpus_concepts}})
     train_from_files(medic, [files["train"]], config, progress=False).save(tmp_path / "xmr")
     seen = {}
