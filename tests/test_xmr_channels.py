@@ -80,6 +80,7 @@ def test_a_model_saved_without_an_index_builds_it_on_first_use(synthetic_model, 
         (copy / index_file).unlink()
     if index_file == "word_keys.json":
         shutil.rmtree(copy / "word_labels")
+        shutil.rmtree(copy / "word_key_table")
     assert XMRModel.load(copy).predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
 
 

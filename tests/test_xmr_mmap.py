@@ -137,3 +137,24 @@ def test_counter_tables_of_another_vocabulary_fail_the_load_naming_them(model_co
     (model_copy / "word_ngram_keys" / "units.json").write_text(json.dumps({**tables, "n_columns": tables["n_columns"] + 1}))
     with pytest.raises(ModelLoadError, match="word_ngram_keys holds .* terms but idf"):
         XMRModel.load(model_copy)
+
+
+def test_a_loaded_model_maps_its_strings_and_finds_them_without_a_dict(synthetic_model, synthetic_mentions, model_copy):
+    loaded = XMRModel.load(model_copy)
+    tables = {"alias keys": loaded.examples.keys, "word keys": loaded.channels["word_key"]._word_keys,
+              "concept ids": loaded._concept_ids}
+    for name, table in tables.items():
+        assert memory_mapped(table._data) and memory_mapped(table._hashes), name
+    assert list(tables["concept ids"]) == synthetic_model.concept_ids
+    assert list(tables["alias keys"]) == list(synthetic_model.examples.keys)
+    mentions = synthetic_mentions["dev"]
+    assert loaded.channel_scores(mentions, top_k=10) == synthetic_model.channel_scores(mentions, top_k=10)
+
+
+@pytest.mark.parametrize("table", ["alias_key_table", "word_key_table", "concept_id_table"])
+def test_a_model_folder_saved_before_string_tables_reads_its_json_lists(synthetic_model, synthetic_mentions, model_copy, table):
+    shutil.rmtree(model_copy / table)
+    loaded = XMRModel.load(model_copy)
+    mentions = synthetic_mentions["dev"]
+    assert loaded.channel_scores(mentions, top_k=10) == synthetic_model.channel_scores(mentions, top_k=10)
+

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from .fusion import CandidateEvidence
 from .sparse_ops import place_rows, row_ids, top_k_per_row
+from .string_table import StringTable
 
 
 def values_at(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -57,11 +58,11 @@ class ScoredBatch:
         return ScoredBatch(fused, channels)
 
     def evidence(self, rankings: Sequence[Sequence[tuple[str, float]]], offered: Sequence[Sequence[str]],
-                 column: dict[str, int]) -> list[list[CandidateEvidence]]:
+                 concept_ids: StringTable) -> list[list[CandidateEvidence]]:
         """The candidates of `rankings` (made from this batch, row for row) with their channel scores; a concept
         in `offered` of its row also carries the document channel's score, the score it was offered at."""
         rows = np.array([row for row, ranking in enumerate(rankings) for _ in ranking], dtype=np.int64)
-        cols = np.array([column[concept] for ranking in rankings for concept, _ in ranking], dtype=np.int64)
+        cols = concept_ids.rows_of([concept for ranking in rankings for concept, _ in ranking])
         values = {name: values_at(matrix, rows, cols).tolist() for name, matrix in self.channels.items()}  # Python floats: fast to index
         out, cell = [], 0
         for ranking, row_offered in zip(rankings, offered):

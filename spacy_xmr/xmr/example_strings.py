@@ -5,30 +5,27 @@ stored once, beside the channels, and each channel keeps only what it derives fr
 """
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ModelLoadError
-from .arrays import load_json, load_matrix, save_json, save_matrix
+from .arrays import load_matrix, save_matrix
+from .string_table import StringTable, load_strings, save_strings
 
-KEYS_FILE, LABELS_FILE, FEATURES_FILE = "alias_keys.json", "alias_labels", "alias_features"
+KEYS_FILE, KEY_TABLE, LABELS_FILE, FEATURES_FILE = "alias_keys.json", "alias_key_table", "alias_labels", "alias_features"
 
 
 class ExampleStrings:
-    """`keys`: distinct normalised strings; `labels`: strings × concepts (support weights); `features`: their rows."""
+    """`keys`: distinct normalised strings (a `StringTable`: a loaded model maps it); `labels`: strings × concepts
+    (support weights); `features`: their rows."""
 
-    def __init__(self, keys: list[str], labels: sp.csr_matrix, features: sp.csr_matrix):
-        self.keys = keys
+    def __init__(self, keys: Sequence[str], labels: sp.csr_matrix, features: sp.csr_matrix):
+        self.keys = keys if isinstance(keys, StringTable) else StringTable.of(keys)
         self.labels = labels.tocsr()
         self.features = features.tocsr()
-
-    @cached_property
-    def row(self) -> dict[str, int]:
-        """Each string's row; built on first use, not while training holds its largest arrays (15M strings at UMLS size)."""
-        return {key: i for i, key in enumerate(self.keys)}
 
     @property
     def n_concepts(self) -> int:
@@ -36,10 +33,10 @@ class ExampleStrings:
 
     def are_examples(self, texts: list[str]) -> np.ndarray:
         """For each text, whether it is an example string."""
-        return np.fromiter((text in self.row for text in texts), dtype=bool, count=len(texts))
+        return self.keys.rows_of(texts) >= 0
 
     def save(self, directory: Path) -> None:
-        save_json(directory / KEYS_FILE, self.keys)
+        save_strings(directory, self.keys, KEY_TABLE, KEYS_FILE)
         save_matrix(directory / LABELS_FILE, self.labels)
         save_matrix(directory / FEATURES_FILE, self.features)
 
@@ -47,7 +44,7 @@ class ExampleStrings:
     def load(cls, directory: Path, n_concepts: int, n_features: int) -> "ExampleStrings":
         """Raises ModelLoadError naming a missing or corrupt file, or files that disagree with each other or with
         the model's `n_concepts` and `n_features`."""
-        keys = load_json(directory / KEYS_FILE)
+        keys = load_strings(directory, KEY_TABLE, KEYS_FILE)
         labels, features = load_matrix(directory / LABELS_FILE), load_matrix(directory / FEATURES_FILE)
         if labels.shape != (len(keys), n_concepts) or features.shape != (len(keys), n_features):
             raise ModelLoadError(f"XMR model directory {directory} is inconsistent: {LABELS_FILE} {labels.shape} / {FEATURES_FILE} "

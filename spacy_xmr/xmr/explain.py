@@ -139,7 +139,8 @@ class _Explainer:
     def __init__(self, model: "XMRModel"):
         self.model = model
         self.weights = channel_weights(model.prediction_config.fusion)
-        self.column = {concept_id: i for i, concept_id in enumerate(model.concept_ids)}
+        self.concept_ids = model.concept_ids
+        self.column = {concept_id: i for i, concept_id in enumerate(self.concept_ids)}
         by_concept = model.examples.labels.T.tocsr()
         self.strings_of = lambda column: by_concept.indices[by_concept.indptr[column]:by_concept.indptr[column + 1]]
         featurizer = model.featurizer
@@ -174,14 +175,14 @@ class _Explainer:
         if channel == "exact":
             return {"string": query, "kind": "alias" if self._is_alias(query, column) else "training mention"}
         if channel == "nearest" and matched is not None:
-            cosine = float(features.multiply(self.model.examples.features[self.model.examples.row[matched]]).sum())
+            cosine = float(features.multiply(self.model.examples.features[self.model.examples.keys.row(matched)]).sum())
             return {"string": matched, "cosine": cosine}
         if channel == "word_key":
             return self.model.channels["word_key"].how_reached(query, column)
         if channel == "tree":
             return {"path": self._tree_path(features, column)}
         if channel == "parent":
-            children = [c for c in ranked if self.model.ontology.get(c) is not None and self.model.concept_ids[column] in
+            children = [c for c in ranked if self.model.ontology.get(c) is not None and self.concept_ids[column] in
                         {self.model.ontology.resolve(p) or p for p in self.model.ontology[c].parents}]
             return {"generalises": children[:self.model.parent.settings.top_children]} if children else {}
         if channel == "document":
@@ -189,7 +190,7 @@ class _Explainer:
         return {}
 
     def _is_alias(self, query: str, column: int) -> bool:
-        concept = self.model.ontology.get(self.model.concept_ids[column])
+        concept = self.model.ontology.get(self.concept_ids[column])
         return concept is not None and any(normalize_text(alias) == query for alias in concept.aliases)
 
     def _tree_path(self, features, column: int) -> list[dict]:

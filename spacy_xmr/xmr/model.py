@@ -38,12 +38,13 @@ from .normalize import normalize_text
 from .parallel import available_cpus
 from .prediction_settings import PredictionSettings
 from .sparse_ops import row_ids, top_k_per_row
+from .string_table import StringTable, load_strings, save_strings
 from .training_data import build_training_data
 
 logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "xmr.json"
-CONCEPT_IDS_FILE = "concept_ids.json"
+CONCEPT_IDS_FILE, CONCEPT_ID_TABLE = "concept_ids.json", "concept_id_table"
 ONTOLOGY_FILE = "ontology.jsonl.gz"
 CALIBRATION_FILE = "calibration.json"
 DEFAULT_BEAM_SIZE = 10
@@ -61,15 +62,14 @@ class XMRModel:
     rest of its batch, so the result is the same for any `n_jobs` and chunk size.
     """
 
-    def __init__(self, config: XMRConfig, ontology: Ontology | LazyOntology, concept_ids: list[str], featurizer: Featurizer,
+    def __init__(self, config: XMRConfig, ontology: Ontology | LazyOntology, concept_ids: Sequence[str], featurizer: Featurizer,
                  examples: ExampleStrings, channels: dict[str, Channel], stats: dict | None = None, n_jobs: int | None = None):
         """`ontology`: the concepts, or a loaded model's `LazyOntology` (read when first needed)."""
         self.config = config
         self.settings = PredictionSettings()
         self.n_jobs = n_jobs
         self._ontology = ontology if isinstance(ontology, LazyOntology) else LazyOntology(ontology)
-        self._concept_ids = list(concept_ids)
-        self._column: dict[str, int] | None = None
+        self._concept_ids = concept_ids if isinstance(concept_ids, StringTable) else StringTable.of(concept_ids)
         self.featurizer = featurizer
         self.examples = examples
         self.channels = channels
@@ -282,9 +282,7 @@ class XMRModel:
             scored = self._scored(items, top_k, beam_size, True)
             rankings = self._rankings(scored.fused)
             offered = [[] for _ in rankings]
-        if self._column is None:
-            self._column = {concept_id: i for i, concept_id in enumerate(self._concept_ids)}
-        return scored.evidence(rankings, offered, self._column)
+        return scored.evidence(rankings, offered, self._concept_ids)
 
     def confidence(self, evidence: Sequence[Sequence[CandidateEvidence]]) -> list[float] | None:
         """For each mention's candidates (from `channel_scores`), the probability that its top candidate is right;
@@ -307,8 +305,8 @@ class XMRModel:
         """Each row's concepts by score, best first; one stable sort of the batch on (row, -score)."""
         scores.sort_indices()  # equal scores rank by concept index, whatever the batch
         order = np.lexsort((-scores.data, row_ids(scores)))
-        concepts, values, bounds = scores.indices[order].tolist(), scores.data[order].tolist(), scores.indptr.tolist()
-        return [[(self._concept_ids[c], s) for c, s in zip(concepts[lo:hi], values[lo:hi])] for lo, hi in zip(bounds[:-1], bounds[1:])]
+        concepts, values, bounds = self._concept_ids.at(scores.indices[order]), scores.data[order].tolist(), scores.indptr.tolist()
+        return [list(zip(concepts[lo:hi], values[lo:hi])) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
     # ---- disk format ------------------------------------------------------------------
     def __reduce_ex__(self, protocol):
@@ -333,7 +331,7 @@ class XMRModel:
         with atomic_directory(directory) as tmp:
             header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "stats": self.stats}
             (tmp / CONFIG_FILE).write_text(json.dumps(header, indent=2), encoding="utf8")
-            save_json(tmp / CONCEPT_IDS_FILE, self._concept_ids)
+            save_strings(tmp, self._concept_ids, CONCEPT_ID_TABLE, CONCEPT_IDS_FILE)
             self.featurizer.to_disk(tmp)
             self.examples.save(tmp)
             for channel in self.channels.values():
@@ -352,7 +350,7 @@ class XMRModel:
         if not directory.is_dir():
             raise ModelLoadError(f"XMR model directory {directory} does not exist (train one with `spacy-xmr train-xmr`)")
         header, config = read_header(directory / CONFIG_FILE)
-        concept_ids = load_json(directory / CONCEPT_IDS_FILE)
+        concept_ids = load_strings(directory, CONCEPT_ID_TABLE, CONCEPT_IDS_FILE)
         featurizer = Featurizer.from_disk(directory, config.features)
         examples = ExampleStrings.load(directory, len(concept_ids), featurizer.n_features)
         parts = ModelParts(directory, examples, featurizer.n_features, checked.applied_to(config))

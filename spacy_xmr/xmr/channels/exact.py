@@ -29,10 +29,8 @@ class ExactChannel(Channel):
 
     def score(self, queries: QueryBatch) -> sp.csr_matrix:
         """queries × concepts: support of each concept for the query's exact string, scaled so the best is 1."""
-        row = self.examples.row
-        found = [(i, row[key]) for i, key in enumerate(queries.keys) if key in row]
-        selector = sp.csr_matrix(
-            (np.ones(len(found), np.float32), ([i for i, _ in found], [r for _, r in found])),
-            shape=(len(queries.keys), len(self.examples.keys)),
-        )
+        rows = self.examples.keys.rows_of(queries.keys)
+        found = np.flatnonzero(rows >= 0)
+        selector = sp.csr_matrix((np.ones(len(found), np.float32), (found, rows[found])),
+                                 shape=(len(queries.keys), len(self.examples.keys)))
         return scale_rows_to_max_one((selector @ self.examples.labels).tocsr())

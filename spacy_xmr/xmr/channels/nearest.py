@@ -21,8 +21,13 @@ if TYPE_CHECKING:
     from ..config import NearestConfig
 
 # (query, string) pairs the shortlist forms at once: with millions of strings even a query's rarest n-grams are
-# shared by many of them, and one product for a whole batch would take gigabytes.
-PAIRS_AT_ONCE = 20_000_000
+# shared by many of them, and one product for a whole batch would take gigabytes. On a CPU each thread of each
+# linking process holds one such product (a batch is scored in chunks, a thread per core), so it is kept small there
+# (about 25 MiB at 10^5 concepts, in the same time); a GPU takes longer steps.
+PAIRS_AT_ONCE = {"cpu": 2_000_000, "gpu": 20_000_000}
+# (query, string) cosines at once: each pair copies both rows (about 100 n-grams each), a quarter of a gigabyte
+# for a batch of 1,000 queries with 100 strings each.
+COSINE_PAIRS_AT_ONCE = {"cpu": 2_048, "gpu": 2_000_000}
 TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
 TERM_INDEX_FILE = "term_index"
 
@@ -35,6 +40,19 @@ def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int)
     ends = np.searchsorted(np.cumsum(pairs), np.arange(budget, int(pairs.sum()), budget), side="right")
     bounds = np.unique(np.concatenate([[0], np.maximum(ends, 1), [queries.shape[0]]]))
     return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+
+
+def _kind(backend) -> str:
+    return "gpu" if backend.on_gpu else "cpu"
+
+
+def _cosines(backend, queries, strings, query_rows, string_rows):
+    """The dot product of each (query row, string row) pair (unit rows: their cosine), a bounded number of pairs at
+    a time, so that the rows' copies stay small whatever the batch."""
+    step = COSINE_PAIRS_AT_ONCE[_kind(backend)]
+    xp = backend.xp
+    return xp.concatenate([xp.asarray(queries[query_rows[lo:lo + step]].multiply(strings[string_rows[lo:lo + step]])
+                                      .sum(axis=1)).ravel() for lo in range(0, max(len(query_rows), 1), step)])
 
 
 class NearestChannel(Channel):
@@ -78,7 +96,7 @@ class NearestChannel(Channel):
         """
         backend, features, strings = queries.backend, queries.features, self.examples.features
         cut, by_term = top_k_per_row(features, self.settings.query_terms), self.term_index()
-        spans = _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE)
+        spans = _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE[_kind(backend)])
         if backend.on_gpu:
             by_term, strings = backend.resident(self._device_copies, "strings",
                                                 lambda: (backend.to_device(by_term), backend.to_device(strings)))
@@ -86,7 +104,7 @@ class NearestChannel(Channel):
         shortlist = backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), self.settings.top_aliases)
                                            for lo, hi in spans], format="csr")
         query = row_ids(shortlist, backend.xp)
-        similarities = backend.xp.asarray(queried[query].multiply(strings[shortlist.indices]).sum(axis=1)).ravel()
+        similarities = _cosines(backend, queried, strings, query, shortlist.indices)
         query, similarities, nearest = (backend.to_cpu(array) for array in (query, similarities, shortlist.indices))
         labels = self.examples.labels
         return max_over_mapped(query, similarities, labels[nearest], (features.shape[0], labels.shape[1]))

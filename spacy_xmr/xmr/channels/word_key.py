@@ -12,17 +12,19 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import ModelLoadError
-from ..arrays import load_json, load_matrix, reading, save_json, save_matrix
+from ..arrays import load_json, load_matrix, reading, save_json, save_matrix, stored
 from ..example_strings import ExampleStrings
 from ..normalize import word_key
 from ..rewrites import Rewrites, learn_rewrites
 from ..sparse_ops import max_over_mapped, scale_rows_to_max_one
+from ..string_table import StringTable, load_strings, save_strings
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
     from ..config import WordKeyConfig
 
-WORD_KEYS_FILE, WORD_LABELS_FILE, REWRITES_FILE = "word_keys.json", "word_labels", "rewrites.json"
+WORD_KEYS_FILE, WORD_KEY_TABLE = "word_keys.json", "word_key_table"
+WORD_LABELS_FILE, REWRITES_FILE = "word_labels", "rewrites.json"
 
 
 class WordKeyChannel(Channel):
@@ -31,7 +33,7 @@ class WordKeyChannel(Channel):
     def __init__(self, examples: ExampleStrings, settings: "WordKeyConfig"):
         self.examples = examples
         self.settings = settings
-        self._word_keys: dict[str, int] | None = None
+        self._word_keys: StringTable | None = None
         self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
         self._rewrites: Rewrites | None = None
 
@@ -52,7 +54,7 @@ class WordKeyChannel(Channel):
             (np.ones(len(word_keys), np.float32), (inverse.ravel(), np.arange(len(word_keys)))), shape=(len(unique), len(word_keys))
         )
         self._word_labels = scale_rows_to_max_one((grouping @ self.examples.labels).tocsr())
-        self._word_keys = {key: i for i, key in enumerate(unique.tolist())}
+        self._word_keys = StringTable.of(unique.tolist())
 
     def rewrites(self) -> Rewrites:
         """The word rewrites that at least `rewrite_min_concepts` concepts attest among their example strings."""
@@ -75,13 +77,12 @@ class WordKeyChannel(Channel):
         self._word_index()
         substitution_weight, drop_weight = self.settings.substitution_weight, self.settings.drop_weight
         rewrites = self.rewrites() if substitution_weight or drop_weight else Rewrites()
-        queries, rows, weights = [], [], []
+        queries, tried, weights = [], [], []
 
         def add(query: int, words, weight: float) -> None:
-            row = self._word_keys.get(" ".join(sorted(words)))
-            if row is not None and weight > 0:
+            if weight > 0:
                 queries.append(query)
-                rows.append(row)
+                tried.append(" ".join(sorted(words)))
                 weights.append(weight)
 
         for query, text in enumerate(keys):
@@ -94,8 +95,10 @@ class WordKeyChannel(Channel):
                 add(query, words, substitution_weight)
             for words in dropped:
                 add(query, words, drop_weight)
-        return max_over_mapped(np.array(queries, dtype=np.int64), np.array(weights, dtype=np.float32),
-                               self._word_labels[np.array(rows, dtype=np.int64)], (len(keys), self.examples.n_concepts), weighted=True)
+        rows = self._word_keys.rows_of(tried)
+        found = rows >= 0
+        return max_over_mapped(np.array(queries, dtype=np.int64)[found], np.array(weights, dtype=np.float32)[found],
+                               self._word_labels[rows[found]], (len(keys), self.examples.n_concepts), weighted=True)
 
     def how_reached(self, query: str, concept: int) -> dict:
         """The word key by which `query` (normalised) reaches the concept of column `concept`: its own, or one learned
@@ -106,7 +109,7 @@ class WordKeyChannel(Channel):
         tries = [(own, "none")] + [(words, f"{' '.join(sorted(own - words))} -> {' '.join(sorted(words - own))}") for words in substituted]
         tries += [(words, f"dropped {' '.join(sorted(own - words))}") for words in dropped]
         for words, rewrite in tries:
-            row = self._word_keys.get(" ".join(sorted(words)))
+            row = self._word_keys.row(" ".join(sorted(words)))
             if row is not None and self._word_labels[row, concept] > 0:
                 return {"word_key": " ".join(sorted(words)), "rewrite": rewrite}
         return {"word_key": " ".join(sorted(own)), "rewrite": None}
@@ -115,7 +118,7 @@ class WordKeyChannel(Channel):
         """The word index and rewrites built so far: functions of the stored strings, but at 10^6 concepts
         building them takes most of a minute."""
         if self._word_keys is not None:
-            save_json(directory / WORD_KEYS_FILE, list(self._word_keys))
+            save_strings(directory, self._word_keys, WORD_KEY_TABLE, WORD_KEYS_FILE)
             save_matrix(directory / WORD_LABELS_FILE, self._word_labels)
         if self._rewrites is not None:
             save_json(directory / REWRITES_FILE, [{"min_concepts": self.settings.rewrite_min_concepts, **self._rewrites.to_dict()}])
@@ -125,15 +128,15 @@ class WordKeyChannel(Channel):
         """What `save` wrote; a file that is absent is built on first use instead."""
         channel = cls(parts.examples, parts.config.word_key)
         directory = parts.directory
-        if (directory / WORD_KEYS_FILE).exists():
-            word_keys, word_labels = load_json(directory / WORD_KEYS_FILE), load_matrix(directory / WORD_LABELS_FILE)
+        if (directory / WORD_KEYS_FILE).exists() or stored(directory / WORD_KEY_TABLE):
+            word_keys, word_labels = load_strings(directory, WORD_KEY_TABLE, WORD_KEYS_FILE), load_matrix(directory / WORD_LABELS_FILE)
             if word_labels.shape != (len(word_keys), parts.examples.n_concepts):
                 raise ModelLoadError(f"{directory / WORD_LABELS_FILE}: shape {word_labels.shape} does not match {len(word_keys)} "
-                                     f"word keys × {parts.examples.n_concepts} concepts; delete it and {WORD_KEYS_FILE} to rebuild them")
-            channel._word_keys, channel._word_labels = {key: i for i, key in enumerate(word_keys)}, word_labels
+                                     f"word keys × {parts.examples.n_concepts} concepts; delete it, {WORD_KEYS_FILE} and {WORD_KEY_TABLE} to rebuild them")
+            channel._word_keys, channel._word_labels = word_keys, word_labels
         if (directory / REWRITES_FILE).exists():
             with reading(directory / REWRITES_FILE):
-                stored = {int(r["min_concepts"]): r for r in load_json(directory / REWRITES_FILE)}
-                if parts.config.word_key.rewrite_min_concepts in stored:
-                    channel._rewrites = Rewrites.from_dict(stored[parts.config.word_key.rewrite_min_concepts])
+                saved = {int(r["min_concepts"]): r for r in load_json(directory / REWRITES_FILE)}
+                if parts.config.word_key.rewrite_min_concepts in saved:
+                    channel._rewrites = Rewrites.from_dict(saved[parts.config.word_key.rewrite_min_concepts])
         return channel
