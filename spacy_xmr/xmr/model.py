@@ -134,6 +134,7 @@ class XMRModel:
         }
         logger.debug("trained XMR model: %s", stats)
         model = cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
+        del data, inputs  # the training strings as Python objects (GBs at UMLS size): the model holds them as a table
         if validation or config.calibration.folds:
             announce("calibrating the confidence on %s", f"{len(validation)} validation mentions" if validation else
                      f"the training mentions out-of-fold ({config.calibration.folds} more models, each without a fold)")
