@@ -1,10 +1,11 @@
 """Load time and memory of a saved XMR model in one and two processes: format 3 (arrays read into memory) against
 format 4 (arrays memory-mapped, one copy in the page cache for every process).
 
-    python benchmarks/xmr_memory.py [--concepts 100000] [--queries 2000] [--without ENTRY ...]
+    python benchmarks/xmr_memory.py [--concepts 100000] [--queries 2000] [--without ENTRY ...] [--no-format-3]
 
-Trains a model on the synthetic ontology of synthetic_ontology.py (kept in benchmarks/work/ for later runs), saves it
-in format 4 and copies it in format 3 (tests/model_formats.py), then for each format measures (Linux: RSS and PSS
+Trains a model on the synthetic ontology of synthetic_ontology.py (kept in benchmarks/work/xmr_memory/N/format_4 for
+later runs: a model of `xmr_scale.py` hard-linked there is used as it is), saves it in format 4 and copies it in
+format 3 (tests/model_formats.py), then for each format measures (Linux: RSS and PSS
 from /proc/PID/smaps_rollup; PSS splits a shared page between the processes that map it, so the PSS of all processes
 adds up to what they cost the machine together):
 - `processes`: 1, then 2 independent processes (services, spawned workers, a distributed run's workers) that load
@@ -48,15 +49,15 @@ def memory(pid: int) -> dict[str, float]:
     return figures
 
 
-def model_folders(n_concepts: int, without: list[str]) -> dict[str, Path]:
-    """The model in format 4 and in format 3, trained on first use; with `without`, also format 4 lacking those
-    entries of its folder (optional parts an older folder lacks, e.g. `hierarchy` or `char_ngram_keys`)."""
+def model_folders(n_concepts: int, without: list[str], format_3: bool = True) -> dict[str, Path]:
+    """The model in format 4 and (unless not `format_3`) in format 3, trained on first use; with `without`, also format
+    4 lacking those entries of its folder (optional parts an older folder lacks, e.g. `hierarchy` or `char_ngram_keys`)."""
     from model_formats import to_format_3
 
     from spacy_xmr.xmr import XMRModel
     from spacy_xmr.xmr.format_versions import FORMAT_VERSION
 
-    folders = {"format_4": WORK / f"{n_concepts}" / "format_4", "format_3": WORK / f"{n_concepts}" / "format_3"}
+    folders = {"format_4": WORK / f"{n_concepts}" / "format_4"}
     header = folders["format_4"] / "xmr.json"
     if not header.exists() or json.loads(header.read_text())["format_version"] != FORMAT_VERSION:
         from synthetic_ontology import synthetic_ontology
@@ -64,9 +65,11 @@ def model_folders(n_concepts: int, without: list[str]) -> dict[str, Path]:
         start = time.perf_counter()
         XMRModel.train(synthetic_ontology(n_concepts), [], progress=False).save(folders["format_4"])
         print(f"trained and saved {n_concepts} concepts in {time.perf_counter() - start:.0f} s", flush=True)
-    with atomic_directory(folders["format_3"]) as tmp:
-        shutil.copytree(folders["format_4"], tmp, dirs_exist_ok=True)
-        to_format_3(tmp)
+    if format_3:
+        folders["format_3"] = WORK / f"{n_concepts}" / "format_3"
+        with atomic_directory(folders["format_3"]) as tmp:
+            shutil.copytree(folders["format_4"], tmp, dirs_exist_ok=True)
+            to_format_3(tmp)
     if without:
         folders["format_4_without_" + "+".join(without)] = folder = WORK / f"{n_concepts}" / "format_4_without"
         with atomic_directory(folder) as tmp:
@@ -187,6 +190,9 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_memory.json")
     parser.add_argument("--without", nargs="*", default=[], metavar="ENTRY",
                         help="also measure the format-4 folder without these entries (e.g. char_ngram_keys word_ngram_keys)")
+    parser.add_argument("--no-format-3", action="store_true",
+                        help="measure format 4 only: every format-3 process reads the whole model into memory (at 10^6 "
+                             "concepts two processes and two nlp.pipe workers need more than this machine's 24 GB)")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pipe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--queries-file", type=Path, help=argparse.SUPPRESS)
@@ -197,7 +203,7 @@ def main() -> None:
         return pipe_run(args.pipe, args.queries_file)
     from synthetic_ontology import perturbed_queries, synthetic_ontology
 
-    folders = model_folders(args.concepts, args.without)
+    folders = model_folders(args.concepts, args.without, format_3=not args.no_format_3)
     queries_file = WORK / f"{args.concepts}" / "queries.json"
     queries_file.write_text(json.dumps([text for text, _ in perturbed_queries(synthetic_ontology(args.concepts), args.queries)]))
     results = {"n_concepts": args.concepts, "n_queries": args.queries,
