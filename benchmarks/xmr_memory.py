@@ -12,8 +12,9 @@ adds up to what they cost the machine together):
   the model and predict the same queries; each process's load time, first call, throughput, and RSS/PSS after
   loading and after predicting (all processes alive);
 - `nlp_pipe`: a pipeline of `xmr_linker` on the model, loaded in the parent, runs `nlp.pipe(docs, n_process=2)`
-  (fork on Linux: the workers inherit the parent's pages either way); the peak RSS/PSS of each worker and the
-  parent's RSS/PSS after;
+  (fork on Linux: the workers inherit the parent's pages either way); the peak RSS/PSS of each worker, the
+  parent's RSS/PSS after, their sum (`total_pss_mb`: the workers' peaks may fall at different moments, which then
+  counts the pages they share twice) and the largest PSS of all of them at one moment (`peak_pss_mb_together`);
 - `throughput_same_process`: queries/s of both formats loaded in one process, called in turn (the best of three):
   on a shared machine the figures of runs minutes apart differ more than the formats do.
 The page cache is warm in both formats (the files were just written). Writes benchmarks/results/xmr_memory.json.
@@ -135,17 +136,21 @@ def pipe_run(directory: Path, queries_file: Path) -> None:
         doc.ents = [doc.char_span(0, len(text), label="Disease", alignment_mode="expand")] if doc else []
         docs.append(doc)
     peaks: dict[int, dict] = {}
+    peak_together = [0.0]  # the largest PSS of the parent and the workers at one sampling instant
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
+            together = memory(psutil.Process().pid)["pss_mb"]
             for child in psutil.Process().children(recursive=True):
                 try:
                     figures = memory(child.pid)
                 except OSError:  # the worker just ended
                     continue
+                together += figures["pss_mb"]
                 peak = peaks.setdefault(child.pid, figures)
                 peaks[child.pid] = {key: max(value, peak[key]) for key, value in figures.items()}
+            peak_together[0] = max(peak_together[0], together)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
@@ -159,7 +164,8 @@ def pipe_run(directory: Path, queries_file: Path) -> None:
     workers = list(peaks.values())
     print(json.dumps({"parent_load_s": round(load_s, 3), "pipe_s": round(pipe_s, 2), "docs_linked": n_linked, "parent_after": parent,
                       "worker_peaks": workers,
-                      "total_pss_mb": round(parent["pss_mb"] + sum(peak["pss_mb"] for peak in workers), 1)}))
+                      "total_pss_mb": round(parent["pss_mb"] + sum(peak["pss_mb"] for peak in workers), 1),
+                      "peak_pss_mb_together": round(peak_together[0], 1)}))
 
 
 def run_pipe(directory: Path, queries_file: Path) -> dict:
