@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 _layer_cache_lock = threading.Lock()  # prediction threads share the layers
+COUNT_BLOCK = 4_000_000  # weights counted at once (`Layer.node_lengths`)
 
 
 @dataclass
@@ -24,8 +25,18 @@ class Layer:
         return self.clusters.shape[0]
 
     def node_lengths(self) -> np.ndarray:
-        """Stored weights per node."""
-        return self._cached("node_lengths", lambda: np.bincount(self.weights.indices, minlength=self.n_nodes))
+        """Stored weights per node: the row lengths of the transposed weights where the model has them (saved with it),
+        else counted a block of weights at a time (`np.bincount` copies its input to 64-bit integers: at 10^6 concepts
+        the leaf layer's 82M weights would take 0.6 GB at once, in every linking process's first call)."""
+        def count() -> np.ndarray:
+            if "by_node" in self._cache:
+                return np.diff(self._cache["by_node"].indptr).astype(np.int64)
+            indices, counts = self.weights.indices, np.zeros(self.n_nodes, dtype=np.int64)
+            for lo in range(0, len(indices), COUNT_BLOCK):
+                counts += np.bincount(indices[lo:lo + COUNT_BLOCK], minlength=self.n_nodes)
+            return counts
+
+        return self._cached("node_lengths", count)
 
     def term_lengths(self) -> np.ndarray:
         """Stored weights per feature (cached: a query of one mention should not pay a pass over every feature)."""
