@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ..corpus.mention import Mention
-from ..ontology import Ontology, with_corpus_concepts
+from ..ontology import Ontology
+from .training import fold_ontology, fold_splits
 
 if TYPE_CHECKING:
     from ..rerank import Reranker, RerankerConfig
@@ -35,17 +36,14 @@ def fold_cross_encoders(ontology: Ontology, mentions: Sequence[Mention], candida
     `corpus_concepts` (as their lists' XMR model did)."""
     from ..rerank import Reranker, train_reranker
 
-    for fold in sorted(set(folds)):
-        held_out = [i for i, f in enumerate(folds) if f == fold]
-        rest = [i for i, f in enumerate(folds) if f != fold]
-        rest_mentions = [mentions[i] for i in rest]
-        fold_ontology = with_corpus_concepts(ontology, rest_mentions) if corpus_concepts else ontology
+    for fold, held_out, rest_mentions in fold_splits(mentions, folds):
+        rest_lists = [[(c, 0.0) for c in ids] for ids, f in zip(candidate_ids, folds) if f != fold]
         with tempfile.TemporaryDirectory() as tmp:
-            summary = train_reranker(config, rest_mentions, [[(c, 0.0) for c in candidate_ids[i]] for i in rest], [], [], fold_ontology,
+            summary = train_reranker(config, rest_mentions, rest_lists, [], [], fold_ontology(ontology, rest_mentions, corpus_concepts),
                                      Path(tmp), resume=False, progress=False, device=device)
             reranker = Reranker.load(summary["model_dir"], device=device)
         if progress:
-            progress(f"cross-encoder of fold {fold + 1}: trained on {len(rest)} lists in {summary['train_seconds']:.0f} s")
+            progress(f"cross-encoder of fold {fold + 1}: trained on {len(rest_lists)} lists in {summary['train_seconds']:.0f} s")
         yield held_out, reranker
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -98,6 +98,17 @@ def document_folds(mentions: Sequence[Mention], folds: int) -> list[int]:
     return [fold_of[document] for document in documents]
 
 
+def fold_splits(mentions: Sequence[Mention], folds: Sequence[int]) -> Iterator[tuple[int, list[int], list[Mention]]]:
+    """For each fold in order: the fold, the indices of its mentions, and the other folds' mentions."""
+    for fold in sorted(set(folds)):
+        yield fold, [i for i, f in enumerate(folds) if f == fold], [m for m, f in zip(mentions, folds) if f != fold]
+
+
+def fold_ontology(ontology: Ontology, rest: Sequence[Mention], corpus_concepts: bool) -> Ontology:
+    """The ontology a fold's XMR model had: with the other folds' corpus concepts when `training.corpus_concepts`."""
+    return with_corpus_concepts(ontology, rest) if corpus_concepts else ontology
+
+
 @dataclass
 class OutOfFoldLists:
     """The training mentions with their document fold and their candidate lists from an XMR model trained on the
@@ -116,9 +127,7 @@ def out_of_fold_lists(ontology: Ontology, mentions: Sequence[Mention], config: R
     fold_of = document_folds(mentions, config.folds)
     fold_config = replace(xmr_config, calibration=replace(xmr_config.calibration, folds=0))  # the lists do not read its confidence
     evidence: list[list[CandidateEvidence]] = [[] for _ in mentions]
-    for fold in range(config.folds):
-        held_out = [i for i, f in enumerate(fold_of) if f == fold]
-        rest = [m for m, f in zip(mentions, fold_of) if f != fold]
+    for fold, held_out, rest in fold_splits(mentions, fold_of):
         model = XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs)
         for i, candidates in zip(held_out, model.channel_scores([mentions[i] for i in held_out], top_k=config.top_k)):
             evidence[i] = candidates
@@ -133,11 +142,9 @@ def examples_of_lists(ontology: Ontology, lists: OutOfFoldLists, xmr_config: XMR
     `cross_encoder`: a score per candidate of `lists`, from cross-encoders that never saw the mention's document."""
     channels = ranked_channels(xmr_config)
     parts = []
-    for fold in sorted(set(lists.folds)):
-        held_out = [i for i, f in enumerate(lists.folds) if f == fold]
-        rest = [m for m, f in zip(lists.mentions, lists.folds) if f != fold]
-        fold_ontology = with_corpus_concepts(ontology, rest) if xmr_config.training.corpus_concepts else ontology
-        facts = ConceptFacts(fold_ontology, concept_counts(rest, fold_ontology))
+    for _, held_out, rest in fold_splits(lists.mentions, lists.folds):
+        concepts = fold_ontology(ontology, rest, xmr_config.training.corpus_concepts)
+        facts = ConceptFacts(concepts, concept_counts(rest, concepts))
         parts.append(ranking_examples([lists.mentions[i] for i in held_out], [lists.evidence[i] for i in held_out], facts, channels,
                                       None if cross_encoder is None else [cross_encoder[i] for i in held_out]))
     return RankingExamples.concatenated(parts)
