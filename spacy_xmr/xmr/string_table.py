@@ -21,6 +21,7 @@ from ..errors import ModelLoadError
 from .arrays import load_arrays, load_json, save_arrays, save_json, stored
 
 TABLE_PARTS = ("data", "offsets", "hashes", "rows")
+ITERATION_BLOCK = 65_536  # strings decoded at once when iterating
 
 
 def _hash(encoded: bytes) -> int:
@@ -58,14 +59,15 @@ class StringTable(Sequence[str]):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
+            return self.at(range(*index.indices(len(self))))
         index = int(index)
         if not -len(self) <= index < len(self):
             raise IndexError(f"string table index {index} out of range ({len(self)} strings)")
         return self.at([index % len(self)])[0]
 
     def __iter__(self) -> Iterator[str]:
-        return (self[i] for i in range(len(self)))
+        for lo in range(0, len(self), ITERATION_BLOCK):  # decoded a block at a time: one by one is slow for millions
+            yield from self.at(range(lo, min(lo + ITERATION_BLOCK, len(self))))
 
     def __contains__(self, text: object) -> bool:
         return isinstance(text, str) and self.row(text) is not None
