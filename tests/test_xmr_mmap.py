@@ -142,7 +142,7 @@ def test_counter_tables_of_another_vocabulary_fail_the_load_naming_them(model_co
 def test_a_loaded_model_maps_its_strings_and_finds_them_without_a_dict(synthetic_model, synthetic_mentions, model_copy):
     loaded = XMRModel.load(model_copy)
     tables = {"alias keys": loaded.examples.keys, "word keys": loaded.channels["word_key"]._word_keys,
-              "concept ids": loaded._concept_ids}
+              "concept ids": loaded.concept_table}
     for name, table in tables.items():
         assert memory_mapped(table._data) and memory_mapped(table._hashes), name
     assert list(tables["concept ids"]) == synthetic_model.concept_ids

@@ -139,8 +139,7 @@ class _Explainer:
     def __init__(self, model: "XMRModel"):
         self.model = model
         self.weights = channel_weights(model.prediction_config.fusion)
-        self.concept_ids = model.concept_ids
-        self.column = {concept_id: i for i, concept_id in enumerate(self.concept_ids)}
+        self.concepts = model.concept_table
         by_concept = model.examples.labels.T.tocsr()
         self.strings_of = lambda column: by_concept.indices[by_concept.indptr[column]:by_concept.indptr[column + 1]]
         featurizer = model.featurizer
@@ -148,7 +147,7 @@ class _Explainer:
 
     def candidate(self, rank: int, candidate: CandidateEvidence, query: str, ranked: list[str]) -> CandidateExplanation:
         """`ranked`: the concepts that `query` alone reaches, best first (where a parent candidate finds its children)."""
-        column = self.column[candidate.concept_id]
+        column = self.concepts.row(candidate.concept_id)
         concept = self.model.ontology.get(candidate.concept_id)
         features = self.model.featurizer.transform([query])
         matched, grams = self._nearest_string(features, column)
@@ -182,7 +181,7 @@ class _Explainer:
         if channel == "tree":
             return {"path": self._tree_path(features, column)}
         if channel == "parent":
-            children = [c for c in ranked if self.model.ontology.get(c) is not None and self.concept_ids[column] in
+            children = [c for c in ranked if self.model.ontology.get(c) is not None and self.concepts[column] in
                         {self.model.ontology.resolve(p) or p for p in self.model.ontology[c].parents}]
             return {"generalises": children[:self.model.parent.settings.top_children]} if children else {}
         if channel == "document":
@@ -190,7 +189,7 @@ class _Explainer:
         return {}
 
     def _is_alias(self, query: str, column: int) -> bool:
-        concept = self.model.ontology.get(self.concept_ids[column])
+        concept = self.model.ontology.get(self.concepts[column])
         return concept is not None and any(normalize_text(alias) == query for alias in concept.aliases)
 
     def _tree_path(self, features, column: int) -> list[dict]:

@@ -89,6 +89,11 @@ class XMRModel:
     def concept_ids(self) -> list[str]:
         return list(self._concept_ids)
 
+    @property
+    def concept_table(self) -> StringTable:
+        """The concept ids as the model holds them: row i is column i, found by value without a dict (`rows_of`)."""
+        return self._concept_ids
+
     # ---- training ---------------------------------------------------------------------
     @classmethod
     def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True,
