@@ -1,6 +1,6 @@
 """Load a saved XMR model of the synthetic ontology as a linking process would, and time it: the load, a first call
 of 100 queries, then queries/s on more of the perturbed queries of `benchmarks/xmr_scale.py` (the same ones, so
-recall@1 compares with its run), and the process's memory (RSS and anonymous PSS from /proc, Linux only).
+recall@1 compares with its run), and the process's memory (RSS and PSS from /proc, as `xmr_memory.py` reads them; Linux only).
 
     python benchmarks/xmr_load.py --model DIR --concepts 1000000 [--queries 5000] [--label NAME] [--output FILE]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,14 +26,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 WARM_UP_QUERIES = 100
 
 
-def memory_mib() -> dict[str, int]:
-    """This process's RSS and anonymous PSS in MiB."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:])
-    return {name: int(fields[field].split()[0]) // 1024 for name, field in (("rss_mib", "Rss"), ("anon_pss_mib", "Pss_Anon"))}
-
-
 def measure(model_dir: Path, n_concepts: int, n_queries: int) -> dict:
     from synthetic_ontology import perturbed_queries, synthetic_ontology
+    from xmr_memory import memory
 
     from spacy_xmr.xmr import XMRModel
 
@@ -41,23 +37,23 @@ def measure(model_dir: Path, n_concepts: int, n_queries: int) -> dict:
     del ontology
     gc.collect()
     texts, gold = [text for text, _ in queries], [concept for _, concept in queries]
-    before = memory_mib()
+    before = memory(os.getpid())
     start = time.perf_counter()
     model = XMRModel.load(model_dir)
     load_s = time.perf_counter() - start
-    after_load = memory_mib()
+    after_load = memory(os.getpid())
     start = time.perf_counter()
     model.predict(texts[:WARM_UP_QUERIES], top_k=10)
     first_call_s = time.perf_counter() - start
     start = time.perf_counter()
     ranked = model.predict(texts[WARM_UP_QUERIES:], top_k=10)
     predict_s = time.perf_counter() - start
-    after = memory_mib()
+    after = memory(os.getpid())
     hits = sum(bool(ranking) and ranking[0][0] == concept for ranking, concept in zip(ranked, gold[WARM_UP_QUERIES:]))
     return {"load_s": round(load_s, 2), "first_call_s": round(first_call_s, 2), "queries_per_s": round(n_queries / predict_s, 1),
             "recall_at_1_perturbed": hits / n_queries, "memory_before_load": before, "memory_after_load": after_load,
             "memory_after_predicting": after,
-            "anon_pss_mib_added_by_the_model": after["anon_pss_mib"] - before["anon_pss_mib"]}
+            "pss_anon_mb_added_by_the_model": round(after["pss_anon_mb"] - before["pss_anon_mb"], 1)}
 
 
 def main() -> None:
