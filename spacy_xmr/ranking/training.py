@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from .confidence import FEATURE_NAMES as CONFIDENCE_FEATURES
 from .confidence import feature_matrix
 from .features import ConceptFacts, concept_counts, feature_table, featurize
 from .model import LearnedRanker, import_lightgbm
+
+if TYPE_CHECKING:
+    from ..rerank import Reranker
 
 logger = logging.getLogger(__name__)
 
@@ -189,15 +192,17 @@ def fit_calibrator(examples: RankingExamples, config: RankerConfig, channels: Se
         return None
 
 
-def fit_ranker(examples: RankingExamples, config: RankerConfig, channels: Sequence[str], counts: dict[str, int]) -> LearnedRanker:
-    """The ranker on all the examples, with its confidence's calibrator (`fit_calibrator`)."""
+def fit_ranker(examples: RankingExamples, config: RankerConfig, channels: Sequence[str], counts: dict[str, int],
+               cross_encoder: "Reranker | None" = None) -> LearnedRanker:
+    """The ranker on all the examples, with its confidence's calibrator (`fit_calibrator`); `cross_encoder`, the
+    reranker whose scores the examples hold, scores the lists the ranker ranks."""
     booster = fit_booster(examples, config, channels)
     has_gold = examples.has_gold
     stats = {"n_training_mentions": examples.n_mentions, "n_lists_used": int(has_gold.sum()),
              "n_lists_without_gold_candidate": examples.n_without_gold_candidate,
              "n_pairs": int(np.repeat(has_gold, examples.group_sizes).sum())}
     return LearnedRanker(config, booster, channels, counts, examples.with_cross_encoder, stats,
-                         fit_calibrator(examples, config, channels))
+                         fit_calibrator(examples, config, channels), cross_encoder)
 
 
 def train_ranker(ontology: Ontology, mentions: Sequence[Mention], config: RankerConfig | None = None,
@@ -219,7 +224,5 @@ def train_ranker(ontology: Ontology, mentions: Sequence[Mention], config: Ranker
         scores = out_of_fold_scores(ontology, lists.mentions, lists.evidence, lists.folds, cross_encoder.config,
                                     xmr_config.training.corpus_concepts, device, progress)
     gold = [mention for mention in mentions if mention.gold_ids]
-    ranker = fit_ranker(examples_of_lists(ontology, lists, xmr_config, scores), config, ranked_channels(xmr_config),
-                        concept_counts(gold, ontology))
-    ranker.cross_encoder = cross_encoder
-    return ranker
+    return fit_ranker(examples_of_lists(ontology, lists, xmr_config, scores), config, ranked_channels(xmr_config),
+                      concept_counts(gold, ontology), cross_encoder)
