@@ -57,21 +57,23 @@ class ScoredBatch:
         }
         return ScoredBatch(fused, channels)
 
-    def evidence(self, rankings: Sequence[Sequence[tuple[str, float]]], offered: Sequence[Sequence[str]],
+    def evidence(self, rankings: Sequence[Sequence[tuple[int, float]]], offered: Sequence[Sequence[int]],
                  concept_ids: StringTable) -> list[list[CandidateEvidence]]:
-        """The candidates of `rankings` (made from this batch, row for row) with their channel scores; a concept
-        in `offered` of its row also carries the document channel's score, the score it was offered at."""
+        """The candidates of `rankings` ((column, score) pairs, made from this batch, row for row) with their channel
+        scores, named by `concept_ids`; a column in `offered` of its row also carries the document channel's score,
+        the score it was offered at."""
         rows = np.array([row for row, ranking in enumerate(rankings) for _ in ranking], dtype=np.int64)
-        cols = concept_ids.rows_of([concept for ranking in rankings for concept, _ in ranking])
+        cols = np.array([column for ranking in rankings for column, _ in ranking], dtype=np.int64)
         values = {name: values_at(matrix, rows, cols).tolist() for name, matrix in self.channels.items()}  # Python floats: fast to index
+        names = concept_ids.at(cols)
         out, cell = [], 0
         for ranking, row_offered in zip(rankings, offered):
             candidates = []
-            for concept, score in ranking:
+            for column, score in ranking:
                 channels = {name: float(v[cell]) for name, v in values.items() if v[cell]}
-                if concept in row_offered:
+                if column in row_offered:
                     channels["document"] = score
-                candidates.append(CandidateEvidence(concept, score, channels))
+                candidates.append(CandidateEvidence(names[cell], score, channels))
                 cell += 1
             out.append(candidates)
         return out

@@ -256,7 +256,7 @@ class XMRModel:
         """For each text, up to `top_k` (concept id, score) pairs, best first, each id once."""
         if isinstance(texts, str):
             raise TypeError("predict() takes a list of texts; wrap a single text in a list")
-        return self._rankings(self.score_matrix(list(texts), top_k, beam_size))
+        return self._named(self._rankings(self.score_matrix(list(texts), top_k, beam_size)))
 
     def predict_mentions(self, mentions: list[Mention], top_k: int = 10, beam_size: int | None = None,
                          resolve_abbreviations: bool = True) -> list[Candidates]:
@@ -269,8 +269,8 @@ class XMRModel:
         """
         mentions = list(mentions)
         rankings = self._rankings(self._scored_mentions(mentions, top_k, beam_size, resolve_abbreviations, False).fused)
-        return with_document_candidates(rankings, [mention.document_id for mention in mentions], top_k,
-                                        self.prediction_config.fusion.document_candidates)
+        return self._named(with_document_candidates(rankings, [mention.document_id for mention in mentions], top_k,
+                                                    self.prediction_config.fusion.document_candidates))
 
     def channel_scores(self, texts_or_mentions: Sequence[str] | Sequence[Mention], top_k: int = 10, beam_size: int | None = None,
                        resolve_abbreviations: bool = True) -> list[list[CandidateEvidence]]:
@@ -307,12 +307,23 @@ class XMRModel:
                 scored = scored.merged(expanded.placed(np.asarray(changed), len(texts)), top_k)
         return scored
 
-    def _rankings(self, scores: sp.csr_matrix) -> list[Candidates]:
-        """Each row's concepts by score, best first; one stable sort of the batch on (row, -score)."""
+    @staticmethod
+    def _rankings(scores: sp.csr_matrix) -> list[list[tuple[int, float]]]:
+        """Each row's concepts by score, best first, as (column, score) pairs: the document channel and the evidence
+        work on columns, and `_named` names them once at the end. One stable sort of the batch on (row, -score)."""
         scores.sort_indices()  # equal scores rank by concept index, whatever the batch
         order = np.lexsort((-scores.data, row_ids(scores)))
-        concepts, values, bounds = self._concept_ids.at(scores.indices[order]), scores.data[order].tolist(), scores.indptr.tolist()
-        return [list(zip(concepts[lo:hi], values[lo:hi])) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        columns, values, bounds = scores.indices[order].tolist(), scores.data[order].tolist(), scores.indptr.tolist()
+        return [list(zip(columns[lo:hi], values[lo:hi])) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    def _named(self, rankings: Sequence[Sequence[tuple[int, float]]]) -> list[Candidates]:
+        """`_rankings`' lists with each column's concept id (one lookup of the batch's columns in the concept table)."""
+        ids = self._concept_ids.at(np.array([column for ranking in rankings for column, _ in ranking], dtype=np.int64))
+        out, start = [], 0
+        for ranking in rankings:
+            out.append([(concept, score) for concept, (_, score) in zip(ids[start:start + len(ranking)], ranking)])
+            start += len(ranking)
+        return out
 
     # ---- disk format ------------------------------------------------------------------
     def __reduce_ex__(self, protocol):

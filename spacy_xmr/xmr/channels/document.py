@@ -12,9 +12,10 @@ no `score(queries)`; it learns nothing and stores nothing (`fusion.document_cand
 from __future__ import annotations
 
 from collections import Counter
-from typing import Hashable, Sequence
+from typing import Hashable, Sequence, TypeVar
 
-from ...corpus.mention import Candidates
+Concept = TypeVar("Concept", bound=Hashable)  # a concept id, or the model's column of one
+Ranking = Sequence[tuple[Concept, float]]
 
 
 def document_slots(top_k: int, max_slots: int) -> int:
@@ -22,7 +23,7 @@ def document_slots(top_k: int, max_slots: int) -> int:
     return min(max_slots, top_k // 4)
 
 
-def offered_concepts(rankings: Sequence[Candidates], document_ids: Sequence[Hashable], top_k: int, max_slots: int) -> list[list[str]]:
+def offered_concepts(rankings: Sequence[Ranking], document_ids: Sequence[Hashable], top_k: int, max_slots: int) -> list[list[Concept]]:
     """For each ranking, the concepts its document offers it: up to `slots` of those that its document's mentions
     rank first (most mentions first, then first seen) that its first `top_k - slots` candidates do not hold; none
     for a ranking without candidates."""
@@ -42,8 +43,8 @@ def offered_concepts(rankings: Sequence[Candidates], document_ids: Sequence[Hash
     return offered
 
 
-def with_document_candidates(rankings: Sequence[Candidates], document_ids: Sequence[Hashable], top_k: int,
-                             max_slots: int) -> list[Candidates]:
+def with_document_candidates(rankings: Sequence[Ranking], document_ids: Sequence[Hashable], top_k: int,
+                             max_slots: int) -> list[list[tuple[Concept, float]]]:
     """Each ranking keeps its first `top_k - slots` candidates; then come its offered concepts (`offered_concepts`),
     then its own candidates again, cut at `top_k`.
 
