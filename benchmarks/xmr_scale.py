@@ -176,10 +176,11 @@ def tree_memory(pid: int) -> tuple[int, int, int]:
 
 class TreeWatch:
     """Samples the memory of a worker's process tree in a thread: peaks overall and per phase, a timeline, and the
-    worker's whole process group killed the first time its PSS passes `limit_bytes`."""
+    worker's whole process group killed the first time its PSS passes `pss_limit` or its anonymous PSS passes
+    `anon_limit` (bytes; 0: no such limit)."""
 
-    def __init__(self, process: subprocess.Popen, limit_bytes: float):
-        self.process, self.limit_bytes = process, limit_bytes
+    def __init__(self, process: subprocess.Popen, pss_limit: float, anon_limit: float):
+        self.process, self.limits = process, {"PSS": (pss_limit, "--max-rss-gib"), "anonymous PSS": (anon_limit, "--max-anon-gib")}
         self.start = time.perf_counter()
         self.phase, self.phases = "start", [("start", 0.0)]  # (phase, when it was entered) in order
         self.peak_rss = self.peak_pss = self.peak_anon = 0
@@ -203,9 +204,10 @@ class TreeWatch:
             self.phase_peak_anon[self.phase] = max(self.phase_peak_anon.get(self.phase, 0), anon)
             if not self.timeline or elapsed - self.timeline[-1][0] >= TIMELINE_S:
                 self.timeline.append((round(elapsed, 1), round(pss / GIB, 2), round(anon / GIB, 2)))
-            if pss > self.limit_bytes and self.aborted is None:
-                self.aborted = f"process tree PSS {pss / GIB:.1f} GiB passed --max-rss-gib in phase {self.phase}"
-                os.killpg(self.process.pid, signal.SIGKILL)
+            for (kind, (limit, option)), value in zip(self.limits.items(), (pss, anon)):
+                if limit and value > limit and self.aborted is None:
+                    self.aborted = f"process tree {kind} {value / GIB:.1f} GiB passed {option} in phase {self.phase}"
+                    os.killpg(self.process.pid, signal.SIGKILL)
             time.sleep(SAMPLE_S)
 
     def figures(self) -> dict:
@@ -224,7 +226,7 @@ def watched_run(n_concepts: int, args: argparse.Namespace) -> dict:
                "--mentions-per-concept", str(args.mentions_per_concept), "--directory", str(directory)]
     try:
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True) as process:
-            watch = TreeWatch(process, args.max_rss_gib * GIB)
+            watch = TreeWatch(process, args.max_rss_gib * GIB, args.max_anon_gib * GIB)
             lines = []
             for line in process.stdout:
                 if line.startswith("phase "):
@@ -247,7 +249,10 @@ def main() -> None:
     parser.add_argument("--concepts", type=int, action="append", help="ontology size (repeatable); default 100000")
     parser.add_argument("--queries", type=int, default=5000, help="queries timed after the first call")
     parser.add_argument("--mentions-per-concept", type=float, default=0.0, help="training mentions per concept (0.5: UMLS-like)")
-    parser.add_argument("--max-rss-gib", type=float, default=20.0, help="abort a size whose process tree's PSS passes this")
+    parser.add_argument("--max-rss-gib", type=float, default=20.0, help="abort a size whose process tree's PSS passes this (0: no limit)")
+    parser.add_argument("--max-anon-gib", type=float, default=0.0,
+                        help="abort a size whose process tree's anonymous PSS passes this (0: no limit): unlike PSS it leaves out "
+                             "the resident pages of mapped files (the training features), which the kernel drops when memory runs short")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--directory", type=Path, help=argparse.SUPPRESS)
