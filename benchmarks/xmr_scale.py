@@ -180,7 +180,7 @@ class TreeWatch:
     `anon_limit` (bytes; 0: no such limit)."""
 
     def __init__(self, process: subprocess.Popen, pss_limit: float, anon_limit: float):
-        self.process, self.limits = process, {"PSS": (pss_limit, "--max-rss-gib"), "anonymous PSS": (anon_limit, "--max-anon-gib")}
+        self.process, self.pss_limit, self.anon_limit = process, pss_limit, anon_limit
         self.start = time.perf_counter()
         self.phase, self.phases = "start", [("start", 0.0)]  # (phase, when it was entered) in order
         self.peak_rss = self.peak_pss = self.peak_anon = 0
@@ -204,7 +204,8 @@ class TreeWatch:
             self.phase_peak_anon[self.phase] = max(self.phase_peak_anon.get(self.phase, 0), anon)
             if not self.timeline or elapsed - self.timeline[-1][0] >= TIMELINE_S:
                 self.timeline.append((round(elapsed, 1), round(pss / GIB, 2), round(anon / GIB, 2)))
-            for (kind, (limit, option)), value in zip(self.limits.items(), (pss, anon)):
+            for kind, value, limit, option in (("PSS", pss, self.pss_limit, "--max-rss-gib"),
+                                               ("anonymous PSS", anon, self.anon_limit, "--max-anon-gib")):
                 if limit and value > limit and self.aborted is None:
                     self.aborted = f"process tree {kind} {value / GIB:.1f} GiB passed {option} in phase {self.phase}"
                     os.killpg(self.process.pid, signal.SIGKILL)

@@ -318,12 +318,8 @@ class XMRModel:
 
     def _named(self, rankings: Sequence[Sequence[tuple[int, float]]]) -> list[Candidates]:
         """`_rankings`' lists with each column's concept id (one lookup of the batch's columns in the concept table)."""
-        ids = self._concept_ids.at(np.array([column for ranking in rankings for column, _ in ranking], dtype=np.int64))
-        out, start = [], 0
-        for ranking in rankings:
-            out.append([(concept, score) for concept, (_, score) in zip(ids[start:start + len(ranking)], ranking)])
-            start += len(ranking)
-        return out
+        ids = iter(self._concept_ids.at(np.array([column for ranking in rankings for column, _ in ranking], dtype=np.int64)))
+        return [[(next(ids), score) for _, score in ranking] for ranking in rankings]
 
     # ---- disk format ------------------------------------------------------------------
     def __reduce_ex__(self, protocol):
