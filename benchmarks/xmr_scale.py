@@ -5,9 +5,9 @@
 
 Each size runs in its own process group, watched from this process: every `SAMPLE_S` seconds it sums the memory
 of the worker's whole process tree (the n-gram and matcher workers included) from /proc, RSS and PSS (PSS counts
-a page that forked workers share once, RSS once per process). Where the tree's PSS passes `--max-rss-gib`, the
-group is killed and the size reported as aborted with the phases it reached, so a run too large for the machine
-never takes it down. Each step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
+a page that forked workers share once, RSS once per process). Where the tree's PSS passes `--max-rss-gib` (its
+anonymous PSS `--max-anon-gib`), or the size runs past `--max-minutes`, the group is killed and the size reported as
+aborted with the phases it reached and their memory, so a run too large for the machine never takes it down. Each step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
 
 The worker trains on every alias plus `--mentions-per-concept` × concepts perturbed training mentions (the
 confidence is then calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does), predicts a first call of
@@ -177,10 +177,10 @@ def tree_memory(pid: int) -> tuple[int, int, int]:
 class TreeWatch:
     """Samples the memory of a worker's process tree in a thread: peaks overall and per phase, a timeline, and the
     worker's whole process group killed the first time its PSS passes `pss_limit` or its anonymous PSS passes
-    `anon_limit` (bytes; 0: no such limit)."""
+    `anon_limit` (bytes), or once it has run `time_limit` seconds (0: no such limit)."""
 
-    def __init__(self, process: subprocess.Popen, pss_limit: float, anon_limit: float):
-        self.process, self.pss_limit, self.anon_limit = process, pss_limit, anon_limit
+    def __init__(self, process: subprocess.Popen, pss_limit: float, anon_limit: float, time_limit: float = 0.0):
+        self.process, self.pss_limit, self.anon_limit, self.time_limit = process, pss_limit, anon_limit, time_limit
         self.start = time.perf_counter()
         self.phase, self.phases = "start", [("start", 0.0)]  # (phase, when it was entered) in order
         self.peak_rss = self.peak_pss = self.peak_anon = 0
@@ -206,10 +206,16 @@ class TreeWatch:
                 self.timeline.append((round(elapsed, 1), round(pss / GIB, 2), round(anon / GIB, 2)))
             for kind, value, limit, option in (("PSS", pss, self.pss_limit, "--max-rss-gib"),
                                                ("anonymous PSS", anon, self.anon_limit, "--max-anon-gib")):
-                if limit and value > limit and self.aborted is None:
-                    self.aborted = f"process tree {kind} {value / GIB:.1f} GiB passed {option} in phase {self.phase}"
-                    os.killpg(self.process.pid, signal.SIGKILL)
+                if limit and value > limit:
+                    self._abort(f"process tree {kind} {value / GIB:.1f} GiB passed {option} in phase {self.phase}")
+            if self.time_limit and elapsed > self.time_limit:
+                self._abort(f"stopped after {elapsed / 60:.1f} minutes (--max-minutes) in phase {self.phase}")
             time.sleep(SAMPLE_S)
+
+    def _abort(self, reason: str) -> None:
+        if self.aborted is None:
+            self.aborted = reason
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def figures(self) -> dict:
         self._thread.join()
@@ -227,7 +233,7 @@ def watched_run(n_concepts: int, args: argparse.Namespace) -> dict:
                "--mentions-per-concept", str(args.mentions_per_concept), "--directory", str(directory)]
     try:
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True) as process:
-            watch = TreeWatch(process, args.max_rss_gib * GIB, args.max_anon_gib * GIB)
+            watch = TreeWatch(process, args.max_rss_gib * GIB, args.max_anon_gib * GIB, args.max_minutes * 60)
             lines = []
             for line in process.stdout:
                 if line.startswith("phase "):
@@ -254,6 +260,8 @@ def main() -> None:
     parser.add_argument("--max-anon-gib", type=float, default=0.0,
                         help="abort a size whose process tree's anonymous PSS passes this (0: no limit): unlike PSS it leaves out "
                              "the resident pages of mapped files (the training features), which the kernel drops when memory runs short")
+    parser.add_argument("--max-minutes", type=float, default=0.0,
+                        help="stop a size after this many minutes (0: no limit) and report the phases it reached and their memory")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--directory", type=Path, help=argparse.SUPPRESS)

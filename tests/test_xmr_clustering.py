@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spacy_xmr.xmr import clustering
+from spacy_xmr.xmr import clustering, sparse_ops
 from spacy_xmr.xmr.clustering import binary_leaves, build_cluster_chain, cluster_chain, tree_depth
 
 
@@ -123,3 +123,13 @@ def test_binary_leaves_normalises_the_rows_it_is_given():
     embeddings = random_embeddings(20)
     binary_leaves(embeddings, depth=2, iterations=5, seed=0)
     np.testing.assert_allclose(sp.linalg.norm(embeddings, axis=1), 1.0, rtol=1e-5)
+
+
+def test_splits_by_blocks_of_rows_give_the_same_tree_and_leave_the_columns_as_they_were(monkeypatch):
+    embeddings = random_embeddings(300, seed=2, n_features=400)  # sparse enough that deeper nodes leave columns unused
+    monkeypatch.setattr(sparse_ops, "CELLS_AT_ONCE", 10**9)
+    whole = binary_leaves(embeddings.copy(), depth=4, iterations=10, seed=1)
+    monkeypatch.setattr(sparse_ops, "CELLS_AT_ONCE", 7)  # every product and renumbering a few rows at a time
+    given = embeddings.copy()
+    np.testing.assert_array_equal(binary_leaves(given, depth=4, iterations=10, seed=1), whole)
+    np.testing.assert_array_equal(given.indices, embeddings.indices)  # the nodes' gathered copies were renumbered, not the matrix

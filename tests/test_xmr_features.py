@@ -1,6 +1,7 @@
 """Normalisation, TF-IDF features (checked against scikit-learn) and the sparse row operations."""
 from __future__ import annotations
 
+import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -13,8 +14,9 @@ from spacy_xmr.xmr.config import FeatureConfig
 from spacy_xmr.xmr.features import Featurizer, TfidfBlock
 from spacy_xmr.xmr.ngram_counts import WORD_TOKEN_PATTERN
 from spacy_xmr.xmr.normalize import normalize_text
-from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_at_rows, stack_rows_consumed, top_k_per_row,
-                                      transpose_rows_consumed)
+from spacy_xmr.xmr import sparse_ops
+from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_at_rows, product_float64, stack_rows_consumed,
+                                      top_k_per_row, transpose_rows_consumed)
 
 TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
 
@@ -183,6 +185,26 @@ def test_compact_columns_keeps_rows_and_drops_unused_columns(seed, density):
     assert np.array_equal(used, np.unique(matrix.indices))
     assert compact.shape == (9, used.size)
     assert np.array_equal(compact.toarray(), matrix.toarray()[:, used])
+    renumbered = matrix.copy()
+    used_in_place, in_place = compact_columns(renumbered, in_place=True)
+    assert np.array_equal(used_in_place, used) and np.array_equal(in_place.toarray(), compact.toarray())
+    assert matrix.nnz == 0 or np.shares_memory(in_place.indices, renumbered.indices)  # renumbered, not copied
+
+
+def test_product_float64_sums_each_row_as_the_whole_product_without_a_float64_copy(monkeypatch):
+    rng = np.random.default_rng(3)
+    matrix = sp.random(4000, 3000, density=0.1, format="csr", random_state=3, dtype=np.float32)
+    matrix = sp.vstack([matrix, sp.csr_matrix((2, 3000), dtype=np.float32), sp.csr_matrix(np.ones((1, 3000), np.float32))], format="csr")
+    vector = rng.standard_normal(3000)
+    monkeypatch.setattr(sparse_ops, "CELLS_AT_ONCE", 100_000)
+    tracemalloc.start()
+    by_blocks = product_float64(matrix, vector)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert by_blocks.dtype == np.float64 and np.array_equal(by_blocks, matrix @ vector)  # the same floats
+    assert peak < matrix.data.nbytes  # the whole product copies the data as float64: twice its bytes
+    monkeypatch.setattr(sparse_ops, "CELLS_AT_ONCE", 7)  # blocks of a few rows; the last row longer than a block
+    assert np.array_equal(product_float64(matrix, vector), matrix @ vector)
 
 
 def test_max_per_cell_keeps_the_largest_value():

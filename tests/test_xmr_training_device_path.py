@@ -72,10 +72,10 @@ def test_rows_normalised_by_blocks_equal_rows_normalised_whole(on_device, monkey
                         sp.csr_matrix(np.ones((1, 40), np.float32)), matrix[:4]], format="csr")  # empty rows; one longer than a block
     dense = matrix.toarray()
     expected = dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-30)
-    monkeypatch.setattr(sparse_ops, "NORMALIZED_CELLS_AT_ONCE", 7)
+    monkeypatch.setattr(sparse_ops, "CELLS_AT_ONCE", 7)
     by_blocks = l2_normalize_rows(matrix.copy(), xp)
     np.testing.assert_allclose(by_blocks.toarray(), expected, rtol=1e-6, atol=1e-7)
-    monkeypatch.setattr(sparse_ops, "NORMALIZED_CELLS_AT_ONCE", 10**9)
+    monkeypatch.setattr(sparse_ops, "CELLS_AT_ONCE", 10**9)
     assert np.array_equal(l2_normalize_rows(matrix.copy(), xp).data, by_blocks.data)  # the same floats
 
 

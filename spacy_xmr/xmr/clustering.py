@@ -16,22 +16,23 @@ import scipy.sparse as sp
 from tqdm import tqdm
 
 from .backend import CPU, ArrayBackend
-from .sparse_ops import compact_columns, l2_normalize_rows
+from .sparse_ops import compact_columns, l2_normalize_rows, product_float64
 
 DEVICE_MIN_ROWS = 1 << 14  # on a GPU, a depth whose nodes all have fewer rows is split on the CPU (see `binary_leaves`)
 
 
-def _balanced_split(embeddings: Any, rng: np.random.Generator, iterations: int, backend: ArrayBackend = CPU) -> Any:
-    """A boolean mask: True for the half of the rows assigned to the first centroid (arrays of `backend`)."""
+def _balanced_split(compact: Any, rng: np.random.Generator, iterations: int, backend: ArrayBackend = CPU) -> Any:
+    """A boolean mask: True for the half of the rows assigned to the first centroid (arrays of `backend`).
+
+    `compact` holds one node's rows over the columns they use (`_node_rows`), so that the centroids stay small."""
     xp = backend.xp
-    n = embeddings.shape[0]
-    _, compact = compact_columns(embeddings, xp)  # work on the columns this node uses: centroids stay small
+    n = compact.shape[0]
     first, second = (int(row) for row in rng.choice(n, size=2, replace=False))  # drawn on the CPU: the same on any device
     direction = (compact[first] - compact[second]).toarray().ravel()
     total = xp.asarray(compact.sum(axis=0)).ravel()
     left = xp.zeros(n, dtype=bool)
     for _ in range(iterations):
-        order = _by_score(backend, compact @ direction)
+        order = _by_score(backend, product_float64(compact, direction, xp))
         new_left = xp.zeros(n, dtype=bool)
         new_left[order[: n // 2 + n % 2]] = True
         if bool(xp.array_equal(new_left, left)):
@@ -42,6 +43,15 @@ def _balanced_split(embeddings: Any, rng: np.random.Generator, iterations: int, 
         centroids /= xp.maximum(xp.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
         direction = centroids[0] - centroids[1]
     return left
+
+
+def _node_rows(embeddings: Any, block: Any, xp) -> Any:
+    """The rows of one node (`block`, ascending) over the columns they use. The root's are the matrix itself
+    (copied only where a column is unused); a deeper node's are gathered, and that copy's columns renumbered in place,
+    so the node costs one copy of its rows, not two (half the label embeddings below the root)."""
+    if block.size == embeddings.shape[0]:
+        return compact_columns(embeddings, xp)[1]
+    return compact_columns(embeddings[block], xp, in_place=True)[1]
 
 
 def _by_score(backend: ArrayBackend, scores: Any) -> Any:
@@ -76,8 +86,7 @@ def binary_leaves(embeddings: Any, depth: int, iterations: int, seed: int, progr
                 embeddings, blocks, backend = backend.to_cpu(embeddings), [backend.to_cpu(block) for block in blocks], CPU
             next_blocks = []
             for block in blocks:
-                rows = embeddings if block.size == embeddings.shape[0] else embeddings[block]
-                left = _balanced_split(rows, rng, iterations, backend)
+                left = _balanced_split(_node_rows(embeddings, block, backend.xp), rng, iterations, backend)
                 next_blocks.extend([block[left], block[~left]])
                 bar.update()
             blocks = next_blocks

@@ -12,18 +12,18 @@ from .arrays import index_dtype
 
 LONG_ROW_RUNS = 16  # runs per kept cell in which `top_k_per_row` looks for a lower bound of a long row's k-th value
 MIN_RUN_LENGTH = 4  # cells of a run, at least
-NORMALIZED_CELLS_AT_ONCE = 1 << 20  # bounds `l2_normalize_rows`'s temporaries (about 8 bytes a cell) to 8 MiB
+CELLS_AT_ONCE = 1 << 20  # bounds the temporaries of the block-by-block operations on whole matrices (about 8 bytes a cell) to 8 MiB
 
 
 def l2_normalize_rows(matrix: sp.csr_matrix, xp=np) -> sp.csr_matrix:
     """Scale each row to unit l2 norm in place (all-zero rows stay zero) and return it; a CSR matrix of scipy, or of
     cupyx with cupy as `xp`.
 
-    Blocks of rows of about `NORMALIZED_CELLS_AT_ONCE` cells at a time: the squares and per-cell divisors of the whole
+    Blocks of rows of about `CELLS_AT_ONCE` cells at a time: the squares and per-cell divisors of the whole
     matrix would double the peak of a gigabyte matrix (the tree's label embeddings at 10^6 concepts). Each row's norm
     is summed as the whole matrix's `sum(axis=1)` sums it, so the blocks change no float."""
     indptr = matrix.indptr
-    for lo, hi in row_blocks(indptr, NORMALIZED_CELLS_AT_ONCE, xp):
+    for lo, hi in row_blocks(indptr, CELLS_AT_ONCE, xp):
         start, stop = int(indptr[lo]), int(indptr[hi])
         data, lengths = matrix.data[start:stop], xp.diff(indptr[lo:hi + 1])
         indices = matrix.indices[start:stop]
@@ -117,20 +117,44 @@ def place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_m
     return (selection @ matrix).tocsr()
 
 
-def compact_columns(matrix: sp.csr_matrix, xp=np) -> tuple[np.ndarray, sp.csr_matrix]:
+def compact_columns(matrix: sp.csr_matrix, xp=np, in_place: bool = False) -> tuple[np.ndarray, sp.csr_matrix]:
     """The columns `matrix` uses (sorted) and `matrix` restricted to them, as CSR sharing its data (of scipy, or of
     cupyx with cupy as `xp`).
 
-    A lookup table, not `np.unique` + `searchsorted`: linear in nnz, which matters for the root's blocks.
+    A lookup table, not `np.unique` + `searchsorted`: linear in nnz, which matters for the root's blocks. With
+    `in_place`, `matrix`'s own column indices are renumbered block by block, not copied (the caller's matrix is
+    spent): a label-tree node's gathered rows hold gigabytes of them at 4×10^6 labels.
     """
     present = xp.zeros(matrix.shape[1], dtype=bool)
     present[matrix.indices] = True
     used = xp.flatnonzero(present)
     if used.size == matrix.shape[1]:  # every column in use (the root's block): nothing to compact
         return used, matrix
-    position = xp.zeros(matrix.shape[1], dtype=xp.int32)
-    position[used] = xp.arange(used.size, dtype=xp.int32)
-    return used, type(matrix)((matrix.data, position[matrix.indices], matrix.indptr), shape=(matrix.shape[0], used.size))
+    position = xp.zeros(matrix.shape[1], dtype=matrix.indices.dtype if in_place else xp.int32)
+    position[used] = xp.arange(used.size, dtype=position.dtype)
+    if not in_place:
+        return used, type(matrix)((matrix.data, position[matrix.indices], matrix.indptr), shape=(matrix.shape[0], used.size))
+    indices = matrix.indices
+    for start in range(0, indices.size, CELLS_AT_ONCE):
+        block = indices[start:start + CELLS_AT_ONCE]
+        block[...] = position[block]
+    return used, type(matrix)((matrix.data, indices, matrix.indptr), shape=(matrix.shape[0], used.size))
+
+
+def product_float64(matrix: sp.csr_matrix, vector: np.ndarray, xp=np) -> np.ndarray:
+    """`matrix @ vector` for a float32 CSR matrix and a float64 vector, every row summed in float64 as that product
+    sums it, a block of rows of about `CELLS_AT_ONCE` cells at a time: the product itself first copies all of
+    `matrix.data` as float64 (5 GB for the label tree's root at 4×10^6 labels). A GPU's product runs whole."""
+    if xp is not np or matrix.nnz <= CELLS_AT_ONCE:
+        return matrix @ vector
+    result = np.empty(matrix.shape[0], dtype=np.float64)
+    indptr = matrix.indptr
+    for lo, hi in row_blocks(indptr, CELLS_AT_ONCE):
+        start, stop = int(indptr[lo]), int(indptr[hi])
+        rows = sp.csr_matrix((matrix.data[start:stop], matrix.indices[start:stop], indptr[lo:hi + 1] - start),
+                             shape=(hi - lo, matrix.shape[1]))
+        result[lo:hi] = rows @ vector
+    return result
 
 
 def row_ids(matrix: sp.csr_matrix, xp=np) -> np.ndarray:
