@@ -7,7 +7,12 @@ import pytest
 
 from spacy_xmr.errors import ConfigError
 from spacy_xmr.xmr import XMRConfig
-from spacy_xmr.xmr.channels.document import document_slots, with_document_candidates
+from spacy_xmr.xmr.channels.document import document_slots, offered_concepts, with_document_candidates
+
+
+def placed(rankings, document_ids, top_k, max_slots):
+    """The rankings with the concepts their documents offer them placed, as the model places them."""
+    return with_document_candidates(rankings, offered_concepts(rankings, document_ids, top_k, max_slots), top_k, max_slots)
 
 
 def own_list(prefix: str, n: int) -> list[tuple[str, float]]:
@@ -24,7 +29,7 @@ def test_concepts_the_documents_mentions_rank_first_fill_the_last_slots():
     clear_b = [("B0", 1.5)] + own_list("x", 7)
     vague = own_list("v", 8)
     other_document = [("C0", 1.5)] + own_list("y", 7)
-    out = with_document_candidates([clear_a, clear_b, vague, other_document, clear_a], ["d1", "d1", "d1", "d2", "d1"], 8, 3)
+    out = placed([clear_a, clear_b, vague, other_document, clear_a], ["d1", "d1", "d1", "d2", "d1"], 8, 3)
     assert out[2][:6] == vague[:6]  # top_k // 4 = 2 slots: the first 6 are the mention's own
     # A0 is ranked first by two mentions, B0 by one, v0 by the vague mention itself (already held)
     assert [concept for concept, _ in out[2][6:]] == ["A0", "B0"]
@@ -42,20 +47,22 @@ def test_concepts_the_documents_mentions_rank_first_fill_the_last_slots():
 def test_a_concept_the_mention_holds_further_down_moves_up_and_is_not_repeated():
     mention = own_list("m", 10)
     neighbour = [("m9", 2.0)] + own_list("n", 9)
-    out = with_document_candidates([mention, neighbour], ["d", "d"], 10, 3)
+    out = placed([mention, neighbour], ["d", "d"], 10, 3)
     assert [concept for concept, _ in out[0]] == [f"m{i}" for i in range(8)] + ["m9", "m8"]
     assert out[0][8][1] == mention[7][1] and out[0][9] == mention[8]
 
 
 def test_short_lists_empty_lists_and_no_slots():
     rankings = [own_list("a", 2), [], own_list("b", 2)]
-    assert with_document_candidates(rankings, ["d", "d", "d"], 3, 3) == rankings  # top_k 3: no slot
-    out = with_document_candidates(rankings, ["d", "d", "d"], 8, 3)
+    assert placed(rankings, ["d", "d", "d"], 3, 3) == rankings  # top_k 3: no slot
+    out = placed(rankings, ["d", "d", "d"], 8, 3)
     assert out[1] == []  # no candidate of its own (a text without letters): none from the document either
     assert [concept for concept, _ in out[0]] == ["a0", "a1", "b0"]
-    assert with_document_candidates([own_list("a", 9)], ["d"], 4, 0) == [own_list("a", 4)]
+    assert placed([own_list("a", 9)], ["d"], 4, 0) == [own_list("a", 4)]
     with pytest.raises(ValueError, match="2 rankings for 1 document ids"):
-        with_document_candidates(rankings[:2], ["d"], 8, 3)
+        offered_concepts(rankings[:2], ["d"], 8, 3)
+    with pytest.raises(ValueError, match="zip"):
+        with_document_candidates(rankings[:2], [[]], 8, 3)
 
 
 def test_config_field_is_checked():

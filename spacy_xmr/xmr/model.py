@@ -269,8 +269,7 @@ class XMRModel:
         """
         mentions = list(mentions)
         rankings = self._rankings(self._scored_mentions(mentions, top_k, beam_size, resolve_abbreviations, False).fused)
-        return self._named(with_document_candidates(rankings, [mention.document_id for mention in mentions], top_k,
-                                                    self.prediction_config.fusion.document_candidates))
+        return self._named(self._with_document_candidates(rankings, mentions, top_k)[0])
 
     def channel_scores(self, texts_or_mentions: Sequence[str] | Sequence[Mention], top_k: int = 10, beam_size: int | None = None,
                        resolve_abbreviations: bool = True) -> list[list[CandidateEvidence]]:
@@ -280,15 +279,19 @@ class XMRModel:
         items = list(texts_or_mentions)
         if items and isinstance(items[0], Mention):
             scored = self._scored_mentions(items, top_k, beam_size, resolve_abbreviations, True)
-            rankings, documents = self._rankings(scored.fused), [mention.document_id for mention in items]
-            slots = self.prediction_config.fusion.document_candidates
-            offered = offered_concepts(rankings, documents, top_k, slots)
-            rankings = with_document_candidates(rankings, documents, top_k, slots)
+            rankings, offered = self._with_document_candidates(self._rankings(scored.fused), items, top_k)
         else:
             scored = self._scored(items, top_k, beam_size, True)
             rankings = self._rankings(scored.fused)
             offered = [[] for _ in rankings]
         return scored.evidence(rankings, offered, self._concept_ids)
+
+    def _with_document_candidates(self, rankings: list[list[tuple[int, float]]], mentions: list[Mention],
+                                  top_k: int) -> tuple[list[list[tuple[int, float]]], list[list[int]]]:
+        """The rankings (of columns) with their documents' concepts in their last slots, and the columns each was offered."""
+        slots = self.prediction_config.fusion.document_candidates
+        offered = offered_concepts(rankings, [mention.document_id for mention in mentions], top_k, slots)
+        return with_document_candidates(rankings, offered, top_k, slots), offered
 
     def confidence(self, evidence: Sequence[Sequence[CandidateEvidence]]) -> list[float] | None:
         """For each mention's candidates (from `channel_scores`), the probability that its top candidate is right;

@@ -43,17 +43,18 @@ def offered_concepts(rankings: Sequence[Ranking], document_ids: Sequence[Hashabl
     return offered
 
 
-def with_document_candidates(rankings: Sequence[Ranking], document_ids: Sequence[Hashable], top_k: int,
+def with_document_candidates(rankings: Sequence[Ranking], offered: Sequence[Sequence[Concept]], top_k: int,
                              max_slots: int) -> list[list[tuple[Concept, float]]]:
-    """Each ranking keeps its first `top_k - slots` candidates; then come its offered concepts (`offered_concepts`),
-    then its own candidates again, cut at `top_k`.
+    """Each ranking keeps its first `top_k - slots` candidates; then come the concepts its document offers it
+    (`offered`, as `offered_concepts` gives them for the same `top_k` and `max_slots`: the caller may report them
+    too), then its own candidates again, cut at `top_k`.
 
     An offered concept enters at the score of the last candidate kept ahead of it: the list stays sorted, and the
     score says that the mention itself gives no more evidence for it. A mention with no candidate gets none.
     """
     slots = document_slots(top_k, max_slots)
     out = []
-    for ranking, offered in zip(rankings, offered_concepts(rankings, document_ids, top_k, max_slots)):
+    for ranking, offered in zip(rankings, offered, strict=True):
         kept = list(ranking[:top_k - slots])
         if not kept or not slots:
             out.append(kept)
