@@ -45,7 +45,7 @@ GIB = 2**30
 # the steps of `XMRModel.train` whose memory peaks are told apart: (module, function), each wrapped to announce itself
 TRAINING_STEPS = [("spacy_xmr.xmr.model", "build_training_data"), ("spacy_xmr.xmr.model", "fit_calibrator"),
                   ("spacy_xmr.xmr.channels.tree", "label_embeddings"), ("spacy_xmr.xmr.channels.tree", "build_cluster_chain"),
-                  ("spacy_xmr.xmr.channels.tree", "train_matchers")]
+                  ("spacy_xmr.xmr.channels.tree", "train_matchers"), ("spacy_xmr.xmr.matcher", "rows_in_leaf_order")]
 
 
 def phase(name: str) -> None:
@@ -54,18 +54,23 @@ def phase(name: str) -> None:
 
 
 def announce_training_steps() -> None:
-    """Make each of `TRAINING_STEPS` (and the featurizer's fit) a phase of its own, back to "train" when it returns."""
+    """Make each of `TRAINING_STEPS` (and the featurizer's fit) a phase of its own, back to the phase it was called
+    in when it returns ("train", or the step that calls it)."""
     import importlib
 
     from spacy_xmr.xmr.features import Featurizer
 
+    entered = ["train"]
+
     def announced(name: str, function):
         def run(*args, **kwargs):
-            phase(f"train:{name}")
+            entered.append(f"train:{name}")
+            phase(entered[-1])
             try:
                 return function(*args, **kwargs)
             finally:
-                phase("train")
+                entered.pop()
+                phase(entered[-1])
         return run
 
     for module_name, name in TRAINING_STEPS:

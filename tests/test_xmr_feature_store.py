@@ -79,3 +79,24 @@ def test_training_with_the_mapped_features_gives_the_model_trained_in_memory(mon
     assert all(filecmp.cmp(tmp_path / "mapped" / path, tmp_path / "in_memory" / path, shallow=False) for path in arrays)
     layer_sizes = [json.loads((tmp_path / name / "xmr.json").read_text())["stats"]["layer_nonzeros"] for name in ("mapped", "in_memory")]
     assert layer_sizes[0] == layer_sizes[1]
+
+
+@pytest.mark.parametrize("bucket_cells", [1, 7, 10_000])
+def test_rows_written_in_a_new_order_are_the_rows_gathered_in_that_order(tmp_path, bucket_cells):
+    rng = np.random.default_rng(11)
+    matrix = sp.random(40, 30, density=0.2, format="csr", dtype=np.float32, random_state=rng)
+    matrix = sp.vstack([matrix, sp.csr_matrix(np.ones((1, 30), np.float32)), sp.csr_matrix((2, 30), dtype=np.float32)], format="csr")
+    order = rng.permutation(matrix.shape[0])  # a row longer than a bucket, and empty rows, among the others
+    with FeatureStore(tmp_path) as store:
+        ordered = store.write_rows_in_order(matrix, order, bucket_cells)
+    assert not list(tmp_path.iterdir())
+    expected = matrix[order]
+    assert memory_mapped(ordered.data) and ordered.shape == expected.shape
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(ordered, part), getattr(expected, part)), part
+
+
+def test_no_rows_written_in_order_give_an_empty_matrix(tmp_path):
+    with FeatureStore(tmp_path) as store:
+        ordered = store.write_rows_in_order(sp.csr_matrix((0, 4), dtype=np.float32), np.empty(0, dtype=np.int64))
+    assert ordered.shape == (0, 4) and ordered.nnz == 0

@@ -118,6 +118,24 @@ def test_matchers_do_not_depend_on_n_jobs(model, ncbi_slice):
 
 
 
+def test_matchers_read_rows_in_leaf_order_and_fit_the_weights_of_the_examples_order(model, ncbi_slice, monkeypatch):
+    from spacy_xmr.xmr import matcher
+
+    ontology, train, _ = ncbi_slice
+    seen = []
+    monkeypatch.setattr(matcher, "leaf_order", lambda labels, chain: seen.append((labels, chain)) or np.arange(labels.shape[0]))
+    in_examples_order = XMRModel.train(ontology, train, XMRConfig.from_dict(SMALL), progress=False, n_jobs=2)
+    labels, chain = seen[0]  # the model's own (the calibration's out-of-fold models follow)
+    monkeypatch.undo()
+    order = matcher.leaf_order(labels, chain)
+    node = chain[-1].indices[labels.indices[labels.indptr[:-1]]]  # every training string has a label
+    assert not np.array_equal(order, np.arange(order.size)) and np.all(np.diff(node[order]) >= 0)  # each node's rows in one stretch
+    for first, second in zip(model.channels["tree"].layers, in_examples_order.channels["tree"].layers):
+        for name in ("data", "indices", "indptr"):
+            assert np.array_equal(getattr(first.weights, name), getattr(second.weights, name))
+        assert np.array_equal(first.bias, second.bias)
+
+
 def test_nodes_routed_too_many_examples_learn_from_a_seeded_sample(model, ncbi_slice):
     ontology, train, test = ncbi_slice
     config = XMRConfig.from_dict({**SMALL, "matcher": {"max_node_examples": 300}})

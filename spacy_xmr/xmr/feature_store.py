@@ -20,8 +20,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from .arrays import index_dtype, load_arrays, save_arrays
+from .sparse_ops import row_blocks
 
 MATRIX_FILES = ("data", "indices", "indptr")
+BUCKET_CELLS = 1 << 25  # cells a bucket of reordered rows holds, about: 256 MiB of float32 values and int32 indices
 
 
 class ChunkShelf:
@@ -128,3 +130,34 @@ class FeatureStore:
         matrix.has_canonical_format = canonical  # spares scipy the check; it must never sort the read-only arrays
         weakref.finalize(matrix, shutil.rmtree, self.directory, True)  # where a mapped file cannot be removed (Windows)
         return matrix
+
+    def write_rows_in_order(self, matrix: sp.csr_matrix, order: np.ndarray, bucket_cells: int = BUCKET_CELLS) -> sp.csr_matrix:
+        """`matrix[order]` (`order` a permutation of its rows), written to this folder and mapped as `write_rows` does.
+
+        Gathering `matrix[order]` directly would read the rows in the new order: scattered across a mapped file
+        larger than the page cache, a disk read for nearly every row. Instead the rows are read once in their own
+        order and put aside in buckets of consecutive new positions (about `bucket_cells` cells each, on disk), and
+        each bucket is then ordered in memory: two sequential passes over the rows, and one bucket in memory."""
+        n_rows = matrix.shape[0]
+        lengths = np.diff(matrix.indptr)
+        new_lengths = lengths[order]
+        first_cells = (np.cumsum(new_lengths) - new_lengths) // bucket_cells
+        bucket_at = np.cumsum(np.diff(first_cells, prepend=0) > 0)  # the bucket of each new position (none left empty)
+        position = np.empty(n_rows, dtype=np.int64)
+        position[order] = np.arange(n_rows)
+        bucket_of = bucket_at[position]  # the bucket of each row
+        del new_lengths, first_cells, bucket_at
+        shelves = [self.shelf(f"bucket_{bucket}") for bucket in range(int(bucket_of.max(initial=-1)) + 1)]
+        for lo, hi in row_blocks(matrix.indptr, bucket_cells):
+            by_bucket = np.argsort(bucket_of[lo:hi], kind="stable")
+            block, buckets = matrix[lo:hi][by_bucket], bucket_of[lo:hi][by_bucket]
+            starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]]) if buckets.size else np.empty(0, int)
+            for start, end in zip(starts, [*starts[1:], buckets.size]):
+                shelves[buckets[start]].put(block[start:end])
+
+        def ordered_buckets():
+            for bucket, shelf in enumerate(shelves):
+                rows = sp.vstack(list(shelf.taken()), format="csr")  # the bucket's rows in their own order
+                yield rows[np.argsort(position[bucket_of == bucket])]
+
+        return self.write_rows(ordered_buckets(), matrix.shape, matrix.nnz)

@@ -121,7 +121,8 @@ class XMRModel:
         with FeatureStore(work_dir) as store:
             featurizer, features = Featurizer.fit_transform(data.keys, config.features, n_jobs, store)
         timings["features_s"] = time.perf_counter() - start
-        inputs = TrainingInputs(data, features, ExampleStrings(data.keys, data.labels, features), config, progress, n_jobs)
+        inputs = TrainingInputs(data, features, ExampleStrings(data.keys, data.labels, features), config, progress, n_jobs,
+                                work_dir)
         channels = {}
         for channel_class in CHANNELS:
             if channel_class.enabled(config):

@@ -43,6 +43,7 @@ class TrainingInputs:
     config: "XMRConfig"
     progress: bool
     n_jobs: int | None
+    work_dir: str | Path | None = None  # where the channels' large temporary files go (`FeatureStore`)
 
 
 @dataclass

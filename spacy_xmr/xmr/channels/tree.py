@@ -44,7 +44,7 @@ class TreeChannel(Channel):
             backend,
         )
         layers = train_matchers(inputs.features, data.labels, chain, data.weights, config.matcher, inputs.progress, inputs.n_jobs,
-                                config.tree.path_scoring)
+                                config.tree.path_scoring, inputs.work_dir)
         return cls(layers, config.tree.path_scoring)
 
     def stats(self) -> dict:
