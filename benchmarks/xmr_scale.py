@@ -7,7 +7,8 @@ Each size runs in its own process group, watched from this process: every `SAMPL
 of the worker's whole process tree (the n-gram and matcher workers included) from /proc, RSS and PSS (PSS counts
 a page that forked workers share once, RSS once per process). Where the tree's PSS passes `--max-rss-gib` (its
 anonymous PSS `--max-anon-gib`), or the size runs past `--max-minutes`, the group is killed and the size reported as
-aborted with the phases it reached and their memory, so a run too large for the machine never takes it down. Each step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
+aborted with the phases it reached and their memory, so a run too large for the machine never takes it down. Each
+step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
 
 The worker trains on every alias plus `--mentions-per-concept` × concepts perturbed training mentions (the
 confidence is then calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does), predicts a first call of

@@ -100,3 +100,35 @@ def test_parent_channel_scores_each_parent_at_its_best_childs_fused_score(synthe
                 assert found[column[parent]] >= best[child] * (1 - TIE_STEP * parents[row].nnz) - 1e-6
         stored = found[found > 0]
         assert len(set(stored.tolist())) == len(stored)  # no two parents tie
+
+
+def nearest_channel(model, max_postings: int):
+    from dataclasses import replace
+
+    from spacy_xmr.xmr.channels.nearest import NearestChannel
+
+    return NearestChannel(model.examples, replace(model.config.nearest, max_postings=max_postings))
+
+
+def test_the_term_index_keeps_each_terms_heaviest_strings(synthetic_model):
+    every, bounded = nearest_channel(synthetic_model, 0).term_index(), nearest_channel(synthetic_model, 3).term_index()
+    lengths = np.diff(every.indptr)
+    assert lengths.max() > 3 and np.array_equal(np.diff(bounded.indptr), np.minimum(lengths, 3))
+    for term in np.flatnonzero(lengths > 3):
+        row, kept = every[term].toarray().ravel(), bounded[term].toarray().ravel()
+        assert np.array_equal(kept[kept > 0], row[kept > 0])  # the strings' own weights
+        assert kept[kept > 0].min() >= row[kept == 0].max()  # and none lighter than a string left out
+
+
+def test_max_postings_at_prediction_cuts_the_trained_index_or_builds_a_longer_one(synthetic_model):
+    from spacy_xmr.xmr import XMRConfig
+
+    batch = queries(synthetic_model)
+    trained_with = {cap: nearest_channel(synthetic_model, cap) for cap in (0, 1)}
+    scores = {cap: channel.score(batch) for cap, channel in trained_with.items()}
+    assert (scores[0] != scores[1]).nnz > 0  # one string per term loses some of the nearest strings
+    for trained, asked in ((0, 1), (1, 0)):
+        channel = trained_with[trained]
+        channel.prepare(XMRConfig.from_dict({"nearest": {"max_postings": asked}}))
+        assert (channel.score(batch) != scores[asked]).nnz == 0, (trained, asked)
+    assert np.diff(trained_with[0].term_index().indptr).max() > 1  # the trained index, the one saved, is not cut

@@ -418,6 +418,7 @@ def test_beam_size_setting_is_the_default_beam(synthetic_model_dir, synthetic_me
     ({"channel_weights": {"trees": 1.0}}, "channel_weights"),
     ({"channel_weights": {"tree": -1.0}}, "channel_weights"),
     ({"channel_weights": {"parent": 1.0}}, "channel_weights"),  # a parent never outranks its child
+    ({"max_postings": -1}, "max_postings"),
 ])
 def test_a_bad_prediction_setting_is_named(synthetic_model_dir, settings, key):
     with pytest.raises(ConfigError, match=key):
@@ -431,7 +432,8 @@ def v2_layout(config: dict) -> dict:
     old = {section: dict(values) if isinstance(values, dict) else values for section, values in config.items()}
     for old_key, (section, key) in V2_FUSION_KEYS.items():
         old["fusion"][old_key] = old[section].pop(key)
-    old["parent"].pop("exclude_top_level")  # a setting format 2 did not have: its default applies on load
+    old["parent"].pop("exclude_top_level")  # settings format 2 did not have: their defaults apply on load
+    old["nearest"].pop("max_postings")
     for section in ("nearest", "word_key", "parent"):
         assert not old.pop(section)
     return old

@@ -1,4 +1,5 @@
-"""`top_k_per_row` on rows far longer than k (cut first at a lower bound of their k-th value), and `max_per_cell`."""
+"""`top_k_per_row` on rows far longer than k (cut first at a lower bound of their k-th value), `cut_long_rows`, and
+`max_per_cell`."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spacy_xmr.xmr import sparse_ops
-from spacy_xmr.xmr.sparse_ops import max_per_cell, top_k_per_row
+from spacy_xmr.xmr.sparse_ops import cut_long_rows, max_per_cell, top_k_per_row
 
 
 def by_sorting(matrix: sp.csr_matrix, k: int) -> list[list[int]]:
@@ -36,6 +37,24 @@ def test_top_k_per_row_of_long_rows_keeps_the_k_best_and_their_ties_by_column(se
         kept = top_k_per_row(candidate, k)
         assert [sorted(kept.indices[lo:hi].tolist()) for lo, hi in zip(kept.indptr[:-1], kept.indptr[1:])] == by_sorting(matrix, k)
         assert np.array_equal(kept.toarray()[kept.toarray() != 0], dense[kept.toarray() != 0])
+
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 6), levels=st.sampled_from([2, 5, 10**6]))
+def test_cutting_the_long_rows_keeps_the_k_best_of_each_and_the_short_rows_whole(seed, k, levels):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 4 * k, size=int(rng.integers(1, 15)))
+    dense = np.zeros((lengths.size, 5 * k), dtype=np.float32)
+    for row, length in enumerate(lengths):
+        dense[row, rng.choice(dense.shape[1], size=length, replace=False)] = rng.integers(1, levels + 1, size=length)
+    matrix = sp.csr_matrix(dense)
+    cut = cut_long_rows(matrix, k)
+    assert cut.has_sorted_indices and cut.indptr.dtype == matrix.indptr.dtype
+    assert [sorted(cut.indices[lo:hi].tolist()) for lo, hi in zip(cut.indptr[:-1], cut.indptr[1:])] == by_sorting(matrix, k)
+    assert np.array_equal(cut.toarray()[cut.toarray() != 0], dense[cut.toarray() != 0])
+    if lengths.max() <= k:
+        assert cut is matrix
 
 
 @settings(max_examples=30, deadline=None)

@@ -64,7 +64,7 @@ def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans
     default_config={**SHARED_DEFAULTS, "beam_size": 10,
                     "resolve_abbreviations": True, "batch_size": 256,
                     "document_candidates": None, "channel_weights": {}, "dense_device": None, "n_jobs": None,
-                    "exclude_top_level": None, "device": "auto"},
+                    "exclude_top_level": None, "max_postings": None, "device": "auto"},
     assigns=ASSIGNS,
     default_score_weights=SCORE_WEIGHTS,
 )
@@ -87,6 +87,7 @@ def make_xmr_linker(
     dense_device: Optional[str],
     n_jobs: Optional[int],
     exclude_top_level: Optional[bool],
+    max_postings: Optional[int],
     device: str,
 ) -> XMRLinker:
     """Candidate generation with a hierarchical XMR model; `model = null` means fit it in initialize().
@@ -94,10 +95,11 @@ def make_xmr_linker(
     `threshold` applies to the calibrated confidence (`ent._.xmr_confidence`, the estimated probability that the
     link is right) by default, or to the top candidate's raw fused score with `threshold_on = "score"`.
 
-    `document_candidates`, `channel_weights` ({channel: weight}), `dense_device`, `n_jobs` and `exclude_top_level`
-    (true: the ontology's top-level categories are never candidates) replace the model's trained values at
-    prediction (null or empty: the model's own); see `PredictionSettings`. `device` is where the model's sparse products
-    run: "auto" (a GPU when cupy is installed and sees one, else the CPU), "cpu", "cuda" or "cuda:N"."""
+    `document_candidates`, `channel_weights` ({channel: weight}), `dense_device`, `n_jobs`, `exclude_top_level`
+    (true: the ontology's top-level categories are never candidates) and `max_postings` (the strings the nearest
+    channel's term index keeps per term, 0: all) replace the model's trained values at prediction (null or empty:
+    the model's own); see `PredictionSettings`. `device` is where the model's sparse products run: "auto" (a GPU
+    when cupy is installed and sees one, else the CPU), "cpu", "cuda" or "cuda:N"."""
     return XMRLinker(
         nlp.vocab,
         name,
@@ -106,7 +108,7 @@ def make_xmr_linker(
         batch_size=check.positive_int(name, "batch_size", batch_size),
         prediction_settings=checked_prediction_settings(name, document_candidates=document_candidates, channel_weights=channel_weights,
                                                         dense_device=dense_device, n_jobs=n_jobs, exclude_top_level=exclude_top_level,
-                                                        device=device),
+                                                        max_postings=max_postings, device=device),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
                           model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on),
     )

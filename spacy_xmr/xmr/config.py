@@ -101,6 +101,9 @@ class NearestConfig(Settings):
     query_terms: int = setting(8, at_least=1)  # a query's heaviest terms that find its shortlist
     # each example string's heaviest terms in the term index (tuned on both dev sets)
     index_terms: int = setting(32, at_least=1)
+    # the strings the term index keeps per term, those the term weighs most in (0: all): a bound on the pairs a query
+    # forms, which grow with the ontology, at a cost in recall (docs/scale.md); a prediction setting too
+    max_postings: int = setting(0, at_least=0)
 
 
 @dataclass

@@ -153,7 +153,7 @@ class XMRModel:
     # ---- prediction settings ----------------------------------------------------------
     def configure(self, **settings) -> "XMRModel":
         """Set the prediction settings (`PredictionSettings`: document_candidates, channel_weights, beam_size,
-        dense_device, n_jobs, device, exclude_top_level) in place of the previous ones; the trained config is unchanged, and so are the threads
+        dense_device, n_jobs, device, exclude_top_level, max_postings) in place of the previous ones; the trained config is unchanged, and so are the threads
         and the encoder's device where the new settings leave them unset. Returns the model."""
         checked = PredictionSettings.from_dict(settings)
         self.settings, self._backend = checked, array_backend(checked.device)
@@ -247,7 +247,7 @@ class XMRModel:
         start = time.perf_counter()
         active = {name: channel for name, channel in self.channels.items() if weights[name]}
         for channel in active.values():
-            channel.prepare()
+            channel.prepare(self.prediction_config)
         self.parent.prepare(self.prediction_config.parent)  # its hierarchy removes the roots whatever the weights
         if time.perf_counter() - start > 1:
             logger.info("built the prediction indexes in %.0f s; later calls reuse them", time.perf_counter() - start)

@@ -2,8 +2,8 @@
 (`XMRModel.load(path, **settings)`) or to the `xmr_linker` component.
 
 Why: these settings change prediction only (how many document slots, how the channels are weighed, how wide the
-beam, where the encoder and the sparse products run, how many threads, whether top-level categories may be candidates), so a user tunes
-them per use; the trained model's own files (its xmr.json included) stay as training wrote them. Unset (null) keeps
+beam, where the encoder and the sparse products run, how many threads, whether top-level categories may be candidates,
+how many strings the nearest channel's term index keeps per term), so a user tunes them per use; the trained model's own files (its xmr.json included) stay as training wrote them. Unset (null) keeps
 the model's own value.
 """
 from __future__ import annotations
@@ -46,6 +46,7 @@ class PredictionSettings(Settings):
     n_jobs: Optional[int] = setting(None, at_least=1)  # threads that score a large batch (default: one per CPU)
     device: str = device_setting("auto")  # where the sparse products run ("auto": a GPU when cupy sees one; backend.py)
     exclude_top_level: Optional[bool] = None  # parent.exclude_top_level
+    max_postings: Optional[int] = setting(None, at_least=0)  # nearest.max_postings
 
     def applied_to(self, config: XMRConfig) -> XMRConfig:
         """`config` with these settings in place of its own."""
@@ -58,4 +59,6 @@ class PredictionSettings(Settings):
             data["dense"]["device"] = self.dense_device
         if self.exclude_top_level is not None:
             data["parent"]["exclude_top_level"] = self.exclude_top_level
+        if self.max_postings is not None:
+            data["nearest"]["max_postings"] = self.max_postings
         return XMRConfig.from_dict(data)

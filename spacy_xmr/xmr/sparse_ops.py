@@ -216,6 +216,29 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
     )
 
 
+def cut_long_rows(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """`top_k_per_row(matrix, k)` for a large matrix whose rows are mostly short (an index's posting lists): only the
+    rows longer than k are read, one at a time, and the others are kept by a mask, where `top_k_per_row` would lay
+    out every kept cell's row, column and value (gigabytes for the nearest channel's term index at 10^6 concepts);
+    `matrix` itself where no row is longer than k."""
+    lengths = np.diff(matrix.indptr)
+    long_rows = np.flatnonzero(lengths > k)
+    if not long_rows.size:
+        return matrix
+    keep = np.ones(matrix.nnz, dtype=bool)
+    for row in long_rows.tolist():
+        lo, hi = int(matrix.indptr[row]), int(matrix.indptr[row + 1])
+        values, columns = matrix.data[lo:hi], matrix.indices[lo:hi]
+        kth = np.partition(values, values.size - k)[values.size - k]
+        kept = values > kth
+        tied = np.flatnonzero(values == kth)
+        kept[tied[np.argsort(columns[tied], kind="stable")][:k - int(kept.sum())]] = True  # ties: the lowest columns
+        keep[lo:hi] = kept
+    lengths[long_rows] = k
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(matrix.indptr.dtype)
+    return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], indptr), shape=matrix.shape)
+
+
 def _without_cells_below_kth(matrix: sp.csr_matrix, lengths: np.ndarray, k: int) -> sp.csr_matrix:
     """`matrix` less the cells of its long rows (`MIN_RUN_LENGTH` × k cells or more) that lie below a lower bound of
     their row's k-th largest value (`_long_row_runs`), in about one pass over the cells.

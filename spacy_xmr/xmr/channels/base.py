@@ -81,8 +81,9 @@ class Channel:
     def load(cls, parts: ModelParts) -> "Channel":
         raise NotImplementedError
 
-    def prepare(self) -> None:
-        """Build what scoring derives from the stored data (nothing by default)."""
+    def prepare(self, config: "XMRConfig | None" = None) -> None:
+        """Build what scoring derives from the stored data, for the prediction `config` (default: the trained one;
+        nothing by default)."""
 
     def stats(self) -> dict:
         """Figures for the model's training statistics (none by default)."""

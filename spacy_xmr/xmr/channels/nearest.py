@@ -14,11 +14,11 @@ from ...errors import ModelLoadError
 from ..arrays import load_matrix, save_matrix, stored
 from ..device_kernels import keep_top_k
 from ..example_strings import ExampleStrings
-from ..sparse_ops import max_over_mapped, row_ids, top_k_per_row, transpose_rows_consumed
+from ..sparse_ops import cut_long_rows, max_over_mapped, row_ids, top_k_per_row, transpose_rows_consumed
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
-    from ..config import NearestConfig
+    from ..config import NearestConfig, XMRConfig
 
 # (query, string) pairs the shortlist forms at once: with millions of strings even a query's rarest n-grams are
 # shared by many of them, and one product for a whole batch would take gigabytes. On a CPU each thread of each
@@ -42,6 +42,11 @@ def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int)
     return [(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
 
 
+def _cut_postings(by_term: sp.csr_matrix, max_postings: int) -> sp.csr_matrix:
+    """Each term's `max_postings` heaviest strings (0: all); `by_term` itself where no list is longer."""
+    return cut_long_rows(by_term, max_postings) if max_postings else by_term
+
+
 def _kind(backend) -> str:
     return "gpu" if backend.on_gpu else "cpu"
 
@@ -61,30 +66,52 @@ class NearestChannel(Channel):
     def __init__(self, examples: ExampleStrings, settings: "NearestConfig"):
         self.examples = examples
         self.settings = settings
-        self._by_term: sp.csr_matrix | None = None
+        self._by_term: sp.csr_matrix | None = None  # built with the trained `max_postings`: the one saved
+        self._in_use: tuple[int, sp.csr_matrix] | None = None  # (max_postings, term index) that scoring reads
         self._device_copies: dict = {}  # the term index and strings on a GPU (`ArrayBackend.resident`)
 
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "NearestChannel":
         return cls(inputs.examples, inputs.config.nearest)
 
-    def prepare(self) -> None:
-        self.term_index()
+    def prepare(self, config: "XMRConfig | None" = None) -> None:
+        """The term index that scoring reads: for `config`'s `nearest.max_postings` (default: the trained one).
+
+        A smaller bound than the trained one cuts the trained index; a larger one (or none) needs the postings
+        it dropped, so the index is built again from the stored features (about a minute at 10^6 concepts).
+        """
+        max_postings = self.settings.max_postings if config is None else config.nearest.max_postings
+        if self._in_use is not None and self._in_use[0] == max_postings:
+            return
+        trained = self.settings.max_postings
+        if max_postings == trained:
+            index = self.term_index()
+        elif trained and (not max_postings or max_postings > trained):
+            index = self._built_index(max_postings)
+        else:
+            index = _cut_postings(self.term_index(), max_postings)
+        self._in_use = (max_postings, index)
+        self._device_copies.clear()  # a GPU's copy was of the index in use before
 
     def term_index(self) -> sp.csr_matrix:
-        """terms × example strings: each string under its `index_terms` heaviest terms only (built on first use).
+        """terms × example strings as trained (built on first use): each string under its `index_terms` heaviest
+        terms, each term over its `max_postings` heaviest strings.
 
         A query reaches a string through the query's rarest n-grams, which are among that string's heaviest
         too; a string's common n-grams would only lengthen the posting lists (at 10^6 concepts the full
-        transposed matrix is gigabytes and most of the shortlist's time).
+        transposed matrix is gigabytes and most of the shortlist's time). A term common enough to reach more than
+        `max_postings` strings still reaches those it weighs most in: the short strings it is most of.
         """
         if self._by_term is None:
-            features, index_terms = self.examples.features, self.settings.index_terms
-            heaviest = lambda: (top_k_per_row(features[lo:lo + TERM_INDEX_ROWS], index_terms)
-                                for lo in range(0, features.shape[0], TERM_INDEX_ROWS))
-            n_stored = int(np.minimum(np.diff(features.indptr), index_terms).sum())
-            self._by_term = transpose_rows_consumed(heaviest, features.shape, n_stored)
+            self._by_term = self._built_index(self.settings.max_postings)
         return self._by_term
+
+    def _built_index(self, max_postings: int) -> sp.csr_matrix:
+        features, index_terms = self.examples.features, self.settings.index_terms
+        heaviest = lambda: (top_k_per_row(features[lo:lo + TERM_INDEX_ROWS], index_terms)
+                            for lo in range(0, features.shape[0], TERM_INDEX_ROWS))
+        n_stored = int(np.minimum(np.diff(features.indptr), index_terms).sum())
+        return _cut_postings(transpose_rows_consumed(heaviest, features.shape, n_stored), max_postings)
 
     def score(self, queries: QueryBatch) -> sp.csr_matrix:
         """queries × concepts: for each concept among the `top_aliases` nearest strings, its best cosine.
@@ -94,8 +121,10 @@ class NearestChannel(Channel):
         with the exact cosine. On a GPU (`queries.backend`) the products, the cut to `top_aliases` and the cosines
         run there; the concepts are gathered on the CPU.
         """
+        if self._in_use is None:
+            self.prepare()
         backend, features, strings = queries.backend, queries.features, self.examples.features
-        cut, by_term = top_k_per_row(features, self.settings.query_terms), self.term_index()
+        cut, by_term = top_k_per_row(features, self.settings.query_terms), self._in_use[1]
         spans = _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE[_kind(backend)])
         if backend.on_gpu:
             by_term, strings = backend.resident(self._device_copies, "strings",

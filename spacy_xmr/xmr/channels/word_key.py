@@ -21,7 +21,7 @@ from ..string_table import StringTable, load_strings, save_strings
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
-    from ..config import WordKeyConfig
+    from ..config import WordKeyConfig, XMRConfig
 
 WORD_KEYS_FILE, WORD_KEY_TABLE = "word_keys.json", "word_key_table"
 WORD_LABELS_FILE, REWRITES_FILE = "word_labels", "rewrites.json"
@@ -41,7 +41,7 @@ class WordKeyChannel(Channel):
     def build(cls, inputs: TrainingInputs) -> "WordKeyChannel":
         return cls(inputs.examples, inputs.config.word_key)
 
-    def prepare(self) -> None:
+    def prepare(self, config: "XMRConfig | None" = None) -> None:
         self.rewrites()
 
     def _word_index(self) -> None:
