@@ -3,9 +3,10 @@
     python benchmarks/xmr_scale.py --concepts 1000000 [--concepts 4000000] [--mentions-per-concept 0.5] \\
         [--max-rss-gib 17] [--output benchmarks/results/xmr_scale_umls.json]
 
-Each size runs in its own process group, watched from this process: every `SAMPLE_S` seconds it sums the memory
-of the worker's whole process tree (the n-gram and matcher workers included) from /proc, RSS and PSS (PSS counts
-a page that forked workers share once, RSS once per process). Where the tree's PSS passes `--max-rss-gib` (its
+Each size runs in its own process group, watched from this process: every `SAMPLE_S` seconds, or `WATCH_PAUSE_RATIO`
+times as long as a reading took where that is longer (the watcher stays under 5 % of a core), it sums the memory of
+the worker's whole process tree (the n-gram and matcher workers included) from /proc, RSS and PSS (PSS counts a page
+that forked workers share once, RSS once per process). Where the tree's PSS passes `--max-rss-gib` (its
 anonymous PSS `--max-anon-gib`), or the size runs past `--max-minutes`, the group is killed and the size reported as
 aborted with the phases it reached and their memory, so a run too large for the machine never takes it down. Each
 step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
@@ -38,7 +39,10 @@ from spacy_xmr.atomic import atomic_open
 REPO = Path(__file__).resolve().parent.parent
 WARM_UP_QUERIES = 100  # the first call, timed apart: it builds what prediction derives from the model once
 VALIDATION_MENTIONS = 2000  # calibrate on these (out-of-fold calibration would train the model three times more)
-SAMPLE_S = 1.0  # how often the process tree's memory is read
+SAMPLE_S = 1.0  # how often the process tree's memory is read, at most ...
+# ... and at least this many times as long as a reading takes: the kernel walks every mapping to sum a process's
+# smaps_rollup, and at 4x10^6 concepts (matcher workers mapping 38 GB each) a reading each second took a third of a core
+WATCH_PAUSE_RATIO = 20
 TIMELINE_S = 10.0  # the resolution of the memory timeline kept in the results: (s, PSS GiB, anonymous PSS GiB)
 GIB = 2**30
 
@@ -203,7 +207,9 @@ class TreeWatch:
 
     def _watch(self) -> None:
         while self.process.poll() is None:
+            reading = time.perf_counter()
             rss, pss, anon = tree_memory(self.process.pid)
+            reading = time.perf_counter() - reading
             elapsed = time.perf_counter() - self.start
             self.peak_rss, self.peak_pss, self.peak_anon = max(self.peak_rss, rss), max(self.peak_pss, pss), max(self.peak_anon, anon)
             self.phase_peak_pss[self.phase] = max(self.phase_peak_pss.get(self.phase, 0), pss)
@@ -216,7 +222,7 @@ class TreeWatch:
                     self._abort(f"process tree {kind} {value / GIB:.1f} GiB passed {option} in phase {self.phase}")
             if self.time_limit and elapsed > self.time_limit:
                 self._abort(f"stopped after {elapsed / 60:.1f} minutes (--max-minutes) in phase {self.phase}")
-            time.sleep(SAMPLE_S)
+            time.sleep(max(SAMPLE_S, WATCH_PAUSE_RATIO * reading))
 
     def _abort(self, reason: str) -> None:
         if self.aborted is None:
