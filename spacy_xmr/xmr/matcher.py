@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
-from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
