@@ -86,6 +86,11 @@ def perturbed_queries(ontology: Ontology, n: int, seed: int = 1) -> list[tuple[s
     return queries
 
 
+def recall_at(ranked: list[list[tuple[str, float]]], concepts: list[str], k: int) -> float:
+    """The share of `perturbed_queries` whose concept is among the first `k` of their `ranked` (concept, score)."""
+    return sum(any(cid == concept for cid, _ in ranking[:k]) for ranking, concept in zip(ranked, concepts, strict=True)) / len(concepts)
+
+
 def training_mentions(ontology: Ontology, n: int, seed: int = 2, per_document: int = 10) -> list[Mention]:
     """`n` gold-linked mentions (perturbed aliases, as `perturbed_queries` makes them, from another seed), `per_document`
     to a document: what a large annotated corpus adds to the ontology's names."""

@@ -86,7 +86,7 @@ def announce_training_steps() -> None:
 
 def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, directory: Path) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
-    from synthetic_ontology import perturbed_queries, synthetic_ontology, training_mentions
+    from synthetic_ontology import perturbed_queries, recall_at, synthetic_ontology, training_mentions
 
     from spacy_xmr.xmr import XMRModel
 
@@ -134,14 +134,13 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
     start = time.perf_counter()
     loaded.predict(texts[WARM_UP_QUERIES:], top_k=10)
     predict_after_load_s = time.perf_counter() - start
-    scored = list(zip(ranked, queries[WARM_UP_QUERIES:]))
+    concepts = [concept for _, concept in queries[WARM_UP_QUERIES:]]
     return {
         "n_concepts": n_concepts, "n_aliases": ontology.n_aliases(), "n_training_mentions": stats.get("n_mentions_used", 0),
         "generate_s": generate_s, "train_s": train_s, "peak_rss_mb_main_after_training": train_rss,
         "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "first_call_s": first_call_s, "predict_mentions_per_s": n_queries / predict_s,
-        "recall_at_1_perturbed": sum(bool(r) and r[0][0] == cid for r, (_, cid) in scored) / n_queries,
-        "recall_at_10_perturbed": sum(any(c == cid for c, _ in r) for r, (_, cid) in scored) / n_queries,
+        "recall_at_1_perturbed": recall_at(ranked, concepts, 1), "recall_at_10_perturbed": recall_at(ranked, concepts, 10),
         "save_s": save_s, "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
         "predict_after_load_mentions_per_s": n_queries / predict_after_load_s, "model_bytes": size, "stats": stats,
     }

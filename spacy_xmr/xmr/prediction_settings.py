@@ -3,7 +3,8 @@
 
 Why: these settings change prediction only (how many document slots, how the channels are weighed, how wide the
 beam, where the encoder and the sparse products run, how many threads, whether top-level categories may be candidates,
-how many strings the nearest channel's term index keeps per term), so a user tunes them per use; the trained model's own files (its xmr.json included) stay as training wrote them. Unset (null) keeps
+how many strings the nearest channel's term index keeps per term), so a user tunes them per use; the trained model's
+own files (its xmr.json included) stay as training wrote them. Unset (null) keeps
 the model's own value.
 """
 from __future__ import annotations

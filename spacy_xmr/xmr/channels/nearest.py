@@ -84,12 +84,10 @@ class NearestChannel(Channel):
         if self._in_use is not None and self._in_use[0] == max_postings:
             return
         trained = self.settings.max_postings
-        if max_postings == trained:
-            index = self.term_index()
-        elif trained and (not max_postings or max_postings > trained):
-            index = self._built_index(max_postings)
-        else:
+        if not trained or 0 < max_postings <= trained:  # the trained index holds every posting the bound keeps
             index = _cut_postings(self.term_index(), max_postings)
+        else:
+            index = self._built_index(max_postings)
         self._in_use = (max_postings, index)
         self._device_copies.clear()  # a GPU's copy was of the index in use before
 
