@@ -22,8 +22,9 @@ sample of them, so no worker ever holds a copy of every row.
 The matchers read the rows in leaf order: a copy of the feature matrix whose rows follow the leaves of their
 examples' first labels, so that every node's examples lie in one stretch of the file. In the training's order a
 node's rows are scattered over all of it, and at 4×10^6 concepts (a 14 GB file, a page cache of about 9 GB) nearly
-every row read was a disk read. Each block is still gathered in the examples' own order, so liblinear sees the same
-rows in the same order and the weights do not change.
+every row read was a disk read. A node's rows are read in the file's order (a sampled node's too: the root's 250,000
+rows of 19M at random read the whole file many times over), then put in the examples' own order, so liblinear sees
+the same rows in the same order and the weights do not change.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ from .config import MatcherConfig
 from .feature_store import FeatureStore
 from .layer import Layer
 from .parallel import available_cpus, worker_context
-from .sparse_ops import compact_columns, row_ids, top_k_per_row
+from .sparse_ops import compact_columns, row_ids, rows_read_in_order, top_k_per_row
 
 MINING_BEAM = 10  # hard negatives come from a beam as wide as prediction's default
 MINING_ROWS = 4096  # training examples beam-searched at once when mining
@@ -141,7 +142,7 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     positives.data = np.ones_like(positives.data)
     # float64 for liblinear, converted per block (at most `max_node_examples` rows), not for the whole matrix; the
     # block's indices are not copied again (`astype` would)
-    rows = _shared["rows"][_shared["row_of"][problem.examples]]  # the examples' own order, from one stretch of rows
+    rows = rows_read_in_order(_shared["rows"], _shared["row_of"][problem.examples])  # the examples' own order
     rows = sp.csr_matrix((rows.data.astype(np.float64), rows.indices, rows.indptr), shape=rows.shape, copy=False)
     used, coef, bias = _fit_block(rows, positives.tocsr(), _shared["sample_weight"][problem.examples], config)
     keep = np.abs(coef) >= config.weight_threshold
