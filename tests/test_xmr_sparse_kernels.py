@@ -69,26 +69,3 @@ def test_max_per_cell_keeps_the_largest_value_given_for_each_cell(seed, n_cells)
     result = max_per_cell(rows, cols, values, (7, 11))
     assert result.has_canonical_format and np.array_equal(result.toarray(), expected)
 
-
-class _RecordedRows:
-    """A CSR matrix that records the rows asked of it."""
-
-    def __init__(self, matrix: sp.csr_matrix):
-        self.matrix, self.asked = matrix, []
-
-    def __getitem__(self, rows):
-        self.asked.append(np.asarray(rows))
-        return self.matrix[rows]
-
-
-@settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), n_rows=st.integers(1, 60), n_wanted=st.integers(0, 80), ascending=st.booleans())
-def test_rows_read_in_order_are_the_rows_asked_for_read_front_to_back(seed, n_rows, n_wanted, ascending):
-    rng = np.random.default_rng(seed)
-    matrix = sp.random(n_rows, 9, density=0.3, format="csr", random_state=seed, dtype=np.float32)
-    rows = rng.integers(0, n_rows, n_wanted)
-    rows = np.sort(rows) if ascending else rows
-    recorded = _RecordedRows(matrix)
-    gathered = sparse_ops.rows_read_in_order(recorded, rows)
-    assert (gathered != matrix[rows]).nnz == 0 and gathered.shape == (n_wanted, 9)
-    assert np.all(np.diff(recorded.asked[0]) >= 0)  # the one read of the stored matrix

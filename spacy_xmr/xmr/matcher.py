@@ -22,9 +22,10 @@ sample of them, so no worker ever holds a copy of every row.
 The matchers read the rows in leaf order: a copy of the feature matrix whose rows follow the leaves of their
 examples' first labels, so that every node's examples lie in one stretch of the file. In the training's order a
 node's rows are scattered over all of it, and at 4×10^6 concepts (a 14 GB file, a page cache of about 9 GB) nearly
-every row read was a disk read. A node's rows are read in the file's order (a sampled node's too: the root's 250,000
-rows of 19M at random read the whole file many times over), then put in the examples' own order, so liblinear sees
-the same rows in the same order and the weights do not change.
+every row read was a disk read. A node's rows are read in the file's order, its stretches of close rows asked for
+ahead and its other rows (examples with labels under other leaves too) without the megabytes a fault reads around
+them (`mapped_reads.py`), then put in the examples' own order, so liblinear sees the same rows in the same order
+and the weights do not change.
 """
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ from .beam import beam_search
 from .config import MatcherConfig
 from .feature_store import FeatureStore
 from .layer import Layer
+from .mapped_reads import random_access, read_rows
 from .parallel import available_cpus, worker_context
-from .sparse_ops import compact_columns, row_ids, rows_read_in_order, top_k_per_row
+from .sparse_ops import compact_columns, row_ids, top_k_per_row
 
 MINING_BEAM = 10  # hard negatives come from a beam as wide as prediction's default
 MINING_ROWS = 4096  # training examples beam-searched at once when mining
@@ -66,7 +68,9 @@ _shared: dict = {}  # what every fit reads: set in the training process, inherit
 
 def _share(rows: sp.csr_matrix, row_of: np.ndarray, per_level: list[sp.csr_matrix], sample_weight: np.ndarray,
            config: MatcherConfig) -> None:
-    """`rows`: the feature rows in leaf order, `row_of`: each example's row in them."""
+    """`rows`: the feature rows in leaf order (read with `mapped_reads`: no megabytes read around each row), `row_of`:
+    each example's row in them."""
+    random_access(rows)
     _shared.update(rows=rows, row_of=row_of, per_level=per_level, sample_weight=sample_weight, config=config)
 
 
@@ -142,7 +146,7 @@ def _fit_problem(problem: _Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     positives.data = np.ones_like(positives.data)
     # float64 for liblinear, converted per block (at most `max_node_examples` rows), not for the whole matrix; the
     # block's indices are not copied again (`astype` would)
-    rows = rows_read_in_order(_shared["rows"], _shared["row_of"][problem.examples])  # the examples' own order
+    rows = read_rows(_shared["rows"], _shared["row_of"][problem.examples])  # the examples' own order
     rows = sp.csr_matrix((rows.data.astype(np.float64), rows.indices, rows.indptr), shape=rows.shape, copy=False)
     used, coef, bias = _fit_block(rows, positives.tocsr(), _shared["sample_weight"][problem.examples], config)
     keep = np.abs(coef) >= config.weight_threshold

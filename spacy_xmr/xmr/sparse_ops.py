@@ -111,16 +111,6 @@ def transpose_rows_consumed(chunks: Callable[[], Iterator[sp.csr_matrix]], shape
     return sp.csr_matrix((data, indices, indptr), shape=(shape[1], shape[0]))
 
 
-def rows_read_in_order(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
-    """`matrix[rows]`, the rows read in ascending order and then put in the given one: a memory-mapped `matrix` is
-    then read front to back, not at random (the label tree's root samples 250,000 rows of a 14 GB file at 4×10^6
-    concepts, where each fault reads megabytes around a row and a random order read each stretch many times)."""
-    if np.all(rows[1:] >= rows[:-1]):
-        return matrix[rows]
-    order = np.argsort(rows, kind="stable")
-    return matrix[rows[order]][np.argsort(order)]
-
-
 def place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
     """An `n_rows`-row matrix whose row `rows[i]` is row i of `matrix`; the other rows are empty."""
     selection = sp.csr_matrix((np.ones(len(rows), matrix.dtype), (rows, np.arange(len(rows)))), shape=(n_rows, matrix.shape[0]))
