@@ -188,8 +188,8 @@ def _sample(examples: np.ndarray, limit: int, level: int, parent: int) -> np.nda
 def _fit_all(problems: list[_Problem], n_jobs: int, progress: bool) -> deque[tuple]:
     """The fits of `problems`, fitted in their order: level by level, each level's nodes left to right. That starts
     the largest first (a level's nodes are alike, and they shrink level by level), and it follows the rows of the
-    leaf-ordered feature file, so that the pages the kernel reads around one node's rows (up to 8 MB here) serve the
-    next nodes too: fitted by size, a leaf's neighbours came minutes later, their pages long dropped at 4×10^6."""
+    leaf-ordered feature file, so that each level reads the file front to back, and pages read for one node that the
+    next needs (those its stretch shares) are still cached: fitted by size, a leaf's neighbours came minutes later."""
     with tqdm(total=len(problems), desc="matchers", disable=None if progress else True, leave=False) as bar, ExitStack() as stack:
         fits = map
         if n_jobs > 1 and len(problems) > 1:
