@@ -68,4 +68,3 @@ def test_max_per_cell_keeps_the_largest_value_given_for_each_cell(seed, n_cells)
     np.maximum.at(expected, (rows, cols), values)
     result = max_per_cell(rows, cols, values, (7, 11))
     assert result.has_canonical_format and np.array_equal(result.toarray(), expected)
-

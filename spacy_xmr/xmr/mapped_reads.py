@@ -31,6 +31,7 @@ def _libc_madvise():
 
 
 _MADVISE = _libc_madvise()
+_RANDOM, _WILLNEED = getattr(mmap, "MADV_RANDOM", None), getattr(mmap, "MADV_WILLNEED", None)  # None: not on this platform
 
 
 def advise(array: np.ndarray, advice: int | None, start: int = 0, stop: int | None = None) -> bool:
@@ -47,17 +48,14 @@ def advise(array: np.ndarray, advice: int | None, start: int = 0, stop: int | No
 def random_access(matrix: sp.csr_matrix) -> None:
     """A fault in `matrix`'s values or indices reads its own page, nothing around it."""
     for array in (matrix.data, matrix.indices):
-        advise(array, getattr(mmap, "MADV_RANDOM", None))
+        advise(array, _RANDOM)
 
 
 def _stretches(indptr: np.ndarray, rows: np.ndarray) -> list[tuple[int, int]]:
     """Ranges of the sorted `rows` (positions in it) whose rows lie at most `GAP_CELLS` cells apart and span at most
     `SPAN_CELLS` cells, one after the other."""
     starts, ends = indptr[rows].astype(np.int64), indptr[rows + 1].astype(np.int64)
-    bounds = [0]
-    for position in np.flatnonzero(starts[1:] - ends[:-1] > GAP_CELLS) + 1:
-        bounds.append(int(position))
-    bounds.append(rows.size)
+    bounds = [0, *(np.flatnonzero(starts[1:] - ends[:-1] > GAP_CELLS) + 1).tolist(), rows.size]
     stretches = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         while hi - lo > 0:
@@ -77,7 +75,7 @@ def read_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
         if hi - lo > 1:
             start, stop = int(matrix.indptr[ordered[lo]]), int(matrix.indptr[ordered[hi - 1] + 1])
             for array in (matrix.data, matrix.indices):
-                advise(array, getattr(mmap, "MADV_WILLNEED", None), start, stop)
+                advise(array, _WILLNEED, start, stop)
             asked += stop - start
         if asked >= SPAN_CELLS:
             parts.append(matrix[ordered[first:hi]])
