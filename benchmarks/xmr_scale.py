@@ -11,12 +11,12 @@ anonymous PSS `--max-anon-gib`), or the size runs past `--max-minutes`, the grou
 aborted with the phases it reached and their memory, so a run too large for the machine never takes it down. Each
 step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it reads /proc).
 
-The worker trains on every alias plus `--mentions-per-concept` × concepts perturbed training mentions (the
-confidence is then calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does), predicts a first call of
-100 queries (timed apart: it builds the lazy prediction structures, unless the calibration's predictions did)
-and then `--queries` more, saves the model,
-loads it and calls it on 100 queries, then on `--queries` more. Writes benchmarks/results/xmr_scale.json
-(or `--output`).
+The worker trains on every alias plus `--mentions-per-concept` × concepts perturbed training mentions into a model
+folder, as `spacy-xmr train-xmr` does (the trained arrays are written and mapped back, then the prediction indexes
+built and the confidence calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does, and the model saved).
+The model it returns (mapped from that folder) answers a first call of 100 queries, timed apart, then `--queries`
+more; the model is then loaded again as a process that only links would, and called the same way. Writes
+benchmarks/results/xmr_scale.json (or `--output`).
 """
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ GIB = 2**30
 # the steps of `XMRModel.train` whose memory peaks are told apart: (module, function), each wrapped to announce itself
 TRAINING_STEPS = [("spacy_xmr.xmr.model", "build_training_data"), ("spacy_xmr.xmr.model", "fit_calibrator"),
                   ("spacy_xmr.xmr.channels.tree", "label_embeddings"), ("spacy_xmr.xmr.channels.tree", "build_cluster_chain"),
-                  ("spacy_xmr.xmr.channels.tree", "train_matchers"), ("spacy_xmr.xmr.matcher", "rows_in_leaf_order")]
+                  ("spacy_xmr.xmr.channels.tree", "train_matchers"), ("spacy_xmr.xmr.matcher", "rows_in_leaf_order"),
+                  ("spacy_xmr.xmr.model", "XMRModel._write"), ("spacy_xmr.xmr.model", "XMRModel._prepare")]
 
 
 def phase(name: str) -> None:
@@ -78,9 +79,12 @@ def announce_training_steps() -> None:
                 phase(entered[-1])
         return run
 
-    for module_name, name in TRAINING_STEPS:
-        module = importlib.import_module(module_name)
-        setattr(module, name, announced(name, getattr(module, name)))
+    for module_name, path in TRAINING_STEPS:
+        owner = importlib.import_module(module_name)
+        *owners, name = path.split(".")  # a function of the module, or a method of one of its classes
+        for attribute in owners:
+            owner = getattr(owner, attribute)
+        setattr(owner, name, announced(name.lstrip("_"), getattr(owner, name)))
     Featurizer.fit_transform = classmethod(announced("features", Featurizer.fit_transform.__func__))
 
 
@@ -99,7 +103,7 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
     generate_s = time.perf_counter() - start
     phase("train")
     start = time.perf_counter()
-    model = XMRModel.train(ontology, mentions, progress=False, validation=validation, work_dir=directory)
+    model = XMRModel.train(ontology, mentions, progress=False, validation=validation, work_dir=directory, output=directory / "model")
     train_s = time.perf_counter() - start
     train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     del mentions, validation
@@ -108,19 +112,15 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
     texts = [text for text, _ in queries]
     phase("first_call")
     start = time.perf_counter()
-    model.predict(texts[:WARM_UP_QUERIES], top_k=10)  # builds the lazy parts: term index, rewrites, transposed layers
+    model.predict(texts[:WARM_UP_QUERIES], top_k=10)  # the saved indexes are mapped; what is left lazy is built
     first_call_s = time.perf_counter() - start
     phase("predict")
     start = time.perf_counter()
     ranked = model.predict(texts[WARM_UP_QUERIES:], top_k=10)
     predict_s = time.perf_counter() - start
     stats = model.stats
-    phase("save")
-    start = time.perf_counter()
-    model.save(directory / "model")
-    save_s = time.perf_counter() - start
     size = sum(p.stat().st_size for p in (directory / "model").rglob("*") if p.is_file())
-    del model  # the loaded copy replaces it: the peak stays one model's
+    del model  # loaded again below, as a process that only links would
     gc.collect()
     phase("load")
     start = time.perf_counter()
@@ -141,7 +141,7 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
         "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "first_call_s": first_call_s, "predict_mentions_per_s": n_queries / predict_s,
         "recall_at_1_perturbed": recall_at(ranked, concepts, 1), "recall_at_10_perturbed": recall_at(ranked, concepts, 10),
-        "save_s": save_s, "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
+        "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
         "predict_after_load_mentions_per_s": n_queries / predict_after_load_s, "model_bytes": size, "stats": stats,
     }
 

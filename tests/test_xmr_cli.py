@@ -13,7 +13,8 @@ from spacy_xmr.errors import SpacyXmrError
 
 runner = CliRunner()
 TRAINING_PHASES = ("Training an XMR model", "reading the ontology", "reading the training corpus", "reading the validation corpus",
-                   "featurising", "building the tree channel", "calibrating the confidence", "saving the model", "evaluating on", "lenient")
+                   "featurising", "building the tree channel", "writing the trained model", "calibrating the confidence",
+                   "saving the model", "evaluating on", "lenient")
 
 
 def test_train_and_apply(tmp_path, synthetic_ontology_path, synthetic_corpus_dir):

@@ -12,9 +12,13 @@ import pytest
 import scipy.sparse as sp
 from model_formats import memory_mapped, to_format_3
 
+from synthetic import XMR_CONFIG
+
 from spacy_xmr.errors import ModelLoadError, SpacyXmrError
-from spacy_xmr.xmr import XMRModel
+from spacy_xmr.ontology import Ontology
+from spacy_xmr.xmr import XMRConfig, XMRModel
 from spacy_xmr.xmr.format_versions import FORMAT_VERSION
+from spacy_xmr.xmr.model import ONTOLOGY_FILE
 
 TEXTS = ["cardiac disease", "Renal Diseases", "nephritis syndrome type 2", "hepatomegaly", "zzz unknown", ""]
 
@@ -79,6 +83,37 @@ def test_a_mapped_model_saves_over_its_own_folder(synthetic_model, model_copy):
     loaded.save(model_copy)
     assert loaded.predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
     assert XMRModel.load(model_copy).predict(TEXTS, top_k=10) == synthetic_model.predict(TEXTS, top_k=10)
+
+
+def test_a_loaded_model_saves_its_ontology_by_copying_the_file_unread(model_copy, tmp_path):
+    loaded = XMRModel.load(model_copy)
+    loaded.save(tmp_path / "copy")
+    assert not loaded._ontology.is_read
+    assert (tmp_path / "copy" / ONTOLOGY_FILE).read_bytes() == (model_copy / ONTOLOGY_FILE).read_bytes()
+
+
+def test_training_into_a_folder_returns_the_model_mapped_from_it_as_trained_in_memory(synthetic_ontology, synthetic_mentions,
+                                                                                      tmp_path, monkeypatch):
+    """The trained arrays go through a staging folder beside the output and come back mapped before the indexes are
+    built and the confidence calibrated; that calibration uses the ontology in memory, never its file."""
+    train, dev = synthetic_mentions["train"], synthetic_mentions["dev"][:60]
+    in_memory = XMRModel.train(synthetic_ontology, train, XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1, validation=dev)
+
+    def read_again(cls, path):
+        raise AssertionError(f"training read {path} again")
+
+    monkeypatch.setattr(Ontology, "from_disk", classmethod(read_again))
+    trained = XMRModel.train(synthetic_ontology, train, XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1,
+                             validation=dev, output=tmp_path / "model")
+    monkeypatch.undo()
+    assert [path.name for path in tmp_path.iterdir()] == ["model"]  # the staging folder is gone
+    assert trained._directory == (tmp_path / "model").resolve()
+    for name, matrix in stored_matrices(trained).items():
+        assert memory_mapped(matrix.data), name
+    assert trained.predict_mentions(dev, top_k=10) == in_memory.predict_mentions(dev, top_k=10)
+    assert trained.calibrator.to_dict() == in_memory.calibrator.to_dict()
+    assert trained.stats["calibration"] == in_memory.stats["calibration"]
+    assert trained.ontology.ids == in_memory.ontology.ids
 
 
 def test_a_loaded_model_links_without_reading_its_ontology_and_reads_it_when_asked(synthetic_model, synthetic_mentions, model_copy):

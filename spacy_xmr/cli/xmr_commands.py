@@ -58,10 +58,8 @@ def train_xmr_command(
         start = time.perf_counter()
         with phases_shown():
             model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus,
-                                     work_dir=work_dir)
+                                     work_dir=work_dir, output=output)
         elapsed = time.perf_counter() - start
-        msg.text(f"saving the model to {output}")
-        model.save(output)
     except (SpacyXmrError, OSError) as err:
         msg.fail("Training failed", str(err), exits=1)
     stats = model.stats

@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 
 def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path], config: XMRConfig | None = None,
                      entity_types: list[str] | None = None, progress: bool = True, val_path: str | Path | None = None,
-                     work_dir: str | Path | None = None) -> XMRModel:
+                     work_dir: str | Path | None = None, output: str | Path | None = None) -> XMRModel:
     """Train on the files; the confidence is calibrated on `val_path`'s mentions when given (else out-of-fold). With
-    `progress`, each phase is logged (INFO) as it starts. `work_dir`: see `XMRModel.train`."""
+    `progress`, each phase is logged (INFO) as it starts. `work_dir`, `output`: see `XMRModel.train`."""
     announce = logger.info if progress else logger.debug
     announce("reading the ontology %s", ontology_path)
     ontology = read_ontology_file(ontology_path)
@@ -32,7 +32,7 @@ def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path
     if val_path:
         announce("reading the validation corpus %s", val_path)
     validation = gold_linked_mentions([val_path], entity_types) if val_path else None
-    return XMRModel.train(ontology, mentions, config, progress, validation=validation, work_dir=work_dir)
+    return XMRModel.train(ontology, mentions, config, progress, validation=validation, work_dir=work_dir, output=output)
 
 
 def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, beam_size: int = 10,

@@ -7,6 +7,7 @@ and most of the time of loading a model. Explaining a candidate, naming it, scor
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from ..errors import ModelLoadError
@@ -39,3 +40,17 @@ class LazyOntology:
             with reading(self.path):
                 self._ontology = Ontology.from_disk(self.path)
         return self._ontology
+
+    def holding(self, ontology: Ontology) -> "LazyOntology":
+        """Take `ontology` as its file's content, already in memory (a model trained, written and mapped back):
+        reading the file again would hold a second copy, gigabytes at UMLS size. Returns itself."""
+        self._ontology = ontology
+        return self
+
+    def to_disk(self, path: Path) -> None:
+        """Write the ontology file: a copy of its own file where it has one (no objects read, nothing compressed
+        again), else the ontology written."""
+        if self.path is not None:
+            shutil.copyfile(self.path, path)
+        else:
+            self().to_disk(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -97,7 +98,8 @@ class XMRModel:
     # ---- training ---------------------------------------------------------------------
     @classmethod
     def train(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig | None = None, progress: bool = True,
-              n_jobs: int | None = None, validation: list[Mention] | None = None, work_dir: str | Path | None = None) -> "XMRModel":
+              n_jobs: int | None = None, validation: list[Mention] | None = None, work_dir: str | Path | None = None,
+              output: str | Path | None = None) -> "XMRModel":
         """Fit on every alias of `ontology` plus the gold-linked `mentions` (ids resolved through alt ids). With
         `training.corpus_concepts`, gold ids the ontology lacks become concepts of the model's own ontology.
 
@@ -106,16 +108,46 @@ class XMRModel:
         the training mentions (`calibration.folds`, see `confidence.py`). The training strings' feature matrix is
         written to a temporary folder under `work_dir` (default: the system's; a disk, not a tmpfs, whose pages would
         stay in memory) and memory-mapped (`feature_store.py`).
+
+        With `output`, the model is saved there and returned loaded from it (memory-mapped). The trained arrays are
+        written beside it first and mapped back, so that what training held is given back before the prediction
+        indexes are built and the confidence calibrated: at 4×10^6 concepts the model as trained holds 14 GiB, and
+        building the indexes beside it passed 20 GiB. Without `output` the model stays in memory (and `save` builds
+        the indexes beside it).
         """
         config = config or XMRConfig()
         if len(ontology) < 2:
             raise ConfigError(f"cannot train an XMR model on an ontology of {len(ontology)} concept(s): it needs at least 2")
-        announce = logger.info if progress else logger.debug  # each phase as it starts (`spacy-xmr train-xmr` shows them)
-        timings: dict[str, float] = {}
-        start = time.perf_counter()
+        announce = _announcer(progress)
         mentions, n_ontology_concepts = list(mentions), len(ontology)
         if config.training.corpus_concepts:
             ontology = with_corpus_concepts(ontology, mentions)
+        model = cls._fitted(ontology, mentions, config, n_ontology_concepts, progress, n_jobs, work_dir)
+        calibration = (ontology, mentions, validation, work_dir, announce)
+        if output is None:
+            return model._calibrated(*calibration)
+        output = Path(output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f".{output.name}.", suffix=".trained", dir=output.parent,
+                                         ignore_cleanup_errors=True) as staging:
+            announce("writing the trained model to %s and mapping it back", staging)
+            model._write(Path(staging))
+            del model  # its arrays are in the files now: what training held goes back to the system
+            reloaded = cls.load(staging, n_jobs=n_jobs)
+            reloaded._ontology.holding(ontology)
+            reloaded._calibrated(*calibration)
+            announce("saving the model to %s with its prediction indexes", output)
+            reloaded.save(output)
+            del reloaded  # its files are mapped: removing them goes better after (Windows refuses it while they are)
+        return cls.load(output, n_jobs=n_jobs)
+
+    @classmethod
+    def _fitted(cls, ontology: Ontology, mentions: list[Mention], config: XMRConfig, n_ontology_concepts: int,
+                progress: bool, n_jobs: int | None, work_dir: str | Path | None) -> "XMRModel":
+        """The model fitted, not yet calibrated (see `train`)."""
+        announce = _announcer(progress)
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
         data = build_training_data(ontology, mentions, config.training)
         announce("featurising %d training strings of %d concepts", len(data.keys), len(data.concept_ids))
         with FeatureStore(work_dir) as store:
@@ -139,16 +171,20 @@ class XMRModel:
             **{k: round(v, 3) for k, v in timings.items()},
         }
         logger.debug("trained XMR model: %s", stats)
-        model = cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
-        del data, inputs  # the training strings as Python objects (GBs at UMLS size): the model holds them as a table
-        if validation or config.calibration.folds:
+        # the training strings as Python objects (GBs at UMLS size) go with `data`: the model holds them as a table
+        return cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
+
+    def _calibrated(self, ontology: Ontology, mentions: list[Mention], validation: list[Mention] | None,
+                    work_dir: str | Path | None, announce) -> "XMRModel":
+        """This model with its confidence calibrated (see `fit_calibrator`) and the time that took in its stats."""
+        if validation or self.config.calibration.folds:
             announce("calibrating the confidence on %s", f"{len(validation)} validation mentions" if validation else
-                     f"the training mentions out-of-fold ({config.calibration.folds} more models, each without a fold)")
+                     f"the training mentions out-of-fold ({self.config.calibration.folds} more models, each without a fold)")
         start = time.perf_counter()
-        model.calibrator = fit_calibrator(model, ontology, mentions, config, validation, n_jobs, work_dir)
-        if model.calibrator is not None:
-            model.stats.update(calibration_s=round(time.perf_counter() - start, 3), calibration=model.calibrator.fitted_on)
-        return model
+        self.calibrator = fit_calibrator(self, ontology, mentions, self.config, validation, self.n_jobs, work_dir)
+        if self.calibrator is not None:
+            self.stats.update(calibration_s=round(time.perf_counter() - start, 3), calibration=self.calibrator.fitted_on)
+        return self
 
     # ---- prediction settings ----------------------------------------------------------
     def configure(self, **settings) -> "XMRModel":
@@ -346,17 +382,21 @@ class XMRModel:
         """
         self._prepare(channel_weights(self.config.fusion))
         with atomic_directory(directory) as tmp:
-            header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "stats": self.stats}
-            (tmp / CONFIG_FILE).write_text(json.dumps(header, indent=2), encoding="utf8")
-            save_strings(tmp, self._concept_ids, CONCEPT_ID_TABLE, CONCEPT_IDS_FILE)
-            self.featurizer.to_disk(tmp)
-            self.examples.save(tmp)
-            for channel in self.channels.values():
-                channel.save(tmp)
-            self.parent.save(tmp)
-            self.ontology.to_disk(tmp / ONTOLOGY_FILE)
-            if self.calibrator is not None:
-                save_json(tmp / CALIBRATION_FILE, self.calibrator.to_dict())
+            self._write(tmp)
+
+    def _write(self, directory: Path) -> None:
+        """Write the model's files into `directory`, with whichever prediction indexes are built."""
+        header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": self.config.to_dict(), "stats": self.stats}
+        (directory / CONFIG_FILE).write_text(json.dumps(header, indent=2), encoding="utf8")
+        save_strings(directory, self._concept_ids, CONCEPT_ID_TABLE, CONCEPT_IDS_FILE)
+        self.featurizer.to_disk(directory)
+        self.examples.save(directory)
+        for channel in self.channels.values():
+            channel.save(directory)
+        self.parent.save(directory)
+        self._ontology.to_disk(directory / ONTOLOGY_FILE)
+        if self.calibrator is not None:
+            save_json(directory / CALIBRATION_FILE, self.calibrator.to_dict())
 
     @classmethod
     def load(cls, directory: str | Path, **settings) -> "XMRModel":
@@ -379,6 +419,11 @@ class XMRModel:
         if (directory / CALIBRATION_FILE).exists():  # absent: trained on names alone, or by a version before calibration
             model.calibrator = Calibrator.from_dict(load_json(directory / CALIBRATION_FILE), str(directory / CALIBRATION_FILE), FEATURE_NAMES)
         return model
+
+
+def _announcer(progress: bool):
+    """How training tells each phase as it starts: logged at INFO with `progress` (`spacy-xmr train-xmr` shows them)."""
+    return logger.info if progress else logger.debug
 
 
 def _reloaded(directory: str, settings: dict, n_jobs: int | None) -> XMRModel:

@@ -60,10 +60,11 @@ class WordKeyChannel(Channel):
         """The word rewrites that at least `rewrite_min_concepts` concepts attest among their example strings."""
         if self._rewrites is None:
             self._word_index()
-            sets = [frozenset(key.split()) for key in self._word_keys]
             by_concept = self._word_labels.T.tocsr()
+            # each concept's keys as word sets when it is reached: sets of all the keys at once would hold GBs
             self._rewrites = learn_rewrites(
-                ([sets[row] for row in by_concept.indices[lo:hi]] for lo, hi in zip(by_concept.indptr[:-1], by_concept.indptr[1:])),
+                ([frozenset(key.split()) for key in self._word_keys.at(by_concept.indices[lo:hi])]
+                 for lo, hi in zip(by_concept.indptr[:-1], by_concept.indptr[1:])),
                 self.settings.rewrite_min_concepts,
             )
         return self._rewrites
