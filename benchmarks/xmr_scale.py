@@ -47,7 +47,8 @@ TIMELINE_S = 10.0  # the resolution of the memory timeline kept in the results: 
 GIB = 2**30
 
 
-# the steps of `XMRModel.train` whose memory peaks are told apart: (module, function), each wrapped to announce itself
+# the steps of `XMRModel.train` whose memory peaks are told apart: (module, function or Class.method), each wrapped to
+# announce itself
 TRAINING_STEPS = [("spacy_xmr.xmr.model", "build_training_data"), ("spacy_xmr.xmr.model", "fit_calibrator"),
                   ("spacy_xmr.xmr.channels.tree", "label_embeddings"), ("spacy_xmr.xmr.channels.tree", "build_cluster_chain"),
                   ("spacy_xmr.xmr.channels.tree", "train_matchers"), ("spacy_xmr.xmr.matcher", "rows_in_leaf_order"),

@@ -41,11 +41,10 @@ class LazyOntology:
                 self._ontology = Ontology.from_disk(self.path)
         return self._ontology
 
-    def holding(self, ontology: Ontology) -> "LazyOntology":
+    def holding(self, ontology: Ontology) -> None:
         """Take `ontology` as its file's content, already in memory (a model trained, written and mapped back):
-        reading the file again would hold a second copy, gigabytes at UMLS size. Returns itself."""
+        reading the file again would hold a second copy, gigabytes at UMLS size."""
         self._ontology = ontology
-        return self
 
     def to_disk(self, path: Path) -> None:
         """Write the ontology file: a copy of its own file where it has one (no objects read, nothing compressed
