@@ -1,7 +1,7 @@
 """Training time, peak memory and prediction throughput of the XMR model on synthetic ontologies up to UMLS size.
 
     python benchmarks/xmr_scale.py --concepts 1000000 [--concepts 4000000] [--mentions-per-concept 0.5] \\
-        [--max-rss-gib 17] [--output benchmarks/results/xmr_scale_umls.json]
+        [--max-rss-gib 17] [--max-postings 20000 5000] [--output benchmarks/results/xmr_scale_umls.json]
 
 Each size runs in its own process group, watched from this process: every `SAMPLE_S` seconds, or `WATCH_PAUSE_RATIO`
 times as long as a reading took where that is longer (the watcher stays under 5 % of a core), it sums the memory of
@@ -15,7 +15,9 @@ The worker trains on every alias plus `--mentions-per-concept` × concepts pertu
 folder, as `spacy-xmr train-xmr` does (the trained arrays are written and mapped back, then the prediction indexes
 built and the confidence calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does, and the model saved).
 The model it returns (mapped from that folder) answers a first call of 100 queries, timed apart, then `--queries`
-more; the model is then loaded again as a process that only links would, and called the same way. Writes
+more (the ontology's objects are dropped once the queries are made). The model is then loaded again as a process
+that only links would, and called the same way, then once more for each `--max-postings` (the prediction setting
+that bounds the nearest channel's posting lists, `docs/scale.md`), each with its recall. Writes
 benchmarks/results/xmr_scale.json (or `--output`).
 """
 from __future__ import annotations
@@ -89,7 +91,7 @@ def announce_training_steps() -> None:
     Featurizer.fit_transform = classmethod(announced("features", Featurizer.fit_transform.__func__))
 
 
-def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, directory: Path) -> dict:
+def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, directory: Path, max_postings: list[int]) -> dict:
     sys.path.insert(0, str(Path(__file__).parent))
     from synthetic_ontology import perturbed_queries, recall_at, synthetic_ontology, training_mentions
 
@@ -110,7 +112,10 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
     del mentions, validation
     gc.collect()
     queries = perturbed_queries(ontology, n_queries + WARM_UP_QUERIES)
-    texts = [text for text, _ in queries]
+    texts, concepts = [text for text, _ in queries], [concept for _, concept in queries[WARM_UP_QUERIES:]]
+    n_aliases = ontology.n_aliases()
+    del ontology  # a process that links holds no ontology of its own (the model reads its file when asked)
+    gc.collect()
     phase("first_call")
     start = time.perf_counter()
     model.predict(texts[:WARM_UP_QUERIES], top_k=10)  # the saved indexes are mapped; what is left lazy is built
@@ -133,17 +138,33 @@ def run_one(n_concepts: int, n_queries: int, mentions_per_concept: float, direct
     first_call_after_load_s = time.perf_counter() - start
     phase("predict_after_load")
     start = time.perf_counter()
-    loaded.predict(texts[WARM_UP_QUERIES:], top_k=10)
+    ranked_after_load = loaded.predict(texts[WARM_UP_QUERIES:], top_k=10)
     predict_after_load_s = time.perf_counter() - start
-    concepts = [concept for _, concept in queries[WARM_UP_QUERIES:]]
+    bounded = []
+    for cap in max_postings:
+        loaded.configure(max_postings=cap)
+        phase(f"first_call_max_postings_{cap}")
+        start = time.perf_counter()
+        loaded.predict(texts[:WARM_UP_QUERIES], top_k=10)  # cuts the term index's lists
+        first_s = time.perf_counter() - start
+        phase(f"predict_max_postings_{cap}")
+        start = time.perf_counter()
+        ranked_bounded = loaded.predict(texts[WARM_UP_QUERIES:], top_k=10)
+        bounded.append({"max_postings": cap, "first_call_s": first_s,
+                        "predict_mentions_per_s": n_queries / (time.perf_counter() - start),
+                        "recall_at_1_perturbed": recall_at(ranked_bounded, concepts, 1),
+                        "recall_at_10_perturbed": recall_at(ranked_bounded, concepts, 10)})
     return {
-        "n_concepts": n_concepts, "n_aliases": ontology.n_aliases(), "n_training_mentions": stats.get("n_mentions_used", 0),
+        "n_concepts": n_concepts, "n_aliases": n_aliases, "n_training_mentions": stats.get("n_mentions_used", 0),
         "generate_s": generate_s, "train_s": train_s, "peak_rss_mb_main_after_training": train_rss,
         "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "first_call_s": first_call_s, "predict_mentions_per_s": n_queries / predict_s,
         "recall_at_1_perturbed": recall_at(ranked, concepts, 1), "recall_at_10_perturbed": recall_at(ranked, concepts, 10),
         "load_s": load_s, "first_call_after_load_s": first_call_after_load_s,
-        "predict_after_load_mentions_per_s": n_queries / predict_after_load_s, "model_bytes": size, "stats": stats,
+        "predict_after_load_mentions_per_s": n_queries / predict_after_load_s,
+        "recall_at_1_perturbed_after_load": recall_at(ranked_after_load, concepts, 1),
+        "recall_at_10_perturbed_after_load": recall_at(ranked_after_load, concepts, 10),
+        "after_load_with_max_postings": bounded, "model_bytes": size, "stats": stats,
     }
 
 
@@ -242,7 +263,8 @@ def watched_run(n_concepts: int, args: argparse.Namespace) -> dict:
     """Run one size in a worker process group under a `TreeWatch`; its result with the tree's memory figures."""
     directory = Path(tempfile.mkdtemp(prefix="xmr-scale-"))  # made and removed here, even when the worker is killed
     command = [sys.executable, __file__, "--worker", str(n_concepts), "--queries", str(args.queries),
-               "--mentions-per-concept", str(args.mentions_per_concept), "--directory", str(directory)]
+               "--mentions-per-concept", str(args.mentions_per_concept), "--directory", str(directory),
+               "--max-postings", *map(str, args.max_postings)]
     try:
         with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True) as process:
             watch = TreeWatch(process, args.max_rss_gib * GIB, args.max_anon_gib * GIB, args.max_minutes * 60)
@@ -274,12 +296,15 @@ def main() -> None:
                              "the resident pages of mapped files (the training features), which the kernel drops when memory runs short")
     parser.add_argument("--max-minutes", type=float, default=0.0,
                         help="stop a size after this many minutes (0: no limit) and report the phases it reached and their memory")
+    parser.add_argument("--max-postings", type=int, nargs="*", default=[],
+                        help="after the loaded model's own figures, its queries/s and recall with the nearest channel's "
+                             "posting lists cut to each of these (the prediction setting max_postings)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--directory", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(run_one(args.worker, args.queries, args.mentions_per_concept, args.directory)))
+        print(json.dumps(run_one(args.worker, args.queries, args.mentions_per_concept, args.directory, args.max_postings)))
         return
     results = []
     for n in args.concepts or [100_000]:
