@@ -1,14 +1,16 @@
 """Queries/s and recall of a saved XMR model of the synthetic ontology with the nearest channel's posting lists cut
-to each `--max-postings` (the prediction setting `max_postings`; 0: every posting), side by side in one process.
+to each `--max-postings` (the prediction setting `max_postings`; 0: every posting), each with every
+`--tree-candidates` (the label tree's best concepts per query whose strings the channel compares too; 0: none), side
+by side in one process.
 
     python benchmarks/nearest_postings.py --model DIR --concepts 1000000 [--max-postings 0 20000 10000 5000 2000] \\
-        [--queries 2000] [--rounds 2] [--output benchmarks/results/nearest_postings.json]
+        [--tree-candidates 0 20] [--queries 2000] [--rounds 2] [--output benchmarks/results/nearest_postings.json]
 
-The model is loaded once. For each bound the first call (100 queries) is timed apart: it cuts the trained term index
-(or builds it again from the stored features, for a bound above the trained one). Then `--queries` perturbed queries
-of `xmr_scale.py` are timed, in `--rounds` rounds that take the bounds in turn (the second in reverse order; the best
-round counts, as the machine is shared), and each bound's recall@1 and recall@10 are counted against the concept each
-query was made from. Ratios are against the first bound given.
+The model is loaded once. For each setting the first call (100 queries) is timed apart: it cuts the trained term
+index (or builds it again from the stored features, for a bound above the trained one). Then `--queries` perturbed
+queries of `xmr_scale.py` are timed, in `--rounds` rounds that take the settings in turn (the second in reverse order;
+the best round counts, as the machine is shared), and each setting's recall@1 and recall@10 are counted against the
+concept each query was made from. Ratios are against the first setting (the first of each list).
 """
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ def main() -> None:
     parser.add_argument("--concepts", type=int, required=True, help="the synthetic ontology's size it was trained on")
     parser.add_argument("--max-postings", type=int, nargs="+", default=[0, 20_000, 10_000, 5_000, 2_000],
                         help="the bounds compared (0: every posting)")
+    parser.add_argument("--tree-candidates", type=int, nargs="+", default=[0, 20],
+                        help="the tree's best concepts per query whose strings are compared too (0: none)")
     parser.add_argument("--queries", type=int, default=2000, help="queries timed after the first call")
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds over all the bounds")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "nearest_postings.json")
@@ -43,22 +47,23 @@ def main() -> None:
     texts, gold = [text for text, _ in queries], [concept for _, concept in queries]
     start = time.perf_counter()
     model = XMRModel.load(args.model)
-    results = {cap: {"max_postings": cap} for cap in args.max_postings}
+    settings = [(cap, tree) for cap in args.max_postings for tree in args.tree_candidates]
+    results = {setting: {"max_postings": setting[0], "tree_candidates": setting[1]} for setting in settings}
     print(f"loaded in {time.perf_counter() - start:.1f} s; trained max_postings {model.config.nearest.max_postings}", flush=True)
     for round_index in range(args.rounds):
-        for cap in args.max_postings if round_index % 2 == 0 else args.max_postings[::-1]:
-            model.configure(max_postings=cap)
+        for setting in settings if round_index % 2 == 0 else settings[::-1]:
+            model.configure(max_postings=setting[0], tree_candidates=setting[1])
             start = time.perf_counter()
             model.predict(texts[:WARM_UP_QUERIES], top_k=10)
-            results[cap].setdefault("first_call_s", round(time.perf_counter() - start, 2))
+            results[setting].setdefault("first_call_s", round(time.perf_counter() - start, 2))
             start = time.perf_counter()
             ranked = model.predict(texts[WARM_UP_QUERIES:], top_k=10)
             rate = args.queries / (time.perf_counter() - start)
-            results[cap]["queries_per_s"] = round(max(rate, results[cap].get("queries_per_s", 0)), 1)
-            results[cap]["recall_at_1_perturbed"] = recall_at(ranked, gold[WARM_UP_QUERIES:], 1)
-            results[cap]["recall_at_10_perturbed"] = recall_at(ranked, gold[WARM_UP_QUERIES:], 10)
-            print(json.dumps(results[cap]), flush=True)
-    first = results[args.max_postings[0]]["queries_per_s"]
+            results[setting]["queries_per_s"] = round(max(rate, results[setting].get("queries_per_s", 0)), 1)
+            results[setting]["recall_at_1_perturbed"] = recall_at(ranked, gold[WARM_UP_QUERIES:], 1)
+            results[setting]["recall_at_10_perturbed"] = recall_at(ranked, gold[WARM_UP_QUERIES:], 10)
+            print(json.dumps(results[setting]), flush=True)
+    first = results[settings[0]]["queries_per_s"]
     for result in results.values():
         result["queries_per_s_ratio"] = round(result["queries_per_s"] / first, 2)
     record = {"command": " ".join(["python", "benchmarks/nearest_postings.py", *sys.argv[1:]]), "model": str(args.model),

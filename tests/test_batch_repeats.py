@@ -27,6 +27,20 @@ def test_a_batch_with_repeated_texts_scores_each_key_once_and_each_row_as_alone(
         assert (batch[row] != alone).nnz == 0 and batch[row].nnz == alone.nnz, text
 
 
+def test_a_documents_evidence_is_the_same_in_a_batch_where_other_mentions_expand_abbreviations(synthetic_model, synthetic_mentions):
+    mentions = synthetic_mentions["dev"]
+    by_document: dict[str, list] = {}
+    for mention in mentions:
+        by_document.setdefault(mention.document_id, []).append(mention)
+    whole = dict(zip((m.location for m in mentions), synthetic_model.channel_scores(mentions, top_k=10)))
+    offered_evidence = 0
+    for document_mentions in by_document.values():
+        for mention, alone in zip(document_mentions, synthetic_model.channel_scores(document_mentions, top_k=10)):
+            assert whole[mention.location] == alone, mention.location
+            offered_evidence += sum(len(c.channels) > 1 for c in alone if "document" in c.channels)
+    assert offered_evidence  # document candidates that carry channel scores too: what a merge once dropped
+
+
 @pytest.mark.parametrize("features, index", [(string_features, NameIndex), (stem_features, StemIndex)])
 def test_string_and_stem_features_of_repeated_pairs_equal_those_of_each_row_alone(synthetic_model, synthetic_mentions, features, index):
     mentions = synthetic_mentions["dev"][:30]

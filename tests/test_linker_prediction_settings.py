@@ -10,7 +10,8 @@ import spacy
 from spacy_xmr.errors import ConfigError
 from spacy_xmr.xmr import XMRModel
 
-SETTINGS = {"document_candidates": 0, "channel_weights": {"tree": 0.5, "parent": 0.0}, "n_jobs": 1, "max_postings": 2}
+SETTINGS = {"document_candidates": 0, "channel_weights": {"tree": 0.5, "parent": 0.0}, "n_jobs": 1, "max_postings": 2,
+            "tree_candidates": 3}
 
 
 def pipeline(model_dir, mention_texts: list[str], **settings):
@@ -34,6 +35,7 @@ def documents(synthetic_mentions):
 
 @pytest.mark.parametrize("key,value", [
     ("document_candidates", -1), ("channel_weights", {"trees": 1.0}), ("dense_device", "gpu"), ("n_jobs", 0), ("max_postings", -1),
+    ("tree_candidates", -1),
 ])
 def test_a_bad_setting_fails_at_add_pipe_naming_the_key(synthetic_model_dir, key, value):
     with pytest.raises(ConfigError, match=rf"\[components.xmr_linker\].*{key}"):
@@ -46,6 +48,7 @@ def test_settings_reach_the_model_and_survive_to_disk_and_spacy_load(synthetic_m
     model = nlp.get_pipe("xmr_linker").get_model()
     assert model.prediction_config.fusion.document_candidates == 0 and model.prediction_config.fusion.tree_weight == 0.5
     assert model.prediction_config.nearest.max_postings == 2 and model.config.nearest.max_postings == 0
+    assert model.prediction_config.nearest.tree_candidates == 3
     linked = candidates(nlp, texts)
     plain = candidates(pipeline(synthetic_model_dir, mention_texts), texts)
     assert sum(len(c) for c in linked) >= len(texts) and linked != plain

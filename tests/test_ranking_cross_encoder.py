@@ -13,8 +13,9 @@ pytest.importorskip("torch", reason="the cross-encoder needs torch")
 rerank = pytest.importorskip("spacy_xmr.rerank", reason="the rerank subpackage is not installed")
 from rerank_support import write_tiny_bert  # noqa: E402  (needs transformers, like the reranker)
 
-from spacy_xmr.corpus import collection_to_docs, iter_mentions, read_corpus  # noqa: E402
+from spacy_xmr.corpus import collection_to_docs, read_corpus  # noqa: E402
 from spacy_xmr.corpus.spacy_docs import USER_DATA_KEY  # noqa: E402
+from spacy_xmr.pipeline.mentions import mentions_of_spans  # noqa: E402
 from spacy_xmr.ranking import LearnedRanker  # noqa: E402
 from spacy_xmr.ranking.cross_encoder import out_of_fold_scores, scores_of  # noqa: E402
 from spacy_xmr.ranking.model import CROSS_ENCODER_DIR  # noqa: E402
@@ -85,9 +86,12 @@ def test_the_component_ranks_with_the_cross_encoder_and_a_saved_pipeline_keeps_i
     nlp.add_pipe("xmr_ranker", config={"model": str(ranker_dir)})
     dev_docs = collection_to_docs(read_corpus(synthetic_corpus_dir / "dev.xml"), spacy.blank("en"))
     docs = list(nlp.pipe(doc.copy() for doc in dev_docs))
-    mentions = list(iter_mentions(read_corpus(synthetic_corpus_dir / "dev.xml")))
+    # the mentions the component reads: a span's context is its token window in the doc, not its corpus sentence, and
+    # the cross-encoder scores what it is shown
+    mentions = mentions_of_spans([ent for doc in dev_docs for ent in doc.ents])
     expected = LearnedRanker.load(ranker_dir, device="cpu").rank_with(XMRModel.load(synthetic_model_dir), mentions)
-    by_location = {m.location: [c for c, _ in ranked] for m, ranked in zip(mentions, expected)}
+    by_location = {(doc.user_data[USER_DATA_KEY]["document_id"], ent.start_char, ent.end_char): [c for c, _ in ranked]
+                   for (doc, ent), ranked in zip([(doc, ent) for doc in dev_docs for ent in doc.ents], expected)}
 
     def candidates(docs) -> dict:
         return {(doc.user_data[USER_DATA_KEY]["document_id"], ent.start_char, ent.end_char): [c for c, _ in ent._.xmr_candidates]

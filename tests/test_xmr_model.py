@@ -434,6 +434,7 @@ def v2_layout(config: dict) -> dict:
         old["fusion"][old_key] = old[section].pop(key)
     old["parent"].pop("exclude_top_level")  # settings format 2 did not have: their defaults apply on load
     old["nearest"].pop("max_postings")
+    old["nearest"].pop("tree_candidates")
     for section in ("nearest", "word_key", "parent"):
         assert not old.pop(section)
     return old

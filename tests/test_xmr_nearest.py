@@ -43,3 +43,36 @@ def test_pruned_index_finds_misspellings_and_scores_exact_cosines():
         for query, concept in enumerate(scores.argmax(axis=1)):  # a concept's score is its best string's exact cosine
             best = max(cosines[query, row] for row, of in enumerate(CONCEPT_OF) if of == concept)
             assert abs(scores[query, concept] - best) < 1e-6
+
+
+def test_the_trees_candidates_get_their_best_strings_cosine_where_the_index_misses_them():
+    examples, featurizer = examples_and_featurizer()
+    texts = [normalize_text("breast neoplasm")]
+    queries = featurizer.transform(texts)
+    cosines = (queries @ examples.features.T).toarray()[0]
+    proposed = sp.csr_matrix(np.array([[0.2, 0.9, 0.0, 0.5, 0.0]], dtype=np.float32))  # the tree's scores: concepts 1, 3, 0
+
+    def scores(tree_candidates: int, earlier: dict) -> np.ndarray:  # the index finds one string, of concept 0
+        channel = NearestChannel(examples, NearestConfig(top_aliases=1, query_terms=8, tree_candidates=tree_candidates))
+        return channel.score(QueryBatch(texts, lambda: queries, top_k=10, beam_size=10, earlier=earlier)).toarray()[0]
+
+    alone = scores(0, {"tree": proposed})
+    assert np.flatnonzero(alone).tolist() == [0]
+    assert np.array_equal(scores(2, {}), alone)  # no tree scores (its weight 0): the index alone
+    helped = scores(2, {"tree": proposed})
+    assert cosines[6] == 0  # concept 3's one string shares no n-gram with the query: the tree's proposal alone gives it no score
+    assert np.flatnonzero(helped).tolist() == [0, 1]  # the tree's best two join, at their best string's cosine
+    for concept in (0, 1):
+        assert abs(helped[concept] - max(cosines[row] for row, of in enumerate(CONCEPT_OF) if of == concept)) < 1e-6
+
+
+def test_the_model_hands_the_nearest_channel_the_trees_scores(synthetic_model):
+    texts = ["cardiac disease", "nephritis syndrome type 2", "hepatomegaly"]
+    scored = synthetic_model.configure(tree_candidates=5)._scored(texts, 10, None, with_channels=True)
+    try:
+        tree, nearest = scored.channels["tree"], scored.channels["nearest"]
+        for row in range(len(texts)):
+            best = top_k_per_row(tree[row], 5).indices
+            assert set(best) <= set(nearest[row].indices)  # each of the tree's best five has its cosine
+    finally:
+        synthetic_model.configure()

@@ -64,7 +64,8 @@ def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans
     default_config={**SHARED_DEFAULTS, "beam_size": 10,
                     "resolve_abbreviations": True, "batch_size": 256,
                     "document_candidates": None, "channel_weights": {}, "dense_device": None, "n_jobs": None,
-                    "exclude_top_level": None, "max_postings": None, "device": "auto"},
+                    "exclude_top_level": None, "max_postings": None, "tree_candidates": None,
+                    "device": "auto"},
     assigns=ASSIGNS,
     default_score_weights=SCORE_WEIGHTS,
 )
@@ -88,6 +89,7 @@ def make_xmr_linker(
     n_jobs: Optional[int],
     exclude_top_level: Optional[bool],
     max_postings: Optional[int],
+    tree_candidates: Optional[int],
     device: str,
 ) -> XMRLinker:
     """Candidate generation with a hierarchical XMR model; `model = null` means fit it in initialize().
@@ -96,8 +98,9 @@ def make_xmr_linker(
     link is right) by default, or to the top candidate's raw fused score with `threshold_on = "score"`.
 
     `document_candidates`, `channel_weights` ({channel: weight}), `dense_device`, `n_jobs`, `exclude_top_level`
-    (true: the ontology's top-level categories are never candidates) and `max_postings` (the strings the nearest
-    channel's term index keeps per term, 0: all) replace the model's trained values at prediction (null or empty:
+    (true: the ontology's top-level categories are never candidates), `max_postings` (the strings the nearest
+    channel's term index keeps per term, 0: all) and `tree_candidates` (the tree's best concepts per mention whose
+    strings the nearest channel compares too, 0: none) replace the model's trained values at prediction (null or empty:
     the model's own); see `PredictionSettings`. `device` is where the model's sparse products run: "auto" (a GPU
     when cupy is installed and sees one, else the CPU), "cpu", "cuda" or "cuda:N"."""
     return XMRLinker(
@@ -108,7 +111,8 @@ def make_xmr_linker(
         batch_size=check.positive_int(name, "batch_size", batch_size),
         prediction_settings=checked_prediction_settings(name, document_candidates=document_candidates, channel_weights=channel_weights,
                                                         dense_device=dense_device, n_jobs=n_jobs, exclude_top_level=exclude_top_level,
-                                                        max_postings=max_postings, device=device),
+                                                        max_postings=max_postings, tree_candidates=tree_candidates,
+                                                        device=device),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
                           model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on),
     )

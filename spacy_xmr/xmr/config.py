@@ -104,6 +104,10 @@ class NearestConfig(Settings):
     # the strings the term index keeps per term, those the term weighs most in (0: all): a bound on the pairs a query
     # forms, which grow with the ontology, at a cost in recall (docs/scale.md); a prediction setting too
     max_postings: int = setting(0, at_least=0)
+    # the label tree's best concepts per query that get their closest string's cosine even where the term index misses
+    # them, as it does more often with `max_postings` (0: none; 20: all the tree gives, tuned on both dev sets;
+    # docs/scale.md); a prediction setting too
+    tree_candidates: int = setting(20, at_least=0)
 
 
 @dataclass

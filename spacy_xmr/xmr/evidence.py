@@ -44,17 +44,21 @@ class ScoredBatch:
         return ScoredBatch(place_rows(self.fused, rows, n_rows), {name: place_rows(m, rows, n_rows) for name, m in self.channels.items()})
 
     def merged(self, other: "ScoredBatch", top_k: int) -> "ScoredBatch":
-        """Each concept at the better of its two fused scores, with the channel scores of the batch that gave it."""
+        """Each concept at the better of its two fused scores, with the channel scores of the batch that gave it; the
+        channel scores of a concept outside the kept ones (which the document channel may still offer) stay this
+        batch's, so that a row's evidence never depends on whether another row of its batch was merged."""
         fused = top_k_per_row(self.fused.maximum(other.fused).tocsr(), top_k)
         if not self.channels:
             return ScoredBatch(fused, {})
         rows, cols = row_ids(fused), fused.indices
         from_other = values_at(other.fused, rows, cols) > values_at(self.fused, rows, cols)
-        channels = {
-            name: sp.csr_matrix((np.where(from_other, values_at(other.channels[name], rows, cols), values_at(matrix, rows, cols)),
-                                 (rows, cols)), shape=fused.shape)
-            for name, matrix in self.channels.items()
-        }
+        rows, cols = rows[from_other], cols[from_other]
+        taken = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=fused.shape)
+        channels = {}
+        for name, matrix in self.channels.items():
+            theirs = sp.csr_matrix((values_at(other.channels[name], rows, cols), (rows, cols)), shape=fused.shape)
+            channels[name] = (matrix - matrix.multiply(taken) + theirs).tocsr()
+            channels[name].eliminate_zeros()
         return ScoredBatch(fused, channels)
 
     def evidence(self, rankings: Sequence[Sequence[tuple[int, float]]], offered: Sequence[Sequence[int]],

@@ -189,8 +189,9 @@ class XMRModel:
     # ---- prediction settings ----------------------------------------------------------
     def configure(self, **settings) -> "XMRModel":
         """Set the prediction settings (`PredictionSettings`: document_candidates, channel_weights, beam_size,
-        dense_device, n_jobs, device, exclude_top_level, max_postings) in place of the previous ones; the trained config is unchanged, and so are the threads
-        and the encoder's device where the new settings leave them unset. Returns the model."""
+        dense_device, n_jobs, device, exclude_top_level, max_postings, tree_candidates) in place of the previous ones;
+        the trained config is unchanged, and so are the threads and the encoder's device where the new settings leave
+        them unset. Returns the model."""
         checked = PredictionSettings.from_dict(settings)
         self.settings, self._backend = checked, array_backend(checked.device)
         if checked.n_jobs is not None:
@@ -264,7 +265,9 @@ class XMRModel:
     def _score_keys(self, keys: list[str], precomputed: dict[str, sp.csr_matrix], active: dict[str, Channel],
                     weights: dict[str, float], top_k: int, beam_size: int, with_channels: bool) -> ScoredBatch:
         queries = self._queries(keys, top_k, beam_size)
-        scores = {name: precomputed[name] if name in precomputed else channel.score(queries) for name, channel in active.items()}
+        scores = queries.earlier  # filled in channel order: a channel sees the scores of those before it
+        for name, channel in active.items():
+            scores[name] = precomputed[name] if name in precomputed else channel.score(queries)
         fused = fuse(scores, weights, (len(keys), len(self._concept_ids)))
         if weights["parent"]:
             scores["parent"] = self.parent.rescore(fused)

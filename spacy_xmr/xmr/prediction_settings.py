@@ -3,9 +3,9 @@
 
 Why: these settings change prediction only (how many document slots, how the channels are weighed, how wide the
 beam, where the encoder and the sparse products run, how many threads, whether top-level categories may be candidates,
-how many strings the nearest channel's term index keeps per term), so a user tunes them per use; the trained model's
-own files (its xmr.json included) stay as training wrote them. Unset (null) keeps
-the model's own value.
+how many strings the nearest channel's term index keeps per term, how many of the tree's concepts it compares), so a
+user tunes them per use; the trained model's own files (its xmr.json included) stay as training wrote them. Unset
+(null) keeps the model's own value.
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ class PredictionSettings(Settings):
     device: str = device_setting("auto")  # where the sparse products run ("auto": a GPU when cupy sees one; backend.py)
     exclude_top_level: Optional[bool] = None  # parent.exclude_top_level
     max_postings: Optional[int] = setting(None, at_least=0)  # nearest.max_postings
+    tree_candidates: Optional[int] = setting(None, at_least=0)  # nearest.tree_candidates
 
     def applied_to(self, config: XMRConfig) -> XMRConfig:
         """`config` with these settings in place of its own."""
@@ -62,4 +63,6 @@ class PredictionSettings(Settings):
             data["parent"]["exclude_top_level"] = self.exclude_top_level
         if self.max_postings is not None:
             data["nearest"]["max_postings"] = self.max_postings
+        if self.tree_candidates is not None:
+            data["nearest"]["tree_candidates"] = self.tree_candidates
         return XMRConfig.from_dict(data)

@@ -1,7 +1,7 @@
 """What a channel is, and what it is given to build, load and score."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ClassVar
@@ -20,13 +20,15 @@ if TYPE_CHECKING:
 class QueryBatch:
     """The queries of one scoring call: normalised strings, how many candidates are wanted, and their feature rows
     (computed on first use: a channel of strings alone never pays for them); `backend`, where a channel's large
-    products run (a GPU: `backend.py`), though every channel answers on the CPU."""
+    products run (a GPU: `backend.py`), though every channel answers on the CPU; `earlier`, the scores of the channels
+    scored before this one on these queries (in the model's channel order), which a channel may build on."""
 
     keys: list[str]
     featurize: Callable[[], sp.csr_matrix]
     top_k: int
     beam_size: int
     backend: ArrayBackend = CPU
+    earlier: dict[str, sp.csr_matrix] = field(default_factory=dict)
 
     @cached_property
     def features(self) -> sp.csr_matrix:

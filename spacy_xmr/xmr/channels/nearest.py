@@ -1,6 +1,8 @@
 """The nearest channel: a concept scores the TF-IDF cosine of its closest example string to the query.
 
-It covers the near-misses that no exact lookup finds (plurals, word order, a misspelling).
+It covers the near-misses that no exact lookup finds (plurals, word order, a misspelling). The strings compared are
+those the term index finds, plus those of the concepts the label tree scored best (`tree_candidates`), which the
+index misses when a query's match rests on common n-grams, and more often with its lists cut (`max_postings`).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ...errors import ModelLoadError
 from ..arrays import load_matrix, save_matrix, stored
 from ..device_kernels import keep_top_k
 from ..example_strings import ExampleStrings
-from ..sparse_ops import cut_long_rows, max_over_mapped, row_ids, top_k_per_row, transpose_rows_consumed
+from ..sparse_ops import cut_long_rows, max_over_mapped, max_per_cell, row_ids, top_k_per_row, transpose_rows_consumed
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
@@ -69,6 +71,8 @@ class NearestChannel(Channel):
         self._by_term: sp.csr_matrix | None = None  # built with the trained `max_postings`: the one saved
         self._in_use: tuple[int, sp.csr_matrix] | None = None  # (max_postings, term index) that scoring reads
         self._device_copies: dict = {}  # the term index and strings on a GPU (`ArrayBackend.resident`)
+        self._tree_candidates = settings.tree_candidates  # as `prepare` was last given
+        self._strings_of_concepts: sp.csr_matrix | None = None  # concepts × example strings, for `tree_candidates`
 
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "NearestChannel":
@@ -81,6 +85,9 @@ class NearestChannel(Channel):
         it dropped, so the index is built again from the stored features (about a minute at 10^6 concepts).
         """
         max_postings = self.settings.max_postings if config is None else config.nearest.max_postings
+        self._tree_candidates = self.settings.tree_candidates if config is None else config.nearest.tree_candidates
+        if self._tree_candidates and self._strings_of_concepts is None:
+            self._strings_of_concepts = self.examples.labels.T.tocsr()
         if self._in_use is not None and self._in_use[0] == max_postings:
             return
         trained = self.settings.max_postings
@@ -134,7 +141,25 @@ class NearestChannel(Channel):
         similarities = _cosines(backend, queried, strings, query, shortlist.indices)
         query, similarities, nearest = (backend.to_cpu(array) for array in (query, similarities, shortlist.indices))
         labels = self.examples.labels
-        return max_over_mapped(query, similarities, labels[nearest], (features.shape[0], labels.shape[1]))
+        scores = max_over_mapped(query, similarities, labels[nearest], (features.shape[0], labels.shape[1]))
+        proposed = queries.earlier.get("tree")
+        if self._tree_candidates and proposed is not None:
+            scores = scores.maximum(self._proposed_cosines(backend, queried, strings, proposed)).tocsr()
+        return scores
+
+    def _proposed_cosines(self, backend, queried, strings, proposed: sp.csr_matrix) -> sp.csr_matrix:
+        """queries × concepts: each of the `tree_candidates` concepts the tree scores best for a query at the cosine of
+        its closest string (none where no string shares an n-gram with the query). The concept alone gets it: a
+        string of several concepts (an abbreviation) does not carry the tree's choice to the others."""
+        concepts = top_k_per_row(proposed, self._tree_candidates)
+        of_concept = self._strings_of_concepts
+        counts = np.diff(of_concept.indptr)[concepts.indices]
+        firsts = of_concept.indptr[concepts.indices].astype(np.int64)
+        string_rows = of_concept.indices[np.repeat(firsts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
+        query, concept = np.repeat(row_ids(concepts), counts), np.repeat(concepts.indices, counts)
+        similarities = backend.to_cpu(_cosines(backend, queried, strings, backend.to_device(query), backend.to_device(string_rows)))
+        shared = similarities > 0
+        return max_per_cell(query[shared], concept[shared], similarities[shared], concepts.shape)
 
     def save(self, directory: Path) -> None:
         """The term index if built: a function of the stored features, but at 10^6 concepts a minute's work."""
