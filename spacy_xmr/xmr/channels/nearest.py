@@ -152,12 +152,11 @@ class NearestChannel(Channel):
         its closest string (none where no string shares an n-gram with the query). The concept alone gets it: a
         string of several concepts (an abbreviation) does not carry the tree's choice to the others."""
         concepts = top_k_per_row(proposed, self._tree_candidates)
-        of_concept = self._strings_of_concepts
-        counts = np.diff(of_concept.indptr)[concepts.indices]
-        firsts = of_concept.indptr[concepts.indices].astype(np.int64)
-        string_rows = of_concept.indices[np.repeat(firsts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
+        their_strings = self._strings_of_concepts[concepts.indices]  # a row per (query, concept) cell
+        counts = np.diff(their_strings.indptr)
         query, concept = np.repeat(row_ids(concepts), counts), np.repeat(concepts.indices, counts)
-        similarities = backend.to_cpu(_cosines(backend, queried, strings, backend.to_device(query), backend.to_device(string_rows)))
+        similarities = backend.to_cpu(_cosines(backend, queried, strings, backend.to_device(query),
+                                               backend.to_device(their_strings.indices)))
         shared = similarities > 0
         return max_per_cell(query[shared], concept[shared], similarities[shared], concepts.shape)
 
