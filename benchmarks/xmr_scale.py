@@ -276,6 +276,11 @@ def watched_run(n_concepts: int, args: argparse.Namespace) -> dict:
                 else:
                     lines.append(line)
         figures = watch.figures()
+        if args.keep_model and process.returncode == 0:
+            kept = args.keep_model / str(n_concepts)
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(directory / "model", kept)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
     if watch.aborted:
@@ -300,6 +305,9 @@ def main() -> None:
                         help="after the loaded model's own figures, its queries/s and recall with the nearest channel's "
                              "posting lists cut to each of these (the prediction setting max_postings)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
+    parser.add_argument("--keep-model", type=Path,
+                        help="move each size's trained model folder to DIR/<concepts> (for benchmarks/nearest_postings.py) "
+                             "instead of removing it")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--directory", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
