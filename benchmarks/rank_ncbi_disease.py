@@ -176,10 +176,12 @@ def ranker_figures(examples: RankingExamples, setting: RankerSetting) -> tuple[L
 
 def seed_spread(examples: RankingExamples, setting: RankerSetting, n_seeds: int, first: dict) -> dict:
     """The ranker's evaluation figures with `n_seeds` seeds (the config's, whose figures are `first`, and the next
-    ones), and their mean, min and max."""
+    ones), and their mean, min and max. The other seeds' rankers are fitted without a calibrator: their lists are all
+    that is counted, and the calibrator's inner folds would triple the fits."""
     per_seed = {setting.config.seed: first}
     for seed in range(setting.config.seed + 1, setting.config.seed + n_seeds):
-        ranker = fit_ranker(examples, dataclasses.replace(setting.config, seed=seed), setting.channels, setting.counts)
+        config = dataclasses.replace(setting.config, seed=seed, calibration_folds=0)
+        ranker = fit_ranker(examples, config, setting.channels, setting.counts)
         per_seed[seed] = metrics(setting.mentions, ranker.rank(setting.mentions, setting.evidence, setting.ontology,
                                                                setting.cross_encoder), setting.ontology)
     spread = {key: {"mean": round(sum(f[key] for f in per_seed.values()) / len(per_seed), 4),
