@@ -76,3 +76,23 @@ def test_channel_scores_follow_the_long_form_where_it_scores_higher(synthetic_mo
     check_evidence(synthetic_model, synthetic_model.predict_mentions(short, top_k=10), evidence)
     raw = synthetic_model.channel_scores(short, top_k=10, resolve_abbreviations=False)
     assert [[c.concept_id for c in r] for r in raw] != [[c.concept_id for c in r] for r in evidence]
+
+
+def test_long_forms_join_the_texts_call_and_score_as_alone(synthetic_model, synthetic_mentions, monkeypatch):
+    """One pass of the channels per batch: the long forms are scored with the texts, as two calls would score them."""
+    from spacy_xmr.xmr import texts_to_link
+
+    mentions = synthetic_mentions["dev"] + synthetic_mentions["train"]
+    texts, long_forms = [m.text for m in mentions], texts_to_link(mentions)
+    changed = [i for i, (text, long_form) in enumerate(zip(texts, long_forms)) if long_form != text]
+    assert changed, "the synthetic corpus defines abbreviations"
+    alone = synthetic_model._scored(texts, 10, None, True)
+    expanded = synthetic_model._scored([long_forms[i] for i in changed], 10, None, True)
+    expected = alone.merged(expanded.placed(np.asarray(changed), len(texts)), 10)
+    calls, scored = [], synthetic_model._scored
+    monkeypatch.setattr(synthetic_model, "_scored", lambda *args: calls.append(args[0]) or scored(*args))
+    got = synthetic_model._scored_mentions(mentions, 10, None, True, True)
+    assert len(calls) == 1 and len(calls[0]) == len(texts) + len(changed)
+    assert (got.fused != expected.fused).nnz == 0
+    assert got.channels.keys() == expected.channels.keys()
+    assert all((got.channels[name] != expected.channels[name]).nnz == 0 for name in expected.channels)

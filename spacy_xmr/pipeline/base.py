@@ -17,6 +17,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from ..corpus import NIL  # spaCy's sentinel for "no concept", shared with Scorer.score_links
 from ..corpus.mention import Candidates
 from ..errors import ModelLoadError, ModelOutputError
+from .collector import collector_paused
 from .extensions import get_candidates, register_extensions, set_candidates, set_confidence
 from .mentions import spans_to_link
 from .model_files import copy_directory, directory_to_files, files_to_directory
@@ -153,13 +154,15 @@ class CandidatePipe(Pipe):
     def __call__(self, doc: Doc) -> Doc:
         error_handler = self.get_error_handler()
         try:
-            self.set_annotations([doc], self.predict([doc]))
+            with collector_paused():
+                self.set_annotations([doc], self.predict([doc]))
             return doc
         except Exception as err:  # spaCy's error-handler protocol: the handler decides
             error_handler(self.name, self, [doc], err)
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: int | None = None) -> Iterator[Doc]:
-        """Link the docs `batch_size` at a time, one model call per batch.
+        """Link the docs `batch_size` at a time, one model call per batch (with the garbage collector paused:
+        `collector.py`).
 
         The component's `batch_size` caps the docs per call (memory); a smaller `batch_size`
         from `nlp.pipe` is honoured.
@@ -168,7 +171,8 @@ class CandidatePipe(Pipe):
         error_handler = self.get_error_handler()
         for docs in util.minibatch(stream, size=size):
             try:
-                self.set_annotations(docs, self.predict(docs))
+                with collector_paused():
+                    self.set_annotations(docs, self.predict(docs))
                 yield from docs
             except Exception as err:
                 error_handler(self.name, self, docs, err)

@@ -1,8 +1,9 @@
 """The `Span._.xmr_candidates` and `Span._.xmr_confidence` extensions: ranked (concept id, score) pairs kept as
 plain lists, and the calibrated probability that the top candidate is right (None where the stage gives none).
 
-Values live in `doc.user_data` as lists of `[id, score]` (str, float), so
-`DocBin(store_user_data=True)` round-trips them; the getter hands back tuples either way.
+Values live in `doc.user_data` as tuples of `(id, score)` (str, float): `DocBin(store_user_data=True)` round-trips
+them (as lists, which the getter reads too), and tuples of strings and floats are dropped from the garbage
+collector's watch after its first pass, where lists would stay in every full collection of a long run.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def get_candidates(span: Span) -> Candidates:
 
 
 def set_candidates(span: Span, candidates) -> None:
-    span.doc.user_data[_key(span)] = [[str(cid), float(score)] for cid, score in candidates]
+    span.doc.user_data[_key(span)] = tuple((str(cid), float(score)) for cid, score in candidates)
 
 
 def get_confidence(span: Span) -> float | None:

