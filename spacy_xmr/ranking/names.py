@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ..ontology import Ontology
 from ..xmr import normalize_text
-from .pairs import DistinctPairs, binary_rows, pair_indexes
+from .pairs import DistinctPairs, binary_rows, concatenated, pair_indexes
 
 MAX_NAMES = 50  # names compared per concept: MEDIC's longest synonym lists add time, not signal
 NO_MATCH, SAME_WORDS, SYNONYM, PREFERRED_NAME = 0.0, 1.0, 2.0, 3.0  # alias_match values
@@ -44,8 +44,7 @@ class StringRows:
 
     @classmethod
     def concatenated(cls, parts: Sequence["StringRows"]) -> "StringRows":
-        return cls(*(np.concatenate([getattr(part, name) for part in parts]) if parts else np.zeros(0, dtype=np.int64)
-                     for name in cls.__dataclass_fields__))
+        return concatenated(cls, parts)
 
     def __len__(self) -> int:
         return len(self.lengths)

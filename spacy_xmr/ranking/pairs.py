@@ -1,5 +1,6 @@
 """Index arithmetic behind the batch features: the distinct values of a column, the distinct (mention keys, concept)
-pairs of a batch, every (key, name) pair behind them, and binary sparse rows of ids.
+pairs of a batch, every (key, name) pair behind them, the concepts' cached name arrays joined, and binary sparse
+rows of ids.
 
 Why: an abstract repeats its mentions, so about half of a batch's candidate rows repeat another's (mention keys,
 concept) pair, and the string and stem features compare each distinct pair once. `np.unique` sorts, which over
@@ -43,6 +44,12 @@ class DistinctPairs:
         codes = key_set_of_mention[owners] * len(concepts) + concept_of
         pairs, of_row = np.unique(codes, return_inverse=True)
         return cls(key_sets, pairs // len(concepts), concepts, pairs % len(concepts), of_row.ravel())
+
+
+def concatenated(cls, parts: Sequence):
+    """An instance of the dataclass `cls`, whose fields are all arrays, holding the `parts`' fields one after another."""
+    return cls(*(np.concatenate([getattr(part, name) for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+                 for name in cls.__dataclass_fields__))
 
 
 def binary_rows(ids: np.ndarray, counts: np.ndarray, width: int) -> sp.csr_matrix:

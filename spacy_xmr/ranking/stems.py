@@ -8,6 +8,7 @@ A word's stem is its first `STEM_LENGTH` letters after `singular`; function word
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ from ..ontology import Ontology
 from ..xmr import normalize_text
 from ..xmr.normalize import singular
 from .names import MAX_NAMES
-from .pairs import DistinctPairs, binary_rows, pair_indexes
+from .pairs import DistinctPairs, binary_rows, concatenated, pair_indexes
 
 STEM_LENGTH = 6
 FUNCTION_WORDS = frozenset({"of", "the", "an", "in", "with", "to", "for", "by", "on", "and", "or", "due", "associated"})
@@ -36,6 +37,20 @@ def compact(key: str) -> str:
     return "".join(singular(word) for word in key.split())
 
 
+@dataclass(frozen=True)
+class NameStems:
+    """A concept's names: their stem ids one name after another (`stem_ids`, `counts` per name), and the compact-string
+    id of each name; arrays, so that a batch joins its concepts' names with one concatenation each."""
+
+    stem_ids: np.ndarray
+    counts: np.ndarray
+    compacts: np.ndarray
+
+    @classmethod
+    def concatenated(cls, parts: Sequence["NameStems"]) -> "NameStems":
+        return concatenated(cls, parts)
+
+
 class StemIndex:
     """Each concept's names as stem ids and a compact-string id, read on first use and kept."""
 
@@ -43,15 +58,17 @@ class StemIndex:
         self.ontology = ontology
         self.stem_ids: dict[str, int] = {}
         self.compact_ids: dict[str, int] = {}
-        self._concepts: dict[str, tuple[list[list[int]], list[int]]] = {}
+        self._concepts: dict[str, NameStems] = {}
 
-    def names(self, concept_id: str) -> tuple[list[list[int]], list[int]]:
-        """(stem ids of each name, compact-string id of each name) of a concept."""
+    def names(self, concept_id: str) -> NameStems:
         if concept_id not in self._concepts:
             concept = self.ontology.get(concept_id)
             keys = [key for key in (normalize_text(alias) for alias in (concept.aliases if concept else [])[:MAX_NAMES]) if key]
-            self._concepts[concept_id] = ([[self.stem_ids.setdefault(stem, len(self.stem_ids)) for stem in stems(key)] for key in keys],
-                                          [self.compact_ids.setdefault(compact(key), len(self.compact_ids)) for key in keys])
+            rows = [[self.stem_ids.setdefault(stem, len(self.stem_ids)) for stem in stems(key)] for key in keys]
+            self._concepts[concept_id] = NameStems(np.array([i for row in rows for i in row], dtype=np.int64),
+                                                   np.array([len(row) for row in rows], dtype=np.int64),
+                                                   np.array([self.compact_ids.setdefault(compact(key), len(self.compact_ids))
+                                                             for key in keys], dtype=np.int64))
         return self._concepts[concept_id]
 
     def keys(self, keys: Sequence[str]) -> tuple[list[list[int]], list[int], list[int]]:
@@ -59,10 +76,6 @@ class StemIndex:
         key_stems = [stems(key) for key in keys]
         return ([[self.stem_ids[stem] for stem in found if stem in self.stem_ids] for found in key_stems], [len(found) for found in key_stems],
                 [self.compact_ids.get(compact(key), -1) for key in keys])
-
-
-def _stem_matrix(rows: list[list[int]], width: int):
-    return binary_rows(np.array([i for row in rows for i in row], dtype=np.int64), np.array([len(row) for row in rows], dtype=np.int64), width)
 
 
 def stem_features(index: StemIndex, pairs: DistinctPairs) -> np.ndarray:
@@ -75,20 +88,21 @@ def stem_features(index: StemIndex, pairs: DistinctPairs) -> np.ndarray:
         return out
     unique, concept_of_row, mention_keys, owners = pairs.concepts, pairs.concept, pairs.key_sets, pairs.key_set
     parts = [index.names(concept_id) for concept_id in unique]
-    name_stems = [row for stem_rows, _ in parts for row in stem_rows]
-    name_compacts = np.array([i for _, compacts in parts for i in compacts], dtype=np.int64)
+    names = NameStems.concatenated(parts)
     key_stems, key_sizes, key_compacts = index.keys([key for keys in mention_keys for key in keys])
-    names_per_concept = np.array([len(compacts) for _, compacts in parts], dtype=np.int64)
+    names_per_concept = np.array([len(part.compacts) for part in parts], dtype=np.int64)
     keys_per_mention = np.array([len(keys) for keys in mention_keys], dtype=np.int64)
     group, key, name = pair_indexes((np.cumsum(keys_per_mention) - keys_per_mention)[owners], keys_per_mention[owners],
                                      (np.cumsum(names_per_concept) - names_per_concept)[concept_of_row], names_per_concept[concept_of_row])
     if not len(group):
         return out
     width = len(index.stem_ids)
-    common = np.asarray(_stem_matrix(key_stems, width)[key].multiply(_stem_matrix(name_stems, width)[name]).sum(axis=1)).ravel()
-    name_sizes = np.array([len(row) for row in name_stems], dtype=np.float64)[name]
+    key_matrix = binary_rows(np.array([i for row in key_stems for i in row], dtype=np.int64),
+                             np.array([len(row) for row in key_stems], dtype=np.int64), width)
+    common = np.asarray(key_matrix[key].multiply(binary_rows(names.stem_ids, names.counts, width)[name]).sum(axis=1)).ravel()
+    name_sizes = names.counts[name].astype(np.float64)
     compared = np.stack([common / np.maximum(name_sizes, 1), common / np.maximum(np.asarray(key_sizes, dtype=np.float64)[key], 1),
-                         (np.asarray(key_compacts)[key] == name_compacts[name]).astype(np.float64)], axis=1)
+                         (np.asarray(key_compacts)[key] == names.compacts[name]).astype(np.float64)], axis=1)
     groups, starts = np.unique(group, return_index=True)
     out[groups] = np.maximum.reduceat(compared, starts, axis=0)
     return out

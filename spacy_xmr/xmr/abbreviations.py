@@ -125,10 +125,13 @@ def abbreviation_map(text: str) -> dict[str, str]:
 
 
 def expand_abbreviations(text: str, mapping: dict[str, str]) -> str:
-    """`text` with every whole-word short form of `mapping` replaced by its long form."""
-    if not mapping or not text:
+    """`text` with every whole-word short form of `mapping` replaced by its long form. Only the short forms found in
+    `text` go into the pattern: most mentions hold none, and compiling their document's whole pattern for each took
+    half of `texts_to_link`'s time on the NCBI Disease and BC5CDR mentions."""
+    present = [short_form for short_form in mapping if short_form in text]
+    if not present:
         return text
-    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(s) for s in sorted(mapping, key=len, reverse=True)) + r")(?!\w)")
+    pattern = re.compile(r"(?<!\w)(" + "|".join(re.escape(s) for s in sorted(present, key=len, reverse=True)) + r")(?!\w)")
     return pattern.sub(lambda m: mapping[m.group(1)], text)
 
 
