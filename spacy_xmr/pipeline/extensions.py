@@ -1,5 +1,5 @@
 """The `Span._.xmr_candidates` and `Span._.xmr_confidence` extensions: ranked (concept id, score) pairs kept as
-plain lists, and the calibrated probability that the top candidate is right (None where the stage gives none).
+plain tuples, and the calibrated probability that the top candidate is right (None where the stage gives none).
 
 Values live in `doc.user_data` as tuples of `(id, score)` (str, float): `DocBin(store_user_data=True)` round-trips
 them (as lists, which the getter reads too), and tuples of strings and floats are dropped from the garbage
