@@ -12,7 +12,8 @@ LightGBM can be compared without rebuilding them; `--ranker-lists dev` (with `--
 that the test run needs no new out-of-fold models (the XMR model still trains on train+dev).
 Reports acc@1 / R@k / MRR of both stages on the same lists, the feature importances (share of split gain), an
 ablation that retrains without each of the three groups of largest total gain, and with `--speed` the mentions/s of
-a spaCy pipeline (xmr_linker + xmr_ranker) on the NCBI Disease test abstracts. With `--cross-encoder-scores FILE`
+a spaCy pipeline (xmr_linker + xmr_ranker) on the NCBI Disease test abstracts, and by batch size on 1,100 distinct
+BC5CDR and NCBI Disease abstracts. With `--cross-encoder-scores FILE`
 (written by benchmarks/cross_encoder_scores.py for the same cached lists) a second ranker, with the cross-encoder
 feature group, is trained and reported beside the first under "with_cross_encoder", with the cross-encoder's own
 acc@1. With `--seeds N` the ranker is fitted again with the next N - 1 seeds and the spread of its figures reported
@@ -250,10 +251,34 @@ def timed_pipelines(pipelines: dict, gold_docs: list, repeats: int, copies: int)
     return wall, cpu
 
 
+BATCH_SIZE_CORPORA = ("bc5cdr/CDR_TrainingSet.PubTator.txt", "bc5cdr/CDR_DevelopmentSet.PubTator.txt",
+                      "ncbi_disease/NCBIdevelopset_corpus.txt")
+
+
+def by_batch_size(data_dir: Path, nlp, batch_sizes=(64, 256), repeats: int = 2) -> dict:
+    """Mentions/s of `nlp` over the gold mentions of 1,100 distinct abstracts (`BATCH_SIZE_CORPORA`) in batches of each
+    size, best of `repeats`: distinct, because a batch holding two copies of an abstract would score it once."""
+    from spacy_xmr.corpus import collection_to_docs, read_corpus
+
+    docs = [doc for name in BATCH_SIZE_CORPORA for doc in collection_to_docs(read_corpus(data_dir / name), nlp)]
+    n_mentions = sum(len(doc.ents) for doc in docs)
+    best = {size: float("inf") for size in batch_sizes}
+    for _ in range(repeats):
+        for size in batch_sizes:
+            copies = [doc.copy() for doc in docs]
+            start = time.perf_counter()
+            for _doc in nlp.pipe(copies, batch_size=size):
+                pass
+            best[size] = min(best[size], time.perf_counter() - start)
+    return {"documents": len(docs), "mentions": n_mentions, "mentions_per_s": {str(size): round(n_mentions / seconds, 1)
+                                                                               for size, seconds in best.items()}}
+
+
 def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copies: int = 3) -> dict:
     """Mentions/s of spaCy pipelines over the gold mentions of the NCBI test abstracts: the linker alone and with the
     ranker (`timed_pipelines`); the same after `gc.freeze()`, as `annotate` workers run (`distributed/annotator.py`);
-    and, in one more pass, the shares of the ranker pipeline's CPU time that its parts take (`cpu_shares`)."""
+    in one more pass, the shares of the ranker pipeline's CPU time that its parts take (`cpu_shares`); and the ranker
+    pipeline by batch size on distinct abstracts (`by_batch_size`)."""
     import gc
 
     import spacy
@@ -279,6 +304,7 @@ def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copi
         gc.unfreeze()
         docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
         shares = cpu_shares(lambda: list(pipelines["linker_and_ranker"].pipe(docs, batch_size=64)))
+        batch_sizes = by_batch_size(data_dir, pipelines["linker_and_ranker"])
 
     def figures(seconds: float, cpu_seconds: float) -> dict:
         return {"mentions": n_mentions, "seconds_best": round(seconds, 3), "mentions_per_s": round(n_mentions / seconds, 1),
@@ -289,6 +315,7 @@ def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copi
     results["ranker_pipeline_to_linker_alone"] = round(wall["linker_alone"] / wall["linker_and_ranker"], 3)
     results["ranker_pipeline_to_linker_alone_cpu"] = round(cpu["linker_alone"] / cpu["linker_and_ranker"], 3)
     results["cpu_shares_with_ranker"] = shares
+    results["linker_and_ranker_by_batch_size"] = batch_sizes
     return results
 
 

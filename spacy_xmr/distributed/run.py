@@ -143,7 +143,7 @@ def annotate(
     output_format: str = "bioc",
     address: str = "local",
     workers: int | None = None,
-    batch_size: int = 64,
+    batch_size: int = WorkerSettings.batch_size,
     gpus_per_worker: float = 1.0,
     mentions: str = "ner",
     overwrite: bool = False,

@@ -30,7 +30,7 @@ class WorkerSettings:
     mentions: str = "ner"
     stage: str = "all"
     output_format: str = "bioc"
-    batch_size: int = 64
+    batch_size: int = 256  # as the components' own: each call of the XMR stage has a fixed cost
     optional_imports: bool = True
     kill_on_shard: str | None = None
     kill_marker: str | None = None
