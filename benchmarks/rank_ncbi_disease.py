@@ -237,15 +237,15 @@ def cpu_shares(run) -> dict[str, float]:
     return {name: round(seconds / total, 3) for name, seconds in spent.items()}
 
 
-def timed_pipelines(pipelines: dict, gold_docs: list, repeats: int, copies: int) -> tuple[dict, dict]:
-    """Best wall-clock and best CPU seconds of each pipeline over `repeats`, the pipelines timed in turn in each
-    repeat (a shared machine's load then weighs on all alike)."""
-    wall, cpu = {name: float("inf") for name in pipelines}, {name: float("inf") for name in pipelines}
+def timed_pipelines(runs: dict, gold_docs: list, repeats: int, copies: int) -> tuple[dict, dict]:
+    """Best wall-clock and best CPU seconds of each run, {name: (pipeline, docs per batch)}, over `repeats`, the runs
+    timed in turn in each repeat (a shared machine's load then weighs on all alike)."""
+    wall, cpu = {name: float("inf") for name in runs}, {name: float("inf") for name in runs}
     for _ in range(repeats):
-        for name, nlp in pipelines.items():
+        for name, (nlp, batch_size) in runs.items():
             docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
             start, start_cpu = time.perf_counter(), time.process_time()
-            for _doc in nlp.pipe(docs, batch_size=64):
+            for _doc in nlp.pipe(docs, batch_size=batch_size):
                 pass
             wall[name], cpu[name] = min(wall[name], time.perf_counter() - start), min(cpu[name], time.process_time() - start_cpu)
     return wall, cpu
@@ -262,14 +262,7 @@ def by_batch_size(data_dir: Path, nlp, batch_sizes=(64, 256), repeats: int = 2) 
 
     docs = [doc for name in BATCH_SIZE_CORPORA for doc in collection_to_docs(read_corpus(data_dir / name), nlp)]
     n_mentions = sum(len(doc.ents) for doc in docs)
-    best = {size: float("inf") for size in batch_sizes}
-    for _ in range(repeats):
-        for size in batch_sizes:
-            copies = [doc.copy() for doc in docs]
-            start = time.perf_counter()
-            for _doc in nlp.pipe(copies, batch_size=size):
-                pass
-            best[size] = min(best[size], time.perf_counter() - start)
+    best = timed_pipelines({size: (nlp, size) for size in batch_sizes}, docs, repeats, copies=1)[0]
     return {"documents": len(docs), "mentions": n_mentions, "mentions_per_s": {str(size): round(n_mentions / seconds, 1)
                                                                                for size, seconds in best.items()}}
 
@@ -298,9 +291,10 @@ def pipeline_speed(data_dir: Path, xmr: XMRModel, ranker, repeats: int = 5, copi
         n_mentions = sum(len(doc.ents) for doc in gold_docs) * copies
         for nlp in pipelines.values():
             list(nlp.pipe([doc.copy() for doc in gold_docs]))  # loads the models, warms the caches
-        wall, cpu = timed_pipelines(pipelines, gold_docs, repeats, copies)
+        runs = {name: (nlp, 64) for name, nlp in pipelines.items()}
+        wall, cpu = timed_pipelines(runs, gold_docs, repeats, copies)
         gc.freeze()
-        frozen_wall, frozen_cpu = timed_pipelines(pipelines, gold_docs, repeats, copies)
+        frozen_wall, frozen_cpu = timed_pipelines(runs, gold_docs, repeats, copies)
         gc.unfreeze()
         docs = [doc.copy() for _ in range(copies) for doc in gold_docs]
         shares = cpu_shares(lambda: list(pipelines["linker_and_ranker"].pipe(docs, batch_size=64)))

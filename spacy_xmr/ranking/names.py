@@ -42,10 +42,6 @@ class StringRows:
     word_ids: np.ndarray
     word_counts: np.ndarray
 
-    @classmethod
-    def concatenated(cls, parts: Sequence["StringRows"]) -> "StringRows":
-        return concatenated(cls, parts)
-
     def __len__(self) -> int:
         return len(self.lengths)
 
@@ -120,7 +116,7 @@ def _pairwise_string_features(index: NameIndex, mention_keys: Sequence[Sequence[
     """`string_features` of rows whose concepts are `unique[concept_of_row]`, each (key, name) pair compared."""
     out = np.zeros((len(concept_of_row), len(STRING_FEATURES)))
     name_parts = [index.names(concept_id) for concept_id in unique]
-    names = StringRows.concatenated(name_parts)
+    names = concatenated(StringRows, name_parts)
     keys = index.keys([key for keys in mention_keys for key in keys])
     names_per_concept = np.array([len(part) for part in name_parts], dtype=np.int64)
     name_count = names_per_concept[concept_of_row]

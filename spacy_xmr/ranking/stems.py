@@ -46,10 +46,6 @@ class NameStems:
     counts: np.ndarray
     compacts: np.ndarray
 
-    @classmethod
-    def concatenated(cls, parts: Sequence["NameStems"]) -> "NameStems":
-        return concatenated(cls, parts)
-
 
 class StemIndex:
     """Each concept's names as stem ids and a compact-string id, read on first use and kept."""
@@ -88,7 +84,7 @@ def stem_features(index: StemIndex, pairs: DistinctPairs) -> np.ndarray:
         return out
     unique, concept_of_row, mention_keys, owners = pairs.concepts, pairs.concept, pairs.key_sets, pairs.key_set
     parts = [index.names(concept_id) for concept_id in unique]
-    names = NameStems.concatenated(parts)
+    names = concatenated(NameStems, parts)
     key_stems, key_sizes, key_compacts = index.keys([key for keys in mention_keys for key in keys])
     names_per_concept = np.array([len(part.compacts) for part in parts], dtype=np.int64)
     keys_per_mention = np.array([len(keys) for keys in mention_keys], dtype=np.int64)
