@@ -15,7 +15,7 @@ from spacy_xmr.xmr.features import Featurizer, TfidfBlock
 from spacy_xmr.xmr.ngram_counts import WORD_TOKEN_PATTERN
 from spacy_xmr.xmr.normalize import normalize_text
 from spacy_xmr.xmr import sparse_ops
-from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_at_rows, product_float64, stack_rows_consumed,
+from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_float64, stack_rows_consumed,
                                       top_k_per_row, transpose_rows_consumed)
 
 TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
@@ -163,18 +163,6 @@ def test_product_at_matches_dense_product(seed, chunk):
     rows, cols = pattern.nonzero()  # CSR order: the order product_at returns its values in
     expected = (left @ right).toarray()[rows, cols]
     assert np.allclose(product_at(left, right, pattern, chunk_cells=chunk), expected, atol=1e-5)
-
-
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), pattern_density=st.floats(0, 0.5))
-def test_product_at_rows_gives_product_at_floats(seed, pattern_density):
-    left = sp.random(13, 300, density=0.1, format="csr", random_state=seed, dtype=np.float32)
-    right = sp.random(300, 40, density=0.3, format="csr", random_state=seed + 1, dtype=np.float32)
-    pattern = sp.random(13, 40, density=pattern_density, format="csr", random_state=seed + 2, dtype=np.float32)
-    pattern.sort_indices()
-    left.sort_indices()
-    right.sort_indices()
-    assert np.array_equal(product_at_rows(left, right.T.tocsr(), pattern), product_at(left, right, pattern))  # the same floats
 
 
 @settings(max_examples=25, deadline=None)

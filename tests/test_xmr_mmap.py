@@ -8,9 +8,10 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import scipy.sparse as sp
-from model_formats import memory_mapped, to_format_3
+from model_formats import memory_mapped, to_format_3, to_transposed_weights
 
 from synthetic import XMR_CONFIG
 
@@ -28,8 +29,14 @@ def stored_matrices(model: XMRModel) -> dict[str, sp.csr_matrix]:
     matrices = {"alias_features": model.examples.features, "alias_labels": model.examples.labels,
                 "term_index": model.channels["nearest"].term_index(), "word_labels": model.channels["word_key"]._word_labels}
     for i, layer in enumerate(model.channels["tree"].layers):
-        matrices.update({f"layer_{i}": layer.weights, f"layer_{i} by node": layer.weights_by_node()})
+        matrices[f"layer_{i}"] = layer.weights
     return matrices
+
+
+def stored_blocks(model: XMRModel) -> dict[str, np.ndarray]:
+    """The arrays of the tree's weights grouped by parent, by layer and name."""
+    return {f"layer_{i} {name}": array for i, layer in enumerate(model.channels["tree"].layers)
+            for name, array in layer.blocks().arrays("").items()}
 
 
 def fingerprint(directory: Path) -> dict[str, tuple[int, str]]:
@@ -50,6 +57,8 @@ def test_a_loaded_model_maps_its_matrices_read_only_without_copying_them(synthet
         for part in (matrix.data, matrix.indices, matrix.indptr):
             assert memory_mapped(part) and not part.flags.writeable, name
         assert matrix.has_canonical_format, name
+    for name, array in stored_blocks(loaded).items():
+        assert memory_mapped(array) and not array.flags.writeable, name
 
 
 def test_prediction_on_a_mapped_model_matches_the_trained_model_and_writes_no_file(synthetic_model, synthetic_mentions, model_copy):
@@ -74,6 +83,21 @@ def test_a_format_3_folder_loads_into_memory_predicts_the_same_and_saves_as_the_
     assert json.loads((tmp_path / "upgraded" / "xmr.json").read_text())["format_version"] == FORMAT_VERSION
     upgraded = XMRModel.load(tmp_path / "upgraded")
     assert memory_mapped(upgraded.examples.features.data)
+    assert upgraded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+
+
+def test_a_folder_with_transposed_weights_builds_its_blocks_predicts_the_same_and_saves_them(
+        synthetic_model, synthetic_mentions, model_copy, tmp_path):
+    """Format 4 first saved each layer's weights transposed: such a folder still loads, builds the weights grouped by
+    parent from them on first use, and saves those in their place."""
+    to_transposed_weights(model_copy)
+    old = XMRModel.load(model_copy)
+    mentions = synthetic_mentions["dev"]
+    assert old.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
+    old.save(tmp_path / "upgraded")
+    assert not list((tmp_path / "upgraded").glob("layer_*/by_node_*")) and list((tmp_path / "upgraded").glob("layer_*/blocks_*"))
+    upgraded = XMRModel.load(tmp_path / "upgraded")
+    assert all(memory_mapped(array) for array in stored_blocks(upgraded).values())
     assert upgraded.predict_mentions(mentions, top_k=10) == synthetic_model.predict_mentions(mentions, top_k=10)
 
 

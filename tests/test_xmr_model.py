@@ -19,7 +19,7 @@ from spacy_xmr.xmr import XMRConfig, XMRModel, normalize_text
 from spacy_xmr.xmr.beam import beam_search
 from spacy_xmr.xmr.channels.parent import TIE_STEP, hierarchy_top
 from spacy_xmr.xmr.matcher import MINING_BEAM, mine_hard_negatives, node_labels_per_level
-from spacy_xmr.xmr.sparse_ops import product_at_rows
+from spacy_xmr.xmr.parent_blocks import block_products
 
 SMALL = {"tree": {"max_leaf_size": 16, "branching_factor": 4}, "seed": 3}
 
@@ -226,14 +226,14 @@ def test_beam_search_kernels_give_the_same_scores(model, ncbi_slice, monkeypatch
 
     texts = [m.text for m in ncbi_slice[2]]
     used = []
-    monkeypatch.setattr(beam, "product_at_rows", lambda *args: used.append("rows") or product_at_rows(*args))
+    monkeypatch.setattr(beam, "block_products", lambda *args: used.append("blocks") or block_products(*args))
     scores = {}
-    for kernel, step_cost in (("product", 10**12), ("rows", -10**12)):  # a step cost that makes one kernel the cheaper
+    for kernel, step_cost in (("product", 10**12), ("blocks", -10**12)):  # a step cost that makes one kernel the cheaper
         monkeypatch.setattr(beam, "PER_QUERY_STEP_COST", step_cost)
         scores[kernel] = model.score_matrix(texts, top_k=20)
-        assert ("rows" in used) == (kernel == "rows")
+        assert ("blocks" in used) == (kernel == "blocks")
     for name in ("data", "indices", "indptr"):
-        assert np.array_equal(getattr(scores["product"], name), getattr(scores["rows"], name))
+        assert np.array_equal(getattr(scores["product"], name), getattr(scores["blocks"], name))
 
 
 def test_save_load_gives_identical_predictions(model, ncbi_slice, tmp_path):
@@ -289,6 +289,12 @@ def test_load_missing_directory(tmp_path):
 def test_load_missing_file(saved):
     shutil.rmtree(saved / "layer_0")
     with pytest.raises(ModelLoadError, match="layer_0"):
+        XMRModel.load(saved)
+
+
+def test_load_blocks_that_do_not_match_their_layer(saved):
+    np.save(saved / "layer_1" / "blocks_node_lengths.npy", np.zeros(3, dtype=np.int64))
+    with pytest.raises(ModelLoadError, match="layer_1: the weights grouped by parent"):
         XMRModel.load(saved)
 
 

@@ -56,6 +56,15 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
         np.save(path / f"{name}.npy", np.asarray(array), allow_pickle=False)
 
 
+def array_file(path: Path, size: int, dtype: type) -> np.ndarray:
+    """A new `.npy` file of `size` values at `path`, mapped writable: an array written as it is filled, without being
+    held in memory (an empty one is written at once)."""
+    if size == 0:
+        np.save(path, np.zeros(0, dtype=dtype), allow_pickle=False)
+        return np.zeros(0, dtype=dtype)
+    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(size,))
+
+
 def load_arrays(path: Path, *names: str) -> dict[str, np.ndarray]:
     """The arrays `names` of the folder `path`, memory-mapped read-only; from an older model folder's `.npz`, read
     into memory."""

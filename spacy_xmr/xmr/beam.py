@@ -4,7 +4,8 @@ At each level the beam's nodes open their children (`beam @ C.T`), the children 
 the level's linear model, and a child's score is a function of its margin (`path_factor`) times its
 parent's score (PECOS's path product). Only the best `beam_size` nodes per query go on. On a layer far
 wider than what a query opens (the leaves of a 10^6-label tree) the margins are computed a query
-at a time from the open nodes' weights only (`layer_margins`): the same floats, far less work.
+at a time from the weights of the open parents' children on the query's terms only (`parent_blocks.py`): the same
+floats, far less work.
 
 On a device backend (a GPU: `backend.py`) the same steps run there, with the device's kernels for the margins and
 the top k (`device_kernels.py`), on layers the caller copied there.
@@ -17,7 +18,8 @@ import scipy.sparse as sp
 from .backend import CPU, ArrayBackend
 from .device_kernels import keep_top_k, product_at_cells
 from .layer import Layer
-from .sparse_ops import product_at, product_at_rows
+from .parent_blocks import block_products
+from .sparse_ops import product_at
 
 # What one query's own step costs the per-query kernel, in multiply-adds of the batched product: measured on
 # 10^5- and 10^6-concept synthetic ontologies, where each kernel wins on some layers
@@ -31,20 +33,21 @@ def path_factor(margins: np.ndarray, path_scoring: str, xp=np) -> np.ndarray:
     return xp.exp(-xp.maximum(0.0, 1.0 - margins) ** 3)  # l3-hinge
 
 
-def layer_margins(features: sp.csr_matrix, layer: Layer, opened: sp.csr_matrix) -> np.ndarray:
-    """`features @ layer.weights` at the cells of `opened` (queries × nodes), by the cheaper of two kernels
-    that give the same floats.
+def layer_margins(features: sp.csr_matrix, layer: Layer, beam: sp.csr_matrix, opened: sp.csr_matrix) -> np.ndarray:
+    """`features @ layer.weights` at the cells of `opened` (queries × nodes: the children of the `beam`'s parents, as
+    `layer.children().opened(beam)` orders them), by the cheaper of two kernels that give the same floats.
 
-    The batched product pays for every node a query's terms reach plus a dense block as wide as the layer;
-    the per-query kernel pays only for the open nodes' weights. On a wide layer (10^6 leaves, 600 open per
-    query) the second is 55× faster; on the narrow upper levels, whose nodes hold thousands of weights
-    each, the first is.
+    The batched product pays for every node a query's terms reach plus a dense block as wide as the layer; the
+    per-query kernel pays for the open parents' weights on the query's terms. On a wide layer (10^5 leaves, about
+    1,000 open per query) the second is about 4× faster than a per-query product over the open nodes' weight rows,
+    which was itself far faster than the batched product; on the narrow upper levels, whose nodes hold thousands of
+    weights each, the batched product is.
     """
     n_queries = features.shape[0]
     product_cost = layer.term_lengths()[features.indices].sum() + n_queries * layer.n_nodes
     per_query_cost = layer.node_lengths()[opened.indices].sum() + n_queries * PER_QUERY_STEP_COST
     if per_query_cost < product_cost:
-        return product_at_rows(features, layer.weights_by_node(), opened)
+        return block_products(features, layer.blocks(), beam, layer.children())
     return product_at(features, layer.weights, opened)
 
 
@@ -55,11 +58,12 @@ def beam_search(features: sp.csr_matrix, layers: list[Layer], beam_size: int, to
     xp = backend.xp
     beam = backend.sparse.csr_matrix(xp.ones((features.shape[0], 1), dtype=xp.float32))
     for level, layer in enumerate(layers):
-        opened = (beam @ layer.clusters.T).tocsr()  # each child carries its parent's score
         if backend.on_device:
+            opened = (beam @ layer.clusters.T).tocsr()  # each child carries its parent's score
             margins = product_at_cells(backend, features, layer.weights, opened)
         else:
-            margins = layer_margins(features, layer, opened)
+            opened = layer.children().opened(beam)
+            margins = layer_margins(features, layer, beam, opened)
         margins += layer.bias[opened.indices]
         opened.data = (opened.data * path_factor(margins, path_scoring, xp)).astype(xp.float32)
         beam = keep_top_k(backend, opened, top_k if level == len(layers) - 1 else beam_size)

@@ -2,7 +2,7 @@
 against an `ArrayBackend`'s `xp` and `sparse` modules (`backend.py`) with only what cupy and cupyx.scipy.sparse have:
 sparse products, `lexsort`, `searchsorted`, `bincount`, `cumsum`, fancy indexing.
 
-Why kernels of their own: the CPU kernels of `sparse_ops.py` loop over rows in Python (`product_at_rows`) or use
+Why kernels of their own: the CPU kernels loop over queries in compiled code (`parent_blocks.block_products`) or use
 numpy calls that cupy lacks or limits (`np.repeat` with per-row counts, `np.partition` of ragged blocks), which suit
 a CPU and not a GPU, which wants few large operations. `keep_top_k` picks the kernel of a backend (the CPU's own, or
 the sort here), as `beam.beam_search` does for the margins. The same code runs with numpy and scipy as `xp` and

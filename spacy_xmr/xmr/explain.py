@@ -201,7 +201,7 @@ class _Explainer:
             node = int(layer.clusters.indices[node])
         path = []
         for level, (layer, node) in enumerate(zip(tree.layers, reversed(nodes))):
-            margin = float(features.multiply(layer.weights_by_node()[node]).sum() + layer.bias[node])
+            margin = float((features @ layer.weights[:, [node]]).sum() + layer.bias[node])
             path.append({"level": level, "node": node, "margin": round(margin, 3),
                          "factor": round(float(path_factor(np.array([margin]), tree.path_scoring)[0]), 3)})
         return path

@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-_layer_cache_lock = threading.Lock()  # prediction threads share the layers
-COUNT_BLOCK = 4_000_000  # weights counted at once (`Layer.node_lengths`)
+from .arrays import array_file
+from .parent_blocks import Children, ParentBlocks, parent_blocks
+
+_layer_cache_lock = threading.RLock()  # prediction threads share the layers (reentrant: the blocks build the children)
 
 
 @dataclass
@@ -25,29 +28,48 @@ class Layer:
         return self.clusters.shape[0]
 
     def node_lengths(self) -> np.ndarray:
-        """Stored weights per node: the row lengths of the transposed weights where the model has them (saved with it),
-        else counted a block of weights at a time (`np.bincount` copies its input to 64-bit integers: at 10^6 concepts
-        the leaf layer's 82M weights would take 0.6 GB at once, in every linking process's first call)."""
-        def count() -> np.ndarray:
-            if "by_node" in self._cache:
-                return np.diff(self._cache["by_node"].indptr).astype(np.int64)
-            indices, counts = self.weights.indices, np.zeros(self.n_nodes, dtype=np.int64)
-            for lo in range(0, len(indices), COUNT_BLOCK):
-                counts += np.bincount(indices[lo:lo + COUNT_BLOCK], minlength=self.n_nodes)
-            return counts
-
-        return self._cached("node_lengths", count)
+        """Stored weights per node."""
+        return self.blocks().node_lengths
 
     def term_lengths(self) -> np.ndarray:
         """Stored weights per feature (cached: a query of one mention should not pay a pass over every feature)."""
         return self._cached("term_lengths", lambda: np.diff(self.weights.indptr))
 
-    def weights_by_node(self) -> sp.csr_matrix:
-        """nodes × features: the weights transposed, for scoring a few nodes per query."""
-        return self._cached("by_node", lambda: self.weights.T.tocsr())
+    def children(self) -> Children:
+        return self._cached("children", lambda: Children.of(np.asarray(self.clusters.indices), self.clusters.shape[1]))
 
-    def use_weights_by_node(self, by_node: sp.csr_matrix) -> None:
-        """Take the transposed weights saved with the model (memory-mapped, shared by processes) instead of building them."""
+    def blocks(self) -> ParentBlocks:
+        """The weights grouped by parent, for scoring a few parents' children per query: those saved with the model
+        (memory-mapped, shared by processes) or, for an older model folder, built on first use from its transposed
+        weights (`use_transposed`) or from the weights."""
+        return self._cached("blocks", self._built_blocks)
+
+    def save_blocks(self, folder: Path, prefix: str) -> None:
+        """Write the blocks into `folder`: those the layer holds, or built straight into the files (a freshly trained
+        layer: at 4×10^6 concepts its leaves' blocks take gigabytes that training's memory cannot spare)."""
+        with _layer_cache_lock:
+            held = self._cache.get("blocks")
+        if held is not None:
+            for name, array in held.arrays(prefix).items():
+                np.save(folder / f"{name}.npy", array, allow_pickle=False)
+        else:
+            written = self._built_blocks(lambda name, size, dtype: array_file(folder / f"{prefix}{name}.npy", size, dtype))
+            for array in written.arrays("").values():
+                if isinstance(array, np.memmap):
+                    array.flush()
+
+    def _built_blocks(self, allocate=None) -> ParentBlocks:
+        with _layer_cache_lock:
+            by_node = self._cache.pop("by_node", None)
+        return parent_blocks(self.weights.T.tocsr() if by_node is None else by_node, self.children(),
+                             np.asarray(self.clusters.indices), allocate)
+
+    def use_blocks(self, blocks: ParentBlocks) -> None:
+        with _layer_cache_lock:
+            self._cache["blocks"] = blocks
+
+    def use_transposed(self, by_node: sp.csr_matrix) -> None:
+        """The transposed weights (nodes × features) that older model folders saved: the blocks are built from them."""
         with _layer_cache_lock:
             self._cache["by_node"] = by_node
 

@@ -1,5 +1,4 @@
-"""Row-wise operations on CSR score matrices, vectorised: no Python loop over labels, and none over rows
-but in `product_at_rows`, whose per-row products are what make it cheaper on wide layers."""
+"""Row-wise operations on CSR score matrices, vectorised: no Python loop over labels, and none over rows."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -344,22 +343,3 @@ def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix
         dense = (left[lo:hi] @ right).toarray().ravel()
         out[start:stop] = dense[(pattern_rows[start:stop] - lo) * n_cols + pattern.indices[start:stop]]
     return out
-
-
-def product_at_rows(left: sp.csr_matrix, right_rows: sp.csr_matrix, pattern: sp.csr_matrix) -> np.ndarray:
-    """The values of `left @ right_rows.T` at the stored cells of `pattern`, one per cell, in CSR order.
-
-    A row of `left` at a time: the rows of `right_rows` its cells name, times that row as a dense vector
-    (filled and cleared per row). The cost follows only the named rows, where `product_at` pays for every
-    column the row's terms reach; with both operands' indices sorted, each value is added up in the same
-    order as there, so the two give the same floats.
-    """
-    values = np.zeros(pattern.nnz, dtype=np.float32)
-    dense = np.zeros(left.shape[1], dtype=np.float32)
-    for row in np.flatnonzero(np.diff(pattern.indptr)):
-        start, stop = pattern.indptr[row], pattern.indptr[row + 1]
-        terms = left.indices[left.indptr[row]:left.indptr[row + 1]]
-        dense[terms] = left.data[left.indptr[row]:left.indptr[row + 1]]
-        values[start:stop] = right_rows[pattern.indices[start:stop]] @ dense
-        dense[terms] = 0
-    return values

@@ -16,10 +16,12 @@ from ..clustering import build_cluster_chain
 from ..label_embedding import label_embeddings
 from ..layer import Layer
 from ..matcher import train_matchers
+from ..parent_blocks import ParentBlocks
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 TREE_CANDIDATES = 20  # labels the tree hands to fusion per query, at least
-BY_NODE = "by_node_"  # the prefix of a layer's transposed weights (format 4; older folders build them on first use)
+BLOCKS = "blocks_"  # the prefix of a layer's weights grouped by parent (older folders build them on first use)
+BY_NODE = "by_node_"  # the prefix of the transposed weights that earlier format-4 folders saved instead
 
 
 def layer_file(index: int) -> str:
@@ -61,13 +63,13 @@ class TreeChannel(Channel):
         return backend.to_cpu(scores)
 
     def save(self, directory: Path) -> None:
-        """Each layer with its weights transposed too: the per-query kernel of a wide layer reads them (`beam.py`),
-        and a process that maps them from the model's files shares them where one that built them holds its own copy
-        (46 MB for the leaves of 10^5 concepts)."""
+        """Each layer with its weights grouped by parent too: the per-query kernel of a wide layer reads them
+        (`parent_blocks.py`), and a process that maps them from the model's files shares them where one that built
+        them holds its own copy (60 MB for the leaves of 10^5 concepts)."""
         for index, layer in enumerate(self.layers):
-            save_arrays(directory / layer_file(index), **matrix_arrays(layer.weights, "weights_"),
-                        **matrix_arrays(layer.weights_by_node(), BY_NODE), bias=layer.bias, parent=layer.clusters.indices,
-                        n_parents=np.array(layer.clusters.shape[1]))
+            save_arrays(directory / layer_file(index), **matrix_arrays(layer.weights, "weights_"), bias=layer.bias,
+                        parent=layer.clusters.indices, n_parents=np.array(layer.clusters.shape[1]))
+            layer.save_blocks(directory / layer_file(index), BLOCKS)
 
     @classmethod
     def load(cls, parts: ModelParts) -> "TreeChannel":
@@ -86,13 +88,21 @@ def _load_layer(path: Path) -> Layer:
     clusters = sp.csr_matrix((np.ones(parent.size, np.float32), parent, np.arange(parent.size + 1)),
                              shape=(parent.size, int(arrays["n_parents"])))
     layer = Layer(weights, arrays["bias"], clusters)
-    if f"{BY_NODE}data" in stored_names(path):
+    names = stored_names(path)
+    if set(ParentBlocks.array_names(BLOCKS)) <= names:
+        blocks = ParentBlocks.from_arrays(load_arrays(path, *ParentBlocks.array_names(BLOCKS)), BLOCKS)
+        if blocks.node_lengths.size != layer.n_nodes or blocks.parent_keys.size != clusters.shape[1] + 1:
+            raise ModelLoadError(f"{path}: the weights grouped by parent ({blocks.node_lengths.size} nodes under "
+                                 f"{blocks.parent_keys.size - 1} parents) do not match the layer ({layer.n_nodes} under "
+                                 f"{clusters.shape[1]}); save or train the model again")
+        layer.use_blocks(blocks)
+    elif f"{BY_NODE}data" in names:
         with reading(path):
             by_node = matrix_from_arrays(load_arrays(path, *(BY_NODE + part for part in MATRIX_PARTS)), BY_NODE)
         if by_node.shape != weights.shape[::-1]:
             raise ModelLoadError(f"{path}: the transposed weights {by_node.shape} do not match the weights {weights.shape}; "
                                  "save or train the model again")
-        layer.use_weights_by_node(by_node)
+        layer.use_transposed(by_node)
     return layer
 
 
