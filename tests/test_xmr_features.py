@@ -15,7 +15,7 @@ from spacy_xmr.xmr.features import Featurizer, TfidfBlock
 from spacy_xmr.xmr.ngram_counts import WORD_TOKEN_PATTERN
 from spacy_xmr.xmr.normalize import normalize_text
 from spacy_xmr.xmr import sparse_ops
-from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, product_at, product_float64, stack_rows_consumed,
+from spacy_xmr.xmr.sparse_ops import (compact_columns, max_per_cell, pair_dots, product_at, product_float64, stack_rows_consumed,
                                       top_k_per_row, transpose_rows_consumed)
 
 TEXTS = ["type 1 diabetes", "a t", "breast cancer", "dm", "hereditary nonpolyposis colorectal cancer", "g6pd deficiency"]
@@ -209,3 +209,21 @@ def test_top_k_per_row_breaks_ties_by_column_whatever_the_batch():
     reversed_entries = sp.csr_matrix((row.data[::-1], row.indices[::-1], row.indptr), shape=row.shape)  # as a product leaves them
     assert not reversed_entries.has_sorted_indices
     assert sorted(top_k_per_row(reversed_entries, 3).indices.tolist()) == [0, 1, 2]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_pairs=st.integers(0, 60))
+def test_pair_dots_equal_the_row_sums_of_the_rows_elementwise_product(seed, n_pairs):
+    left = sp.random(9, 200, density=0.15, format="csr", random_state=seed, dtype=np.float32)
+    right = sp.random(14, 200, density=0.15, format="csr", random_state=seed + 1, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    left_rows, right_rows = rng.integers(0, 9, n_pairs), rng.integers(0, 14, n_pairs)
+    expected = np.asarray(left[left_rows].multiply(right[right_rows]).sum(axis=1)).ravel().astype(np.float32)
+    dots = pair_dots(left, right, left_rows, right_rows)
+    assert dots.dtype == np.float32 and np.allclose(dots, expected, rtol=1e-6, atol=0)  # to the last bit or two
+    shuffled = right.copy()  # a matrix whose rows hold their columns out of order gives the same
+    for row in range(shuffled.shape[0]):
+        lo, hi = shuffled.indptr[row], shuffled.indptr[row + 1]
+        shuffled.indices[lo:hi], shuffled.data[lo:hi] = shuffled.indices[lo:hi][::-1].copy(), shuffled.data[lo:hi][::-1].copy()
+    shuffled.has_sorted_indices = False
+    assert np.array_equal(pair_dots(left, shuffled, left_rows, right_rows), dots)

@@ -209,7 +209,6 @@ def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(
         monkeypatch.setattr(model_module, "MAX_ROWS_PER_CHUNK", 7)
         chunked = model.score_matrix(texts, top_k=10)
         monkeypatch.setattr(nearest, "PAIRS_AT_ONCE", {"cpu": 50})  # the nearest-neighbour shortlist in many small products
-        monkeypatch.setattr(nearest, "COSINE_PAIRS_AT_ONCE", {"cpu": 3})  # and its cosines a few at a time
         small_products = model.score_matrix(texts, top_k=10)
     finally:
         model.n_jobs = None

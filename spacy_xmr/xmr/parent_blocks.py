@@ -131,7 +131,7 @@ def _sorted_groups(by_node: sp.csr_matrix, children: Children, parent: np.ndarra
 def block_products(features: sp.csr_matrix, blocks: ParentBlocks, beam: sp.csr_matrix, children: Children) -> np.ndarray:
     """`features @ weights` at the cells of `children.opened(beam)`, in its order: the same floats as scipy's products
     (`product_at`), each cell's products added in feature order from 0, in float32."""
-    from .block_kernel import products_by_block
+    from .compiled_loops import products_by_block
 
     if not features.has_sorted_indices:
         features = features.sorted_indices()

@@ -16,7 +16,7 @@ from ...errors import ModelLoadError
 from ..arrays import load_matrix, save_matrix, stored
 from ..device_kernels import keep_top_k
 from ..example_strings import ExampleStrings
-from ..sparse_ops import cut_long_rows, max_over_mapped, max_per_cell, row_ids, top_k_per_row, transpose_rows_consumed
+from ..sparse_ops import cut_long_rows, max_over_mapped, max_per_cell, pair_dots, row_ids, top_k_per_row, transpose_rows_consumed
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
@@ -27,9 +27,8 @@ if TYPE_CHECKING:
 # linking process holds one such product (a batch is scored in chunks, a thread per core), so it is kept small there
 # (about 25 MiB at 10^5 concepts, in the same time); a GPU takes longer steps.
 PAIRS_AT_ONCE = {"cpu": 2_000_000, "gpu": 20_000_000}
-# (query, string) cosines at once: each pair copies both rows (about 100 n-grams each), a quarter of a gigabyte
-# for a batch of 1,000 queries with 100 strings each.
-COSINE_PAIRS_AT_ONCE = {"cpu": 2_048, "gpu": 2_000_000}
+# (query, string) cosines at once on a GPU, where each pair copies both rows (about 100 n-grams each)
+GPU_COSINE_PAIRS_AT_ONCE = 2_000_000
 TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
 TERM_INDEX_FILE = "term_index"
 
@@ -54,10 +53,11 @@ def _kind(backend) -> str:
 
 
 def _cosines(backend, queries, strings, query_rows, string_rows):
-    """The dot product of each (query row, string row) pair (unit rows: their cosine), a bounded number of pairs at
-    a time, so that the rows' copies stay small whatever the batch."""
-    step = COSINE_PAIRS_AT_ONCE[_kind(backend)]
-    xp = backend.xp
+    """The dot product of each (query row, string row) pair (unit rows: their cosine). On a CPU a compiled loop reads
+    the rows in place (`pair_dots`); on a device, rows are copied and multiplied a bounded number of pairs at a time."""
+    if not backend.on_device:
+        return pair_dots(queries, strings, query_rows, string_rows)
+    step, xp = GPU_COSINE_PAIRS_AT_ONCE, backend.xp
     return xp.concatenate([xp.asarray(queries[query_rows[lo:lo + step]].multiply(strings[string_rows[lo:lo + step]])
                                       .sum(axis=1)).ravel() for lo in range(0, max(len(query_rows), 1), step)])
 

@@ -1,6 +1,8 @@
-"""The compiled loop of the beam search's per-query product (`parent_blocks.block_products`).
+"""The compiled loops of prediction: the beam search's per-query product (`parent_blocks.block_products`) and the
+dot products of (query, string) pairs (`sparse_ops.pair_dots`). Both loop over a few entries per step, which numpy
+can only do by copying rows.
 
-numba compiles it on first use and caches the machine code beside this file (or in the user's cache folder where
+numba compiles each on first use and caches the machine code beside this file (or in the user's cache folder where
 that is read-only), so a process pays the compilation once per machine, not once per call.
 """
 from __future__ import annotations
@@ -39,3 +41,25 @@ def products_by_block(f_indptr, f_indices, f_data, beam_indptr, beam_parents, ru
                         values[run + child_ranks[e]] += x * weights[e]
                     lo = at + 1
     return values
+
+
+@numba.njit(cache=True, nogil=True)
+def dots_of_pairs(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, a_rows, b_rows):
+    """For each pair i, the dot product of row `a_rows[i]` of A and row `b_rows[i]` of B (indices ascending): their
+    shared columns merged in order, each product taken in float32 and added in float64, rounded to float32 once."""
+    out = np.zeros(a_rows.size, dtype=np.float32)
+    for i in range(a_rows.size):
+        a, a_end = a_indptr[a_rows[i]], a_indptr[a_rows[i] + 1]
+        b, b_end = b_indptr[b_rows[i]], b_indptr[b_rows[i] + 1]
+        total = 0.0
+        while a < a_end and b < b_end:
+            if a_indices[a] < b_indices[b]:
+                a += 1
+            elif a_indices[a] > b_indices[b]:
+                b += 1
+            else:
+                total += np.float64(a_data[a] * b_data[b])
+                a += 1
+                b += 1
+        out[i] = total
+    return out
