@@ -79,7 +79,7 @@ def parent_blocks(by_node: sp.csr_matrix, children: Children, parent: np.ndarray
     """The blocks of a layer whose weights are `by_node` (nodes × features), each array made by `allocate(name, size,
     dtype)` (`np.empty` by default; a memory-mapped file, to write them without holding them) and filled a group of
     whole parents at a time, in two passes: the first counts each parent's keys, so nothing is copied to grow.
-    At 4×10^6 concepts the leaf layer holds about 330M weights, so the build holds no copy of them beyond `by_node`."""
+    At 4×10^6 concepts the layers hold about 330M weights: the build holds no copy of them beyond `by_node`."""
     allocate = allocate or (lambda name, size, dtype: np.empty(size, dtype=dtype))
     n_features, n_parents = by_node.shape[1], children.indptr.size - 1
     keys_per_parent = np.zeros(n_parents, dtype=np.int64)
