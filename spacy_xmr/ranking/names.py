@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from ..ontology import Ontology
 from ..xmr import normalize_text
+from ..xmr.sparse_ops import pair_dots
 from .pairs import DistinctPairs, binary_rows, concatenated, pair_indexes
 
 MAX_NAMES = 50  # names compared per concept: MEDIC's longest synonym lists add time, not signal
@@ -130,8 +131,8 @@ def _pairwise_string_features(index: NameIndex, mention_keys: Sequence[Sequence[
 
     key_trigrams, key_words = keys.matrices(*index.vocabulary_sizes())
     name_trigrams, name_words = names.matrices(*index.vocabulary_sizes())
-    common_trigrams = np.asarray(key_trigrams[key].multiply(name_trigrams[name]).sum(axis=1)).ravel()
-    common_words = np.asarray(key_words[key].multiply(name_words[name]).sum(axis=1)).ravel()
+    common_trigrams = pair_dots(key_trigrams, name_trigrams, key, name)  # counts: exact in float32
+    common_words = pair_dots(key_words, name_words, key, name)
     chars = _jaccard(common_trigrams, keys.n_trigrams[key], names.n_trigrams[name])
     words = _jaccard(common_words, keys.n_words[key], names.n_words[name])
     same_words = (common_words == keys.n_words[key]) & (common_words == names.n_words[name])

@@ -16,6 +16,7 @@ import numpy as np
 from ..ontology import Ontology
 from ..xmr import normalize_text
 from ..xmr.normalize import singular
+from ..xmr.sparse_ops import pair_dots
 from .names import MAX_NAMES
 from .pairs import DistinctPairs, binary_rows, concatenated, pair_indexes
 
@@ -95,7 +96,7 @@ def stem_features(index: StemIndex, pairs: DistinctPairs) -> np.ndarray:
     width = len(index.stem_ids)
     key_matrix = binary_rows(np.array([i for row in key_stems for i in row], dtype=np.int64),
                              np.array([len(row) for row in key_stems], dtype=np.int64), width)
-    common = np.asarray(key_matrix[key].multiply(binary_rows(names.stem_ids, names.counts, width)[name]).sum(axis=1)).ravel()
+    common = pair_dots(key_matrix, binary_rows(names.stem_ids, names.counts, width), key, name)  # counts: exact in float32
     name_sizes = names.counts[name].astype(np.float64)
     compared = np.stack([common / np.maximum(name_sizes, 1), common / np.maximum(np.asarray(key_sizes, dtype=np.float64)[key], 1),
                          (np.asarray(key_compacts)[key] == names.compacts[name]).astype(np.float64)], axis=1)
