@@ -18,12 +18,21 @@ from pipeline_slice import (
     annotations, gold_examples, linker_only_pipeline, ruler_pipeline, sample_texts, trained_model_dir,
 )
 
-# run in a fresh interpreter: forbid the network and unpickling while loading, print the annotations
+# run in a fresh interpreter: forbid the network and unpickling while loading, print the annotations. numba alone may
+# unpickle: what it cached of the machine code it compiled on this machine (`xmr/compiled_loops.py`), not a file of
+# the pipeline.
 LOAD_AND_ANNOTATE = textwrap.dedent("""
     import json, pickle, socket, sys
+    unpickle = pickle.load, pickle.loads
     def forbidden(*args, **kwargs):
         raise RuntimeError("network or pickle used while loading a pipeline")
-    pickle.load = pickle.loads = forbidden
+    def numba_cache_only(load):
+        def guarded(*args, **kwargs):
+            if not sys._getframe(1).f_globals.get("__name__", "").startswith("numba."):
+                forbidden()
+            return load(*args, **kwargs)
+        return guarded
+    pickle.load, pickle.loads = (numba_cache_only(load) for load in unpickle)
     socket.socket.connect = forbidden
     import spacy
     nlp = spacy.load(sys.argv[1])

@@ -49,11 +49,13 @@ def test_a_loaded_model_reads_its_prediction_indexes_instead_of_building_them(sy
     loaded = XMRModel.load(synthetic_model_dir)
     for module, builder in ((nearest, "top_k_per_row"), (word_key, "learn_rewrites"), (word_key, "word_key")):
         monkeypatch.setattr(module, builder, lambda *args, **kwargs: pytest.fail(f"{builder} called"))
+    monkeypatch.setattr(word_key.WordSetHashes, "of", classmethod(lambda cls, keys: pytest.fail("set hashes computed")))
     loaded.channels["nearest"].prepare()
     loaded.channels["word_key"].prepare()
 
 
-@pytest.mark.parametrize("index_file", ["term_index/indices.npy", "word_labels/data.npy", "rewrites.json", "layer_1/bias.npy"])
+@pytest.mark.parametrize("index_file", ["term_index/indices.npy", "word_labels/data.npy", "rewrites.json", "layer_1/bias.npy",
+                                        "word_key_hashes/rows.npy"])
 def test_a_corrupt_channel_file_is_named(synthetic_model_dir, tmp_path, index_file):
     import shutil
 
@@ -66,7 +68,7 @@ def test_a_corrupt_channel_file_is_named(synthetic_model_dir, tmp_path, index_fi
         XMRModel.load(copy)
 
 
-@pytest.mark.parametrize("index_file", ["term_index", "word_keys.json", "rewrites.json"])
+@pytest.mark.parametrize("index_file", ["term_index", "word_keys.json", "rewrites.json", "word_key_hashes"])
 def test_a_model_saved_without_an_index_builds_it_on_first_use(synthetic_model, synthetic_model_dir, tmp_path, index_file):
     import shutil
 
@@ -132,3 +134,57 @@ def test_max_postings_at_prediction_cuts_the_trained_index_or_builds_a_longer_on
         channel.prepare(XMRConfig.from_dict({"nearest": {"max_postings": asked}}))
         assert (channel.score(batch) != scores[asked]).nnz == 0, (trained, asked)
     assert np.diff(trained_with[0].term_index().indptr).max() > 1  # the trained index, the one saved, is not cut
+
+
+def spelled_word_key_matches(channel, keys: list[str]):
+    """The word-key channel's scores as found by spelling out every key tried (own, substituted, dropped) and looking
+    it up as a string: what `match` finds by set hashes."""
+    from spacy_xmr.xmr.normalize import word_key
+    from spacy_xmr.xmr.sparse_ops import max_over_mapped
+
+    settings, rewrites = channel.settings, channel.rewrites()
+    queries, weights, tried = [], [], []
+    for query, text in enumerate(keys):
+        key = word_key(text)
+        if not key:
+            continue
+        words = frozenset(key.split())
+        substituted, dropped = rewrites.variants(words)
+        for variant, weight in [(words, 1.0)] + [(v, settings.substitution_weight) for v in substituted] + \
+                [(v, settings.drop_weight) for v in dropped]:
+            if weight > 0:
+                queries.append(query), weights.append(weight), tried.append(" ".join(sorted(variant)))
+    rows = channel._word_keys.rows_of(tried)
+    found = rows >= 0
+    matches = max_over_mapped(np.array(queries)[found], np.array(weights, dtype=np.float32)[found],
+                              channel._word_labels[rows[found]], (len(keys), channel.examples.n_concepts), weighted=True)
+    return matches, int((found & (np.array(weights) < 1)).sum())
+
+
+@pytest.mark.parametrize("colliding", [False, True])
+def test_word_keys_looked_up_by_set_hash_match_the_spelled_keys(synthetic_model, synthetic_mentions, monkeypatch, colliding):
+    from spacy_xmr.xmr import word_set_hashes
+    from spacy_xmr.xmr.channels import word_key
+
+    channel = synthetic_model.channels["word_key"]
+    keys = [normalize_text(text) for text in TEXTS + [mention.text for mention in synthetic_mentions["dev"]]]
+    if colliding:  # every key of n words hashes to n: only the comparison of the spelled keys tells them apart
+        for module in (word_set_hashes, word_key):
+            monkeypatch.setattr(module, "word_hash", lambda word: 1)
+        monkeypatch.setattr(channel, "_word_hashes", None)
+    expected, rewritten = spelled_word_key_matches(channel, keys)
+    assert rewritten > 0 and expected.nnz > 0  # substituted or dropped keys were found, not only the queries' own
+    assert (channel.match(keys) != expected).nnz == 0
+
+
+def test_word_key_hashes_that_do_not_match_the_word_keys_fail_the_load(synthetic_model_dir, tmp_path):
+    import shutil
+
+    from spacy_xmr.xmr import XMRModel
+
+    copy = tmp_path / "model"
+    shutil.copytree(synthetic_model_dir, copy)
+    for name in ("hashes", "rows"):
+        np.save(copy / "word_key_hashes" / f"{name}.npy", np.zeros(3, dtype=np.uint64 if name == "hashes" else np.int64))
+    with pytest.raises(ModelLoadError, match="word_key_hashes: 3 hashes for"):
+        XMRModel.load(copy)

@@ -12,12 +12,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import ModelLoadError
-from ..arrays import load_json, load_matrix, reading, save_json, save_matrix, stored
+from ..arrays import load_arrays, load_json, load_matrix, reading, save_arrays, save_json, save_matrix, stored
 from ..example_strings import ExampleStrings
 from ..normalize import word_key
 from ..rewrites import Rewrites, learn_rewrites
 from ..sparse_ops import max_over_mapped, scale_rows_to_max_one
 from ..string_table import StringTable, load_strings, save_strings
+from ..word_set_hashes import MASK, WordSetHashes, set_hash, word_hash
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 
 WORD_KEYS_FILE, WORD_KEY_TABLE = "word_keys.json", "word_key_table"
 WORD_LABELS_FILE, REWRITES_FILE = "word_labels", "rewrites.json"
+WORD_KEY_HASHES = "word_key_hashes"  # the word keys' set hashes (folders saved before them compute them on first use)
+
+
+def _rewritten(words: frozenset, less: str | None, plus: str | None) -> frozenset:
+    """`words` less one word and plus another (either may be None)."""
+    if less is not None:
+        words = words - {less}
+    return words | {plus} if plus is not None else words
 
 
 class WordKeyChannel(Channel):
@@ -36,6 +45,7 @@ class WordKeyChannel(Channel):
         self._word_keys: StringTable | None = None
         self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
         self._rewrites: Rewrites | None = None
+        self._word_hashes: WordSetHashes | None = None  # the word keys by `set_hash`
 
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "WordKeyChannel":
@@ -43,6 +53,7 @@ class WordKeyChannel(Channel):
 
     def prepare(self, config: "XMRConfig | None" = None) -> None:
         self.rewrites()
+        self._hashes()
 
     def _word_index(self) -> None:
         """Group the example strings by word key (a function of the stored strings, built on first use)."""
@@ -74,32 +85,42 @@ class WordKeyChannel(Channel):
 
     def match(self, keys: list[str]) -> sp.csr_matrix:
         """queries × concepts: support (best 1) of each concept for the query's word key, or that times
-        `substitution_weight` / `drop_weight` for a key one learned rewrite away; the best per concept."""
+        `substitution_weight` / `drop_weight` for a key one learned rewrite away; the best per concept.
+
+        Each key tried is looked up by its hash as a set of words (`word_set_hashes.py`), and spelled out only where
+        that hash is stored, to be compared with the stored key."""
         self._word_index()
         substitution_weight, drop_weight = self.settings.substitution_weight, self.settings.drop_weight
         rewrites = self.rewrites() if substitution_weight or drop_weight else Rewrites()
-        queries, tried, weights = [], [], []
-
-        def add(query: int, words, weight: float) -> None:
-            if weight > 0:
-                queries.append(query)
-                tried.append(" ".join(sorted(words)))
-                weights.append(weight)
-
+        tried: list[tuple[int, float, int, frozenset, str | None, str | None]] = []  # query, weight, hash, words, less, plus
         for query, text in enumerate(keys):
             key = word_key(text)
             if not key:
                 continue
-            add(query, key.split(), 1.0)
-            substituted, dropped = rewrites.variants(frozenset(key.split()))
-            for words in substituted:
-                add(query, words, substitution_weight)
-            for words in dropped:
-                add(query, words, drop_weight)
-        rows = self._word_keys.rows_of(tried)
-        found = rows >= 0
-        return max_over_mapped(np.array(queries, dtype=np.int64)[found], np.array(weights, dtype=np.float32)[found],
-                               self._word_labels[rows[found]], (len(keys), self.examples.n_concepts), weighted=True)
+            words = frozenset(key.split())
+            own = set_hash(words)
+            tried.append((query, 1.0, own, words, None, None))
+            for word in words:
+                rest_hash = (own - word_hash(word)) & MASK
+                if substitution_weight > 0:
+                    tried.extend((query, substitution_weight, (rest_hash + word_hash(other)) & MASK, words, word, other)
+                                 for other in rewrites.substitutes.get(word, ()) if other == word or other not in words)
+                if drop_weight > 0 and word in rewrites.droppable and len(words) > 1:
+                    tried.append((query, drop_weight, rest_hash, words, word, None))
+        which, rows = self._hashes().candidates(np.array([item[2] for item in tried], dtype=np.uint64))
+        spelled = [" ".join(sorted(_rewritten(*tried[i][3:]))) for i in which.tolist()]
+        found = np.array([stored == wanted for stored, wanted in zip(self._word_keys.at(rows), spelled)], dtype=bool)
+        which, rows = which[found], rows[found]
+        queries = np.array([tried[i][0] for i in which.tolist()], dtype=np.int64)
+        weights = np.array([tried[i][1] for i in which.tolist()], dtype=np.float32)
+        return max_over_mapped(queries, weights, self._word_labels[rows], (len(keys), self.examples.n_concepts), weighted=True)
+
+    def _hashes(self) -> WordSetHashes:
+        """The word keys' set hashes: saved with the model, or computed on first use (seconds at 10^6 concepts)."""
+        if self._word_hashes is None:
+            self._word_index()
+            self._word_hashes = WordSetHashes.of(self._word_keys)
+        return self._word_hashes
 
     def how_reached(self, query: str, concept: int) -> dict:
         """The word key by which `query` (normalised) reaches the concept of column `concept`: its own, or one learned
@@ -121,6 +142,8 @@ class WordKeyChannel(Channel):
         if self._word_keys is not None:
             save_strings(directory, self._word_keys, WORD_KEY_TABLE, WORD_KEYS_FILE)
             save_matrix(directory / WORD_LABELS_FILE, self._word_labels)
+        if self._word_hashes is not None:
+            save_arrays(directory / WORD_KEY_HASHES, hashes=self._word_hashes.hashes, rows=self._word_hashes.rows)
         if self._rewrites is not None:
             save_json(directory / REWRITES_FILE, [{"min_concepts": self.settings.rewrite_min_concepts, **self._rewrites.to_dict()}])
 
@@ -135,6 +158,12 @@ class WordKeyChannel(Channel):
                 raise ModelLoadError(f"{directory / WORD_LABELS_FILE}: shape {word_labels.shape} does not match {len(word_keys)} "
                                      f"word keys × {parts.examples.n_concepts} concepts; delete it, {WORD_KEYS_FILE} and {WORD_KEY_TABLE} to rebuild them")
             channel._word_keys, channel._word_labels = word_keys, word_labels
+            if stored(directory / WORD_KEY_HASHES):
+                hashes = WordSetHashes(**load_arrays(directory / WORD_KEY_HASHES, "hashes", "rows"))
+                if len(hashes.hashes) != len(word_keys) or len(hashes.rows) != len(word_keys):
+                    raise ModelLoadError(f"{directory / WORD_KEY_HASHES}: {len(hashes.hashes)} hashes for {len(word_keys)} word "
+                                         f"keys; delete it to compute them again on first use")
+                channel._word_hashes = hashes
         if (directory / REWRITES_FILE).exists():
             with reading(directory / REWRITES_FILE):
                 saved = {int(r["min_concepts"]): r for r in load_json(directory / REWRITES_FILE)}
