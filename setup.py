@@ -21,7 +21,7 @@ setup(
         "spacy>=3.7,<3.9",
         "bioc>=2.0",
         "numpy>=1.24",
-        "numba>=0.59",  # the beam search's per-query kernel (`xmr/compiled_loops.py`)
+        "numba>=0.59",  # the compiled loops of prediction (`xmr/compiled_loops.py`)
         "scipy>=1.10",
         "scikit-learn>=1.3",
         "torch>=2.1,<3",

@@ -14,6 +14,8 @@ from typing import Iterable
 
 import numpy as np
 
+from .string_table import rows_with_hashes
+
 MASK = (1 << 64) - 1
 
 
@@ -41,10 +43,4 @@ class WordSetHashes:
 
     def candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(which of `hashes`, row) for every stored key of an equal hash: a row per match, usually none or one."""
-        order = np.argsort(hashes)  # sorted, the searches walk the table forward (12× faster at 10^6 concepts)
-        ordered = hashes[order]
-        starts = np.searchsorted(self.hashes, ordered, side="left")
-        counts = np.searchsorted(self.hashes, ordered, side="right") - starts
-        which = np.repeat(order, counts)
-        offsets = np.arange(which.size) - np.repeat(np.cumsum(counts) - counts, counts)
-        return which, self.rows[np.repeat(starts, counts) + offsets]
+        return rows_with_hashes(self.hashes, self.rows, hashes)
