@@ -17,6 +17,7 @@ import numpy as np
 from ..corpus.mention import Mention
 from ..ontology import Ontology
 from ..xmr import CandidateEvidence, normalize_text, texts_to_link
+from ..xmr.runs import places_in_runs
 from .names import NameIndex, string_features
 from .pairs import DistinctPairs, factorize
 from .stems import StemIndex, stem_features
@@ -160,7 +161,7 @@ class _Rows:
     def of(cls, evidence: Sequence[Sequence[CandidateEvidence]]) -> "_Rows":
         sizes = np.array([len(candidates) for candidates in evidence], dtype=np.int64)
         owners = np.repeat(np.arange(len(evidence)), sizes)
-        places = np.arange(len(owners)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        places = places_in_runs(sizes)
         flat = [candidate for candidates in evidence for candidate in candidates]
         concepts, concept_of = factorize([c.concept_id for c in flat])
         return cls(owners, places, concepts, concept_of, np.array([c.score for c in flat], dtype=np.float64), len(evidence))

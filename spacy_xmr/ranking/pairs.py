@@ -14,6 +14,8 @@ from typing import Hashable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ..xmr.runs import places_in_runs
+
 
 def factorize(values: Sequence[Hashable]) -> tuple[list, np.ndarray]:
     """The distinct values in order of first appearance, and the index of each value among them."""
@@ -63,6 +65,6 @@ def pair_indexes(key_start, key_count, name_start, name_count) -> tuple[np.ndarr
     keys outer, names inner."""
     sizes = key_count * name_count
     group = np.repeat(np.arange(len(sizes)), sizes)
-    offset = np.arange(len(group)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    offset = places_in_runs(sizes)
     names_per_key = name_count[group]
     return group, key_start[group] + offset // names_per_key, name_start[group] + offset % names_per_key

@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .arrays import index_dtype
+from .runs import places_in_runs, run_cells
 
 BLOCK_WEIGHTS = 1 << 21  # weights sorted at once while blocks are built (bounds the build's memory: about 100 bytes a weight)
 
@@ -33,20 +34,17 @@ class Children:
 
     def ranks(self) -> np.ndarray:
         """Each node's rank among its parent's children."""
-        sizes = np.diff(self.indptr)
         rank = np.empty(self.nodes.size, dtype=np.int64)
-        rank[self.nodes] = np.arange(self.nodes.size) - np.repeat(self.indptr[:-1], sizes)
+        rank[self.nodes] = places_in_runs(np.diff(self.indptr))
         return rank
 
     def opened(self, beam: sp.csr_matrix) -> sp.csr_matrix:
         """queries × nodes: the children of each query's beam parents, each with its parent's score (`beam @ C.T`), a
         run of a parent's children per beam cell, in the beam's order: the order `block_products` answers in."""
         counts = np.diff(self.indptr)[beam.indices]
-        starts = np.repeat(self.indptr[beam.indices], counts)
-        within = np.arange(starts.size) - np.repeat(np.cumsum(counts) - counts, counts)
         indptr = np.concatenate([[0], np.cumsum(counts)])[beam.indptr]
-        return sp.csr_matrix((np.repeat(beam.data, counts), self.nodes[starts + within], indptr),
-                             shape=(beam.shape[0], self.nodes.size))
+        nodes = self.nodes[run_cells(self.indptr[beam.indices], counts)]
+        return sp.csr_matrix((np.repeat(beam.data, counts), nodes, indptr), shape=(beam.shape[0], self.nodes.size))
 
 
 @dataclass
@@ -83,7 +81,7 @@ def parent_blocks(by_node: sp.csr_matrix, children: Children, parent: np.ndarray
     allocate = allocate or (lambda name, size, dtype: np.empty(size, dtype=dtype))
     n_features, n_parents = by_node.shape[1], children.indptr.size - 1
     keys_per_parent = np.zeros(n_parents, dtype=np.int64)
-    for _, _, keys, _, first in _sorted_groups(by_node, children, parent):
+    for _, _, keys, first, _ in _sorted_groups(by_node, children, parent):
         keys_per_parent += np.bincount(keys[first] // n_features, minlength=n_parents)
     n_keys = int(keys_per_parent.sum())
     largest_family = int(np.diff(children.indptr).max(initial=0))
@@ -97,11 +95,11 @@ def parent_blocks(by_node: sp.csr_matrix, children: Children, parent: np.ndarray
     )
     blocks.parent_keys[0] = 0
     np.cumsum(keys_per_parent, out=blocks.parent_keys[1:])
-    for (start, stop), done, keys, sorted_block, first in _sorted_groups(by_node, children, parent):
+    for (start, stop), done, keys, first, sorted_payload in _sorted_groups(by_node, children, parent):
         key_range = slice(blocks.parent_keys[start], blocks.parent_keys[stop])
         blocks.key_features[key_range] = keys[first] % n_features
         blocks.key_starts[key_range] = done.start + first
-        blocks.child_ranks[done], blocks.weights[done] = sorted_block
+        blocks.child_ranks[done], blocks.weights[done] = sorted_payload()
     blocks.key_starts[n_keys] = by_node.nnz
     blocks.node_lengths[:] = np.diff(by_node.indptr)
     return blocks
@@ -109,8 +107,9 @@ def parent_blocks(by_node: sp.csr_matrix, children: Children, parent: np.ndarray
 
 def _sorted_groups(by_node: sp.csr_matrix, children: Children, parent: np.ndarray):
     """Per group of whole parents (about `BLOCK_WEIGHTS` weights): its parents (start, stop), its weights' place in
-    the blocks, their keys (parent × n_features + feature) sorted, their (child ranks, weights) in that order, and
-    each key's first weight. Within a key, the children stay in node order."""
+    the blocks, their keys (parent × n_features + feature) sorted, each key's first weight, and a function that
+    gathers their (child ranks, weights) in that order (the counting pass reads no weight). Within a key, the children
+    stay in node order."""
     n_parents = children.indptr.size - 1
     lengths, rank = np.diff(by_node.indptr), children.ranks()
     parent_ends = np.concatenate([[0], np.cumsum(lengths[children.nodes])])[children.indptr]  # weights before each parent
@@ -118,13 +117,14 @@ def _sorted_groups(by_node: sp.csr_matrix, children: Children, parent: np.ndarra
     while start < n_parents:
         stop = max(start + 1, int(np.searchsorted(parent_ends, parent_ends[start] + BLOCK_WEIGHTS, side="right")) - 1)
         group = children.nodes[children.indptr[start]:children.indptr[stop]]
-        block = by_node[group]
-        per_row = np.diff(block.indptr)
-        keys = np.repeat(parent[group].astype(np.int64), per_row) * by_node.shape[1] + block.indices
+        cells = run_cells(by_node.indptr[group], lengths[group])
+        keys = np.repeat(parent[group].astype(np.int64), lengths[group]) * by_node.shape[1] + by_node.indices[cells]
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        sorted_block = np.repeat(rank[group], per_row)[order], block.data[order]
-        yield (start, stop), slice(parent_ends[start], parent_ends[stop]), keys, sorted_block, np.flatnonzero(np.diff(keys, prepend=-1))
+        sorted_payload = lambda group=group, cells=cells, order=order: (np.repeat(rank[group], lengths[group])[order],
+                                                                        by_node.data[cells[order]])
+        first = np.flatnonzero(np.diff(keys, prepend=-1))
+        yield (start, stop), slice(parent_ends[start], parent_ends[stop]), keys, first, sorted_payload
         start = stop
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .arrays import index_dtype
+from .runs import places_in_runs, run_cells
 
 
 LONG_ROW_RUNS = 16  # runs per kept cell in which `top_k_per_row` looks for a lower bound of a long row's k-th value
@@ -183,19 +184,17 @@ def top_k_per_row(matrix: sp.csr_matrix, k: int, chunk_cells: int = 1 << 21) -> 
     kept_rows, kept_cols, kept_values = [], [], []
     lo = np.searchsorted(lengths[by_length], k, side="right")  # rows with <= k entries are kept whole
     short = by_length[:lo]
-    short_rows = np.repeat(short, lengths[short])
-    starts = np.repeat(matrix.indptr[short], lengths[short])
-    offsets = np.arange(short_rows.size) - np.repeat(np.cumsum(lengths[short]) - lengths[short], lengths[short])
-    kept_rows.append(short_rows)
-    kept_cols.append(matrix.indices[starts + offsets])
-    kept_values.append(matrix.data[starts + offsets])
+    short_cells = run_cells(matrix.indptr[short], lengths[short])
+    kept_rows.append(np.repeat(short, lengths[short]))
+    kept_cols.append(matrix.indices[short_cells])
+    kept_values.append(matrix.data[short_cells])
     while lo < by_length.size:
         width = int(lengths[by_length[min(lo + max(1, chunk_cells // max(int(lengths[by_length[lo]]), 1)), by_length.size) - 1]])
         hi = min(by_length.size, lo + max(1, chunk_cells // width))
         chunk = by_length[lo:hi]
         width = int(lengths[chunk].max())
         chunk_rows = np.repeat(np.arange(chunk.size), lengths[chunk])
-        position = np.arange(chunk_rows.size) - np.repeat(np.cumsum(lengths[chunk]) - lengths[chunk], lengths[chunk])
+        position = places_in_runs(lengths[chunk])
         source = np.repeat(matrix.indptr[chunk], lengths[chunk]) + position
         values = np.full((chunk.size, width), -np.inf, dtype=np.float32)
         columns = np.zeros((chunk.size, width), dtype=matrix.indices.dtype)
@@ -260,8 +259,7 @@ def _without_cells_below_kth(matrix: sp.csr_matrix, lengths: np.ndarray, k: int)
     segment_lengths = np.concatenate([lengths[short_rows], ends[row, run] - starts[row, run]])[order]
     segment_rows = np.concatenate([short_rows, long_rows[row]])[order]
     segment_bounds = np.concatenate([np.full(short_rows.size, -np.inf, dtype=matrix.data.dtype), bounds[row]])[order]
-    cells = np.arange(segment_lengths.sum()) + np.repeat(segment_starts - np.cumsum(segment_lengths) + segment_lengths,
-                                                         segment_lengths)
+    cells = run_cells(segment_starts, segment_lengths)
     at_least = matrix.data[cells] >= np.repeat(segment_bounds, segment_lengths)
     counts = np.bincount(np.repeat(segment_rows, segment_lengths)[at_least], minlength=lengths.size)
     kept = cells[at_least]

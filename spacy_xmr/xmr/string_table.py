@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ModelLoadError
 from .arrays import load_arrays, load_json, save_arrays, save_json, stored
+from .runs import run_cells
 
 TABLE_PARTS = ("data", "offsets", "hashes", "rows")
 ITERATION_BLOCK = 65_536  # strings decoded at once when iterating
@@ -36,9 +37,7 @@ def rows_with_hashes(sorted_hashes: np.ndarray, rows: np.ndarray, hashes: np.nda
     ordered = hashes[order]
     starts = np.searchsorted(sorted_hashes, ordered, side="left")
     counts = np.searchsorted(sorted_hashes, ordered, side="right") - starts
-    which = np.repeat(order, counts)
-    offsets = np.arange(which.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return which, rows[np.repeat(starts, counts) + offsets]
+    return np.repeat(order, counts), rows[run_cells(starts, counts)]
 
 
 class StringTable(Sequence[str]):
