@@ -37,7 +37,7 @@ def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
     out = Path(output).resolve()
     for path in inputs:
         if path is not None and Path(path).resolve() == out:
-            raise FileExistsError(f"{output}: refusing to overwrite the input file {path}; choose another output path")
+            raise FileExistsError(f"{output}: refusing to overwrite the input {path}; choose another output path")
 
 
 @contextlib.contextmanager

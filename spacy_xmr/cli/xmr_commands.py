@@ -1,5 +1,5 @@
-"""`spacy-xmr train-xmr`, `apply-xmr` and `train-dense-encoder`: fit the XMR candidate generator, write its
-candidates, and fine-tune an encoder for its dense channel."""
+"""`spacy-xmr train-xmr`, `apply-xmr`, `upgrade-xmr` and `train-dense-encoder`: fit the XMR candidate generator, write
+its candidates, save an older model folder as this version does, and fine-tune an encoder for its dense channel."""
 from __future__ import annotations
 
 import time
@@ -111,6 +111,23 @@ def apply_xmr_command(
     warning = untrained_types_warning(written)
     if warning:
         msg.warn(warning)
+
+
+@app.command("upgrade-xmr")
+def upgrade_xmr_command(
+    model: Path = typer.Option(..., "--model", exists=True, file_okay=False,
+                               help="An XMR model folder (train-xmr) or a spaCy pipeline folder with xmr_linker components."),
+    output: Path = typer.Option(..., "--output", file_okay=False, help="Folder to write (replaced atomically; never the input)."),
+) -> None:
+    """Save an older model or pipeline folder as this version does: the arrays memory-mapped, and the indexes that an
+    older folder makes each loading process build for itself stored with it, so that processes share them."""
+    from ..workflows.upgrade import upgrade_folder
+
+    try:
+        added = upgrade_folder(model, output)
+    except (SpacyXmrError, OSError) as err:
+        msg.fail("upgrade-xmr failed", str(err), exits=1)
+    msg.good(f"Wrote {output}", f"new files in: {', '.join(added)}" if added else "no new files: the folder was up to date")
 
 
 @app.command("train-dense-encoder")

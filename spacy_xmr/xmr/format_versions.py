@@ -59,7 +59,8 @@ def read_header(path: Path) -> tuple[dict, XMRConfig]:
                              f"{', '.join(map(str, READABLE_VERSIONS))}; retrain the model with this version")
     if version < FORMAT_VERSION:
         logger.info("%s: model format %s, whose arrays are read into memory, not memory-mapped and shared between "
-                    "processes; `XMRModel.load(old).save(new)` writes it in format %s", path.parent, version, FORMAT_VERSION)
+                    "processes; `spacy-xmr upgrade-xmr --model %s --output NEW` writes it in format %s", path.parent, version,
+                    path.parent, FORMAT_VERSION)
     config = header.get("config")
     if version == 2 and isinstance(config, dict):
         config = config_from_v2(config)
