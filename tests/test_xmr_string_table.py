@@ -27,7 +27,7 @@ def test_a_table_holds_its_strings_in_order_and_finds_each_by_value():
 
 
 def test_strings_whose_hashes_collide_are_told_apart_by_their_bytes(monkeypatch):
-    monkeypatch.setattr(string_table, "_hash", lambda encoded: len(encoded) % 2)  # many strings share each hash
+    monkeypatch.setattr(string_table, "bytes_hash", lambda encoded: len(encoded) % 2)  # many strings share each hash
     table = StringTable.of(STRINGS)
     assert table.rows_of(STRINGS + ["zz", "q"]).tolist() == list(range(len(STRINGS))) + [-1, -1]
 

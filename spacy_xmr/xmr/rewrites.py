@@ -13,11 +13,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 
 def _rewritable(word: str) -> bool:
     return len(word) >= 2 and not any(c.isdigit() for c in word)
+
+
+def rewritten(words: frozenset[str], less: str | None, plus: str | None) -> frozenset[str]:
+    """`words` with `less` replaced by `plus`, or dropped where `plus` is None (an edit of `Rewrites.edits`); `words`
+    itself where `less` is None too."""
+    rest = words - {less} if less is not None else words
+    return rest | {plus} if plus is not None else rest
 
 
 @dataclass
@@ -25,14 +32,21 @@ class Rewrites:
     substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word → words that may replace it
     droppable: frozenset[str] = frozenset()
 
+    def edits(self, words: frozenset[str]) -> Iterator[tuple[str, str | None]]:
+        """The learned rewrites that apply to `words`, as (word, its substitute), or (word, None) for a word dropped
+        (never the only one): the one rule both the word-key channel's lookups and `variants` follow."""
+        for word in words:
+            for other in self.substitutes.get(word, ()):
+                if other == word or other not in words:
+                    yield word, other
+            if word in self.droppable and len(words) > 1:
+                yield word, None
+
     def variants(self, words: frozenset[str]) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
         """The word sets one substitution away and one dropped word away from `words`."""
         substituted, dropped = [], []
-        for word in words:
-            rest = words - {word}
-            substituted.extend(rest | {other} for other in self.substitutes.get(word, ()) if other not in rest)
-            if word in self.droppable and rest:
-                dropped.append(rest)
+        for less, plus in self.edits(words):
+            (dropped if plus is None else substituted).append(rewritten(words, less, plus))
         return substituted, dropped
 
     def to_dict(self) -> dict:

@@ -25,7 +25,7 @@ TABLE_PARTS = ("data", "offsets", "hashes", "rows")
 ITERATION_BLOCK = 65_536  # strings decoded at once when iterating
 
 
-def _hash(encoded: bytes) -> int:
+def bytes_hash(encoded: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(encoded, digest_size=8).digest(), "little")
 
 
@@ -57,7 +57,7 @@ class StringTable(Sequence[str]):
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(item) for item in encoded], out=offsets[1:])
         data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        hashes = np.fromiter((_hash(item) for item in encoded), dtype=np.uint64, count=len(encoded))
+        hashes = np.fromiter((bytes_hash(item) for item in encoded), dtype=np.uint64, count=len(encoded))
         rows = np.argsort(hashes, kind="stable")
         return cls(data, offsets, hashes[rows], rows.astype(np.int64))
 
@@ -93,7 +93,7 @@ class StringTable(Sequence[str]):
     def rows_of(self, texts: Sequence[str]) -> np.ndarray:
         """The row of each text, -1 where the table does not hold it."""
         encoded = [text.encode("utf8") for text in texts]
-        hashes = np.fromiter((_hash(item) for item in encoded), dtype=np.uint64, count=len(encoded))
+        hashes = np.fromiter((bytes_hash(item) for item in encoded), dtype=np.uint64, count=len(encoded))
         text, candidates = rows_with_hashes(self._hashes, self._rows, hashes)
         begins, ends = self._offsets[candidates].tolist(), self._offsets[candidates + 1].tolist()
         found, data = np.full(len(encoded), -1, dtype=np.int64), self._bytes

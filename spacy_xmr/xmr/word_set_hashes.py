@@ -8,20 +8,19 @@ is found are spelled out, to be compared with the stored key (a hash collision n
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 
-from .string_table import rows_with_hashes
+from .string_table import bytes_hash, rows_with_hashes
 
 MASK = (1 << 64) - 1
 
 
 @functools.lru_cache(maxsize=1 << 20)
 def word_hash(word: str) -> int:
-    return int.from_bytes(hashlib.blake2b(word.encode("utf8"), digest_size=8).digest(), "little")
+    return bytes_hash(word.encode("utf8"))
 
 
 def set_hash(words: Iterable[str]) -> int:

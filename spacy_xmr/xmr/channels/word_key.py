@@ -15,7 +15,7 @@ from ...errors import ModelLoadError
 from ..arrays import load_arrays, load_json, load_matrix, reading, save_arrays, save_json, save_matrix, stored
 from ..example_strings import ExampleStrings
 from ..normalize import word_key
-from ..rewrites import Rewrites, learn_rewrites
+from ..rewrites import Rewrites, learn_rewrites, rewritten
 from ..sparse_ops import max_over_mapped, scale_rows_to_max_one
 from ..string_table import StringTable, load_strings, save_strings
 from ..word_set_hashes import MASK, WordSetHashes, set_hash, word_hash
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 WORD_KEYS_FILE, WORD_KEY_TABLE = "word_keys.json", "word_key_table"
 WORD_LABELS_FILE, REWRITES_FILE = "word_labels", "rewrites.json"
 WORD_KEY_HASHES = "word_key_hashes"  # the word keys' set hashes (folders saved before them compute them on first use)
-
-
-def _rewritten(words: frozenset, less: str | None, plus: str | None) -> frozenset:
-    """`words` less one word and plus another (either may be None)."""
-    if less is not None:
-        words = words - {less}
-    return words | {plus} if plus is not None else words
 
 
 class WordKeyChannel(Channel):
@@ -100,15 +93,13 @@ class WordKeyChannel(Channel):
             words = frozenset(key.split())
             own = set_hash(words)
             tried.append((query, 1.0, own, words, None, None))
-            for word in words:
-                rest_hash = (own - word_hash(word)) & MASK
-                if substitution_weight > 0:
-                    tried.extend((query, substitution_weight, (rest_hash + word_hash(other)) & MASK, words, word, other)
-                                 for other in rewrites.substitutes.get(word, ()) if other == word or other not in words)
-                if drop_weight > 0 and word in rewrites.droppable and len(words) > 1:
-                    tried.append((query, drop_weight, rest_hash, words, word, None))
+            for less, plus in rewrites.edits(words):
+                weight = drop_weight if plus is None else substitution_weight
+                if weight > 0:
+                    rest = (own - word_hash(less)) & MASK
+                    tried.append((query, weight, rest if plus is None else (rest + word_hash(plus)) & MASK, words, less, plus))
         which, rows = self._hashes().candidates(np.array([item[2] for item in tried], dtype=np.uint64))
-        spelled = [" ".join(sorted(_rewritten(*tried[i][3:]))) for i in which.tolist()]
+        spelled = [" ".join(sorted(rewritten(*tried[i][3:]))) for i in which.tolist()]
         found = np.array([stored == wanted for stored, wanted in zip(self._word_keys.at(rows), spelled)], dtype=bool)
         which, rows = which[found], rows[found]
         queries = np.array([tried[i][0] for i in which.tolist()], dtype=np.int64)
