@@ -276,7 +276,8 @@ def watched_run(n_concepts: int, args: argparse.Namespace) -> dict:
                 else:
                     lines.append(line)
         figures = watch.figures()
-        if args.keep_model and process.returncode == 0:
+        saved = any(name == "first_call" for name, _ in watch.phases)  # training wrote the whole model before it
+        if args.keep_model and saved:
             kept = args.keep_model / str(n_concepts)
             shutil.rmtree(kept, ignore_errors=True)
             kept.parent.mkdir(parents=True, exist_ok=True)
@@ -307,7 +308,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "xmr_scale.json")
     parser.add_argument("--keep-model", type=Path,
                         help="move each size's trained model folder to DIR/<concepts> (for benchmarks/nearest_postings.py) "
-                             "instead of removing it")
+                             "instead of removing it, also when a later phase is stopped")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--directory", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
