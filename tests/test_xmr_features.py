@@ -154,15 +154,20 @@ def test_top_k_per_row_matches_sorting(seed, k, chunk):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), chunk=st.integers(1, 500))
-def test_product_at_matches_dense_product(seed, chunk):
+@given(seed=st.integers(0, 10_000), right_density=st.floats(0.01, 0.6))
+def test_product_at_gives_scipys_floats(seed, right_density):
+    """Rows whose terms write fewer cells than a row holds and more (the two ways the dense row is cleared), empty
+    pattern rows, and a left operand whose indices are not sorted (scipy adds in stored order)."""
     left = sp.random(17, 30, density=0.2, format="csr", random_state=seed, dtype=np.float32)
-    right = sp.random(30, 25, density=0.2, format="csr", random_state=seed + 1, dtype=np.float32)
+    right = sp.random(30, 25, density=right_density, format="csr", random_state=seed + 1, dtype=np.float32)
     pattern = sp.random(17, 25, density=0.3, format="csr", random_state=seed + 2, dtype=np.float32)
     pattern.sort_indices()
+    reversed_left = sp.csr_matrix((np.concatenate([left.data[a:b][::-1] for a, b in zip(left.indptr[:-1], left.indptr[1:])]),
+                                   np.concatenate([left.indices[a:b][::-1] for a, b in zip(left.indptr[:-1], left.indptr[1:])]),
+                                   left.indptr), shape=left.shape)
     rows, cols = pattern.nonzero()  # CSR order: the order product_at returns its values in
-    expected = (left @ right).toarray()[rows, cols]
-    assert np.allclose(product_at(left, right, pattern, chunk_cells=chunk), expected, atol=1e-5)
+    for operand in (left, reversed_left):
+        assert np.array_equal(product_at(operand, right, pattern), (operand @ right).toarray()[rows, cols])
 
 
 @settings(max_examples=25, deadline=None)
@@ -198,6 +203,20 @@ def test_product_float64_sums_each_row_as_the_whole_product_without_a_float64_co
 def test_max_per_cell_keeps_the_largest_value():
     result = max_per_cell(np.array([0, 0, 1, 0]), np.array([2, 2, 1, 3]), np.array([0.1, 0.7, 0.3, 0.2]), (2, 4))
     assert np.allclose(result.toarray(), [[0, 0, 0.7, 0.2], [0, 0.3, 0, 0]])
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_cells=st.integers(0, 300), rows_ascending=st.booleans())
+def test_max_per_cell_equals_a_dense_maximum_in_canonical_form(seed, n_cells, rows_ascending):
+    rng = np.random.default_rng(seed)
+    rows, cols = rng.integers(0, 9, n_cells), rng.integers(0, 12, n_cells)  # many repeated cells
+    rows = np.sort(rows) if rows_ascending else rows
+    values = rng.random(n_cells).astype(np.float32)
+    expected = np.zeros((9, 12), dtype=np.float32)
+    np.maximum.at(expected, (rows, cols), values)
+    result = max_per_cell(rows, cols, values, (9, 12))
+    assert np.array_equal(result.toarray(), expected) and result.nnz == np.count_nonzero(expected)
+    assert result.has_canonical_format  # sorted columns, each cell once: what scipy's sums and maxima expect
 
 
 def test_top_k_per_row_breaks_ties_by_column_whatever_the_batch():

@@ -19,7 +19,7 @@ def test_blocks_are_the_same_built_from_the_weights_or_from_an_older_folders_tra
     built = random_layer(seed)
     transposed = random_layer(seed)
     transposed.use_transposed(transposed.weights.T.tocsr())
-    assert np.array_equal(built.node_lengths(), np.bincount(built.weights.indices, minlength=40))
+    assert np.array_equal(built.blocks().node_lengths, np.bincount(built.weights.indices, minlength=40))
     for name, array in built.blocks().arrays("").items():
         assert np.array_equal(array, transposed.blocks().arrays("")[name]), name
     assert "by_node" not in transposed._cache  # the transposed weights are let go once the blocks are built

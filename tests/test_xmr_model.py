@@ -198,7 +198,6 @@ def test_label_embeddings_with_name_features_build_another_tree_that_still_finds
 
 def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(model, ncbi_slice, monkeypatch):
     from spacy_xmr.xmr import model as model_module
-    from spacy_xmr.xmr.channels import nearest
 
     texts = [alias for alias, _ in ncbi_slice[0].aliases()][: 3 * model_module.MIN_ROWS_PER_THREAD] + ["", "cancer"]
     try:
@@ -208,11 +207,9 @@ def test_threaded_and_chunked_batches_score_like_one_call_and_like_single_texts(
         three = model.score_matrix(texts, top_k=10)
         monkeypatch.setattr(model_module, "MAX_ROWS_PER_CHUNK", 7)
         chunked = model.score_matrix(texts, top_k=10)
-        monkeypatch.setattr(nearest, "PAIRS_AT_ONCE", {"cpu": 50})  # the nearest-neighbour shortlist in many small products
-        small_products = model.score_matrix(texts, top_k=10)
     finally:
         model.n_jobs = None
-    for other in (three, chunked, small_products):
+    for other in (three, chunked):
         for name in ("data", "indices", "indptr"):
             assert np.array_equal(getattr(one, name), getattr(other, name))
     assert model.score_matrix([], top_k=10).shape == (0, one.shape[1])
@@ -228,7 +225,7 @@ def test_beam_search_kernels_give_the_same_scores(model, ncbi_slice, monkeypatch
     monkeypatch.setattr(beam, "block_products", lambda *args: used.append("blocks") or block_products(*args))
     scores = {}
     for kernel, step_cost in (("product", 10**12), ("blocks", -10**12)):  # a step cost that makes one kernel the cheaper
-        monkeypatch.setattr(beam, "PER_QUERY_STEP_COST", step_cost)
+        monkeypatch.setattr(beam, "SEARCH_STEP_COST", step_cost)
         scores[kernel] = model.score_matrix(texts, top_k=20)
         assert ("blocks" in used) == (kernel == "blocks")
     for name in ("data", "indices", "indptr"):

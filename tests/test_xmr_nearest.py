@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from spacy_xmr.xmr.channels import NearestChannel, QueryBatch
@@ -76,3 +77,21 @@ def test_the_model_hands_the_nearest_channel_the_trees_scores(synthetic_model):
             assert set(best) <= set(nearest[row].indices)  # each of the tree's best five has its cosine
     finally:
         synthetic_model.configure()
+
+
+@pytest.mark.parametrize("k", [1, 3, 40])
+def test_the_cpu_shortlist_keeps_what_the_product_and_its_top_k_keep(k):
+    """The merged posting lists give the product's sums to the bit and its top k, ties to the lowest strings: values
+    on a grid of quarters tie often, and some queries share no term with any string."""
+    from spacy_xmr.xmr.backend import CPU
+    from spacy_xmr.xmr.channels.nearest import _shortlist
+
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        cut = sp.random(30, 50, density=0.1, format="csr", dtype=np.float32, random_state=rng)
+        by_term = sp.random(50, 400, density=0.06, format="csr", dtype=np.float32, random_state=rng)
+        cut.data, by_term.data = np.ceil(cut.data * 4) / 4, np.ceil(by_term.data * 4) / 4
+        expected = top_k_per_row((cut @ by_term).tocsr(), k)
+        got = _shortlist(CPU, cut, by_term, k)
+        assert got.nnz == expected.nnz and (got != expected).nnz == 0
+        assert np.array_equal(got.sorted_indices().data, expected.sorted_indices().data)

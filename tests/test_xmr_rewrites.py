@@ -10,7 +10,7 @@ from spacy_xmr.xmr.config import FeatureConfig, WordKeyConfig
 from spacy_xmr.xmr.example_strings import ExampleStrings
 from spacy_xmr.xmr.features import Featurizer
 from spacy_xmr.xmr.normalize import american_spelling, normalize_text, singular, word_key
-from spacy_xmr.xmr.rewrites import learn_rewrites
+from spacy_xmr.xmr.rewrites import Rewrites, learn_rewrites
 
 
 def key(text: str) -> str:
@@ -60,6 +60,13 @@ def test_rewrites_need_enough_concepts():
     substituted, dropped = rewrites.variants(frozenset({"familial", "prostate", "cancer"}))
     assert substituted == [frozenset({"familial", "prostate", "neoplasm"})]
     assert dropped == [frozenset({"prostate", "cancer"})]
+
+
+def test_rewrites_apply_only_where_they_change_the_key():
+    rewrites = Rewrites({"cancer": ("neoplasm",), "neoplasm": ("cancer",)}, frozenset({"familial", "cancer"}))
+    assert list(rewrites.edits(frozenset({"cancer", "neoplasm"}))) == [("cancer", None)]  # no substitute already there
+    assert list(rewrites.edits(frozenset({"cancer"}))) == [("cancer", "neoplasm")]  # the only word is never dropped
+    assert not Rewrites.applies(frozenset({"cancer", "neoplasm"}), "cancer", "neoplasm")  # the substitute is there already
 
 
 def word_channel(examples: ExampleStrings, substitution_weight=0.5, drop_weight=0.5, rewrite_min_concepts=3) -> WordKeyChannel:

@@ -1,6 +1,7 @@
-"""The compiled loops of prediction: the beam search's per-query product (`parent_blocks.block_products`) and the
-dot products of (query, string) pairs (`sparse_ops.pair_dots`). Both loop over a few entries per step, which numpy
-can only do by copying rows.
+"""The compiled loops of prediction: the beam search's per-query products (`parent_blocks.block_products`,
+`sparse_ops.product_at`), the dot products of (query, string) pairs (`sparse_ops.pair_dots`) and the nearest channel's
+shortlist (`top_k_of_postings`). Each loops over a few entries per step, which numpy can only do by copying rows,
+and scipy's products only with arrays as wide as the whole product.
 
 numba compiles each on first use and caches the machine code beside this file (or in the user's cache folder where
 that is read-only), so a process pays the compilation once per machine, not once per call.
@@ -12,34 +13,61 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def products_by_block(f_indptr, f_indices, f_data, beam_indptr, beam_parents, run_starts, parent_keys, key_features,
+def products_by_block(f_indptr, f_indices, f_data, cells, cell_queries, beam_parents, run_starts, parent_keys, key_features,
                       key_starts, child_ranks, weights, n_values):
-    """For each beam cell (query q, parent p) in CSR order: q's terms looked up among p's keys (both ascending: a
-    branch-free bisection from the last hit), and each hit's weights added to the run of p's children that starts
-    at `run_starts[cell]`, in float32, term by term, as scipy's products add them."""
+    """For each beam cell (query q, parent p), taken in the order of `cells`: q's terms looked up among p's keys (both
+    ascending: a branch-free bisection from the last hit), and each hit's weights added to the run of p's children
+    that starts at `run_starts[cell]`, in float32, term by term, as scipy's products add them. A cell writes only its
+    own run, so any order gives the same floats; cells grouped by parent search keys that recent cells brought into
+    the cache."""
     values = np.zeros(n_values, dtype=np.float32)
-    for q in range(f_indptr.size - 1):
+    for cell in cells:
+        q, p = cell_queries[cell], beam_parents[cell]
         t0, t1 = f_indptr[q], f_indptr[q + 1]
-        for cell in range(beam_indptr[q], beam_indptr[q + 1]):
-            p = beam_parents[cell]
-            lo, hi = parent_keys[p], parent_keys[p + 1]
-            run = run_starts[cell]
-            for i in range(t0, t1):
-                if lo >= hi:
-                    break
-                term = f_indices[i]
-                at, n = lo, hi - lo
-                while n > 1:
-                    half = n >> 1
-                    at = at + half if key_features[at + half - 1] < term else at
-                    n -= half
-                at = at + 1 if key_features[at] < term else at
-                lo = at
-                if at < hi and key_features[at] == term:
-                    x = f_data[i]
-                    for e in range(key_starts[at], key_starts[at + 1]):
-                        values[run + child_ranks[e]] += x * weights[e]
-                    lo = at + 1
+        lo, hi = parent_keys[p], parent_keys[p + 1]
+        run = run_starts[cell]
+        for i in range(t0, t1):
+            if lo >= hi:
+                break
+            term = f_indices[i]
+            at, n = lo, hi - lo
+            while n > 1:
+                half = n >> 1
+                at = at + half if key_features[at + half - 1] < term else at
+                n -= half
+            at = at + 1 if key_features[at] < term else at
+            lo = at
+            if at < hi and key_features[at] == term:
+                x = f_data[i]
+                for e in range(key_starts[at], key_starts[at + 1]):
+                    values[run + child_ranks[e]] += x * weights[e]
+                lo = at + 1
+    return values
+
+
+@numba.njit(cache=True, nogil=True)
+def products_at_cells(l_indptr, l_indices, l_data, r_indptr, r_indices, r_data, p_indptr, p_indices, n_cols):
+    """For each row q of L: row q of `L @ R` accumulated into a dense row (R's rows of q's terms, in q's stored order,
+    in float32), read at the cells of the pattern's row q, then zeroed where it was written (or whole, if shorter)."""
+    values = np.zeros(p_indices.size, dtype=np.float32)
+    dense = np.zeros(n_cols, dtype=np.float32)
+    for q in range(l_indptr.size - 1):
+        if p_indptr[q] == p_indptr[q + 1]:
+            continue
+        written = 0
+        for i in range(l_indptr[q], l_indptr[q + 1]):
+            x, term = l_data[i], l_indices[i]
+            written += r_indptr[term + 1] - r_indptr[term]
+            for e in range(r_indptr[term], r_indptr[term + 1]):
+                dense[r_indices[e]] += x * r_data[e]
+        for cell in range(p_indptr[q], p_indptr[q + 1]):
+            values[cell] = dense[p_indices[cell]]
+        if written < n_cols:
+            for i in range(l_indptr[q], l_indptr[q + 1]):
+                for e in range(r_indptr[l_indices[i]], r_indptr[l_indices[i] + 1]):
+                    dense[r_indices[e]] = 0
+        else:
+            dense[:] = 0
     return values
 
 
@@ -63,3 +91,89 @@ def dots_of_pairs(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, a_ro
                 b += 1
         out[i] = total
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def top_k_of_postings(q_indptr, q_indices, q_data, p_indptr, p_indices, p_data, k):
+    """For each query row: the posting lists (ascending) of its terms merged, each string's products added in float32 in
+    the query's term order from 0 (scipy's `q @ postings` to the bit, zero sums dropped as it drops them), and the k
+    largest sums kept, ties at the k-th to the lowest strings. Returns (kept per query, strings, sums), query by query.
+
+    Why: scipy's product lays out arrays as long as all the strings (14M at 4×10^6 concepts) on every call, where a
+    query reaches about 9,000 pairs; the merge reads only those."""
+    n_queries = q_indptr.size - 1
+    most_pairs, most_terms = 0, 0
+    for q in range(n_queries):
+        pairs = 0
+        for i in range(q_indptr[q], q_indptr[q + 1]):
+            pairs += p_indptr[q_indices[i] + 1] - p_indptr[q_indices[i]]
+        most_pairs, most_terms = max(most_pairs, pairs), max(most_terms, q_indptr[q + 1] - q_indptr[q])
+    strings, sums = np.empty(most_pairs, dtype=np.int64), np.empty(most_pairs, dtype=np.float32)
+    heads, ends = np.empty(most_terms, dtype=np.int64), np.empty(most_terms, dtype=np.int64)
+    counts = np.zeros(n_queries, dtype=np.int64)
+    kept_strings, kept_sums = np.empty(n_queries * k, dtype=np.int64), np.empty(n_queries * k, dtype=np.float32)
+    n_kept = 0
+    for q in range(n_queries):
+        t0, n_terms = q_indptr[q], q_indptr[q + 1] - q_indptr[q]
+        for j in range(n_terms):
+            heads[j], ends[j] = p_indptr[q_indices[t0 + j]], p_indptr[q_indices[t0 + j] + 1]
+        n = 0
+        while True:
+            lowest = -1
+            for j in range(n_terms):
+                if heads[j] < ends[j] and (lowest < 0 or p_indices[heads[j]] < lowest):
+                    lowest = p_indices[heads[j]]
+            if lowest < 0:
+                break
+            total = np.float32(0)
+            for j in range(n_terms):
+                if heads[j] < ends[j] and p_indices[heads[j]] == lowest:
+                    total += q_data[t0 + j] * p_data[heads[j]]
+                    heads[j] += 1
+            if total != 0:
+                strings[n], sums[n] = lowest, total
+                n += 1
+        if n <= k:
+            kth, above = -np.inf, n
+        else:
+            kth = np.partition(sums[:n], n - k)[n - k]
+            above = 0
+            for i in range(n):
+                above += sums[i] > kth
+        ties = k - above
+        for i in range(n):  # in string order: the ties kept are the lowest strings
+            if sums[i] > kth or (sums[i] == kth and ties > 0):
+                if sums[i] == kth:
+                    ties -= 1
+                kept_strings[n_kept], kept_sums[n_kept] = strings[i], sums[i]
+                n_kept += 1
+                counts[q] += 1
+    return counts, kept_strings[:n_kept], kept_sums[:n_kept]
+
+
+@numba.njit(cache=True, nogil=True)
+def row_maxima(row_starts, cols, values):
+    """Cells (r, cols[i]) for i in `row_starts[r]:row_starts[r + 1]`, the largest value of each, as CSR (indptr, columns
+    ascending, values): each row's few thousand cells sorted on their own, where one sort of all of them would wander
+    through memory."""
+    n_rows = row_starts.size - 1
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    kept_cols, kept_values = np.empty(cols.size, dtype=cols.dtype), np.empty(values.size, dtype=values.dtype)
+    n = 0
+    for r in range(n_rows):
+        a, b = row_starts[r], row_starts[r + 1]
+        keys = np.empty(b - a, dtype=np.int64)  # (column, place) in one integer: a plain sort, no indirection
+        for i in range(b - a):
+            keys[i] = (np.int64(cols[a + i]) << 32) | i
+        keys.sort()
+        previous = -1
+        for key in keys:
+            column, value = key >> 32, values[a + (key & 0xFFFFFFFF)]
+            if column != previous:
+                kept_cols[n], kept_values[n] = column, value
+                n += 1
+                previous = column
+            elif value > kept_values[n - 1]:
+                kept_values[n - 1] = value
+        indptr[r + 1] = n
+    return indptr, kept_cols[:n], kept_values[:n]

@@ -27,10 +27,6 @@ class Layer:
     def n_nodes(self) -> int:
         return self.clusters.shape[0]
 
-    def node_lengths(self) -> np.ndarray:
-        """Stored weights per node."""
-        return self.blocks().node_lengths
-
     def term_lengths(self) -> np.ndarray:
         """Stored weights per feature (cached: a query of one mention should not pay a pass over every feature)."""
         return self._cached("term_lengths", lambda: np.diff(self.weights.indptr))

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 
 from .arrays import index_dtype
 from .runs import places_in_runs, run_cells
+from .sparse_ops import row_ids
 
 BLOCK_WEIGHTS = 1 << 21  # weights sorted at once while blocks are built (bounds the build's memory: about 100 bytes a weight)
 
@@ -51,7 +52,7 @@ class Children:
 class ParentBlocks:
     """Parent p's keys are `parent_keys[p]:parent_keys[p + 1]`, one per feature its children weigh (`key_features`,
     ascending); key i's weights are `weights[key_starts[i]:key_starts[i + 1]]`, on the children of `child_ranks`.
-    `node_lengths`: each node's number of weights (the cost model of `beam.layer_margins` reads them)."""
+    `node_lengths`: each node's number of weights (a load checks them against the layer)."""
 
     parent_keys: np.ndarray
     key_features: np.ndarray
@@ -137,6 +138,7 @@ def block_products(features: sp.csr_matrix, blocks: ParentBlocks, beam: sp.csr_m
         features = features.sorted_indices()
     counts = np.diff(children.indptr)[beam.indices]
     run_starts = np.cumsum(counts) - counts
+    by_parent = np.argsort(beam.indices, kind="stable")
     return products_by_block(features.indptr, features.indices, features.data.astype(np.float32, copy=False),
-                             beam.indptr, beam.indices, run_starts, blocks.parent_keys, blocks.key_features,
+                             by_parent, row_ids(beam), beam.indices, run_starts, blocks.parent_keys, blocks.key_features,
                              blocks.key_starts, blocks.child_ranks, blocks.weights, int(counts.sum()))

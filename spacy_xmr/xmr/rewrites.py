@@ -32,15 +32,24 @@ class Rewrites:
     substitutes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # word → words that may replace it
     droppable: frozenset[str] = frozenset()
 
+    def edits_of(self, word: str) -> Iterator[tuple[str, str | None]]:
+        """The learned rewrites of `word`, as (word, its substitute), or (word, None) where it may be dropped; whether
+        one applies to a key is `applies`."""
+        for other in self.substitutes.get(word, ()):
+            yield word, other
+        if word in self.droppable:
+            yield word, None
+
+    @staticmethod
+    def applies(words: frozenset[str], less: str, plus: str | None) -> bool:
+        """Whether the edit (less, plus) of `edits_of` applies to `words`: a substitute not already among them, a
+        drop never of the only word. The one rule that the word-key channel's lookups and `variants` follow."""
+        return len(words) > 1 if plus is None else plus == less or plus not in words
+
     def edits(self, words: frozenset[str]) -> Iterator[tuple[str, str | None]]:
-        """The learned rewrites that apply to `words`, as (word, its substitute), or (word, None) for a word dropped
-        (never the only one): the one rule both the word-key channel's lookups and `variants` follow."""
+        """The learned rewrites that apply to `words`."""
         for word in words:
-            for other in self.substitutes.get(word, ()):
-                if other == word or other not in words:
-                    yield word, other
-            if word in self.droppable and len(words) > 1:
-                yield word, None
+            yield from (edit for edit in self.edits_of(word) if self.applies(words, *edit))
 
     def variants(self, words: frozenset[str]) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
         """The word sets one substitution away and one dropped word away from `words`."""

@@ -36,8 +36,11 @@ def rows_with_hashes(sorted_hashes: np.ndarray, rows: np.ndarray, hashes: np.nda
     order = np.argsort(hashes, kind="stable")
     ordered = hashes[order]
     starts = np.searchsorted(sorted_hashes, ordered, side="left")
-    counts = np.searchsorted(sorted_hashes, ordered, side="right") - starts
-    return np.repeat(order, counts), rows[run_cells(starts, counts)]
+    if not sorted_hashes.size:
+        return order[:0], rows[:0]
+    found = np.flatnonzero(sorted_hashes[np.minimum(starts, sorted_hashes.size - 1)] == ordered)  # most are not stored
+    counts = np.searchsorted(sorted_hashes, ordered[found], side="right") - starts[found]
+    return np.repeat(order[found], counts), rows[run_cells(starts[found], counts)]
 
 
 class StringTable(Sequence[str]):

@@ -22,11 +22,10 @@ from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 if TYPE_CHECKING:
     from ..config import NearestConfig, XMRConfig
 
-# (query, string) pairs the shortlist forms at once: with millions of strings even a query's rarest n-grams are
-# shared by many of them, and one product for a whole batch would take gigabytes. On a CPU each thread of each
-# linking process holds one such product (a batch is scored in chunks, a thread per core), so it is kept small there
-# (about 25 MiB at 10^5 concepts, in the same time); a GPU takes longer steps.
-PAIRS_AT_ONCE = {"cpu": 2_000_000, "gpu": 20_000_000}
+# (query, string) pairs a device's shortlist forms at once: with millions of strings even a query's rarest n-grams
+# are shared by many of them, and one product for a whole batch would take gigabytes (a CPU merges each query's
+# postings on its own: `_shortlist`)
+DEVICE_PAIRS_AT_ONCE = 20_000_000
 # (query, string) cosines at once on a GPU, where each pair copies both rows (about 100 n-grams each)
 GPU_COSINE_PAIRS_AT_ONCE = 2_000_000
 TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
@@ -48,8 +47,20 @@ def _cut_postings(by_term: sp.csr_matrix, max_postings: int) -> sp.csr_matrix:
     return cut_long_rows(by_term, max_postings) if max_postings else by_term
 
 
-def _kind(backend) -> str:
-    return "gpu" if backend.on_gpu else "cpu"
+def _shortlist(backend, cut, by_term, top_aliases: int):
+    """queries × example strings: the `top_aliases` largest of `cut @ by_term` per query (ties to the lowest strings).
+    On a CPU each query's posting lists are merged by a compiled loop; on a device, by products of row spans."""
+    if not backend.on_device:
+        from ..compiled_loops import top_k_of_postings
+
+        counts, strings, sums = top_k_of_postings(cut.indptr, cut.indices, cut.data.astype(np.float32, copy=False),
+                                                  by_term.indptr, by_term.indices, by_term.data.astype(np.float32, copy=False),
+                                                  top_aliases)
+        return sp.csr_matrix((sums, strings, np.concatenate([[0], np.cumsum(counts)])), shape=(cut.shape[0], by_term.shape[1]))
+    spans = _row_spans(cut, np.diff(by_term.indptr), DEVICE_PAIRS_AT_ONCE)
+    cut = backend.to_device(cut)
+    return backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), top_aliases) for lo, hi in spans],
+                                 format="csr")
 
 
 def _cosines(backend, queries, strings, query_rows, string_rows):
@@ -95,6 +106,8 @@ class NearestChannel(Channel):
             index = _cut_postings(self.term_index(), max_postings)
         else:
             index = self._built_index(max_postings)
+        if not index.has_sorted_indices:  # as built; the CPU's shortlist merges the lists in order
+            index = index.sorted_indices()
         self._in_use = (max_postings, index)
         self._device_copies.clear()  # a GPU's copy was of the index in use before
 
@@ -130,13 +143,11 @@ class NearestChannel(Channel):
             self.prepare()
         backend, features, strings = queries.backend, queries.features, self.examples.features
         cut, by_term = top_k_per_row(features, self.settings.query_terms), self._in_use[1]
-        spans = _row_spans(cut, np.diff(by_term.indptr), PAIRS_AT_ONCE[_kind(backend)])
         if backend.on_gpu:
             by_term, strings = backend.resident(self._device_copies, "strings",
                                                 lambda: (backend.to_device(by_term), backend.to_device(strings)))
-        cut, queried = backend.to_device(cut), backend.to_device(features)
-        shortlist = backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), self.settings.top_aliases)
-                                           for lo, hi in spans], format="csr")
+        queried = backend.to_device(features)
+        shortlist = _shortlist(backend, cut, by_term, self.settings.top_aliases)
         query = row_ids(shortlist, backend.xp)
         similarities = _cosines(backend, queried, strings, query, shortlist.indices)
         query, similarities, nearest = (backend.to_cpu(array) for array in (query, similarities, shortlist.indices))

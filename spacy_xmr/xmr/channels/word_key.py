@@ -16,9 +16,10 @@ from ..arrays import load_arrays, load_json, load_matrix, reading, save_arrays, 
 from ..example_strings import ExampleStrings
 from ..normalize import word_key
 from ..rewrites import Rewrites, learn_rewrites, rewritten
+from ..runs import run_cells
 from ..sparse_ops import max_over_mapped, scale_rows_to_max_one
 from ..string_table import StringTable, load_strings, save_strings
-from ..word_set_hashes import MASK, WordSetHashes, set_hash, word_hash
+from ..word_set_hashes import EditTable, WordSetHashes, set_hash
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
 if TYPE_CHECKING:
@@ -39,13 +40,14 @@ class WordKeyChannel(Channel):
         self._word_labels: sp.csr_matrix | None = None  # word keys × concepts, each row scaled so its best is 1
         self._rewrites: Rewrites | None = None
         self._word_hashes: WordSetHashes | None = None  # the word keys by `set_hash`
+        self._edits: EditTable | None = None  # the rewrites as arrays
 
     @classmethod
     def build(cls, inputs: TrainingInputs) -> "WordKeyChannel":
         return cls(inputs.examples, inputs.config.word_key)
 
     def prepare(self, config: "XMRConfig | None" = None) -> None:
-        self.rewrites()
+        self._edit_table()
         self._hashes()
 
     def _word_index(self) -> None:
@@ -80,31 +82,53 @@ class WordKeyChannel(Channel):
         """queries × concepts: support (best 1) of each concept for the query's word key, or that times
         `substitution_weight` / `drop_weight` for a key one learned rewrite away; the best per concept.
 
-        Each key tried is looked up by its hash as a set of words (`word_set_hashes.py`), and spelled out only where
-        that hash is stored, to be compared with the stored key."""
+        Each key tried is looked up by its hash as a set of words, the rewritten ones' hashes added for the whole
+        batch at once (`word_set_hashes.py`), and spelled out only where that hash is stored: checked then to be a
+        rewrite that applies (`Rewrites.applies`) and compared with the stored key."""
         self._word_index()
-        substitution_weight, drop_weight = self.settings.substitution_weight, self.settings.drop_weight
-        rewrites = self.rewrites() if substitution_weight or drop_weight else Rewrites()
-        tried: list[tuple[int, float, int, frozenset, str | None, str | None]] = []  # query, weight, hash, words, less, plus
+        table = self._edit_table()
+        edit_weights = np.where(table.drops, self.settings.drop_weight, self.settings.substitution_weight).astype(np.float32)
+        word_sets, own, word_query, word_rows = [], [], [], []  # per query with a key; per word of those queries
         for query, text in enumerate(keys):
             key = word_key(text)
-            if not key:
-                continue
-            words = frozenset(key.split())
-            own = set_hash(words)
-            tried.append((query, 1.0, own, words, None, None))
-            for less, plus in rewrites.edits(words):
-                weight = drop_weight if plus is None else substitution_weight
-                if weight > 0:
-                    rest = (own - word_hash(less)) & MASK
-                    tried.append((query, weight, rest if plus is None else (rest + word_hash(plus)) & MASK, words, less, plus))
-        which, rows = self._hashes().candidates(np.array([item[2] for item in tried], dtype=np.uint64))
-        spelled = [" ".join(sorted(rewritten(*tried[i][3:]))) for i in which.tolist()]
-        found = np.array([stored == wanted for stored, wanted in zip(self._word_keys.at(rows), spelled)], dtype=bool)
+            if key:
+                words = frozenset(key.split())
+                word_sets.append((query, words))
+                own.append(set_hash(words))
+                for word in words:
+                    word_query.append(len(own) - 1), word_rows.append(table.row_of.get(word, -1))
+        word_query, word_rows = np.array(word_query, dtype=np.int64), np.array(word_rows, dtype=np.int64)
+        word_query, word_rows = word_query[word_rows >= 0], word_rows[word_rows >= 0]
+        counts = table.starts[word_rows + 1] - table.starts[word_rows]
+        edits = run_cells(table.starts[word_rows], counts)
+        edit_query = np.repeat(word_query, counts)
+        weighted = edit_weights[edits] > 0
+        edits, edit_query = edits[weighted], edit_query[weighted]
+        own = np.array(own, dtype=np.uint64)
+        tried_query = np.concatenate([np.arange(len(own)), edit_query])
+        tried_edit = np.concatenate([np.full(len(own), -1), edits])  # -1: the query's own key
+        which, rows = self._hashes().candidates(np.concatenate([own, own[edit_query] + table.deltas[edits]]))
+        found = np.array([self._matches(stored, word_sets[query][1], table, edit) for stored, query, edit in
+                          zip(self._word_keys.at(rows), tried_query[which].tolist(), tried_edit[which].tolist())], dtype=bool)
         which, rows = which[found], rows[found]
-        queries = np.array([tried[i][0] for i in which.tolist()], dtype=np.int64)
-        weights = np.array([tried[i][1] for i in which.tolist()], dtype=np.float32)
+        queries = np.array([word_sets[query][0] for query in tried_query[which].tolist()], dtype=np.int64)
+        weights = np.where(tried_edit[which] < 0, np.float32(1), edit_weights[tried_edit[which]]).astype(np.float32)
         return max_over_mapped(queries, weights, self._word_labels[rows], (len(keys), self.examples.n_concepts), weighted=True)
+
+    @staticmethod
+    def _matches(stored: str, words: frozenset[str], table: EditTable, edit: int) -> bool:
+        """Whether the stored word key `stored`, found by hash, is `words` rewritten by `edit` of `table` (-1: none)."""
+        if edit < 0:
+            return stored == " ".join(sorted(words))
+        less, plus = table.less[edit], table.plus[edit]
+        return Rewrites.applies(words, less, plus) and stored == " ".join(sorted(rewritten(words, less, plus)))
+
+    def _edit_table(self) -> EditTable:
+        """The rewrites as arrays (`EditTable`), none where no rewrite has a weight."""
+        if self._edits is None:
+            settings = self.settings
+            self._edits = EditTable.of(self.rewrites() if settings.substitution_weight or settings.drop_weight else Rewrites())
+        return self._edits
 
     def _hashes(self) -> WordSetHashes:
         """The word keys' set hashes: saved with the model, or computed on first use (seconds at 10^6 concepts)."""
