@@ -92,6 +92,6 @@ def test_the_cpu_shortlist_keeps_what_the_product_and_its_top_k_keep(k):
         by_term = sp.random(50, 400, density=0.06, format="csr", dtype=np.float32, random_state=rng)
         cut.data, by_term.data = np.ceil(cut.data * 4) / 4, np.ceil(by_term.data * 4) / 4
         expected = top_k_per_row((cut @ by_term).tocsr(), k)
-        got = _shortlist(CPU, cut, by_term, k)
+        got = _shortlist(CPU, cut, by_term, k, None)
         assert got.nnz == expected.nnz and (got != expected).nnz == 0
         assert np.array_equal(got.sorted_indices().data, expected.sorted_indices().data)

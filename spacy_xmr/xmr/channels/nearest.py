@@ -47,17 +47,17 @@ def _cut_postings(by_term: sp.csr_matrix, max_postings: int) -> sp.csr_matrix:
     return cut_long_rows(by_term, max_postings) if max_postings else by_term
 
 
-def _shortlist(backend, cut, by_term, top_aliases: int):
+def _shortlist(backend, cut, by_term, top_aliases: int, spans: list[tuple[int, int]] | None):
     """queries × example strings: the `top_aliases` largest of `cut @ by_term` per query (ties to the lowest strings).
-    On a CPU each query's posting lists are merged by a compiled loop; on a device, by products of row spans."""
-    if not backend.on_device:
+    On a CPU (`spans` None) each query's posting lists are merged by a compiled loop; on a device, by products of the
+    row `spans` (measured on the CPU's index: `by_term` is the device's copy)."""
+    if spans is None:
         from ..compiled_loops import top_k_of_postings
 
         counts, strings, sums = top_k_of_postings(cut.indptr, cut.indices, cut.data.astype(np.float32, copy=False),
                                                   by_term.indptr, by_term.indices, by_term.data.astype(np.float32, copy=False),
                                                   top_aliases)
         return sp.csr_matrix((sums, strings, np.concatenate([[0], np.cumsum(counts)])), shape=(cut.shape[0], by_term.shape[1]))
-    spans = _row_spans(cut, np.diff(by_term.indptr), DEVICE_PAIRS_AT_ONCE)
     cut = backend.to_device(cut)
     return backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), top_aliases) for lo, hi in spans],
                                  format="csr")
@@ -143,11 +143,12 @@ class NearestChannel(Channel):
             self.prepare()
         backend, features, strings = queries.backend, queries.features, self.examples.features
         cut, by_term = top_k_per_row(features, self.settings.query_terms), self._in_use[1]
+        spans = _row_spans(cut, np.diff(by_term.indptr), DEVICE_PAIRS_AT_ONCE) if backend.on_device else None
         if backend.on_gpu:
             by_term, strings = backend.resident(self._device_copies, "strings",
                                                 lambda: (backend.to_device(by_term), backend.to_device(strings)))
         queried = backend.to_device(features)
-        shortlist = _shortlist(backend, cut, by_term, self.settings.top_aliases)
+        shortlist = _shortlist(backend, cut, by_term, self.settings.top_aliases, spans)
         query = row_ids(shortlist, backend.xp)
         similarities = _cosines(backend, queried, strings, query, shortlist.indices)
         query, similarities, nearest = (backend.to_cpu(array) for array in (query, similarities, shortlist.indices))
