@@ -88,6 +88,7 @@ def test_word_match_scores_keys_and_rewrites():
     assert scores[1].toarray().ravel().tolist() == [0, 0, 0, 0.5]  # one learned substitution away
     assert scores[2].nnz == scores[3].nnz == 0
     assert word_channel(examples, 0.0, 0.0).match(["prostate cancers"]).nnz == 0  # rewrites off
+    assert word_channel(examples, 0.0, 0.0).match(["cancer of the colon"]).toarray().ravel().tolist() == [0, 0, 1, 0]  # own keys still
     assert word_channel(examples, rewrite_min_concepts=4).match(["prostate cancers"]).nnz == 0  # cancer/neoplasm attested by 3 concepts only
 
 

@@ -88,7 +88,23 @@ class WordKeyChannel(Channel):
         self._word_index()
         table = self._edit_table()
         edit_weights = np.where(table.drops, self.settings.drop_weight, self.settings.substitution_weight).astype(np.float32)
-        word_sets, own, word_query, word_rows = [], [], [], []  # per query with a key; per word of those queries
+        word_sets, tried_query, tried_edit, tried_hashes = self._tried(keys, table, edit_weights)
+        which, rows = self._hashes().candidates(tried_hashes)
+        found = np.array([self._matches(stored, word_sets[query][1], table, edit) for stored, query, edit in
+                          zip(self._word_keys.at(rows), tried_query[which].tolist(), tried_edit[which].tolist())], dtype=bool)
+        which, rows = which[found], rows[found]
+        queries = np.array([word_sets[query][0] for query in tried_query[which].tolist()], dtype=np.int64)
+        edit = tried_edit[which]
+        weights = np.ones(edit.size, dtype=np.float32)  # a key itself
+        weights[edit >= 0] = edit_weights[edit[edit >= 0]]
+        return max_over_mapped(queries, weights, self._word_labels[rows], (len(keys), self.examples.n_concepts), weighted=True)
+
+    @staticmethod
+    def _tried(keys: list[str], table: EditTable, edit_weights: np.ndarray):
+        """The word keys to look up: (query index, word set) of each key that has words, and per key tried its place
+        among those, its edit of `table` (-1: the key itself) and its set hash. Every edit of a key's words whose
+        weight is not 0 is tried; whether it applies is checked only for those found."""
+        word_sets, own, word_place, word_rows = [], [], [], []
         for query, text in enumerate(keys):
             key = word_key(text)
             if key:
@@ -96,24 +112,16 @@ class WordKeyChannel(Channel):
                 word_sets.append((query, words))
                 own.append(set_hash(words))
                 for word in words:
-                    word_query.append(len(own) - 1), word_rows.append(table.row_of.get(word, -1))
-        word_query, word_rows = np.array(word_query, dtype=np.int64), np.array(word_rows, dtype=np.int64)
-        word_query, word_rows = word_query[word_rows >= 0], word_rows[word_rows >= 0]
+                    word_place.append(len(own) - 1), word_rows.append(table.row_of.get(word, -1))
+        word_place, word_rows = np.array(word_place, dtype=np.int64), np.array(word_rows, dtype=np.int64)
+        word_place, word_rows = word_place[word_rows >= 0], word_rows[word_rows >= 0]
         counts = table.starts[word_rows + 1] - table.starts[word_rows]
-        edits = run_cells(table.starts[word_rows], counts)
-        edit_query = np.repeat(word_query, counts)
+        edits, edit_place = run_cells(table.starts[word_rows], counts), np.repeat(word_place, counts)
         weighted = edit_weights[edits] > 0
-        edits, edit_query = edits[weighted], edit_query[weighted]
+        edits, edit_place = edits[weighted], edit_place[weighted]
         own = np.array(own, dtype=np.uint64)
-        tried_query = np.concatenate([np.arange(len(own)), edit_query])
-        tried_edit = np.concatenate([np.full(len(own), -1), edits])  # -1: the query's own key
-        which, rows = self._hashes().candidates(np.concatenate([own, own[edit_query] + table.deltas[edits]]))
-        found = np.array([self._matches(stored, word_sets[query][1], table, edit) for stored, query, edit in
-                          zip(self._word_keys.at(rows), tried_query[which].tolist(), tried_edit[which].tolist())], dtype=bool)
-        which, rows = which[found], rows[found]
-        queries = np.array([word_sets[query][0] for query in tried_query[which].tolist()], dtype=np.int64)
-        weights = np.where(tried_edit[which] < 0, np.float32(1), edit_weights[tried_edit[which]]).astype(np.float32)
-        return max_over_mapped(queries, weights, self._word_labels[rows], (len(keys), self.examples.n_concepts), weighted=True)
+        return (word_sets, np.concatenate([np.arange(len(own)), edit_place]), np.concatenate([np.full(len(own), -1), edits]),
+                np.concatenate([own, own[edit_place] + table.deltas[edits]]))
 
     @staticmethod
     def _matches(stored: str, words: frozenset[str], table: EditTable, edit: int) -> bool:
