@@ -301,7 +301,7 @@ def _keep_lowest_columns(keep: np.ndarray, tied: np.ndarray, columns: np.ndarray
 def max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """A CSR matrix whose cell (r, c) holds the largest of the values given for it: the cells grouped by row (already
     so where `rows` ascend, as the channels give them), then each row's sorted by a compiled loop
-    (`compiled_loops.row_maxima`), 4× faster than one sort of all the cells' flat positions at 4×10^6 concepts."""
+    (`compiled_loops.row_maxima`), 2.3× faster than one sort of all the cells' flat positions at 4×10^6 concepts."""
     from .compiled_loops import row_maxima
 
     if rows.size and np.any(rows[1:] < rows[:-1]):

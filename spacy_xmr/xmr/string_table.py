@@ -34,10 +34,10 @@ def rows_with_hashes(sorted_hashes: np.ndarray, rows: np.ndarray, hashes: np.nda
     pair per match, usually none or one (more for a hash collision), each hash's rows in their stored order. The
     hashes are searched sorted, so the searches walk the table forward (12× faster than unsorted for 2.8M hashes)."""
     order = np.argsort(hashes, kind="stable")
-    ordered = hashes[order]
-    starts = np.searchsorted(sorted_hashes, ordered, side="left")
     if not sorted_hashes.size:
         return order[:0], rows[:0]
+    ordered = hashes[order]
+    starts = np.searchsorted(sorted_hashes, ordered, side="left")
     found = np.flatnonzero(sorted_hashes[np.minimum(starts, sorted_hashes.size - 1)] == ordered)  # most are not stored
     counts = np.searchsorted(sorted_hashes, ordered[found], side="right") - starts[found]
     return np.repeat(order[found], counts), rows[run_cells(starts[found], counts)]
