@@ -95,3 +95,15 @@ def test_the_cpu_shortlist_keeps_what_the_product_and_its_top_k_keep(k):
         got = _shortlist(CPU, cut, by_term, k, None)
         assert got.nnz == expected.nnz and (got != expected).nnz == 0
         assert np.array_equal(got.sorted_indices().data, expected.sorted_indices().data)
+
+
+def test_the_cpu_shortlist_drops_a_sum_that_comes_back_to_zero_as_the_product_does():
+    """A string whose running sum cancels to zero and then grows again is kept once, and one whose sum ends at zero is
+    dropped: the running sums double as the record of the strings reached."""
+    from spacy_xmr.xmr.backend import CPU
+    from spacy_xmr.xmr.channels.nearest import _shortlist
+
+    cut = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 0]], dtype=np.float32))
+    by_term = sp.csr_matrix(np.array([[1, 0, 0], [-1, 0, 0], [0.5, 0.25, 0]], dtype=np.float32))
+    got = _shortlist(CPU, cut, by_term, 5, None)
+    assert got.toarray().tolist() == [[0.5, 0.25, 0], [0, 0, 0]] and got.nnz == 2

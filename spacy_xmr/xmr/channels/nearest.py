@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..config import NearestConfig, XMRConfig
 
 # (query, string) pairs a device's shortlist forms at once: with millions of strings even a query's rarest n-grams
-# are shared by many of them, and one product for a whole batch would take gigabytes (a CPU merges each query's
+# are shared by many of them, and one product for a whole batch would take gigabytes (a CPU adds up each query's
 # postings on its own: `_shortlist`)
 DEVICE_PAIRS_AT_ONCE = 20_000_000
 # (query, string) cosines at once on a GPU, where each pair copies both rows (about 100 n-grams each)
@@ -49,14 +49,14 @@ def _cut_postings(by_term: sp.csr_matrix, max_postings: int) -> sp.csr_matrix:
 
 def _shortlist(backend, cut, by_term, top_aliases: int, spans: list[tuple[int, int]] | None):
     """queries × example strings: the `top_aliases` largest of `cut @ by_term` per query (ties to the lowest strings).
-    On a CPU (`spans` None) each query's posting lists are merged by a compiled loop; on a device, by products of the
+    On a CPU (`spans` None) each query's posting lists are added up by a compiled loop; on a device, by products of the
     row `spans` (measured on the CPU's index: `by_term` is the device's copy)."""
     if spans is None:
         from ..compiled_loops import top_k_of_postings
 
         counts, strings, sums = top_k_of_postings(cut.indptr, cut.indices, cut.data.astype(np.float32, copy=False),
                                                   by_term.indptr, by_term.indices, by_term.data.astype(np.float32, copy=False),
-                                                  top_aliases)
+                                                  top_aliases, np.zeros(by_term.shape[1], dtype=np.float32))
         return sp.csr_matrix((sums, strings, np.concatenate([[0], np.cumsum(counts)])), shape=(cut.shape[0], by_term.shape[1]))
     cut = backend.to_device(cut)
     return backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), top_aliases) for lo, hi in spans],
@@ -106,8 +106,6 @@ class NearestChannel(Channel):
             index = _cut_postings(self.term_index(), max_postings)
         else:
             index = self._built_index(max_postings)
-        if not index.has_sorted_indices:  # as built; the CPU's shortlist merges the lists in order
-            index = index.sorted_indices()
         self._in_use = (max_postings, index)
         self._device_copies.clear()  # a GPU's copy was of the index in use before
 
