@@ -99,11 +99,12 @@ def test_the_cpu_shortlist_keeps_what_the_product_and_its_top_k_keep(k):
 
 def test_the_cpu_shortlist_drops_a_sum_that_comes_back_to_zero_as_the_product_does():
     """A string whose running sum cancels to zero and then grows again is kept once, and one whose sum ends at zero is
-    dropped: the running sums double as the record of the strings reached."""
+    dropped: the running sums double as the record of the strings reached, and are left zero."""
     from spacy_xmr.xmr.backend import CPU
-    from spacy_xmr.xmr.channels.nearest import _shortlist
+    from spacy_xmr.xmr.channels.nearest import _shortlist, _zeroed_sums
 
     cut = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 0]], dtype=np.float32))
     by_term = sp.csr_matrix(np.array([[1, 0, 0], [-1, 0, 0], [0.5, 0.25, 0]], dtype=np.float32))
     got = _shortlist(CPU, cut, by_term, 5, None)
     assert got.toarray().tolist() == [[0.5, 0.25, 0], [0, 0, 0]] and got.nnz == 2
+    assert not _zeroed_sums(3).any()  # left zero for the thread's next call
