@@ -122,9 +122,9 @@ def top_k_of_postings(q_indptr, q_indices, q_data, p_indptr, p_indices, p_data, 
     0 (scipy's `q @ postings` to the bit, zero sums dropped as it drops them), and the k largest sums kept, ties at the
     k-th to the lowest strings. Returns (kept per query, strings, sums), query by query, each query's strings ascending.
 
-    `totals` (float32, all zero, at least one entry per string) holds the running sums; each query sets the entries it used back
-    to zero. A string is listed when a product lands on a zero total, so it is listed again only if its sum came back
-    to exactly zero, and then read (and dropped) once. The best k are kept in a heap while the totals are read.
+    `totals` (float32, all zero, at least one entry per string) holds the running sums; each query sets the entries it
+    used back to zero. A string is listed when a product lands on a zero total, so it is listed again only if its sum
+    came back to exactly zero, and then read (and dropped) once. The best k are kept in a heap while the totals are read.
 
     Why: scipy's product lays out arrays as long as all the strings on every call, where a query reaches about 9,000
     of them at 4×10^6 concepts with `max_postings` 2,000 (and 137,000 at 10^6 with every posting, where a merge of the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 _NON_ALNUM = re.compile(r"[^\w]+|_+")
@@ -94,4 +95,9 @@ def word_key(normalized: str) -> str:
     """
     words = set(key_words(normalized))
     content = words - _FUNCTION_WORDS
-    return " ".join(sorted(content or words))
+    return spelled_word_key(content or words)
+
+
+def spelled_word_key(words: Iterable[str]) -> str:
+    """The word key of a set of distinct words, spelled as `word_key` spells its own: sorted, joined by spaces."""
+    return " ".join(sorted(words))

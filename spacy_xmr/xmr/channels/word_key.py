@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from ...errors import ModelLoadError
 from ..arrays import load_arrays, load_json, load_matrix, reading, save_arrays, save_json, save_matrix, stored
 from ..example_strings import ExampleStrings
-from ..normalize import word_key
+from ..normalize import spelled_word_key, word_key
 from ..rewrites import Rewrites, learn_rewrites, rewritten
 from ..runs import run_cells
 from ..sparse_ops import max_over_mapped, scale_rows_to_max_one
@@ -127,9 +127,9 @@ class WordKeyChannel(Channel):
     def _matches(stored: str, words: frozenset[str], table: EditTable, edit: int) -> bool:
         """Whether the stored word key `stored`, found by hash, is `words` rewritten by `edit` of `table` (-1: none)."""
         if edit < 0:
-            return stored == " ".join(sorted(words))
+            return stored == spelled_word_key(words)
         less, plus = table.less[edit], table.plus[edit]
-        return Rewrites.applies(words, less, plus) and stored == " ".join(sorted(rewritten(words, less, plus)))
+        return Rewrites.applies(words, less, plus) and stored == spelled_word_key(rewritten(words, less, plus))
 
     def _edit_table(self) -> EditTable:
         """The rewrites as arrays (`EditTable`), none where no rewrite has a weight."""
@@ -154,10 +154,10 @@ class WordKeyChannel(Channel):
         tries = [(own, "none")] + [(words, f"{' '.join(sorted(own - words))} -> {' '.join(sorted(words - own))}") for words in substituted]
         tries += [(words, f"dropped {' '.join(sorted(own - words))}") for words in dropped]
         for words, rewrite in tries:
-            row = self._word_keys.row(" ".join(sorted(words)))
+            row = self._word_keys.row(spelled_word_key(words))
             if row is not None and self._word_labels[row, concept] > 0:
-                return {"word_key": " ".join(sorted(words)), "rewrite": rewrite}
-        return {"word_key": " ".join(sorted(own)), "rewrite": None}
+                return {"word_key": spelled_word_key(words), "rewrite": rewrite}
+        return {"word_key": spelled_word_key(own), "rewrite": None}
 
     def save(self, directory: Path) -> None:
         """The word index and rewrites built so far: functions of the stored strings, but at 10^6 concepts
