@@ -246,3 +246,37 @@ def test_pair_dots_equal_the_row_sums_of_the_rows_elementwise_product(seed, n_pa
         shuffled.indices[lo:hi], shuffled.data[lo:hi] = shuffled.indices[lo:hi][::-1].copy(), shuffled.data[lo:hi][::-1].copy()
     shuffled.has_sorted_indices = False
     assert np.array_equal(pair_dots(left, shuffled, left_rows, right_rows), dots)
+    assert np.array_equal(pair_dots(left, right, left_rows, right_rows), dots)  # the spread row was left zero
+
+
+def _merged_dot(left: sp.csr_matrix, right: sp.csr_matrix, left_row: int, right_row: int) -> np.float32:
+    """The products of two rows' shared columns in float32, added in float64 in column order, rounded once."""
+    a, b = left[left_row].toarray().ravel(), right[right_row].toarray().ravel()
+    total = 0.0
+    for column in np.flatnonzero((a != 0) & (b != 0)):
+        total += np.float64(a[column] * b[column])
+    return np.float32(total)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_pairs=st.integers(1, 60))
+def test_pair_dots_are_the_merged_sums_to_the_bit_whatever_the_order_of_the_pairs(seed, n_pairs):
+    """Each pair's sum does not depend on the pairs around it: the left rows in runs (a query's candidates, one
+    spread each), shuffled, or left in a non-canonical order with a column split in two entries."""
+    left = sp.random(6, 300, density=0.2, format="csr", random_state=seed, dtype=np.float32)
+    right = sp.random(11, 300, density=0.2, format="csr", random_state=seed + 1, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    left_rows, right_rows = np.sort(rng.integers(0, 6, n_pairs)), rng.integers(0, 11, n_pairs)
+    expected = np.array([_merged_dot(left, right, a, b) for a, b in zip(left_rows, right_rows)], dtype=np.float32)
+    assert np.array_equal(pair_dots(left, right, left_rows, right_rows), expected)
+    order = rng.permutation(n_pairs)
+    assert np.array_equal(pair_dots(left, right, left_rows[order], right_rows[order]), expected[order])
+    row = int(np.flatnonzero(np.diff(left.indptr))[0])  # its first entry's value split over two, the second stored last
+    lo, hi = left.indptr[row], left.indptr[row + 1]
+    data, indices = np.insert(left.data, hi, left.data[lo] / 2), np.insert(left.indices, hi, left.indices[lo])
+    data[lo] /= 2
+    indptr = left.indptr.copy()
+    indptr[row + 1:] += 1
+    split = sp.csr_matrix((data, indices, indptr), shape=left.shape)
+    assert split.nnz == left.nnz + 1
+    assert np.array_equal(pair_dots(split, right, left_rows, right_rows), expected)

@@ -101,10 +101,11 @@ def test_the_cpu_shortlist_drops_a_sum_that_comes_back_to_zero_as_the_product_do
     """A string whose running sum cancels to zero and then grows again is kept once, and one whose sum ends at zero is
     dropped: the running sums double as the record of the strings reached, and are left zero."""
     from spacy_xmr.xmr.backend import CPU
-    from spacy_xmr.xmr.channels.nearest import _shortlist, _zeroed_sums
+    from spacy_xmr.xmr.channels.nearest import SHORTLIST_SUMS, _shortlist
+    from spacy_xmr.xmr.scratch import zeroed_float32
 
     cut = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 0]], dtype=np.float32))
     by_term = sp.csr_matrix(np.array([[1, 0, 0], [-1, 0, 0], [0.5, 0.25, 0]], dtype=np.float32))
     got = _shortlist(CPU, cut, by_term, 5, None)
     assert got.toarray().tolist() == [[0.5, 0.25, 0], [0, 0, 0]] and got.nnz == 2
-    assert not _zeroed_sums(3).any()  # left zero for the thread's next call
+    assert not zeroed_float32(SHORTLIST_SUMS, 3).any()  # left zero for the thread's next call

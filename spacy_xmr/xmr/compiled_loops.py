@@ -5,6 +5,12 @@ and scipy's products only with arrays as wide as the whole product.
 
 numba compiles each on first use and caches the machine code beside this file (or in the user's cache folder where
 that is read-only), so a process pays the compilation once per machine, not once per call.
+
+No loop here calls numba's `sort` or `argsort`: numba names the sorting code it generates by a counter of the process
+that compiles it, so two loops cached by different processes can hold different sorts (in place, by index) under one
+symbol, and a process that loads both runs one in place of the other (numba issue #10486). Here the shortlist's
+`argsort` ran as `row_maxima`'s in-place sort and listed strings that do not exist. The loops sort with
+`_sort_keys`, whose name is theirs.
 """
 from __future__ import annotations
 
@@ -72,24 +78,30 @@ def products_at_cells(l_indptr, l_indices, l_data, r_indptr, r_indices, r_data, 
 
 
 @numba.njit(cache=True, nogil=True)
-def dots_of_pairs(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, a_rows, b_rows):
-    """For each pair i, the dot product of row `a_rows[i]` of A and row `b_rows[i]` of B (indices ascending): their
-    shared columns merged in order, each product taken in float32 and added in float64, rounded to float32 once."""
+def dots_of_pairs(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, a_rows, b_rows, spread):
+    """For each pair i, the dot product of row `a_rows[i]` of A and row `b_rows[i]` of B: A's row spread into `spread`
+    (float32 zeros at least as long as A's rows, left zero; spread again only where `a_rows` changes), then each
+    entry of B's row multiplied by its column there in float32 and added in float64, rounded to float32 once. With
+    B's columns ascending that is the sum of a merge of the two rows' shared columns to the bit: the other products
+    are zero. Why: a merge branches at each step on which row is ahead, unpredictably (about 500 ns a pair of the
+    nearest channel's rows of 85 n-grams; this reads B's row straight through in about 260)."""
     out = np.zeros(a_rows.size, dtype=np.float32)
+    spread_row = -1
     for i in range(a_rows.size):
-        a, a_end = a_indptr[a_rows[i]], a_indptr[a_rows[i] + 1]
-        b, b_end = b_indptr[b_rows[i]], b_indptr[b_rows[i] + 1]
+        if a_rows[i] != spread_row:
+            if spread_row >= 0:
+                for e in range(a_indptr[spread_row], a_indptr[spread_row + 1]):
+                    spread[a_indices[e]] = 0
+            spread_row = a_rows[i]
+            for e in range(a_indptr[spread_row], a_indptr[spread_row + 1]):
+                spread[a_indices[e]] += a_data[e]
         total = 0.0
-        while a < a_end and b < b_end:
-            if a_indices[a] < b_indices[b]:
-                a += 1
-            elif a_indices[a] > b_indices[b]:
-                b += 1
-            else:
-                total += np.float64(a_data[a] * b_data[b])
-                a += 1
-                b += 1
+        for e in range(b_indptr[b_rows[i]], b_indptr[b_rows[i] + 1]):
+            total += np.float64(spread[b_indices[e]] * b_data[e])
         out[i] = total
+    if spread_row >= 0:
+        for e in range(a_indptr[spread_row], a_indptr[spread_row + 1]):
+            spread[a_indices[e]] = 0
     return out
 
 
@@ -114,6 +126,31 @@ def _sift_down(heap_sums, heap_strings, size, i):
         heap_sums[i], heap_sums[lowest] = heap_sums[lowest], heap_sums[i]
         heap_strings[i], heap_strings[lowest] = heap_strings[lowest], heap_strings[i]
         i = lowest
+
+
+@numba.njit(cache=True, nogil=True)
+def _sort_keys(keys):
+    """Sorts int64 `keys` ascending in place, by heapsort (see the module's docstring for why not numba's sort)."""
+    for i in range(keys.size // 2 - 1, -1, -1):
+        _sift_key_down(keys, keys.size, i)
+    for end in range(keys.size - 1, 0, -1):
+        keys[0], keys[end] = keys[end], keys[0]
+        _sift_key_down(keys, end, 0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sift_key_down(keys, size, i):
+    """Restores the max-heap of `keys[:size]` below entry i."""
+    while True:
+        largest, left = i, 2 * i + 1
+        if left < size and keys[left] > keys[largest]:
+            largest = left
+        if left + 1 < size and keys[left + 1] > keys[largest]:
+            largest = left + 1
+        if largest == i:
+            return
+        keys[i], keys[largest] = keys[largest], keys[i]
+        i = largest
 
 
 @numba.njit(cache=True, nogil=True)
@@ -167,9 +204,13 @@ def top_k_of_postings(q_indptr, q_indices, q_data, p_indptr, p_indices, p_data, 
             elif _ranks_below(heap_sums[0], heap_strings[0], total, string):
                 heap_sums[0], heap_strings[0] = total, string
                 _sift_down(heap_sums, heap_strings, k, 0)
-        order = np.argsort(heap_strings[:size])
-        kept_strings[n_kept:n_kept + size], kept_sums[n_kept:n_kept + size] = heap_strings[:size][order], heap_sums[:size][order]
-        n_kept += size
+        keys = np.empty(size, dtype=np.int64)  # (string, slot) in one integer
+        for slot in range(size):
+            keys[slot] = (heap_strings[slot] << 32) | slot
+        _sort_keys(keys)
+        for key in keys:
+            kept_strings[n_kept], kept_sums[n_kept] = key >> 32, heap_sums[key & 0xFFFFFFFF]
+            n_kept += 1
         counts[q] = size
     return counts, kept_strings[:n_kept], kept_sums[:n_kept]
 
@@ -188,7 +229,7 @@ def row_maxima(row_starts, cols, values):
         keys = np.empty(b - a, dtype=np.int64)  # (column, place) in one integer: a plain sort, no indirection
         for i in range(b - a):
             keys[i] = (np.int64(cols[a + i]) << 32) | i
-        keys.sort()
+        _sort_keys(keys)
         previous = -1
         for key in keys:
             column, value = key >> 32, values[a + (key & 0xFFFFFFFF)]
@@ -200,3 +241,4 @@ def row_maxima(row_starts, cols, values):
                 kept_values[n - 1] = value
         indptr[r + 1] = n
     return indptr, kept_cols[:n], kept_values[:n]
+

@@ -8,10 +8,12 @@ import scipy.sparse as sp
 
 from .arrays import index_dtype
 from .runs import places_in_runs, run_cells
+from .scratch import zeroed_float32
 
 
 LONG_ROW_RUNS = 16  # runs per kept cell in which `top_k_per_row` looks for a lower bound of a long row's k-th value
 MIN_RUN_LENGTH = 4  # cells of a run, at least
+PAIR_DOTS_SPREAD = "pair_dots_spread"  # `pair_dots`' row of `left` spread out (`scratch.zeroed_float32`)
 CELLS_AT_ONCE = 1 << 20  # bounds the temporaries of the block-by-block operations on whole matrices (about 8 bytes a cell) to 8 MiB
 
 
@@ -336,11 +338,12 @@ def product_at(left: sp.csr_matrix, right: sp.csr_matrix, pattern: sp.csr_matrix
 
 def pair_dots(left: sp.csr_matrix, right: sp.csr_matrix, left_rows: np.ndarray, right_rows: np.ndarray) -> np.ndarray:
     """The dot product of each (row `left_rows[i]` of `left`, row `right_rows[i]` of `right`) pair, in float32, without
-    copying the rows. `(left[left_rows].multiply(right[right_rows])).sum(axis=1)` gives the same values to the last
-    bit or so: scipy adds the products in float32 in an order of its own, this in float64."""
+    copying the rows; fastest with `left_rows` in runs (a query's candidates), as each run spreads its row once.
+    `(left[left_rows].multiply(right[right_rows])).sum(axis=1)` gives the same values to the last bit or so: scipy adds
+    the products in float32 in an order of its own, this in float64 in the order of `right`'s columns."""
     from .compiled_loops import dots_of_pairs
 
-    left, right = (matrix if matrix.has_sorted_indices else matrix.sorted_indices() for matrix in (left, right))
+    right = right if right.has_sorted_indices else right.sorted_indices()
     return dots_of_pairs(left.indptr, left.indices, left.data.astype(np.float32, copy=False), right.indptr, right.indices,
                          right.data.astype(np.float32, copy=False), np.asarray(left_rows, dtype=np.int64),
-                         np.asarray(right_rows, dtype=np.int64))
+                         np.asarray(right_rows, dtype=np.int64), zeroed_float32(PAIR_DOTS_SPREAD, left.shape[1]))

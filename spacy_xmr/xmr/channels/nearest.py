@@ -6,7 +6,6 @@ index misses when a query's match rests on common n-grams, and more often with i
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from ...errors import ModelLoadError
 from ..arrays import load_matrix, save_matrix, stored
 from ..device_kernels import keep_top_k
 from ..example_strings import ExampleStrings
+from ..scratch import zeroed_float32
 from ..sparse_ops import cut_long_rows, max_over_mapped, max_per_cell, pair_dots, row_ids, top_k_per_row, transpose_rows_consumed
 from .base import Channel, ModelParts, QueryBatch, TrainingInputs
 
@@ -31,17 +31,7 @@ DEVICE_PAIRS_AT_ONCE = 20_000_000
 GPU_COSINE_PAIRS_AT_ONCE = 2_000_000
 TERM_INDEX_ROWS = 100_000  # example strings cut to their heaviest terms at once
 TERM_INDEX_FILE = "term_index"
-_running_sums = threading.local()  # each scoring thread's zeroed sums for the CPU's shortlist (`_zeroed_sums`)
-
-
-def _zeroed_sums(n_strings: int) -> np.ndarray:
-    """This thread's float32 zeros, at least `n_strings` long, for `top_k_of_postings`, which leaves them zero. Kept
-    because fresh zeros cost a page fault per page a query touches: at 4×10^6 concepts (57 MB of sums) that added
-    about 5 ms to a single query."""
-    sums = getattr(_running_sums, "array", None)
-    if sums is None or sums.size < n_strings:
-        sums = _running_sums.array = np.zeros(n_strings, dtype=np.float32)
-    return sums
+SHORTLIST_SUMS = "shortlist_sums"  # the CPU shortlist's running sums, one per string (`scratch.zeroed_float32`)
 
 
 def _row_spans(queries: sp.csr_matrix, posting_lengths: np.ndarray, budget: int) -> list[tuple[int, int]]:
@@ -68,7 +58,7 @@ def _shortlist(backend, cut, by_term, top_aliases: int, spans: list[tuple[int, i
 
         counts, strings, sums = top_k_of_postings(cut.indptr, cut.indices, cut.data.astype(np.float32, copy=False),
                                                   by_term.indptr, by_term.indices, by_term.data.astype(np.float32, copy=False),
-                                                  top_aliases, _zeroed_sums(by_term.shape[1]))
+                                                  top_aliases, zeroed_float32(SHORTLIST_SUMS, by_term.shape[1]))
         return sp.csr_matrix((sums, strings, np.concatenate([[0], np.cumsum(counts)])), shape=(cut.shape[0], by_term.shape[1]))
     cut = backend.to_device(cut)
     return backend.sparse.vstack([keep_top_k(backend, (cut[lo:hi] @ by_term).tocsr(), top_aliases) for lo, hi in spans],
