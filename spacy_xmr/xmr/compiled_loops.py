@@ -130,27 +130,45 @@ def _sift_down(heap_sums, heap_strings, size, i):
 
 @numba.njit(cache=True, nogil=True)
 def _sort_keys(keys):
-    """Sorts int64 `keys` ascending in place, by heapsort (see the module's docstring for why not numba's sort)."""
-    for i in range(keys.size // 2 - 1, -1, -1):
-        _sift_key_down(keys, keys.size, i)
-    for end in range(keys.size - 1, 0, -1):
-        keys[0], keys[end] = keys[end], keys[0]
-        _sift_key_down(keys, end, 0)
-
-
-@numba.njit(cache=True, nogil=True)
-def _sift_key_down(keys, size, i):
-    """Restores the max-heap of `keys[:size]` below entry i."""
+    """Sorts int64 `keys` ascending in place: quicksort on a median of three, the larger part kept on a stack (so at
+    most 64 levels), parts of up to 16 keys by insertion (see the module's docstring for why not numba's sort)."""
+    pending = np.empty(128, dtype=np.int64)
+    n_pending, lo, hi = 0, 0, keys.size - 1
     while True:
-        largest, left = i, 2 * i + 1
-        if left < size and keys[left] > keys[largest]:
-            largest = left
-        if left + 1 < size and keys[left + 1] > keys[largest]:
-            largest = left + 1
-        if largest == i:
+        while hi - lo > 16:
+            mid = (lo + hi) >> 1
+            if keys[mid] < keys[lo]:
+                keys[mid], keys[lo] = keys[lo], keys[mid]
+            if keys[hi] < keys[lo]:
+                keys[hi], keys[lo] = keys[lo], keys[hi]
+            if keys[hi] < keys[mid]:
+                keys[hi], keys[mid] = keys[mid], keys[hi]
+            pivot, i, j = keys[mid], lo, hi  # keys[lo] <= pivot <= keys[hi] stop both scans
+            while True:
+                i += 1
+                while keys[i] < pivot:
+                    i += 1
+                j -= 1
+                while keys[j] > pivot:
+                    j -= 1
+                if i >= j:
+                    break
+                keys[i], keys[j] = keys[j], keys[i]
+            if j - lo < hi - j:  # keys[lo:j + 1] <= pivot <= keys[j + 1:hi + 1]
+                pending[n_pending], pending[n_pending + 1], hi = j + 1, hi, j
+            else:
+                pending[n_pending], pending[n_pending + 1], lo = lo, j, j + 1
+            n_pending += 2
+        for i in range(lo + 1, hi + 1):
+            key, j = keys[i], i - 1
+            while j >= lo and keys[j] > key:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = key
+        if n_pending == 0:
             return
-        keys[i], keys[largest] = keys[largest], keys[i]
-        i = largest
+        n_pending -= 2
+        lo, hi = pending[n_pending], pending[n_pending + 1]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -1,13 +1,18 @@
-"""The compiled loops give the same results when loaded from numba's on-disk cache as when compiled, whichever process
-compiled which of them: numba names generated code by a per-process counter, and two loops cached by different
-processes once held different sorts under one symbol (the shortlist's `argsort` then ran as `row_maxima`'s in-place
-sort and listed strings that do not exist; numba issue #10486)."""
+"""The compiled loops' own sort, and their results when loaded from numba's on-disk cache, whichever process compiled
+which of them: numba names generated code by a per-process counter, and two loops cached by different processes once
+held different sorts under one symbol (the shortlist's `argsort` then ran as `row_maxima`'s in-place sort and listed
+strings that do not exist; numba issue #10486)."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import textwrap
+
+import numpy as np
+import pytest
+
+from spacy_xmr.xmr.compiled_loops import _sort_keys
 
 STEPS = textwrap.dedent("""
     import sys
@@ -48,3 +53,16 @@ def test_loops_cached_by_different_processes_run_their_own_code_when_loaded_toge
         run = subprocess.run([sys.executable, "-c", STEPS, *steps], env=environment, capture_output=True, text=True)
         assert run.returncode == 0, f"{steps}: {run.stderr[-2000:]}"
     assert any((tmp_path / "numba").rglob("*.nbc"))  # the last run loaded what the others cached
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 16, 17, 18, 100, 5000])
+@pytest.mark.parametrize("order", ["random", "ascending", "descending", "few values", "one value", "organ pipe"])
+def test_the_loops_sort_orders_any_keys(size, order):
+    rng = np.random.default_rng(size)
+    keys = {"random": rng.integers(-(1 << 62), 1 << 62, size), "ascending": np.arange(size) << 32,
+            "descending": np.arange(size)[::-1] << 32, "few values": rng.integers(0, 3, size),
+            "one value": np.full(size, 7), "organ pipe": np.minimum(np.arange(size), size - np.arange(size))}[order]
+    keys = keys.astype(np.int64)
+    expected = np.sort(keys)
+    _sort_keys(keys)
+    assert np.array_equal(keys, expected)
