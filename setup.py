@@ -22,6 +22,7 @@ setup(
         "bioc>=2.0",
         "numpy>=1.24",
         "numba>=0.59",  # the compiled loops of prediction (`xmr/compiled_loops.py`)
+        "filelock>=3.0",  # their first compilation, one process at a time
         "scipy>=1.10",
         "scikit-learn>=1.3",
         "torch>=2.1,<3",

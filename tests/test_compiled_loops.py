@@ -1,16 +1,20 @@
-"""The compiled loops' own sort, and their results when loaded from numba's on-disk cache, whichever process compiled
-which of them: numba names generated code by a per-process counter, and two loops cached by different processes once
-held different sorts under one symbol (the shortlist's `argsort` then ran as `row_maxima`'s in-place sort and listed
-strings that do not exist; numba issue #10486)."""
+"""The compiled loops' own sort, their results when loaded from numba's on-disk cache whichever process compiled which
+of them (numba names generated code by a per-process counter, and two loops cached by different processes once held
+different sorts under one symbol: the shortlist's `argsort` then ran as `row_maxima`'s in-place sort and listed strings
+that do not exist; numba issue #10486), and the lock that keeps processes from compiling them at once (numba's cache
+is not safe for that: issue #10128)."""
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from spacy_xmr.xmr.compiled_loops import _sort_keys
 
@@ -66,3 +70,46 @@ def test_the_loops_sort_orders_any_keys(size, order):
     expected = np.sort(keys)
     _sort_keys(keys)
     assert np.array_equal(keys, expected)
+
+
+FIRST_AND_LATER_CALLS = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    import numpy as np
+    from spacy_xmr.xmr import compiled_loops
+
+    arguments = np.array([0, 2], dtype=np.int64), np.array([3, 1], dtype=np.int32), np.ones(2, dtype=np.float32)
+    print(Path(compiled_loops.row_maxima.kernel.stats.cache_path) / compiled_loops.LOCK_FILE, flush=True)
+    for line in sys.stdin:
+        compiled_loops.row_maxima(*arguments)
+        print("called", flush=True)
+""")
+
+
+def test_a_first_call_waits_for_the_machines_compilation_lock_and_a_later_call_does_not(tmp_path):
+    """Even a signature already in the cache: loading it is where a race read another signature's code."""
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    warm = subprocess.run([sys.executable, "-c", FIRST_AND_LATER_CALLS], input="call\n", env=environment,
+                          capture_output=True, text=True)
+    assert warm.returncode == 0 and warm.stdout.endswith("called\n"), warm.stderr[-2000:]
+    with subprocess.Popen([sys.executable, "-c", FIRST_AND_LATER_CALLS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          env=environment, text=True) as process:
+        lines: queue.Queue = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line.strip()) for line in process.stdout])
+        reader.start()
+        try:
+            lock = FileLock(lines.get(timeout=120))
+            with lock:
+                process.stdin.write("first\n")
+                process.stdin.flush()
+                with pytest.raises(queue.Empty):
+                    lines.get(timeout=3)  # loading from the warm cache takes well under a second, but it waits
+            assert lines.get(timeout=120) == "called"
+            with lock:
+                process.stdin.write("again\n")
+                process.stdin.flush()
+                assert lines.get(timeout=60) == "called"  # the same kind of arguments again: no lock
+        finally:
+            process.stdin.close()
+            process.wait(timeout=60)
+            reader.join(timeout=60)

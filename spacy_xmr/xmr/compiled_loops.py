@@ -11,13 +11,54 @@ that compiles it, so two loops cached by different processes can hold different 
 symbol, and a process that loads both runs one in place of the other (numba issue #10486). Here the shortlist's
 `argsort` ran as `row_maxima`'s in-place sort and listed strings that do not exist. The loops sort with
 `_sort_keys`, whose name is theirs.
+
+Nor do two processes compile (or load) a loop at once: numba's cache writes its index and its code in separate files,
+unlocked (numba issue #10128), and processes that start together on a machine's first run (Ray's workers,
+`nlp.pipe(n_process=...)`) can leave an index entry that names another signature's code. Here, 8 processes
+compiling the shortlist for 8 signatures at once left, in 1 run of 3, a cache on which 2 of them failed in every later
+process ("can't unbox array"). A process's first call of a signature therefore waits for a lock beside the cache
+(`_first_calls_locked`).
 """
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numba
 import numpy as np
+from filelock import FileLock
+
+LOCK_FILE = "spacy_xmr_compiled_loops.lock"  # in numba's cache folder of this module
 
 
+def _first_calls_locked(kernel):
+    """`kernel` (a numba dispatcher), called under a file lock beside numba's cache the first time this process passes
+    arguments of a kind (`_kind_of`) it has not passed before; later calls skip the lock."""
+    lock, kinds_called = FileLock(str(Path(kernel.stats.cache_path) / LOCK_FILE)), set()
+
+    @functools.wraps(kernel.py_func)
+    def call(*args):
+        kind = tuple(map(_kind_of, args))
+        if kind in kinds_called:
+            return kernel(*args)
+        with lock:
+            result = kernel(*args)
+        kinds_called.add(kind)
+        return result
+
+    call.kernel = kernel
+    return call
+
+
+def _kind_of(value):
+    """What numba's signature of `value` depends on, read in about a microsecond (numba's `typeof` takes ten)."""
+    if isinstance(value, np.ndarray):
+        flags = value.flags
+        return value.dtype.num, value.ndim, flags.writeable, flags.c_contiguous, flags.f_contiguous, flags.aligned
+    return type(value)
+
+
+@_first_calls_locked
 @numba.njit(cache=True, nogil=True)
 def products_by_block(f_indptr, f_indices, f_data, cells, cell_queries, beam_parents, run_starts, parent_keys, key_features,
                       key_starts, child_ranks, weights, n_values):
@@ -51,6 +92,7 @@ def products_by_block(f_indptr, f_indices, f_data, cells, cell_queries, beam_par
     return values
 
 
+@_first_calls_locked
 @numba.njit(cache=True, nogil=True)
 def products_at_cells(l_indptr, l_indices, l_data, r_indptr, r_indices, r_data, p_indptr, p_indices, n_cols):
     """For each row q of L: row q of `L @ R` accumulated into a dense row (R's rows of q's terms, in q's stored order,
@@ -77,6 +119,7 @@ def products_at_cells(l_indptr, l_indices, l_data, r_indptr, r_indices, r_data, 
     return values
 
 
+@_first_calls_locked
 @numba.njit(cache=True, nogil=True)
 def dots_of_pairs(a_indptr, a_indices, a_data, b_indptr, b_indices, b_data, a_rows, b_rows, spread):
     """For each pair i, the dot product of row `a_rows[i]` of A and row `b_rows[i]` of B: A's row spread into `spread`
@@ -171,6 +214,7 @@ def _sort_keys(keys):
         lo, hi = pending[n_pending], pending[n_pending + 1]
 
 
+@_first_calls_locked
 @numba.njit(cache=True, nogil=True)
 def top_k_of_postings(q_indptr, q_indices, q_data, p_indptr, p_indices, p_data, k, totals):
     """For each query row: its terms' posting lists added up string by string, in float32 in the query's term order from
@@ -233,6 +277,7 @@ def top_k_of_postings(q_indptr, q_indices, q_data, p_indptr, p_indices, p_data, 
     return counts, kept_strings[:n_kept], kept_sums[:n_kept]
 
 
+@_first_calls_locked
 @numba.njit(cache=True, nogil=True)
 def row_maxima(row_starts, cols, values):
     """Cells (r, cols[i]) for i in `row_starts[r]:row_starts[r + 1]`, the largest value of each, as CSR (indptr, columns
