@@ -14,10 +14,10 @@ symbol, and a process that loads both runs one in place of the other (numba issu
 
 Nor do two processes compile (or load) a loop at once: numba's cache writes its index and its code in separate files,
 unlocked (numba issue #10128), and processes that start together on a machine's first run (Ray's workers,
-`nlp.pipe(n_process=...)`) can leave an index entry that names another signature's code. Here, 8 processes
-compiling the shortlist for 8 signatures at once left, in 1 run of 3, a cache on which 2 of them failed in every later
-process ("can't unbox array"). A process's first call of a signature therefore waits for a lock beside the cache
-(`_first_calls_locked`).
+`nlp.pipe(n_process=...)`) can leave an index entry that names another signature's code. Here, 8 processes making
+the shortlist's first call for 8 signatures at once left, in 3 runs of 6, a cache on which one of them failed in
+every later process ("can't unbox array"; `benchmarks/numba_cache_race.py`). A process's first call of a kind of
+arguments therefore waits for a lock beside the cache (`_first_calls_locked`): 0 runs of 6.
 """
 from __future__ import annotations
 
