@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from nearest_postings import code_version
-    from synthetic_ontology import perturbed_queries
+    from synthetic_ontology import distinct_perturbed_texts
     from xmr_ncbi_disease import train_and_evaluation_mentions
 
     from spacy_xmr.ontology import read_medic
@@ -61,7 +61,7 @@ def main() -> None:
         model = XMRModel.train(ontology, train, XMRConfig.from_dict({"calibration": {"folds": 0}}), progress=False)
         if args.save:
             model.save(args.save)
-    texts = list(dict.fromkeys(text for text, _ in perturbed_queries(ontology, 2 * args.queries)))[:args.queries]
+    texts = distinct_perturbed_texts(ontology, args.queries)
     record = {"command": " ".join(["python", "benchmarks/medic_queries.py", *sys.argv[1:]]), "code": code_version(),
               "cpus": os.cpu_count(), "n_queries": len(texts), "threads": []}
     for n_jobs in sorted({1, os.cpu_count()}):

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic_ontology import perturbed_queries  # noqa: E402
+from synthetic_ontology import distinct_perturbed_texts  # noqa: E402
 from xmr_ncbi_disease import gold_mentions, train_and_evaluation_mentions  # noqa: E402
 
 from spacy_xmr.atomic import atomic_open  # noqa: E402
@@ -103,7 +103,7 @@ def main() -> None:
     train, _ = train_and_evaluation_mentions(args.data_dir, "ncbi_disease", "test")
     model = XMRModel.train(ontology, train, XMRConfig.from_dict({"calibration": {"folds": 0}}), progress=False)
     test = [mention.text for mention in gold_mentions(args.data_dir / "ncbi_disease" / "NCBItestset_corpus.txt")]
-    perturbed = list(dict.fromkeys(text for text, _ in perturbed_queries(ontology, 2 * args.queries)))[:args.queries]
+    perturbed = distinct_perturbed_texts(ontology, args.queries)
     model.score_matrix(test, top_k=10)  # the first call builds the lazy prediction structures
     results = {"machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count()},
                "command": " ".join(sys.argv), "canonical_words": model.config.features.canonical_words,

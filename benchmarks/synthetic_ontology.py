@@ -86,6 +86,12 @@ def perturbed_queries(ontology: Ontology, n: int, seed: int = 1) -> list[tuple[s
     return queries
 
 
+def distinct_perturbed_texts(ontology: Ontology, n: int) -> list[str]:
+    """Up to `n` distinct texts of `perturbed_queries` (drawn from twice as many): a batch that no cache of repeated
+    queries shortens."""
+    return list(dict.fromkeys(text for text, _ in perturbed_queries(ontology, 2 * n)))[:n]
+
+
 def recall_at(ranked: list[list[tuple[str, float]]], concepts: list[str], k: int) -> float:
     """The share of `perturbed_queries` whose concept is among the first `k` of their `ranked` (concept, score)."""
     return sum(any(cid == concept for cid, _ in ranking[:k]) for ranking, concept in zip(ranked, concepts, strict=True)) / len(concepts)

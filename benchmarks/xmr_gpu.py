@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic_ontology import perturbed_queries, synthetic_ontology  # noqa: E402
+from synthetic_ontology import distinct_perturbed_texts, perturbed_queries, synthetic_ontology  # noqa: E402
 from xmr_ncbi_disease import metrics, train_and_evaluation_mentions  # noqa: E402
 
 from spacy_xmr.atomic import atomic_open  # noqa: E402
@@ -171,7 +171,7 @@ def part_ncbi(args, state: dict) -> dict:
 def part_throughput(args, ontology, model: XMRModel) -> dict:
     """CPU (a thread per core), GPU (one thread) and GPU with a thread per core (the CPU's share of a batch, the n-gram
     counting and the string channels, in parallel), each variant on its own so that one failing keeps the others."""
-    texts = list(dict.fromkeys(text for text, _ in perturbed_queries(ontology, 2 * args.queries)))[:args.queries]
+    texts = distinct_perturbed_texts(ontology, args.queries)
     result: dict = {"n_queries": len(texts)}
     for name, device, n_jobs in (("cpu", "cpu", None), ("gpu", args.device, None), ("gpu_threads", args.device, os.cpu_count())):
         try:

@@ -304,4 +304,3 @@ def row_maxima(row_starts, cols, values):
                 kept_values[n - 1] = value
         indptr[r + 1] = n
     return indptr, kept_cols[:n], kept_values[:n]
-
