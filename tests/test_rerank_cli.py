@@ -1,7 +1,6 @@
 """`spacy-xmr train-reranker` / `apply-reranker` on small BioC corpora with XMR-style candidate infons."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
