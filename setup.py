@@ -20,6 +20,7 @@ setup(
     install_requires=[
         "spacy>=3.7,<3.9",
         "bioc>=2.0",
+        "lxml>=4.5",  # PubMed XML read by records, BioC XML written by documents (`etree.indent`)
         "numpy>=1.24",
         "numba>=0.59",  # the compiled loops of prediction (`xmr/compiled_loops.py`)
         "filelock>=3.0",  # their first compilation, one process at a time

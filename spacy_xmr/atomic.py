@@ -8,7 +8,7 @@ leaves the previous folder at `.NAME.old`, which the next write to the same path
 from __future__ import annotations
 
 import contextlib
-import gzip
+import glob
 import os
 import shutil
 import tempfile
@@ -38,6 +38,15 @@ def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
     for path in inputs:
         if path is not None and Path(path).resolve() == out:
             raise FileExistsError(f"{output}: refusing to overwrite the input {path}; choose another output path")
+
+
+def remove_leftover_temporaries(path: str | os.PathLike) -> None:
+    """Delete the temporary siblings that killed writes of `path` left behind; call it only where no other process can
+    be writing `path` now (e.g. the one worker that redoes a shard)."""
+    path = Path(path)
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 @contextlib.contextmanager
@@ -83,13 +92,3 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
 
-
-def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Replace `path` with `data` in one step, gzipped (reproducibly, mtime 0) when the name ends in `.gz`."""
-    path = Path(path)
-    with atomic_open(path, "wb") as raw:
-        if path.suffix == ".gz":
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-                gz.write(data)
-        else:
-            raw.write(data)

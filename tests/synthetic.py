@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import random
+from html import escape
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,6 +157,16 @@ def synthetic_collection(ontology: Ontology, n_documents: int, seed: int, first_
         builder.add_passage(_abstract(topic, diseases, rng))
         collection.add_document(builder.to_bioc())
     return collection
+
+
+def pubmed_xml(collection: bioc.BioCCollection) -> str:
+    """The title-and-abstract documents of `collection` as a PubMed XML file (`PubmedArticleSet`), one article a line."""
+    articles = "".join(
+        f"<PubmedArticle><MedlineCitation><PMID>{d.id}</PMID><Article><ArticleTitle>{escape(d.passages[0].text)}</ArticleTitle>"
+        f"<Abstract><AbstractText>{escape(d.passages[1].text)}</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>\n"
+        for d in collection.documents
+    )
+    return f'<?xml version="1.0"?>\n<PubmedArticleSet>\n{articles}</PubmedArticleSet>\n'
 
 
 def _variant(concept: Concept, rng: random.Random) -> str:

@@ -2,10 +2,10 @@
 the CLI, and a reranker stage on CPU. One Ray instance serves the whole module (CI has 2 cores)."""
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
-from html import escape
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from annotate_support import (  # noqa: E402
 from spacy_xmr.distributed import annotate  # noqa: E402
 from spacy_xmr.distributed.manifest import MANIFEST_NAME  # noqa: E402
 from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV  # noqa: E402
+from synthetic import pubmed_xml  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -39,15 +40,6 @@ def ray_instance():
 def pipeline_dir(synthetic_ontology, synthetic_model_dir, tmp_path_factory) -> Path:
     return save_ruler_linker_pipeline(synthetic_ontology, synthetic_model_dir, tmp_path_factory.mktemp("pipeline") / "pipeline")
 
-
-
-def _write_pubmed_xml(collection, path: Path) -> None:
-    articles = "".join(
-        f"<PubmedArticle><MedlineCitation><PMID>{d.id}</PMID><Article><ArticleTitle>{escape(d.passages[0].text)}</ArticleTitle>"
-        f"<Abstract><AbstractText>{escape(d.passages[1].text)}</AbstractText></Abstract></Article></MedlineCitation></PubmedArticle>\n"
-        for d in collection.documents
-    )
-    path.write_text(f'<?xml version="1.0"?>\n<PubmedArticleSet>\n{articles}</PubmedArticleSet>\n', encoding="utf8")
 
 
 WRITERS = {
@@ -65,11 +57,7 @@ def _write_every_format(synthetic_ontology, directory: Path) -> list[Path]:
     for seed, (name, writer) in enumerate(WRITERS.items()):
         path = directory / name
         if writer is None:
-            import gzip
-
-            _write_pubmed_xml(shard_collection(synthetic_ontology, seed), directory / "pubmed.xml")
-            path.write_bytes(gzip.compress((directory / "pubmed.xml").read_bytes()))
-            (directory / "pubmed.xml").unlink()
+            path.write_bytes(gzip.compress(pubmed_xml(shard_collection(synthetic_ontology, seed)).encode("utf8")))
         else:
             writer(shard_collection(synthetic_ontology, seed), path)
         paths.append(path)
@@ -78,7 +66,8 @@ def _write_every_format(synthetic_ontology, directory: Path) -> list[Path]:
 
 def test_every_input_format_gives_what_nlp_pipe_gives(pipeline_dir, synthetic_ontology, tmp_path):
     inputs = _write_every_format(synthetic_ontology, tmp_path / "in")
-    summary = annotate(pipeline_dir, [str(tmp_path / "in" / "*")], tmp_path / "out", output_format="jsonl", workers=2, progress=False)
+    summary = annotate(pipeline_dir, [str(tmp_path / "in" / "*")], tmp_path / "out", output_format="jsonl", workers=2,
+                       batch_size=4, progress=False)  # each shard linked and written in two batches
     assert summary.failed == [] and summary.shards == len(WRITERS) and summary.documents == len(WRITERS) * DOCS_PER_SHARD
     expected = expected_ner(pipeline_dir, inputs)
     assert sum(len(entities) for entities in expected.values()) == summary.mentions > 0
@@ -121,6 +110,7 @@ def test_a_worker_killed_mid_shard_is_replaced_and_every_document_written_once(p
     summary = annotate(pipeline_dir, [str(p) for p in inputs], tmp_path / "out", output_format="jsonl", workers=2, progress=False)
     assert marker.exists()  # the worker did die in the middle of part2
     assert summary.failed == [] and summary.shards == 4
+    assert not list((tmp_path / "out").glob(".*.tmp"))  # the retry removed the killed attempt's temporary output
     written = jsonl_entities(tmp_path / "out")  # raises if a document is written twice
     assert sorted(written) == sorted(d.id for p in inputs for d in read_corpus(p).documents)
 
@@ -180,7 +170,7 @@ def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(pipeline_dir, synthetic
     write_jsonl(shard_collection(synthetic_ontology, 9), tmp_path / "in.jsonl")
 
     summary = annotate(tmp_path / "pipeline", [tmp_path / "in.jsonl"], tmp_path / "out", output_format="jsonl", workers=1,
-                       rerank_stage=True, progress=False)
+                       batch_size=4, rerank_stage=True, progress=False)  # the GPU stage reranks and writes two batches
     assert summary.rerank_stage and summary.failed == []
     expected = expected_ner(tmp_path / "pipeline", [tmp_path / "in.jsonl"])
     written = jsonl_entities(tmp_path / "out")

@@ -9,14 +9,15 @@ from typing import Iterator
 
 import bioc
 from bioc import biocxml
+from bioc.biocxml.encoder import encode_document
 from lxml import etree
 
-from ..atomic import write_bytes_atomically
 from ..errors import InputFormatError, SpacyXmrError
 from ..gzip_files import read_bytes
 from .bioc_documents import check_annotation, document_text, iter_annotations, sorted_passages
 from .pubtator import looks_like_pubtator
 from .types import type_matches
+from .writers import OutputFormat, write_collection
 
 MAX_PASSAGE_GAP = 1_000_000
 # Elements whose text or attributes the `bioc` decoder turns into ints or reads without a default.
@@ -108,16 +109,44 @@ def read_bioc(path: str | Path) -> bioc.BioCCollection:
     return collection
 
 
+_COLLECTION_END = b"</collection>\n"
+
+
+def _encoding(collection: bioc.BioCCollection) -> str:
+    return collection.encoding or "utf-8"
+
+
+def _bioc_head(fields: bioc.BioCCollection) -> bytes:
+    """`biocxml.dumps` of the collection (without documents), up to its closing tag."""
+    return biocxml.dumps(fields).encode(_encoding(fields)).removesuffix(_COLLECTION_END)
+
+
+def _bioc_document(document: bioc.BioCDocument, collection: bioc.BioCCollection) -> bytes:
+    """The document as `biocxml.dumps` prints it inside its collection (indented one level), byte for byte."""
+    element = encode_document(document)
+    etree.indent(element, space="  ", level=1)
+    return b"  " + etree.tostring(element, encoding=_encoding(collection), xml_declaration=False) + b"\n"
+
+
+BIOC_XML_OUTPUT = OutputFormat("bioc", _bioc_head, _bioc_document, lambda collection: _COLLECTION_END)
+
+
 def write_bioc(collection: bioc.BioCCollection, path: str | Path) -> None:
-    """Write BioC XML atomically, gzipped when the name ends in `.gz`."""
-    write_bytes_atomically(path, biocxml.dumps(collection).encode(collection.encoding or "utf-8"))
+    """Write BioC XML atomically, gzipped when the name ends in `.gz` (the bytes of `biocxml.dumps`)."""
+    write_collection(collection, path, BIOC_XML_OUTPUT)
+
+
+def keep_entity_types(document: bioc.BioCDocument, entity_types: list[str] | None) -> bioc.BioCDocument:
+    """Drop, in place, the document's annotations whose type is not in `entity_types` (keep all when None)."""
+    if entity_types is not None:
+        for holder in [document, *document.passages]:
+            holder.annotations = [a for a in holder.annotations if type_matches(a.infons.get("type", ""), entity_types)]
+    return document
+
 
 
 def filter_entity_types(collection: bioc.BioCCollection, entity_types: list[str] | None) -> bioc.BioCCollection:
     """Drop, in place, the annotations whose type is not in `entity_types` (keep all when None)."""
-    if entity_types is None:
-        return collection
     for document in collection.documents:
-        for holder in [document, *document.passages]:
-            holder.annotations = [a for a in holder.annotations if type_matches(a.infons.get("type", ""), entity_types)]
+        keep_entity_types(document, entity_types)
     return collection

@@ -1,8 +1,9 @@
-"""Which reader a corpus file needs, decided by its content (never by its name), and `read_corpus`.
+"""Which reader a corpus file needs, decided by its content (never by its name), `stream_corpus` and `read_corpus`.
 
-Every reader takes a path and returns a `bioc.BioCCollection`, raising InputFormatError that names the
-file and line for bad input. A format is recognised from the file's first characters (decompressed when
-gzipped, BOM dropped): the first entry of `CORPUS_FORMATS` whose `looks_like` accepts them reads the file.
+Every reader takes a path and returns a `streams.CorpusStream` (the collection's fields, and its documents as
+they are read), raising InputFormatError that names the file and line for bad input. A format is recognised
+from the file's first characters (decompressed when gzipped, BOM dropped): the first entry of `CORPUS_FORMATS`
+whose `looks_like` accepts them reads the file.
 To support another format, add a `CorpusFormat` to the list, more specific formats before general ones.
 """
 from __future__ import annotations
@@ -16,11 +17,12 @@ import bioc
 
 from ..errors import InputFormatError
 from ..gzip_files import UTF8_BOM, read_bytes, read_head
-from .bioc_io import filter_entity_types, read_bioc
+from .bioc_io import keep_entity_types, read_bioc
 from .bioc_json import looks_like_bioc_json, read_bioc_json
-from .jsonl import looks_like_jsonl, read_jsonl
-from .pubmed_xml import ROOT_TAG as PUBMED_ROOT, read_pubmed_xml
-from .pubtator import looks_like_pubtator, read_pubtator
+from .jsonl import looks_like_jsonl, stream_jsonl
+from .pubmed_xml import ROOT_TAG as PUBMED_ROOT, stream_pubmed_xml
+from .pubtator import looks_like_pubtator, stream_pubtator
+from .streams import CorpusStream
 
 _XML_PROLOG = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.DOTALL)
 _XML_ELEMENT = re.compile(r"\s*<([A-Za-z_][\w.:-]*)")
@@ -41,15 +43,15 @@ class CorpusFormat:
 
     name: str
     looks_like: Callable[[str], bool]
-    read: Callable[[Path], bioc.BioCCollection]
+    stream: Callable[[Path], CorpusStream]
 
 
 CORPUS_FORMATS: list[CorpusFormat] = [
-    CorpusFormat("BioC XML", lambda head: xml_root(head) == "collection", read_bioc),
-    CorpusFormat("BioC JSON", looks_like_bioc_json, read_bioc_json),
-    CorpusFormat("PubTator", looks_like_pubtator, read_pubtator),
-    CorpusFormat("PubMed XML", lambda head: xml_root(head) == PUBMED_ROOT, read_pubmed_xml),
-    CorpusFormat("JSONL", looks_like_jsonl, read_jsonl),
+    CorpusFormat("BioC XML", lambda head: xml_root(head) == "collection", lambda path: CorpusStream.of(read_bioc(path))),
+    CorpusFormat("BioC JSON", looks_like_bioc_json, lambda path: CorpusStream.of(read_bioc_json(path))),
+    CorpusFormat("PubTator", looks_like_pubtator, stream_pubtator),
+    CorpusFormat("PubMed XML", lambda head: xml_root(head) == PUBMED_ROOT, stream_pubmed_xml),
+    CorpusFormat("JSONL", looks_like_jsonl, stream_jsonl),
 ]
 
 
@@ -84,15 +86,20 @@ def corpus_format(path: str | Path) -> CorpusFormat | None:
     )
 
 
-def read_corpus(path: str | Path, entity_types: list[str] | None = None) -> bioc.BioCCollection:
-    """Read a corpus file of any format in `CORPUS_FORMATS` (gzipped or not), keeping `entity_types` (all when None).
-
-    An empty file is an empty collection (e.g. training from an ontology alone).
-    """
+def stream_corpus(path: str | Path, entity_types: list[str] | None = None) -> CorpusStream:
+    """A corpus file of any format in `CORPUS_FORMATS` (gzipped or not), read as its documents are iterated, keeping
+    the annotations of `entity_types` (all when None). An empty file has no documents."""
     path = Path(path)
     found = corpus_format(path)
     if found is None:
-        collection = bioc.BioCCollection()
-        collection.source = path.name
-        return collection
-    return filter_entity_types(found.read(path), entity_types)
+        fields = bioc.BioCCollection()
+        fields.source = path.name
+        return CorpusStream(fields, iter(()))
+    stream = found.stream(path)
+    return CorpusStream(stream.fields, (keep_entity_types(document, entity_types) for document in stream.documents))
+
+
+def read_corpus(path: str | Path, entity_types: list[str] | None = None) -> bioc.BioCCollection:
+    """A whole corpus file of any format in `CORPUS_FORMATS` (see `stream_corpus`); an empty file is an empty
+    collection (e.g. training from an ontology alone)."""
+    return stream_corpus(path, entity_types).collection()

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Iterator
 
 import bioc
 
-from ..atomic import write_bytes_atomically
 from ..errors import InputFormatError, SpacyXmrError
 from ..gzip_files import open_text
 from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages, title_and_abstract
 from .candidates import PREDICTED_ID, get_candidates, set_candidates
+from .streams import CorpusStream
+from .writers import OutputFormat, no_bytes, write_collection
 
 
 def _string(path: Path, line_no: int, record: dict, key: str) -> str:
@@ -79,13 +81,12 @@ def _document(path: Path, line_no: int, record) -> bioc.BioCDocument:
     return document
 
 
-def read_jsonl(path: str | Path) -> bioc.BioCCollection:
-    """Read a JSONL corpus; errors name the file, line and field."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFormatError(path, "JSONL file not found")
-    collection = bioc.BioCCollection()
-    collection.source = path.name
+def stream_jsonl(path: str | Path) -> CorpusStream:
+    """A JSONL corpus read a line at a time; errors name the file, line and field."""
+    return CorpusStream.of_file(Path(path), "JSONL", _documents)
+
+
+def _documents(path: Path) -> Iterator[bioc.BioCDocument]:
     first_line: dict[str, int] = {}
     try:
         with open_text(path) as handle:
@@ -100,10 +101,14 @@ def read_jsonl(path: str | Path) -> bioc.BioCCollection:
                 if document.id in first_line:
                     raise InputFormatError(path, f"document id {document.id!r} already used on line {first_line[document.id]}", line_no)
                 first_line[document.id] = line_no
-                collection.add_document(document)
+                yield document
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputFormatError(path, f"cannot read JSONL: {err}") from err
-    return collection
+
+
+def read_jsonl(path: str | Path) -> bioc.BioCCollection:
+    """Read a JSONL corpus; errors name the file, line and field."""
+    return stream_jsonl(path).collection()
 
 
 def _is_title_abstract(passages: list[bioc.BioCPassage]) -> bool:
@@ -137,11 +142,16 @@ def document_record(document: bioc.BioCDocument) -> dict:
     return record
 
 
+def _jsonl_line(document: bioc.BioCDocument, collection: bioc.BioCCollection) -> bytes:
+    return (json.dumps(document_record(document), ensure_ascii=False) + "\n").encode("utf8")
+
+
+JSONL_OUTPUT = OutputFormat("jsonl", no_bytes, _jsonl_line, no_bytes)
+
+
 def write_jsonl(collection: bioc.BioCCollection, path: str | Path) -> None:
     """Write one JSON line per document atomically, gzipped when the name ends in `.gz`."""
-    path = Path(path)
-    data = "".join(json.dumps(document_record(d), ensure_ascii=False) + "\n" for d in collection.documents).encode("utf8")
-    write_bytes_atomically(path, data)
+    write_collection(collection, path, JSONL_OUTPUT)
 
 
 def looks_like_jsonl(head: str) -> bool:

@@ -6,10 +6,14 @@ This is the file NLM ships to annotate all of PubMed (~1,200 files of ~30,000 ci
 abstract sections (`AbstractText` with a `Label`) are joined with one space, inline markup (`<i>`,
 `<sup>`) is kept as its text. Book records (`PubmedBookArticle`) and `DeleteCitation` lists are
 skipped. Within one file a PMID that appears again (a revised record) replaces the earlier one.
+
+The file is read a record at a time (`stream_pubmed_xml`), twice: a first pass finds each PMID's last record
+and checks the XML, the second makes the documents as they are iterated.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import bioc
 from lxml import etree
@@ -17,6 +21,7 @@ from lxml import etree
 from ..errors import InputFormatError
 from ..gzip_files import open_binary
 from .bioc_documents import title_and_abstract
+from .streams import CorpusStream
 
 ROOT_TAG = "PubmedArticleSet"
 
@@ -26,45 +31,58 @@ def _text(element) -> str:
     return " ".join("".join(element.itertext()).split()) if element is not None else ""
 
 
-def _document(path: Path, article) -> bioc.BioCDocument:
-    citation = article.find("MedlineCitation")
-    pmid = citation.findtext("PMID") if citation is not None else None
+def _pmid(path: Path, article) -> str:
+    pmid = article.findtext("MedlineCitation/PMID")
     if not pmid or not pmid.strip():
         raise InputFormatError(path, "PubmedArticle without MedlineCitation/PMID", article.sourceline)
+    return pmid.strip()
+
+
+def _document(path: Path, article) -> bioc.BioCDocument:
+    document = bioc.BioCDocument()
+    document.id = _pmid(path, article)
+    citation = article.find("MedlineCitation")
     title = _text(citation.find("Article/ArticleTitle"))
     abstract = " ".join(filter(None, (_text(part) for part in citation.findall("Article/Abstract/AbstractText"))))
-    document = bioc.BioCDocument()
-    document.id = pmid.strip()
     for passage in title_and_abstract(title, abstract):
         document.add_passage(passage)
     return document
 
 
-def read_pubmed_xml(path: str | Path) -> bioc.BioCCollection:
-    """Read the PubmedArticle records of a PubMed XML file; malformed XML raises InputFormatError with the line."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFormatError(path, "PubMed XML file not found")
-    documents: dict[str, bioc.BioCDocument] = {}
+def _articles(path: Path) -> Iterator:
+    """The file's PubmedArticle elements in order, each freed once the next one is parsed."""
     try:
         with open_binary(path) as handle:
-            root_checked = False
+            root = None
             for event, element in etree.iterparse(handle, events=("start", "end")):
-                if not root_checked:
+                if root is None:
                     if element.tag != ROOT_TAG:
                         raise InputFormatError(path, f"root element is <{element.tag}>, expected <{ROOT_TAG}>", element.sourceline)
-                    root_checked = True
+                    root = element
                 elif event == "end" and element.tag == "PubmedArticle":
-                    document = _document(path, element)
-                    documents.pop(document.id, None)  # a revised record replaces (and moves after) the earlier one
-                    documents[document.id] = document
+                    yield element
                     element.clear(keep_tail=True)
+                    while element.getprevious() is not None:
+                        del root[0]
     except etree.XMLSyntaxError as err:
         raise InputFormatError(path, f"malformed or truncated PubMed XML: {err.msg}", line=err.lineno) from err
     except (OSError, EOFError) as err:
         raise InputFormatError(path, f"cannot read PubMed XML: {err}") from err
-    collection = bioc.BioCCollection()
-    collection.source = path.name
-    for document in documents.values():
-        collection.add_document(document)
-    return collection
+
+
+def _documents(path: Path) -> Iterator[bioc.BioCDocument]:
+    last_record = {_pmid(path, article): number for number, article in enumerate(_articles(path))}
+    for number, article in enumerate(_articles(path)):
+        if last_record[_pmid(path, article)] == number:  # a revised record replaces (and moves after) the earlier one
+            yield _document(path, article)
+
+
+def stream_pubmed_xml(path: str | Path) -> CorpusStream:
+    """The PubmedArticle records of a PubMed XML file as documents; malformed XML raises InputFormatError with the
+    line (when the first pass reaches it, before any document)."""
+    return CorpusStream.of_file(Path(path), "PubMed XML", _documents)
+
+
+def read_pubmed_xml(path: str | Path) -> bioc.BioCCollection:
+    """Read the PubmedArticle records of a PubMed XML file; malformed XML raises InputFormatError with the line."""
+    return stream_pubmed_xml(path).collection()

@@ -22,6 +22,7 @@ a 7th column, `composite_mentions`.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ import bioc
 from ..errors import InputFormatError
 from ..gzip_files import UTF8_BOM, open_binary
 from ..ontology import BareIdRule, apply_bare_id_rules, join_gold_ids, split_gold_ids
+from .streams import CorpusStream
 from .types import type_matches
 
 TITLE, ABSTRACT = "t", "a"
@@ -92,9 +94,10 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         raise InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line_no + 1) from err
 
 
-def _read_documents(path: Path) -> list[_Document]:
-    """Group the file's lines into records and records into documents, checking the line kinds."""
-    documents: list[_Document] = []
+def _read_documents(path: Path) -> Iterator[_Document]:
+    """Group the file's lines into records and records into documents, checking the line kinds; a document is
+    yielded once the next one starts."""
+    document: _Document | None = None
     record: _Record | None = None
     for line_no, line in _lines(path):
         if not line.strip():
@@ -102,11 +105,13 @@ def _read_documents(path: Path) -> list[_Document]:
         text_line = _TEXT_LINE.match(line)
         if text_line:
             pmid, kind = text_line.groups()
-            if kind == TITLE or record is None or documents[-1].pmid != pmid or ABSTRACT in record.texts:
+            if kind == TITLE or record is None or document.pmid != pmid or ABSTRACT in record.texts:
                 record = _Record(line_no)
-                if not documents or documents[-1].pmid != pmid:
-                    documents.append(_Document(pmid))
-                documents[-1].records.append(record)
+                if document is None or document.pmid != pmid:
+                    if document is not None:
+                        yield document
+                    document = _Document(pmid)
+                document.records.append(record)
             record.texts[kind] = line[text_line.end():]
             continue
         cells = line.split("\t")
@@ -116,7 +121,7 @@ def _read_documents(path: Path) -> list[_Document]:
             )
         if not cells[1].strip().isdigit():
             continue  # relation line such as `PMID<TAB>CID<TAB>D1<TAB>D2`
-        if record is None or cells[0] != documents[-1].pmid:
+        if record is None or cells[0] != document.pmid:
             raise InputFormatError(
                 path, f"mention line for document {cells[0][:80]!r} does not follow that document's title/abstract lines", line_no
             )
@@ -127,7 +132,8 @@ def _read_documents(path: Path) -> list[_Document]:
                 line_no,
             )
         record.mention_lines.append((line_no, cells))
-    return documents
+    if document is not None:
+        yield document
 
 
 def _annotation(
@@ -166,17 +172,26 @@ def _passage(text: str, offset: int, kind: str) -> bioc.BioCPassage:
     return passage
 
 
-def _unique_id(path: Path, document: _Document, seen: dict[str, _Document]) -> str:
+@dataclass(frozen=True)
+class _Seen:
+    """What is kept of a document already read: enough to tell an exact repeat, not the document."""
+
+    digest: bytes
+    first_line: int
+
+
+def _unique_id(path: Path, document: _Document, seen: dict[str, _Seen]) -> str:
     """The document's BioC id: its PMID, or `PMID-2`, `PMID-3`… for exact repeats of an earlier document.
 
     NCBI Disease's training file holds PMID 8528200 twice with identical content; the official count of
     593 documents keeps both, and BioC ids must be unique. A repeat with different content is an error.
     """
+    this = _Seen(hashlib.sha256(repr(document.content()).encode("utf8")).digest(), document.first_line)
     first = seen.get(document.pmid)
     if first is None:
-        seen[document.pmid] = document
+        seen[document.pmid] = this
         return document.pmid
-    if first.content() != document.content():
+    if first.digest != this.digest:
         raise InputFormatError(
             path, f"document {document.pmid} appears twice with different content (first at line {first.first_line})",
             document.first_line,
@@ -185,7 +200,7 @@ def _unique_id(path: Path, document: _Document, seen: dict[str, _Document]) -> s
     while f"{document.pmid}-{copy_number}" in seen:
         copy_number += 1
     unique = f"{document.pmid}-{copy_number}"
-    seen[unique] = document
+    seen[unique] = this
     return unique
 
 
@@ -218,22 +233,27 @@ def _bioc_document(
     return result
 
 
-def read_pubtator(
+def stream_pubtator(
     path: str | Path, entity_types: list[str] | None = None, bare_ids: Iterable[BareIdRule] = NCBI_PUBTATOR_IDS
-) -> bioc.BioCCollection:
-    """Read a PubTator file (gzipped or not), keeping the mentions of `entity_types` (all when None).
+) -> CorpusStream:
+    """A PubTator file (gzipped or not) read a document at a time, keeping the mentions of `entity_types` (all when
+    None).
 
     Type filtering comes first: the other mentions are not checked. Every kept mention's text must equal
     the record text at its offsets; errors name file and line. `bare_ids=()` keeps every id as written.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFormatError(path, "PubTator file not found")
-    collection = bioc.BioCCollection()
-    collection.source = path.name
-    seen: dict[str, _Document] = {}
     bare_ids = tuple(bare_ids)
+    return CorpusStream.of_file(Path(path), "PubTator", lambda path: _documents(path, entity_types, bare_ids))
+
+
+def _documents(path: Path, entity_types: list[str] | None, bare_ids: tuple[BareIdRule, ...]) -> Iterator[bioc.BioCDocument]:
+    seen: dict[str, _Seen] = {}
     for document in _read_documents(path):
-        document_id = _unique_id(path, document, seen)
-        collection.add_document(_bioc_document(path, document, document_id, entity_types, bare_ids))
-    return collection
+        yield _bioc_document(path, document, _unique_id(path, document, seen), entity_types, bare_ids)
+
+
+def read_pubtator(
+    path: str | Path, entity_types: list[str] | None = None, bare_ids: Iterable[BareIdRule] = NCBI_PUBTATOR_IDS
+) -> bioc.BioCCollection:
+    """Read a whole PubTator file; see `stream_pubtator`."""
+    return stream_pubtator(path, entity_types, bare_ids).collection()

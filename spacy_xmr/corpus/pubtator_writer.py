@@ -12,10 +12,10 @@ from pathlib import Path
 
 import bioc
 
-from ..atomic import write_bytes_atomically
 from ..errors import SpacyXmrError
 from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages
 from .candidates import NIL, PREDICTED_ID
+from .writers import OutputFormat, no_bytes, write_collection
 
 NO_ID = "-1"
 _LINE_BREAKS = str.maketrans({"\n": " ", "\r": " ", "\t": " "})  # same length: offsets are kept
@@ -52,7 +52,13 @@ def document_lines(document: bioc.BioCDocument) -> list[str]:
     return lines
 
 
+def _pubtator_record(document: bioc.BioCDocument, collection: bioc.BioCCollection) -> bytes:
+    return ("\n".join(document_lines(document)) + "\n\n").encode("utf8")
+
+
+PUBTATOR_OUTPUT = OutputFormat("pubtator", no_bytes, _pubtator_record, no_bytes)
+
+
 def write_pubtator(collection: bioc.BioCCollection, path: str | Path) -> None:
     """Write PubTator atomically (gzipped when the name ends in `.gz`); one blank line after each document."""
-    data = "".join("\n".join(document_lines(document)) + "\n\n" for document in collection.documents)
-    write_bytes_atomically(path, data.encode("utf8"))
+    write_collection(collection, path, PUBTATOR_OUTPUT)

@@ -8,11 +8,13 @@ shard `failed` with the reason (and the input line where known) instead of stopp
 Stages: `all` runs every component; with the reranker on GPU workers, `cpu` runs the components
 before the first `xmr_reranker` and hands the Docs on as DocBin bytes, and `rerank` runs the rest.
 
-Memory: a worker links many shards, so it must not keep what one shard leaves behind. Each batch of
-`batch_size` documents is made into Docs, run and turned into BioC documents (or DocBin rows) inside
-`nlp.memory_zone()`, which at its end frees the strings and lexemes the batch added to the vocab (every
-new word, kb id and label): no Doc and no string hash outlives its batch, and a shard holds one batch
-of Docs at a time, not all of them.
+Memory: a worker links many shards, so it must not keep what one shard leaves behind, nor hold a whole shard
+(a PubMed baseline file has 30,000 citations). Each batch of `batch_size` documents is made into Docs, run and
+turned into BioC documents (or DocBin rows) inside `nlp.memory_zone()`, which at its end frees the strings and
+lexemes the batch added to the vocab (every new word, kb id and label), and its documents are written to the
+shard's output file before the next batch is read: no Doc and no string hash outlives its batch. The output
+appears only once the shard is complete (a killed worker leaves a hidden temporary, which the shard's next
+attempt deletes).
 """
 from __future__ import annotations
 
@@ -22,14 +24,17 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import bioc
 
+from ..atomic import remove_leftover_temporaries
 from ..corpus import GOLD_SPANS_KEY, collection_to_docs
+from ..corpus.streams import collection_fields
+from ..corpus.writers import corpus_writer
 from ..pipeline.base import CandidatePipe
 from .manifest import FAILED, OK
-from .outputs import WRITERS, concatenated, count_mentions, linked_collection, without_annotations, without_gold_ids
+from .outputs import OUTPUT_FORMATS, count_mentions, linked_collection, without_annotations, without_gold_ids
 from .pipelines import load_pipeline, stage_components
 from .shards import Shard
 from .worker import WorkerSettings
@@ -93,12 +98,7 @@ class ShardAnnotator:
         """Stage `all`: read, link and write one shard; its manifest record."""
         start = _Clock()
         try:
-            linked = []
-            for batch in self._read(shard):
-                with self._batch_zone():
-                    linked.append(self._linked(self._run(self._docs(batch))))
-            self._maybe_die(shard)
-            return self._write(shard, concatenated(linked), start)
+            return self._write(shard, map(self._linked_batch, self._read(shard)), start)
         except Exception as err:  # one bad shard must not stop the run: it is reported in the manifest
             return self._failure(shard, err, start)
 
@@ -121,6 +121,7 @@ class ShardAnnotator:
     def finish(self, prepared: dict) -> dict:
         """Stage `rerank`: rerank the Docs that `prepare` made and write the shard."""
         from spacy.tokens import DocBin
+        from spacy.util import minibatch
 
         if "failure" in prepared:
             return prepared["failure"]
@@ -128,22 +129,23 @@ class ShardAnnotator:
         try:
             with self._batch_zone():  # DocBin adds the strings of the whole shard at once
                 docs = DocBin().from_bytes(prepared["docs"]).get_docs(self.nlp.vocab)
-                collection = self._linked(self._run(list(docs)))
-            return self._write(shard, collection, start)
+                batches = minibatch(docs, self.settings.batch_size)
+                return self._write(shard, (self._linked(self._run(batch)) for batch in batches), start)
         except Exception as err:
             return self._failure(shard, err, start)
 
     # ---- steps (Docs are made, run and read inside one memory zone) ------------------------------
     def _read(self, shard: Shard) -> Iterator[bioc.BioCCollection]:
-        """The shard's documents, `batch_size` at a time, each batch a collection with the shard's metadata."""
-        from ..corpus.formats import read_corpus
+        """The shard's documents as they are read, `batch_size` at a time, each batch a collection with the file's
+        source, date, key and infons."""
+        from spacy.util import minibatch
 
-        collection = read_corpus(Path(shard.input))
-        size = self.settings.batch_size
-        for first in range(0, len(collection.documents), size):
-            batch = bioc.BioCCollection()
-            batch.source, batch.date, batch.key, batch.infons = collection.source, collection.date, collection.key, collection.infons
-            batch.documents = collection.documents[first:first + size]
+        from ..corpus.formats import stream_corpus
+
+        stream = stream_corpus(Path(shard.input))
+        for documents in minibatch(stream.documents, self.settings.batch_size):
+            batch = collection_fields(stream.fields)
+            batch.documents = documents
             yield batch
 
     def _docs(self, batch: bioc.BioCCollection) -> list:
@@ -157,15 +159,26 @@ class ShardAnnotator:
     def _linked(self, docs: list) -> bioc.BioCCollection:
         return linked_collection(docs, self.settings.mentions, self.spans_key)
 
+    def _linked_batch(self, batch: bioc.BioCCollection) -> bioc.BioCCollection:
+        with self._batch_zone():
+            return self._linked(self._run(self._docs(batch)))
+
     def _maybe_die(self, shard: Shard) -> None:
         marker = self.settings.kill_marker
         if self.settings.kill_on_shard == shard.name and marker and not Path(marker).exists():
             Path(marker).touch()
-            os._exit(17)  # a crash in the middle of the shard: nothing written, Ray restarts the worker
+            os._exit(17)  # a crash in the middle of the shard: its output not replaced, Ray restarts the worker
 
-    def _write(self, shard: Shard, collection: bioc.BioCCollection, clock: _Clock) -> dict:
-        WRITERS[self.settings.output_format](collection, Path(shard.output))
-        return self._record(shard, OK, len(collection.documents), count_mentions(collection), clock)
+    def _write(self, shard: Shard, linked_batches: Iterable[bioc.BioCCollection], clock: _Clock) -> dict:
+        """Write the linked batches to the shard's output as they come; the shard's manifest record."""
+        remove_leftover_temporaries(shard.output)
+        mentions = 0
+        with corpus_writer(shard.output, OUTPUT_FORMATS[self.settings.output_format]) as writer:
+            for collection in linked_batches:
+                writer.write(collection)
+                mentions += count_mentions(collection)
+            self._maybe_die(shard)
+        return self._record(shard, OK, writer.documents, mentions, clock)
 
     def _failure(self, shard: Shard, err: Exception, clock: _Clock) -> dict:
         record = self._record(shard, FAILED, 0, 0, clock)

@@ -11,22 +11,17 @@ are removed from the spans before the pipeline runs (`without_gold_ids`), so the
 from __future__ import annotations
 
 import copy
-from pathlib import Path
-from typing import Callable
 
 import bioc
 
-from ..corpus import GOLD_SPANS_KEY, docs_to_collection, document_mentions, set_candidates, write_bioc
+from ..corpus import GOLD_SPANS_KEY, docs_to_collection, document_mentions, set_candidates
 from ..corpus.bioc_documents import sorted_passages
+from ..corpus.bioc_io import BIOC_XML_OUTPUT
 from ..corpus.candidates import PREDICTED_ID
-from ..corpus.jsonl import write_jsonl
-from ..corpus.pubtator_writer import write_pubtator
+from ..corpus.jsonl import JSONL_OUTPUT
+from ..corpus.pubtator_writer import PUBTATOR_OUTPUT
 
-WRITERS: dict[str, Callable[[bioc.BioCCollection, Path], None]] = {
-    "bioc": write_bioc,
-    "pubtator": write_pubtator,
-    "jsonl": write_jsonl,
-}
+OUTPUT_FORMATS = {output.name: output for output in (BIOC_XML_OUTPUT, PUBTATOR_OUTPUT, JSONL_OUTPUT)}
 
 
 def without_annotations(collection: bioc.BioCCollection) -> bioc.BioCCollection:
@@ -85,17 +80,6 @@ def linked_collection(docs: list, mentions: str, spans_key: str | None) -> bioc.
                 _store_prediction(by_id[mention.annotation_id], span)
         else:
             _add_found_spans(document, _linked_spans(doc, spans_key))
-    return collection
-
-
-def concatenated(parts: list[bioc.BioCCollection]) -> bioc.BioCCollection:
-    """The documents of `parts`, in order, under the first part's source, date, key and infons (an empty
-    collection for none): a shard linked batch by batch, as one output."""
-    if not parts:
-        return bioc.BioCCollection()
-    collection = parts[0]
-    for part in parts[1:]:
-        collection.documents.extend(part.documents)
     return collection
 
 

@@ -1,0 +1,106 @@
+"""Corpus files read a document at a time (`stream_corpus`): the same documents as reading them whole, handed out
+before the end of the file is read, and not kept by the reader once the next one is handed out."""
+from __future__ import annotations
+
+import gc
+import gzip
+import json
+import weakref
+
+import pytest
+from bioc import biocjson
+
+from spacy_xmr.corpus import read_corpus, stream_corpus, write_bioc
+from spacy_xmr.corpus.jsonl import write_jsonl
+from spacy_xmr.corpus.pubtator_writer import write_pubtator
+from spacy_xmr.errors import InputFormatError
+from synthetic import pubmed_xml, synthetic_collection
+
+N_DOCUMENTS = 12
+
+
+def _pubmed_xml_with_an_old_record(collection, revised: str) -> str:
+    """The collection as PubMed XML with an earlier version of document `revised` (its title starting "Old: ")
+    as the 4th article."""
+    articles = pubmed_xml(collection).splitlines(keepends=True)
+    old = next(line for line in articles if f"<PMID>{revised}</PMID>" in line)
+    articles.insert(2 + 3, old.replace("<ArticleTitle>", "<ArticleTitle>Old: "))
+    return "".join(articles)
+
+
+WRITERS = {
+    "bioc.xml": write_bioc,
+    "bioc.json": lambda collection, path: path.write_text(biocjson.dumps(collection), encoding="utf8"),
+    "pubtator.txt": write_pubtator,
+    "docs.jsonl.gz": write_jsonl,
+    "pubmed.xml": lambda collection, path: path.write_text(pubmed_xml(collection), encoding="utf8"),
+}
+
+
+def _identity(collection) -> list:
+    return [(d.id, [(p.offset, p.text) for p in d.passages],
+             sorted((a.locations[0].offset, a.locations[0].length, a.infons.get("type")) for p in d.passages for a in p.annotations))
+            for d in collection.documents]
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_streamed_documents_are_the_documents_read_whole(synthetic_ontology, tmp_path, name):
+    WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=11), tmp_path / name)
+    stream = stream_corpus(tmp_path / name)
+    whole = read_corpus(tmp_path / name)
+    assert len(whole.documents) == N_DOCUMENTS
+    assert _identity(stream.collection()) == _identity(whole)
+    assert stream.fields.documents == [] and stream.fields.source == whole.source
+
+
+@pytest.mark.parametrize("name", ["pubtator.txt", "docs.jsonl.gz", "pubmed.xml"])
+def test_a_reader_keeps_no_document_it_handed_out(synthetic_ontology, tmp_path, name):
+    WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=12), tmp_path / name)
+    handed_out = []
+    for document in stream_corpus(tmp_path / name).documents:
+        handed_out.append(weakref.ref(document))
+        del document
+        gc.collect()
+        assert all(ref() is None for ref in handed_out[:-1])  # a generator's local may hold the latest one
+    assert len(handed_out) == N_DOCUMENTS
+
+
+def test_documents_before_a_bad_line_are_handed_out_before_it_is_reported(synthetic_ontology, tmp_path):
+    collection = synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=13)
+    write_jsonl(collection, tmp_path / "docs.jsonl")
+    lines = (tmp_path / "docs.jsonl").read_text(encoding="utf8").splitlines()
+    (tmp_path / "docs.jsonl").write_text("\n".join([*lines[:5], '{"id": "x", "text": 3}', *lines[5:]]) + "\n", encoding="utf8")
+    documents = stream_corpus(tmp_path / "docs.jsonl").documents
+    assert [next(documents).id for _ in range(5)] == [d.id for d in collection.documents[:5]]
+    with pytest.raises(InputFormatError, match=r"docs\.jsonl.*line 6.*'text' must be a string"):
+        next(documents)
+
+
+def test_truncated_pubmed_xml_is_reported_before_any_document(synthetic_ontology, tmp_path):
+    text = pubmed_xml(synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=14))
+    (tmp_path / "pubmed.xml.gz").write_bytes(gzip.compress(text[: len(text) * 2 // 3].encode("utf8")))
+    with pytest.raises(InputFormatError, match=r"pubmed\.xml\.gz.*malformed or truncated PubMed XML"):
+        next(iter(stream_corpus(tmp_path / "pubmed.xml.gz").documents))
+
+
+def test_a_revised_pubmed_record_replaces_the_earlier_one_in_its_own_place(synthetic_ontology, tmp_path):
+    collection = synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=15)
+    revised = collection.documents[6].id
+    (tmp_path / "pubmed.xml").write_text(_pubmed_xml_with_an_old_record(collection, revised), encoding="utf8")
+    documents = list(stream_corpus(tmp_path / "pubmed.xml").documents)
+    assert [d.id for d in documents] == [d.id for d in collection.documents]  # the old record (4th) dropped, the revision kept at 7th
+    assert not documents[6].passages[0].text.startswith("Old: ")
+
+
+def test_a_changed_pubtator_repeat_is_an_error_and_an_exact_one_gets_its_own_id(synthetic_ontology, tmp_path):
+    collection = synthetic_collection(synthetic_ontology, 3, seed=16)
+    write_pubtator(collection, tmp_path / "docs.txt")
+    text = (tmp_path / "docs.txt").read_text(encoding="utf8")
+    first = text.split("\n\n")[0] + "\n\n"
+    (tmp_path / "repeat.txt").write_text(text + first, encoding="utf8")
+    assert [d.id for d in stream_corpus(tmp_path / "repeat.txt").documents][-1] == f"{collection.documents[0].id}-2"
+    changed = first.replace("|t|", "|t|Changed ", 1)
+    (tmp_path / "changed.txt").write_text(text + changed, encoding="utf8")
+    with pytest.raises(InputFormatError, match=r"appears twice with different content \(first at line 1\)"):
+        list(stream_corpus(tmp_path / "changed.txt").documents)
+    assert json.dumps([d.id for d in read_corpus(tmp_path / "docs.txt").documents]) == json.dumps([d.id for d in collection.documents])
