@@ -6,7 +6,7 @@ After the pipeline is loaded and after each shard it records the worker's USS an
 (sampled every 0.3 s), and the size of its vocab (strings, lexemes), which memory zones keep constant.
 Writes benchmarks/results/annotate_worker_memory.json.
 
-    python benchmarks/annotate_worker_memory.py --pipeline PIPELINE_DIR [--documents 3000] [--shards 6]
+    python benchmarks/annotate_worker_memory.py --pipeline PIPELINE_DIR [--documents 3000] [--shards 6] [--format jsonl]
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=3000)
     parser.add_argument("--shards", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--format", choices=["bioc", "jsonl", "pubtator"], default="jsonl", help="the shards' output format")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "annotate_worker_memory.json")
     args = parser.parse_args()
 
@@ -49,11 +50,11 @@ def main() -> None:
     from spacy_xmr.distributed.worker import ShardWorker, WorkerSettings
 
     models = load_linker_models(args.pipeline)
-    settings = WorkerSettings(output_format="jsonl", batch_size=args.batch_size, optional_imports=needs_optional_imports(
+    settings = WorkerSettings(output_format=args.format, batch_size=args.batch_size, optional_imports=needs_optional_imports(
         args.pipeline, models, stage_components(args.pipeline, "all")))
     rows = []
     with tempfile.TemporaryDirectory(prefix="annotate-worker-memory-") as tmp:
-        shards = plan_shards(write_shards(args.data, args.documents, args.shards, Path(tmp) / "in"), Path(tmp) / "out", "jsonl")
+        shards = plan_shards(write_shards(args.data, args.documents, args.shards, Path(tmp) / "in"), Path(tmp) / "out", args.format)
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
         try:
             actor = ray.remote(type("ProbedShardWorker", (ShardWorker, VocabProbe), {})).remote(str(args.pipeline), models, settings)
@@ -82,7 +83,7 @@ def main() -> None:
         finally:
             ray.shutdown()
     result = {"command": f"python benchmarks/annotate_worker_memory.py --pipeline {args.pipeline} --documents {args.documents} "
-                         f"--shards {args.shards} --batch-size {args.batch_size}",
+                         f"--shards {args.shards} --batch-size {args.batch_size} --format {args.format}",
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")
