@@ -104,3 +104,12 @@ def test_a_changed_pubtator_repeat_is_an_error_and_an_exact_one_gets_its_own_id(
     with pytest.raises(InputFormatError, match=r"appears twice with different content \(first at line 1\)"):
         list(stream_corpus(tmp_path / "changed.txt").documents)
     assert json.dumps([d.id for d in read_corpus(tmp_path / "docs.txt").documents]) == json.dumps([d.id for d in collection.documents])
+
+
+def test_pubmed_articles_below_another_element_are_freed_without_losing_any(tmp_path):
+    """Parsed articles are deleted from their parent as reading goes on; one not directly under the root must not
+    make that delete anything else."""
+    article = "<PubmedArticle><MedlineCitation><PMID>{}</PMID><Article><ArticleTitle>T</ArticleTitle></Article></MedlineCitation></PubmedArticle>"
+    nested = "".join(article.format(pmid) for pmid in range(1, 5))
+    (tmp_path / "nested.xml").write_text(f"<PubmedArticleSet><Set>{nested}</Set>{article.format(9)}</PubmedArticleSet>", encoding="utf8")
+    assert [d.id for d in stream_corpus(tmp_path / "nested.xml").documents] == ["1", "2", "3", "4", "9"]

@@ -62,8 +62,9 @@ def _articles(path: Path) -> Iterator:
                 elif event == "end" and element.tag == "PubmedArticle":
                     yield element
                     element.clear(keep_tail=True)
+                    parent = element.getparent()
                     while element.getprevious() is not None:
-                        del root[0]
+                        del parent[0]
     except etree.XMLSyntaxError as err:
         raise InputFormatError(path, f"malformed or truncated PubMed XML: {err.msg}", line=err.lineno) from err
     except (OSError, EOFError) as err:
