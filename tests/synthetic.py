@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bioc
+from bioc import biocjson
 
 from spacy_xmr.corpus import write_bioc
+from spacy_xmr.corpus.jsonl import write_jsonl
+from spacy_xmr.corpus.pubtator_writer import write_pubtator
 from spacy_xmr.ontology import Concept, Ontology
 
 ENTITY_TYPE = "Disease"
@@ -167,6 +170,22 @@ def pubmed_xml(collection: bioc.BioCCollection) -> str:
         for d in collection.documents
     )
     return f'<?xml version="1.0"?>\n<PubmedArticleSet>\n{articles}</PubmedArticleSet>\n'
+
+
+def write_pubmed_xml(collection: bioc.BioCCollection, path: Path) -> None:
+    """`pubmed_xml` written to `path`, gzipped when the name ends in `.gz`."""
+    data = pubmed_xml(collection).encode("utf8")
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+
+
+# A writer for each input format `read_corpus` reads, by the file name it is tested under.
+CORPUS_FILE_WRITERS = {
+    "bioc.xml": write_bioc,
+    "bioc.json": lambda collection, path: path.write_text(biocjson.dumps(collection), encoding="utf8"),
+    "pubtator.txt": write_pubtator,
+    "docs.jsonl": write_jsonl,
+    "pubmed.xml.gz": write_pubmed_xml,
+}
 
 
 def _variant(concept: Concept, rng: random.Random) -> str:

@@ -8,13 +8,12 @@ import json
 import weakref
 
 import pytest
-from bioc import biocjson
 
-from spacy_xmr.corpus import read_corpus, stream_corpus, write_bioc
+from spacy_xmr.corpus import read_corpus, stream_corpus
 from spacy_xmr.corpus.jsonl import write_jsonl
 from spacy_xmr.corpus.pubtator_writer import write_pubtator
 from spacy_xmr.errors import InputFormatError
-from synthetic import pubmed_xml, synthetic_collection
+from synthetic import CORPUS_FILE_WRITERS, pubmed_xml, synthetic_collection
 
 N_DOCUMENTS = 12
 
@@ -28,24 +27,15 @@ def _pubmed_xml_with_an_old_record(collection, revised: str) -> str:
     return "".join(articles)
 
 
-WRITERS = {
-    "bioc.xml": write_bioc,
-    "bioc.json": lambda collection, path: path.write_text(biocjson.dumps(collection), encoding="utf8"),
-    "pubtator.txt": write_pubtator,
-    "docs.jsonl.gz": write_jsonl,
-    "pubmed.xml": lambda collection, path: path.write_text(pubmed_xml(collection), encoding="utf8"),
-}
-
-
 def _identity(collection) -> list:
     return [(d.id, [(p.offset, p.text) for p in d.passages],
              sorted((a.locations[0].offset, a.locations[0].length, a.infons.get("type")) for p in d.passages for a in p.annotations))
             for d in collection.documents]
 
 
-@pytest.mark.parametrize("name", list(WRITERS))
+@pytest.mark.parametrize("name", list(CORPUS_FILE_WRITERS))
 def test_streamed_documents_are_the_documents_read_whole(synthetic_ontology, tmp_path, name):
-    WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=11), tmp_path / name)
+    CORPUS_FILE_WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=11), tmp_path / name)
     stream = stream_corpus(tmp_path / name)
     whole = read_corpus(tmp_path / name)
     assert len(whole.documents) == N_DOCUMENTS
@@ -53,9 +43,9 @@ def test_streamed_documents_are_the_documents_read_whole(synthetic_ontology, tmp
     assert stream.fields.documents == [] and stream.fields.source == whole.source
 
 
-@pytest.mark.parametrize("name", ["pubtator.txt", "docs.jsonl.gz", "pubmed.xml"])
+@pytest.mark.parametrize("name", ["pubtator.txt", "docs.jsonl", "pubmed.xml.gz"])
 def test_a_reader_keeps_no_document_it_handed_out(synthetic_ontology, tmp_path, name):
-    WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=12), tmp_path / name)
+    CORPUS_FILE_WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=12), tmp_path / name)
     handed_out = []
     for document in stream_corpus(tmp_path / name).documents:
         handed_out.append(weakref.ref(document))

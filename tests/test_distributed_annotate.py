@@ -2,7 +2,6 @@
 the CLI, and a reranker stage on CPU. One Ray instance serves the whole module (CI has 2 cores)."""
 from __future__ import annotations
 
-import gzip
 import json
 import subprocess
 import sys
@@ -10,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-from bioc import biocjson
 
 from spacy_xmr.corpus import GOLD_SPANS_KEY, collection_to_docs, get_candidates, write_bioc
 from spacy_xmr.corpus.candidates import PREDICTED_ID
@@ -25,7 +23,7 @@ from annotate_support import (  # noqa: E402
 from spacy_xmr.distributed import annotate  # noqa: E402
 from spacy_xmr.distributed.manifest import MANIFEST_NAME  # noqa: E402
 from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV  # noqa: E402
-from synthetic import pubmed_xml  # noqa: E402
+from synthetic import CORPUS_FILE_WRITERS  # noqa: E402
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -42,25 +40,12 @@ def pipeline_dir(synthetic_ontology, synthetic_model_dir, tmp_path_factory) -> P
 
 
 
-WRITERS = {
-    "bioc.xml": write_bioc,
-    "bioc.json": lambda collection, path: path.write_text(biocjson.dumps(collection), encoding="utf8"),
-    "pubtator.txt": write_pubtator,
-    "docs.jsonl": write_jsonl,
-    "pubmed.xml.gz": None,  # written below, gzipped
-}
-
-
 def _write_every_format(synthetic_ontology, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for seed, (name, writer) in enumerate(WRITERS.items()):
-        path = directory / name
-        if writer is None:
-            path.write_bytes(gzip.compress(pubmed_xml(shard_collection(synthetic_ontology, seed)).encode("utf8")))
-        else:
-            writer(shard_collection(synthetic_ontology, seed), path)
-        paths.append(path)
+    for seed, (name, writer) in enumerate(CORPUS_FILE_WRITERS.items()):
+        writer(shard_collection(synthetic_ontology, seed), directory / name)
+        paths.append(directory / name)
     return paths
 
 
@@ -68,7 +53,7 @@ def test_every_input_format_gives_what_nlp_pipe_gives(pipeline_dir, synthetic_on
     inputs = _write_every_format(synthetic_ontology, tmp_path / "in")
     summary = annotate(pipeline_dir, [str(tmp_path / "in" / "*")], tmp_path / "out", output_format="jsonl", workers=2,
                        batch_size=4, progress=False)  # each shard linked and written in two batches
-    assert summary.failed == [] and summary.shards == len(WRITERS) and summary.documents == len(WRITERS) * DOCS_PER_SHARD
+    assert summary.failed == [] and summary.shards == len(CORPUS_FILE_WRITERS) and summary.documents == len(CORPUS_FILE_WRITERS) * DOCS_PER_SHARD
     expected = expected_ner(pipeline_dir, inputs)
     assert sum(len(entities) for entities in expected.values()) == summary.mentions > 0
     assert jsonl_entities(tmp_path / "out") == expected
