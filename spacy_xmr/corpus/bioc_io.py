@@ -144,7 +144,6 @@ def keep_entity_types(document: bioc.BioCDocument, entity_types: list[str] | Non
     return document
 
 
-
 def filter_entity_types(collection: bioc.BioCCollection, entity_types: list[str] | None) -> bioc.BioCCollection:
     """Drop, in place, the annotations whose type is not in `entity_types` (keep all when None)."""
     for document in collection.documents:

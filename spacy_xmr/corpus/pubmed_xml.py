@@ -38,9 +38,9 @@ def _pmid(path: Path, article) -> str:
     return pmid.strip()
 
 
-def _document(path: Path, article) -> bioc.BioCDocument:
+def _document(pmid: str, article) -> bioc.BioCDocument:
     document = bioc.BioCDocument()
-    document.id = _pmid(path, article)
+    document.id = pmid
     citation = article.find("MedlineCitation")
     title = _text(citation.find("Article/ArticleTitle"))
     abstract = " ".join(filter(None, (_text(part) for part in citation.findall("Article/Abstract/AbstractText"))))
@@ -74,8 +74,9 @@ def _articles(path: Path) -> Iterator:
 def _documents(path: Path) -> Iterator[bioc.BioCDocument]:
     last_record = {_pmid(path, article): number for number, article in enumerate(_articles(path))}
     for number, article in enumerate(_articles(path)):
-        if last_record[_pmid(path, article)] == number:  # a revised record replaces (and moves after) the earlier one
-            yield _document(path, article)
+        pmid = _pmid(path, article)
+        if last_record[pmid] == number:  # a revised record replaces (and moves after) the earlier one
+            yield _document(pmid, article)
 
 
 def stream_pubmed_xml(path: str | Path) -> CorpusStream:
