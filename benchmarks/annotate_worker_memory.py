@@ -4,9 +4,13 @@ Starts a local Ray with one `ShardWorker` actor (as `annotate` does, torch and p
 pipeline allows it: the rows say which of them it imported) and feeds it the replicated abstracts of `annotate_scale.py`, shard after shard.
 After the pipeline is loaded and after each shard it records the worker's USS and RSS, its peak USS
 (sampled every 0.3 s), and the size of its vocab (strings, lexemes), which memory zones keep constant.
+With `--rerank-stage` (a pipeline with an `xmr_reranker`) the shards go through the two stages of a GPU run, on
+CPU: a `cpu` worker streams each shard to a `rerank` worker, and the rows give both workers' memory and the
+seconds until the shard's first reranked batch was written.
 Writes benchmarks/results/annotate_worker_memory.json.
 
     python benchmarks/annotate_worker_memory.py --pipeline PIPELINE_DIR [--documents 3000] [--shards 6] [--format jsonl]
+        [--rerank-stage]
 """
 from __future__ import annotations
 
@@ -31,6 +35,49 @@ class VocabProbe:
                 "optional_imports": sorted({name.split(".")[0] for name in sys.modules} & {"torch", "transformers", "pandas"})}
 
 
+class UssSampler:
+    """Each worker's USS now and its peak (MiB), sampled every 0.3 s in a thread; the first worker's keys have no
+    prefix, as in the rows of one-stage runs."""
+
+    def __init__(self, processes: dict):
+        self.processes = processes
+        self.peaks = dict.fromkeys(processes, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.3):
+            for stage, process in self.processes.items():
+                self.peaks[stage] = max(self.peaks[stage], process.memory_full_info().uss / 2**20)
+
+    def now(self) -> dict:
+        row = {}
+        for number, (stage, process) in enumerate(self.processes.items()):
+            prefix = f"{stage}_" if number else ""
+            info = process.memory_full_info()
+            row.update({f"{prefix}uss_mib": info.uss / 2**20, f"{prefix}rss_mib": info.rss / 2**20,
+                        f"{prefix}peak_uss_mib": self.peaks[stage]})
+        return row
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def seconds_until_written(output: str, result, started: float) -> float | None:
+    """Seconds from `started` until the shard's hidden temporary output first holds bytes, i.e. its first reranked
+    batch was written (None if the shard finished first)."""
+    import ray
+
+    from spacy_xmr.atomic import temporary_paths
+
+    while not ray.wait([result], timeout=0.05)[0]:
+        if any(path.stat().st_size > 0 for path in temporary_paths(output)):
+            return time.perf_counter() - started
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pipeline", type=Path, required=True, help="saved pipeline folder (NER + xmr_linker)")
@@ -39,6 +86,8 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--format", choices=["bioc", "jsonl", "pubtator"], default="jsonl", help="the shards' output format")
+    parser.add_argument("--rerank-stage", action="store_true",
+                        help="the two stages of a GPU run, on CPU (the pipeline needs an xmr_reranker)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "annotate_worker_memory.json")
     args = parser.parse_args()
 
@@ -50,40 +99,41 @@ def main() -> None:
     from spacy_xmr.distributed.worker import ShardWorker, WorkerSettings
 
     models = load_linker_models(args.pipeline)
-    settings = WorkerSettings(output_format=args.format, batch_size=args.batch_size, optional_imports=needs_optional_imports(
-        args.pipeline, models, stage_components(args.pipeline, "all")))
+    stages = ("cpu", "rerank") if args.rerank_stage else ("all",)
+    settings = {stage: WorkerSettings(stage=stage, output_format=args.format, batch_size=args.batch_size,
+                                      optional_imports=needs_optional_imports(args.pipeline, models, stage_components(args.pipeline, stage)))
+                for stage in stages}
     rows = []
     with tempfile.TemporaryDirectory(prefix="annotate-worker-memory-") as tmp:
         shards = plan_shards(write_shards(args.data, args.documents, args.shards, Path(tmp) / "in"), Path(tmp) / "out", args.format)
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
         try:
-            actor = ray.remote(type("ProbedShardWorker", (ShardWorker, VocabProbe), {})).remote(str(args.pipeline), models, settings)
-            process = psutil.Process(ray.get(actor.pid.remote()))
-            peak, stop = [0.0], threading.Event()
-
-            def sample() -> None:
-                while not stop.wait(0.3):
-                    peak[0] = max(peak[0], process.memory_full_info().uss / 2**20)
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
+            worker_class = ray.remote(type("ProbedShardWorker", (ShardWorker, VocabProbe), {}))
+            actors = {stage: worker_class.options(**({"num_cpus": 0, "max_concurrency": 2} if stage == "rerank" else {}))
+                      .remote(str(args.pipeline), models, settings[stage]) for stage in stages}
+            sampler = UssSampler({stage: psutil.Process(ray.get(actor.pid.remote())) for stage, actor in actors.items()})
             documents = 0
             for shard in [None, *shards]:
+                first_write = None
                 if shard is not None:
-                    record = ray.get(actor.annotate.remote(shard))
+                    if args.rerank_stage:
+                        started, result = time.perf_counter(), actors["rerank"].finish.remote(shard, actors["cpu"])
+                        first_write = seconds_until_written(shard.output, result, started)
+                    else:
+                        result = actors["all"].annotate.remote(shard)
+                    record = ray.get(result)
                     if record["status"] != "ok":
                         raise SystemExit(f"{shard.input}: {record['error']}")
                     documents += record["documents"]
-                info = process.memory_full_info()
-                rows.append({"documents": documents, "uss_mib": info.uss / 2**20, "rss_mib": info.rss / 2**20,
-                             "peak_uss_mib": peak[0], **ray.get(actor.vocab_size.remote())})
+                rows.append({"documents": documents, **sampler.now(), "first_write_seconds": first_write,
+                             **ray.get(actors[stages[0]].vocab_size.remote())})
                 print(json.dumps(rows[-1]), flush=True)
-            stop.set()
-            sampler.join()
+            sampler.stop()
         finally:
             ray.shutdown()
     result = {"command": f"python benchmarks/annotate_worker_memory.py --pipeline {args.pipeline} --documents {args.documents} "
-                         f"--shards {args.shards} --batch-size {args.batch_size} --format {args.format}",
+                         f"--shards {args.shards} --batch-size {args.batch_size} --format {args.format}"
+                         + (" --rerank-stage" if args.rerank_stage else ""),
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")

@@ -40,11 +40,16 @@ def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
             raise FileExistsError(f"{output}: refusing to overwrite the input {path}; choose another output path")
 
 
+def temporary_paths(path: str | os.PathLike) -> list[Path]:
+    """The hidden temporary siblings of `path` that its atomic writes have open now or left behind."""
+    path = Path(path)
+    return list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+
+
 def remove_leftover_temporaries(path: str | os.PathLike) -> None:
     """Delete the temporary siblings that killed writes of `path` left behind; call it only where no other process can
     be writing `path` now (e.g. the one worker that redoes a shard)."""
-    path = Path(path)
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+    for leftover in temporary_paths(path):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
 

@@ -22,7 +22,8 @@ from annotate_support import (  # noqa: E402
 )
 from spacy_xmr.distributed import annotate  # noqa: E402
 from spacy_xmr.distributed.manifest import MANIFEST_NAME  # noqa: E402
-from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV  # noqa: E402
+from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV, _Scheduler  # noqa: E402
+from spacy_xmr.distributed.worker import FirstStageLost  # noqa: E402
 from synthetic import CORPUS_FILE_WRITERS  # noqa: E402
 
 
@@ -141,30 +142,82 @@ def test_corrupt_shard_is_reported_and_a_rerun_resumes(pipeline_dir, synthetic_o
     assert third.exit_code == 0 and "Skipped 3 shard(s)" in third.output
 
 
-def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(pipeline_dir, synthetic_ontology, synthetic_model_dir, tmp_path):
+@pytest.fixture(scope="module")
+def reranker_pipeline_dir(pipeline_dir, synthetic_ontology, tmp_path_factory) -> Path:
+    """The ruler + linker pipeline with a tiny randomly initialised reranker after them."""
     pytest.importorskip("transformers")
     from rerank_support import write_tiny_bert
 
     from spacy_xmr.rerank import Reranker, RerankerConfig
 
-    config = RerankerConfig(model_name=str(write_tiny_bert(tmp_path / "bert")), max_length=128, max_candidate_tokens=16, precision="fp32")
-    Reranker.from_encoder(config, synthetic_ontology, device="cpu", local_files_only=True).save(tmp_path / "reranker")
+    directory = tmp_path_factory.mktemp("reranker_pipeline")
+    config = RerankerConfig(model_name=str(write_tiny_bert(directory / "bert")), max_length=128, max_candidate_tokens=16, precision="fp32")
+    Reranker.from_encoder(config, synthetic_ontology, device="cpu", local_files_only=True).save(directory / "reranker")
     nlp = spacy.load(pipeline_dir)
-    nlp.add_pipe("xmr_reranker", config={"model": str(tmp_path / "reranker"), "device": "cpu"})
-    nlp.to_disk(tmp_path / "pipeline")
-    write_jsonl(shard_collection(synthetic_ontology, 9), tmp_path / "in.jsonl")
+    nlp.add_pipe("xmr_reranker", config={"model": str(directory / "reranker"), "device": "cpu"})
+    nlp.to_disk(directory / "pipeline")
+    return directory / "pipeline"
 
-    summary = annotate(tmp_path / "pipeline", [tmp_path / "in.jsonl"], tmp_path / "out", output_format="jsonl", workers=1,
-                       batch_size=4, rerank_stage=True, progress=False)  # the GPU stage reranks and writes two batches
-    assert summary.rerank_stage and summary.failed == []
-    expected = expected_ner(tmp_path / "pipeline", [tmp_path / "in.jsonl"])
-    written = jsonl_entities(tmp_path / "out")
+
+def _assert_reranked_as_by_nlp_pipe(written: dict, expected: dict) -> None:
     assert written.keys() == expected.keys()
     for doc_id in expected:
         assert [e[:3] for e in written[doc_id]] == [e[:3] for e in expected[doc_id]]
         for (*_, kb_id, candidates), (*_, expected_kb_id, expected_candidates) in zip(written[doc_id], expected[doc_id]):
             assert [c for c, _ in candidates] == [c for c, _ in expected_candidates]
             assert [s for _, s in candidates] == pytest.approx([s for _, s in expected_candidates], abs=1e-4)
+
+
+def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(reranker_pipeline_dir, synthetic_ontology, tmp_path):
+    write_jsonl(shard_collection(synthetic_ontology, 9), tmp_path / "in.jsonl")
+    summary = annotate(reranker_pipeline_dir, [tmp_path / "in.jsonl"], tmp_path / "out", output_format="jsonl", workers=1,
+                       batch_size=4, rerank_stage=True, progress=False)  # two batches streamed to the GPU stage
+    assert summary.rerank_stage and summary.failed == []
+    _assert_reranked_as_by_nlp_pipe(jsonl_entities(tmp_path / "out"), expected_ner(reranker_pipeline_dir, [tmp_path / "in.jsonl"]))
+
+
+def test_reranker_stage_redoes_a_killed_stream_and_reports_a_corrupt_shard(reranker_pipeline_dir, synthetic_ontology,
+                                                                          tmp_path, monkeypatch):
+    """Two CPU workers stream three shards into one reranking worker; one of them dies after handing on part1's
+    first batch, and part2 is cut short."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    good = [inputs / "part0.jsonl", inputs / "part1.jsonl"]
+    for seed, path in enumerate(good):
+        write_jsonl(shard_collection(synthetic_ontology, seed), path)
+    write_bioc(shard_collection(synthetic_ontology, 2), inputs / "part2.xml")
+    cut = (inputs / "part2.xml").read_text(encoding="utf8").splitlines()
+    (inputs / "part2.xml").write_text("\n".join(cut[: len(cut) // 2]), encoding="utf8")
+    marker = tmp_path / "killed-once"
+    monkeypatch.setenv(KILL_SHARD_ENV, "part1.jsonl")
+    monkeypatch.setenv(KILL_MARKER_ENV, str(marker))
+
+    summary = annotate(reranker_pipeline_dir, [str(inputs / "*")], tmp_path / "out", output_format="jsonl", workers=2,
+                       batch_size=4, rerank_stage=True, progress=False)
+    assert marker.exists() and summary.rerank_stage and summary.shards == 3
+    [failed] = summary.failed
+    assert failed["input"].endswith("part2.xml") and failed["line"] and "truncated" in failed["error"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [MANIFEST_NAME, "part0.jsonl", "part1.jsonl"]
+    written = jsonl_entities(tmp_path / "out")  # raises if a document is written twice
+    _assert_reranked_as_by_nlp_pipe(written, expected_ner(reranker_pipeline_dir, good))
+    assert summary.documents == 2 * DOCS_PER_SHARD and summary.mentions == sum(map(len, written.values()))
+    records = [json.loads(line) for line in (tmp_path / "out" / MANIFEST_NAME).read_text().splitlines()]
+    assert all(0 < r["cpu_seconds"] and 0 < r["seconds"] for r in records if r["status"] == "ok")
+
+
+@pytest.mark.parametrize("split, error, replaced", [
+    (False, ray.exceptions.ActorDiedError(), "cpu"),
+    (True, ray.exceptions.ActorDiedError(), "gpu"),  # the reranking worker itself
+    (True, ray.exceptions.RayTaskError("finish", "", FirstStageLost("gone")), "cpu"),  # the worker streaming to it
+    (True, ray.exceptions.RayTaskError("finish", "", ValueError("a bug")), None),
+])
+def test_a_worker_lost_for_good_is_replaced_in_its_own_pool(split, error, replaced):
+    scheduler = object.__new__(_Scheduler)
+    old_cpu, old_gpu = object(), object()
+    scheduler.split, scheduler.cpu, scheduler.gpu = split, [object(), old_cpu], [old_gpu]
+    scheduler.new_cpu_actor, scheduler.new_gpu_actor = (lambda: "new cpu"), (lambda: "new gpu")
+    scheduler._replace_lost_worker(error, 1, old_cpu, 0, old_gpu)
+    assert (scheduler.cpu[1] == "new cpu", scheduler.gpu[0] == "new gpu") == (replaced == "cpu", replaced == "gpu")
 
 
 def test_a_worker_actor_runs_without_torch(pipeline_dir):

@@ -6,7 +6,9 @@ atomically; the worker returns the shard's manifest record. Bad input or a faili
 shard `failed` with the reason (and the input line where known) instead of stopping the run.
 
 Stages: `all` runs every component; with the reranker on GPU workers, `cpu` runs the components
-before the first `xmr_reranker` and hands the Docs on as DocBin bytes, and `rerank` runs the rest.
+before the first `xmr_reranker` and streams the Docs on a batch at a time (DocBin bytes), and `rerank` runs the
+rest on each batch as it arrives and writes it, for several shards at once (one thread each, the pipeline used
+by one at a time).
 
 Memory: a worker links many shards, so it must not keep what one shard leaves behind, nor hold a whole shard
 (a PubMed baseline file has 30,000 citations). Each batch of `batch_size` documents is made into Docs, run and
@@ -22,6 +24,7 @@ import contextlib
 import gc
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -37,7 +40,7 @@ from .manifest import FAILED, OK
 from .outputs import OUTPUT_FORMATS, count_mentions, linked_collection, without_annotations, without_gold_ids
 from .pipelines import load_pipeline, stage_components
 from .shards import Shard
-from .worker import WorkerSettings
+from .worker import FirstStageLost, WorkerSettings
 
 
 class _Clock:
@@ -54,6 +57,38 @@ class _Clock:
         return time.perf_counter() - self._wall, time.process_time() - self._cpu
 
 
+class _RerankClock:
+    """A shard's clock in the `rerank` stage, which works on several shards at once: the `cpu` stage's seconds as
+    its latest batch reported them, plus this stage's CPU seconds while it held the pipeline for the shard and its
+    wall seconds since that batch arrived."""
+
+    def __init__(self):
+        self._first_stage = (0.0, 0.0)
+        self._arrived = time.perf_counter()
+        self._cpu = 0.0
+
+    def arrived(self, first_stage: tuple[float, float]) -> None:
+        self._first_stage, self._arrived = first_stage, time.perf_counter()
+
+    @contextlib.contextmanager
+    def working(self):
+        start = time.process_time()
+        yield
+        self._cpu += time.process_time() - start
+
+    def elapsed(self) -> tuple[float, float]:
+        wall, cpu = self._first_stage
+        return wall + time.perf_counter() - self._arrived, cpu + self._cpu
+
+
+class _FirstStageFailed(Exception):
+    """The `cpu` stage reported the shard failed (its record ends the stream): nothing of it is written."""
+
+    def __init__(self, record: dict):
+        super().__init__(record["error"])
+        self.record = record
+
+
 class ShardAnnotator:
     """One worker: the pipeline (with the shared linker models), restricted to its stage, applied to whole shards."""
 
@@ -62,6 +97,7 @@ class ShardAnnotator:
         self.nlp = load_pipeline(Path(directory), linker_models, stage_components(Path(directory), settings.stage))
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._settled = False  # see `_batch_zone`
+        self._pipeline_lock = threading.Lock()  # the `rerank` stage's threads take turns with the pipeline
         if settings.mentions == "gold":
             self.nlp.select_pipes(disable=[name for name in self.nlp.pipe_names if self._finds_entities(name)])
         self.spans_key = GOLD_SPANS_KEY if settings.mentions == "gold" else self._pipeline_spans_key()
@@ -102,37 +138,37 @@ class ShardAnnotator:
         except Exception as err:  # one bad shard must not stop the run: it is reported in the manifest
             return self._failure(shard, err, start)
 
-    def prepare(self, shard: Shard) -> dict:
-        """Stage `cpu`: the shard's Docs after the components before the reranker, as DocBin bytes."""
+    def prepare(self, shard: Shard) -> Iterator[dict]:
+        """Stage `cpu` (a Ray streaming generator): the shard's Docs after the components before the reranker, a
+        batch at a time as DocBin bytes with the stage's clock so far; a failure ends the stream with its record.
+
+        When the worker dies, Ray reruns the generator and skips the batches already handed on."""
         from spacy.tokens import DocBin
 
         start = _Clock()
         try:
-            data = DocBin(store_user_data=True)
             for batch in self._read(shard):
                 with self._batch_zone():
-                    for doc in self._run(self._docs(batch)):
-                        data.add(doc)  # copies the Doc's strings: the bytes outlive the zone
-            self._maybe_die(shard)
-            return {"shard": shard, "docs": data.to_bytes(), "clock": start.elapsed()}
+                    docs = DocBin(store_user_data=True, docs=self._run(self._docs(batch))).to_bytes()
+                yield {"docs": docs, "clock": start.elapsed()}
+                self._maybe_die(shard)
         except Exception as err:
-            return {"shard": shard, "failure": self._failure(shard, err, start)}
+            yield {"failure": self._failure(shard, err, start)}
 
-    def finish(self, prepared: dict) -> dict:
-        """Stage `rerank`: rerank the Docs that `prepare` made and write the shard."""
-        from spacy.tokens import DocBin
-        from spacy.util import minibatch
+    def finish(self, shard: Shard, prepared: Iterable[dict]) -> dict:
+        """Stage `rerank`: rerank and write the batches `prepare` streams, as they arrive; the shard's record.
 
-        if "failure" in prepared:
-            return prepared["failure"]
-        shard, start = prepared["shard"], _Clock(*prepared["clock"])
+        Runs in one of the worker's threads, one per shard in flight; a lost `cpu` worker (FirstStageLost) is
+        raised to the driver."""
+        clock = _RerankClock()
         try:
-            with self._batch_zone():  # DocBin adds the strings of the whole shard at once
-                docs = DocBin().from_bytes(prepared["docs"]).get_docs(self.nlp.vocab)
-                batches = minibatch(docs, self.settings.batch_size)
-                return self._write(shard, (self._linked(self._run(batch)) for batch in batches), start)
+            return self._write(shard, self._reranked(prepared, clock), clock)
+        except FirstStageLost:
+            raise
+        except _FirstStageFailed as failed:
+            return failed.record
         except Exception as err:
-            return self._failure(shard, err, start)
+            return self._failure(shard, err, clock)
 
     # ---- steps (Docs are made, run and read inside one memory zone) ------------------------------
     def _read(self, shard: Shard) -> Iterator[bioc.BioCCollection]:
@@ -163,13 +199,24 @@ class ShardAnnotator:
         with self._batch_zone():
             return self._linked(self._run(self._docs(batch)))
 
+    def _reranked(self, prepared: Iterable[dict], clock: _RerankClock) -> Iterator[bioc.BioCCollection]:
+        from spacy.tokens import DocBin
+
+        for batch in prepared:
+            if "failure" in batch:
+                raise _FirstStageFailed(batch["failure"])
+            clock.arrived(batch["clock"])
+            with self._pipeline_lock, clock.working(), self._batch_zone():
+                linked = self._linked(self._run(list(DocBin().from_bytes(batch["docs"]).get_docs(self.nlp.vocab))))
+            yield linked  # written without the lock
+
     def _maybe_die(self, shard: Shard) -> None:
         marker = self.settings.kill_marker
         if self.settings.kill_on_shard == shard.name and marker and not Path(marker).exists():
             Path(marker).touch()
             os._exit(17)  # a crash in the middle of the shard: its output not replaced, Ray restarts the worker
 
-    def _write(self, shard: Shard, linked_batches: Iterable[bioc.BioCCollection], clock: _Clock) -> dict:
+    def _write(self, shard: Shard, linked_batches: Iterable[bioc.BioCCollection], clock: _Clock | _RerankClock) -> dict:
         """Write the linked batches to the shard's output as they come; the shard's manifest record."""
         remove_leftover_temporaries(shard.output)
         mentions = 0
@@ -180,13 +227,14 @@ class ShardAnnotator:
             self._maybe_die(shard)
         return self._record(shard, OK, writer.documents, mentions, clock)
 
-    def _failure(self, shard: Shard, err: Exception, clock: _Clock) -> dict:
+    def _failure(self, shard: Shard, err: Exception, clock: _Clock | _RerankClock) -> dict:
         record = self._record(shard, FAILED, 0, 0, clock)
         record["error"] = f"{type(err).__name__}: {err}"
         record["line"] = getattr(err, "line", None)
         return record
 
-    def _record(self, shard: Shard, status: str, documents: int, mentions: int, clock: _Clock) -> dict:
+    def _record(self, shard: Shard, status: str, documents: int, mentions: int,
+                clock: _Clock | _RerankClock) -> dict:
         seconds, cpu_seconds = clock.elapsed()
         return {**shard.to_dict(), "documents": documents, "mentions": mentions, "seconds": round(seconds, 3),
                 "cpu_seconds": round(cpu_seconds, 3), "worker": self.worker, "status": status, "error": None, "line": None}

@@ -10,9 +10,10 @@ Ray Core actors rather than Ray Data's `map_batches`: the unit of work is a whol
 atomic output file and manifest line, which Ray Data's blocks of rows would have to reassemble.
 
 With an `xmr_reranker` in the pipeline and GPUs in the cluster the reranker is a second stage:
-CPU actors run tokeniser, NER and linker and pass the Docs (DocBin bytes, through the object store)
-to GPU actors (`num_gpus`), which rerank and write; each shard streams into the second stage as soon
-as its first stage is done. Without GPUs every component runs in the CPU actors.
+CPU actors run tokeniser, NER and linker and stream the Docs, a batch at a time (DocBin bytes, through the
+object store), to GPU actors (`num_gpus`), which rerank and write each batch as it comes, several shards at
+once. A GPU actor reads each of its shards from a CPU actor (a Ray streaming generator), which pauses while
+a few of its batches wait unread. Without GPUs every component runs in the CPU actors.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from ..errors import SpacyXmrError
 from .manifest import FAILED, Manifest
 from .pipelines import first_reranker, load_linker_models, needs_optional_imports, pipeline_directory, stage_components
 from .shards import Shard, expand_inputs, plan_shards
-from .worker import ShardWorker, WorkerSettings
+from .worker import FirstStageLost, ShardWorker, WorkerSettings
 
 MENTIONS = ("ner", "gold")
 MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (reported in the manifest)
@@ -96,23 +97,28 @@ class _Scheduler:
             return options.remote(str(directory), linker_models, stage_settings[stage])
 
         self.new_cpu_actor = lambda: actor("cpu" if self.split else "all", num_cpus=1)
+        # the GPU stage's CPU work is small next to the transformer's, so it reserves no CPU core; it reads the
+        # shards in flight at once (a thread each), taking turns with the pipeline
+        self.new_gpu_actor = lambda: actor("rerank", num_cpus=0, num_gpus=gpus_per_worker,
+                                           max_concurrency=SHARDS_IN_FLIGHT_PER_WORKER * workers)
         self.cpu = [self.new_cpu_actor() for _ in range(workers)]
-        # the GPU stage's CPU work is small next to the transformer's, so it reserves no CPU core
-        self.gpu = [actor("rerank", num_cpus=0, num_gpus=gpus_per_worker) for _ in range(rerank_workers)]
+        self.gpu = [self.new_gpu_actor() for _ in range(rerank_workers)]
         self.load = [0] * workers
-        self.in_flight: dict = {}  # result ref -> (shard, cpu actor index, that actor)
+        self.in_flight: dict = {}  # result ref -> (shard, cpu actor index, that actor, gpu actor index, that actor)
         self.submitted = 0
 
     def submit(self, shard: Shard) -> None:
         index = min(range(len(self.cpu)), key=self.load.__getitem__)
-        if self.split:
-            prepared = self.cpu[index].prepare.remote(shard)
-            ref = self.gpu[self.submitted % len(self.gpu)].finish.remote(prepared)
+        if self.split:  # the GPU actor asks the CPU actor for the shard's batches and reranks them as they come
+            gpu_index = self.submitted % len(self.gpu)
+            ref = self.gpu[gpu_index].finish.remote(shard, self.cpu[index])
+            gpu = (gpu_index, self.gpu[gpu_index])
         else:
             ref = self.cpu[index].annotate.remote(shard)
+            gpu = (None, None)
         self.submitted += 1
         self.load[index] += 1
-        self.in_flight[ref] = (shard, index, self.cpu[index])
+        self.in_flight[ref] = (shard, index, self.cpu[index], *gpu)
 
     def wait_until_loaded(self) -> None:
         """Block until every worker has loaded the pipeline (so that throughput excludes start-up)."""
@@ -124,15 +130,28 @@ class _Scheduler:
     def next_record(self) -> dict:
         """Wait for any shard in flight and return its manifest record (a worker that stayed dead fails it)."""
         [ref], _ = ray.wait(list(self.in_flight), num_returns=1)
-        shard, index, actor = self.in_flight.pop(ref)
+        shard, index, cpu_actor, gpu_index, gpu_actor = self.in_flight.pop(ref)
         self.load[index] -= 1
         try:
             return ray.get(ref)
         except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as err:
-            if isinstance(err, ray.exceptions.RayActorError) and self.cpu[index] is actor:
-                self.cpu[index] = self.new_cpu_actor()  # it died more than MAX_RESTARTS times: a new worker takes over
+            self._replace_lost_worker(err, index, cpu_actor, gpu_index, gpu_actor)
             return {**shard.to_dict(), "documents": 0, "mentions": 0, "seconds": 0.0, "cpu_seconds": 0.0, "worker": None,
                     "status": FAILED, "error": f"worker lost: {err}", "line": None}
+
+    def _replace_lost_worker(self, err: Exception, index: int, cpu_actor, gpu_index: int | None, gpu_actor) -> None:
+        """A worker that died more often than it may restart (MAX_RESTARTS) is replaced by a new one, or every later
+        shard sent to it would fail too."""
+        if isinstance(getattr(err, "cause", None), FirstStageLost):
+            lost = "cpu"
+        elif isinstance(err, ray.exceptions.RayActorError):
+            lost = "gpu" if self.split else "cpu"
+        else:
+            return
+        if lost == "cpu" and self.cpu[index] is cpu_actor:
+            self.cpu[index] = self.new_cpu_actor()
+        elif lost == "gpu" and self.gpu[gpu_index] is gpu_actor:
+            self.gpu[gpu_index] = self.new_gpu_actor()
 
 
 def annotate(

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 
 OPTIONAL_MODULES = ("torch", "transformers", "pandas", "pyarrow")
+BATCHES_AHEAD = 4  # of a shard's batches streamed to the `rerank` stage, at most this many wait to be read
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class WorkerSettings:
     optional_imports: bool = True
     kill_on_shard: str | None = None
     kill_marker: str | None = None
+
+
+class FirstStageLost(Exception):
+    """The `cpu` worker streaming a shard to the `rerank` stage died more often than it may restart: the driver
+    replaces it."""
 
 
 class _ForbidImports(importlib.abc.MetaPathFinder):
@@ -79,8 +85,25 @@ class ShardWorker:
     def annotate(self, shard) -> dict:
         return self.annotator.annotate(shard)
 
-    def prepare(self, shard) -> dict:
-        return self.annotator.prepare(shard)
+    def prepare(self, shard):
+        """Stage `cpu`: a generator method, which Ray runs as a streaming generator (see `finish`)."""
+        yield from self.annotator.prepare(shard)
 
-    def finish(self, prepared: dict) -> dict:
-        return self.annotator.finish(prepared)
+    def finish(self, shard, cpu_worker) -> dict:
+        """Stage `rerank`: the shard as `cpu_worker` (a ShardWorker of stage `cpu`) streams it, reranked and written.
+
+        This actor calls `prepare` itself because a Ray stream cannot be handed on: only its caller reads it."""
+        return self.annotator.finish(shard, _streamed(cpu_worker, shard))
+
+
+def _streamed(cpu_worker, shard):
+    """The batches `cpu_worker.prepare(shard)` yields; the worker pauses while BATCHES_AHEAD of them wait unread,
+    so a slow GPU stage holds back its CPU workers instead of piling their batches up in the object store."""
+    import ray
+
+    stream = cpu_worker.prepare.options(_generator_backpressure_num_objects=BATCHES_AHEAD).remote(shard)
+    try:
+        for ref in stream:
+            yield ray.get(ref)
+    except ray.exceptions.RayActorError as err:  # it died more often than it may restart
+        raise FirstStageLost(f"the worker linking the shard was lost: {err}") from err
