@@ -3,8 +3,8 @@
 Starts a local Ray with one `ShardWorker` actor (as `annotate` does, torch and pandas forbidden when the
 pipeline allows it: the rows say which of them it imported) and feeds it the replicated abstracts of `annotate_scale.py`, shard after shard.
 After the pipeline is loaded and after each shard it records the worker's USS and RSS, its peak USS
-(sampled every 0.3 s), and the size of its vocab (strings, lexemes), which memory zones keep constant.
-With `--rerank-stage` (a pipeline with an `xmr_reranker`) the shards go through the two stages of a GPU run, on
+(sampled every 0.3 s), the size of its vocab (strings, lexemes), which memory zones keep constant, and the
+seconds the shard took. With `--rerank-stage` (a pipeline with an `xmr_reranker`) the shards go through the two stages of a GPU run, on
 CPU: a `cpu` worker streams each shard to a `rerank` worker, and the rows give both workers' memory and the
 seconds until the shard's first reranked batch was written.
 Writes benchmarks/results/annotate_worker_memory.json.
@@ -114,18 +114,19 @@ def main() -> None:
             sampler = UssSampler({stage: psutil.Process(ray.get(actor.pid.remote())) for stage, actor in actors.items()})
             documents = 0
             for shard in [None, *shards]:
-                first_write = None
+                first_write = shard_seconds = None
                 if shard is not None:
+                    started = time.perf_counter()
                     if args.rerank_stage:
-                        started, result = time.perf_counter(), actors["rerank"].finish.remote(shard, actors["cpu"])
+                        result = actors["rerank"].finish.remote(shard, actors["cpu"])
                         first_write = seconds_until_written(shard.output, result, started)
                     else:
                         result = actors["all"].annotate.remote(shard)
                     record = ray.get(result)
                     if record["status"] != "ok":
                         raise SystemExit(f"{shard.input}: {record['error']}")
-                    documents += record["documents"]
-                rows.append({"documents": documents, **sampler.now(), "first_write_seconds": first_write,
+                    documents, shard_seconds = documents + record["documents"], time.perf_counter() - started
+                rows.append({"documents": documents, **sampler.now(), "shard_seconds": shard_seconds, "first_write_seconds": first_write,
                              **ray.get(actors[stages[0]].vocab_size.remote())})
                 print(json.dumps(rows[-1]), flush=True)
             sampler.stop()

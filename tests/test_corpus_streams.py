@@ -43,7 +43,7 @@ def test_streamed_documents_are_the_documents_read_whole(synthetic_ontology, tmp
     assert stream.fields.documents == [] and stream.fields.source == whole.source
 
 
-@pytest.mark.parametrize("name", ["pubtator.txt", "docs.jsonl", "pubmed.xml.gz"])
+@pytest.mark.parametrize("name", ["bioc.xml", "pubtator.txt", "docs.jsonl", "pubmed.xml.gz"])
 def test_a_reader_keeps_no_document_it_handed_out(synthetic_ontology, tmp_path, name):
     CORPUS_FILE_WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=12), tmp_path / name)
     handed_out = []
@@ -103,3 +103,46 @@ def test_pubmed_articles_below_another_element_are_freed_without_losing_any(tmp_
     nested = "".join(article.format(pmid) for pmid in range(1, 5))
     (tmp_path / "nested.xml").write_text(f"<PubmedArticleSet><Set>{nested}</Set>{article.format(9)}</PubmedArticleSet>", encoding="utf8")
     assert [d.id for d in stream_corpus(tmp_path / "nested.xml").documents] == ["1", "2", "3", "4", "9"]
+
+
+_BIOC_DOCUMENT = """<document><id>{id}</id><infon key="journal">J</infon>
+  <passage><infon key="type">title</infon><offset>0</offset><text>Breast cancer.</text>
+    <annotation id="{id}-1"><infon key="type">Disease</infon><location offset="0" length="13"/><text>Breast cancer</text></annotation>
+  </passage>
+  <passage><offset>15</offset><sentence><offset>15</offset><text>No text.</text></sentence>
+    <relation id="R1"><infon key="kind">x</infon><node refid="{id}-1" role="a"/></relation></passage>
+</document>"""
+
+
+def test_bioc_xml_streamed_is_what_the_bioc_library_reads_and_its_documents_are_freed(tmp_path):
+    """Against `biocxml.load` (the whole file at once): the collection's fields, infons, sentences and relations,
+    and an encoding other than UTF-8; the parsed <document> elements are gone from the tree once read."""
+    from bioc import biocxml, biocjson
+
+    from spacy_xmr.corpus.xml_records import XmlRecords
+
+    documents = "".join(_BIOC_DOCUMENT.format(id=f"d{number}") for number in range(5))
+    xml = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<collection><source>PubTator</source><date>2026</date>'
+           f'<key>k.key</key><infon key="note">Sjögren</infon>{documents}</collection>')
+    (tmp_path / "c.xml").write_bytes(xml.encode("latin-1"))
+    stream = stream_corpus(tmp_path / "c.xml")
+    with open(tmp_path / "c.xml", "rb") as handle:
+        expected = biocxml.load(handle)
+    assert biocjson.dumps(stream.collection()) == biocjson.dumps(expected)
+    assert stream.fields.encoding == expected.encoding == "ISO-8859-1"
+
+    records = XmlRecords(tmp_path / "c.xml", "collection", "document", "BioC XML")
+    assert len(list(records)) == 5 and records.root.findall("document") == []
+    assert [child.tag for child in records.root] == ["source", "date", "key", "infon"]
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda xml: xml[: len(xml) * 3 // 4], "malformed or truncated BioC XML"),
+    (lambda xml: xml.replace("<id>d3</id>", "<id>d1</id>"), "document id 'd1' appears twice"),
+    (lambda xml: xml.replace('<location offset="0" length="13"/>', '<location offset="0"/>', 5), "needs an integer 'length'"),
+])
+def test_bad_bioc_xml_is_reported_before_any_document_is_handed_out(tmp_path, damage, message):
+    documents = "".join(_BIOC_DOCUMENT.format(id=f"d{number}") for number in range(5))
+    (tmp_path / "c.xml").write_text(damage(f"<collection><source>S</source>{documents}</collection>"), encoding="utf8")
+    with pytest.raises(InputFormatError, match=rf"c\.xml, line \d+: .*{message}"):
+        stream_corpus(tmp_path / "c.xml")

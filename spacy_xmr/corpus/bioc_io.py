@@ -3,7 +3,6 @@ checks every BioC reader shares."""
 from __future__ import annotations
 
 import contextlib
-import io
 from pathlib import Path
 from typing import Iterator
 
@@ -13,11 +12,13 @@ from bioc.biocxml.encoder import encode_document
 from lxml import etree
 
 from ..errors import InputFormatError, SpacyXmrError
-from ..gzip_files import read_bytes
+from ..gzip_files import open_binary
 from .bioc_documents import check_annotation, document_text, iter_annotations, sorted_passages
 from .pubtator import looks_like_pubtator
+from .streams import CorpusStream
 from .types import type_matches
 from .writers import OutputFormat, write_collection
+from .xml_records import XmlRecords
 
 MAX_PASSAGE_GAP = 1_000_000
 # Elements whose text or attributes the `bioc` decoder turns into ints or reads without a default.
@@ -30,23 +31,27 @@ def check_collection(collection: bioc.BioCCollection, path: Path, lines: list[in
     line (from `lines`, one per document, where known), the document and the annotation."""
     seen_documents: set[str] = set()
     for number, document in enumerate(collection.documents):
-        line = lines[number] if lines else None
-        if not document.id:
-            raise InputFormatError(path, "a document has no id; give every document a unique id", line)
-        if document.id in seen_documents:
-            raise InputFormatError(path, f"document id {document.id!r} appears twice", line)
-        seen_documents.add(document.id)
-        seen_annotations: set[str] = set()
-        try:
-            _check_passage_gaps(document)
-            text = document_text(document)
-            for _, annotation in iter_annotations(document):
-                check_annotation(document, annotation, text)
-                if annotation.id in seen_annotations:
-                    raise SpacyXmrError(f"document {document.id}: annotation id {annotation.id!r} appears twice")
-                seen_annotations.add(annotation.id)
-        except SpacyXmrError as err:
-            raise InputFormatError(path, str(err), line) from err
+        check_document(document, path, lines[number] if lines else None, seen_documents)
+
+
+def check_document(document: bioc.BioCDocument, path: Path, line: int | None, seen_documents: set[str]) -> None:
+    """`check_collection` for one document; `seen_documents`, the ids of the file's earlier documents, gets its id."""
+    if not document.id:
+        raise InputFormatError(path, "a document has no id; give every document a unique id", line)
+    if document.id in seen_documents:
+        raise InputFormatError(path, f"document id {document.id!r} appears twice", line)
+    seen_documents.add(document.id)
+    seen_annotations: set[str] = set()
+    try:
+        _check_passage_gaps(document)
+        text = document_text(document)
+        for _, annotation in iter_annotations(document):
+            check_annotation(document, annotation, text)
+            if annotation.id in seen_annotations:
+                raise SpacyXmrError(f"document {document.id}: annotation id {annotation.id!r} appears twice")
+            seen_annotations.add(annotation.id)
+    except SpacyXmrError as err:
+        raise InputFormatError(path, str(err), line) from err
 
 
 def _check_passage_gaps(document: bioc.BioCDocument) -> None:
@@ -61,22 +66,19 @@ def _check_passage_gaps(document: bioc.BioCDocument) -> None:
         end = passage.offset + len(passage.text or "")
 
 
-def _check_tree(path: Path, root) -> list[int]:
-    """Raise for what the `bioc` decoder would choke on (naming the element's line); the documents' lines."""
-    if root.tag != "collection":
-        raise InputFormatError(path, f"the root element is <{root.tag}>, expected a BioC <collection>", root.sourceline)
-    for element in root.iter(*_INTEGER_CHILDREN):
+def _check_elements(path: Path, tree) -> None:
+    """Raise for what the `bioc` decoder would choke on in `tree` (an element and its descendants), naming the line."""
+    for element in tree.iter(*_INTEGER_CHILDREN):
         offset = element.findtext("offset")
         if offset is None or not offset.strip().lstrip("-").isdigit():
             raise InputFormatError(path, f"<{element.tag}> needs an integer <offset>, found {offset!r:.40}", element.sourceline)
     for tag, names in _REQUIRED_ATTRIBUTES.items():
-        for element in root.iter(tag):
+        for element in tree.iter(tag):
             for name in names:
                 value = element.get(name)
                 if value is None or (tag == "location" and not value.strip().lstrip("-").isdigit()):
                     kind = "an integer" if tag == "location" else "a"
                     raise InputFormatError(path, f"<{tag}> needs {kind} {name!r} attribute, found {value!r:.40}", element.sourceline)
-    return [element.sourceline for element in root.findall("document")]
 
 
 @contextlib.contextmanager
@@ -91,22 +93,52 @@ def _texts_over_10_mb_allowed() -> Iterator[None]:
         etree.set_default_parser(previous)
 
 
-def read_bioc(path: str | Path) -> bioc.BioCCollection:
-    """Read and validate a BioC XML file; malformed or truncated XML raises InputFormatError with the line."""
+def _decoded(tree) -> bioc.BioCCollection:
+    """`tree` (a <collection>, or a <document> put in one of its own) as the `bioc` decoder reads it."""
+    xml = etree.tostring(tree, encoding="unicode", with_tail=False)
+    with _texts_over_10_mb_allowed():
+        return biocxml.loads(xml if tree.tag == "collection" else f"<collection>{xml}</collection>")
+
+
+def _pubtator_hint(path: Path) -> str:
+    with open_binary(path) as handle:
+        head = handle.read(65536).decode("utf-8", "replace")
+    return "; it looks like PubTator, which `read_corpus` reads" if looks_like_pubtator(head) else ""
+
+
+def _documents(path: Path) -> XmlRecords:
+    return XmlRecords(path, "collection", "document", "BioC XML", syntax_hint=_pubtator_hint)
+
+
+def _checked_fields(path: Path) -> bioc.BioCCollection:
+    """The first pass over a BioC XML file: every document checked as `read_bioc` always checked the whole file (one
+    decoded at a time), then the collection's fields (source, date, key, infons, encoding)."""
+    documents = _documents(path)
+    seen_documents: set[str] = set()
+    for element in documents:
+        _check_elements(path, element)
+        check_document(_decoded(element).documents[0], path, element.sourceline, seen_documents)
+    _check_elements(path, documents.root)  # what is left of it: the collection's own fields
+    fields = _decoded(documents.root)
+    docinfo = documents.root.getroottree().docinfo
+    fields.encoding, fields.standalone, fields.version = docinfo.encoding, docinfo.standalone, docinfo.xml_version
+    return fields
+
+
+def stream_bioc(path: str | Path) -> CorpusStream:
+    """A BioC XML file's documents, decoded one at a time as they are iterated (`XmlRecords`), after a first pass that
+    checks the whole file: malformed, truncated or invalid input raises InputFormatError with the line now, before
+    any document is handed out."""
     path = Path(path)
     if not path.is_file():
         raise InputFormatError(path, "BioC file not found")
-    data = read_bytes(path)
-    try:
-        with _texts_over_10_mb_allowed():
-            lines = _check_tree(path, etree.fromstring(data))
-            collection = biocxml.load(io.BytesIO(data))
-    except etree.XMLSyntaxError as err:
-        pubtator = looks_like_pubtator(data[:65536].decode("utf-8", "replace"))
-        hint = "; it looks like PubTator, which `read_corpus` reads" if pubtator else ""
-        raise InputFormatError(path, f"malformed or truncated BioC XML: {err.msg}{hint}", line=err.lineno or 1) from err
-    check_collection(collection, path, lines)
-    return collection
+    fields = _checked_fields(path)
+    return CorpusStream(fields, (_decoded(element).documents[0] for element in _documents(path)))
+
+
+def read_bioc(path: str | Path) -> bioc.BioCCollection:
+    """Read and validate a BioC XML file; malformed or truncated XML raises InputFormatError with the line."""
+    return stream_bioc(path).collection()
 
 
 _COLLECTION_END = b"</collection>\n"

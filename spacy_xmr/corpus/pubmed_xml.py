@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Iterator
 
 import bioc
-from lxml import etree
 
 from ..errors import InputFormatError
-from ..gzip_files import open_binary
 from .bioc_documents import title_and_abstract
 from .streams import CorpusStream
+from .xml_records import XmlRecords
 
 ROOT_TAG = "PubmedArticleSet"
 
@@ -49,26 +48,8 @@ def _document(pmid: str, article) -> bioc.BioCDocument:
     return document
 
 
-def _articles(path: Path) -> Iterator:
-    """The file's PubmedArticle elements in order, each freed once the next one is parsed."""
-    try:
-        with open_binary(path) as handle:
-            root = None
-            for event, element in etree.iterparse(handle, events=("start", "end")):
-                if root is None:
-                    if element.tag != ROOT_TAG:
-                        raise InputFormatError(path, f"root element is <{element.tag}>, expected <{ROOT_TAG}>", element.sourceline)
-                    root = element
-                elif event == "end" and element.tag == "PubmedArticle":
-                    yield element
-                    element.clear(keep_tail=True)
-                    parent = element.getparent()
-                    while element.getprevious() is not None:
-                        del parent[0]
-    except etree.XMLSyntaxError as err:
-        raise InputFormatError(path, f"malformed or truncated PubMed XML: {err.msg}", line=err.lineno) from err
-    except (OSError, EOFError) as err:
-        raise InputFormatError(path, f"cannot read PubMed XML: {err}") from err
+def _articles(path: Path) -> XmlRecords:
+    return XmlRecords(path, ROOT_TAG, "PubmedArticle", "PubMed XML")
 
 
 def _documents(path: Path) -> Iterator[bioc.BioCDocument]:

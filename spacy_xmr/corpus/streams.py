@@ -1,10 +1,12 @@
 """A corpus file read a document at a time, so that a process linking a large file never holds it whole.
 
 `annotate` links one input file per shard, and the files users have are large: a PubMed baseline file holds 30,000
-citations (about 80 MiB as BioC objects), a PubTator export or a JSONL dump as many as its maker put in it. The
-readers of those formats (`stream_pubmed_xml`, `stream_pubtator`, `stream_jsonl`) parse while the documents are
-iterated and check each one as it comes, so bad input raises only when the reading reaches it; BioC XML and
-BioC JSON are read whole (a BioC file is usually one article or a small collection) and then handed out.
+citations (about 80 MiB as BioC objects), a PubTator 3 BioC XML file thousands of documents, a PubTator export or a
+JSONL dump as many as its maker put in it. Their readers parse while the documents are iterated: PubTator and JSONL
+(`stream_pubtator`, `stream_jsonl`) check each document as it comes, so bad input raises only when the reading
+reaches it; the XML formats (`stream_pubmed_xml`, `bioc_io.stream_bioc`) read the file twice, a first pass checking
+it whole, so bad input raises before any document. BioC JSON is read whole (`json` has no incremental parser; a
+BioC JSON file is usually one article) and then handed out.
 """
 from __future__ import annotations
 
