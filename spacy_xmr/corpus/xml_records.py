@@ -24,8 +24,10 @@ class XmlRecords:
     `syntax_hint(path)` adds (e.g. which other format the file looks like).
     """
 
-    def __init__(self, path: Path, root_tag: str, tag: str, format_name: str, syntax_hint: Callable[[Path], str] = lambda path: ""):
-        self.path, self.root_tag, self.tag, self.format_name, self.syntax_hint = path, root_tag, tag, format_name, syntax_hint
+    def __init__(self, path: Path, root_tag: str, tag: str, format_name: str,
+                 syntax_hint: Callable[[Path], str] = lambda path: ""):
+        self.path, self.root_tag, self.tag, self.format_name = path, root_tag, tag, format_name
+        self.syntax_hint = syntax_hint
         self.root = None
 
     def __iter__(self) -> Iterator:
