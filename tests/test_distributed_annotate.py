@@ -101,6 +101,44 @@ def test_a_worker_killed_mid_shard_is_replaced_and_every_document_written_once(p
     assert sorted(written) == sorted(d.id for p in inputs for d in read_corpus(p).documents)
 
 
+def test_a_worker_reports_each_written_batch_to_the_progress_counter(pipeline_dir, synthetic_ontology, tmp_path):
+    """So that the driver's documents bar moves within a long shard, not only when it completes."""
+    from spacy_xmr.distributed.annotator import ShardAnnotator
+    from spacy_xmr.distributed.pipelines import load_linker_models
+    from spacy_xmr.distributed.progress import DocumentCounter
+    from spacy_xmr.distributed.shards import plan_shards
+    from spacy_xmr.distributed.worker import WorkerSettings
+
+    class RecordingCounter(DocumentCounter):
+        def __init__(self):
+            super().__init__()
+            self.batches = []
+
+        def add(self, documents: int) -> None:
+            super().add(documents)
+            self.batches.append(documents)
+
+        def recorded(self) -> list[int]:
+            return self.batches
+
+    counter = ray.remote(RecordingCounter).options(num_cpus=0).remote()
+    write_jsonl(shard_collection(synthetic_ontology, 3), tmp_path / "part.jsonl")
+    [shard] = plan_shards([tmp_path / "part.jsonl"], tmp_path / "out", "jsonl")
+    settings = WorkerSettings(output_format="jsonl", batch_size=4, document_counter=counter)
+    record = ShardAnnotator(str(pipeline_dir), load_linker_models(pipeline_dir), settings).annotate(shard)
+    assert record["status"] == "ok" and ray.get(counter.recorded.remote()) == [4, DOCS_PER_SHARD - 4]
+
+
+def test_the_progress_bars_count_shards_and_documents(pipeline_dir, synthetic_ontology, tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    for seed in range(2):
+        write_jsonl(shard_collection(synthetic_ontology, seed), tmp_path / "in" / f"part{seed}.jsonl")
+    annotate(pipeline_dir, [str(tmp_path / "in" / "*.jsonl")], tmp_path / "out", workers=1, batch_size=4, progress=True)
+    bars = capsys.readouterr().err
+    assert "annotate: 100%" in bars and "2/2" in bars
+    assert f"documents written: {2 * DOCS_PER_SHARD}doc" in bars
+
+
 def _cli(*args: str):
     from typer.testing import CliRunner
 

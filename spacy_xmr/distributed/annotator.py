@@ -39,6 +39,7 @@ from ..pipeline.base import CandidatePipe
 from .manifest import FAILED, OK
 from .outputs import OUTPUT_FORMATS, count_mentions, linked_collection, without_annotations, without_gold_ids
 from .pipelines import load_pipeline, stage_components
+from .progress import count_documents
 from .shards import Shard
 from .worker import FirstStageLost, WorkerSettings
 
@@ -224,6 +225,7 @@ class ShardAnnotator:
             for collection in linked_batches:
                 writer.write(collection)
                 mentions += count_mentions(collection)
+                count_documents(self.settings.document_counter, len(collection.documents))
             self._maybe_die(shard)
         return self._record(shard, OK, writer.documents, mentions, clock)
 

@@ -29,12 +29,14 @@ import ray
 from ..errors import SpacyXmrError
 from .manifest import FAILED, Manifest
 from .pipelines import first_reranker, load_linker_models, needs_optional_imports, pipeline_directory, stage_components
+from .progress import DocumentCounter
 from .shards import Shard, expand_inputs, plan_shards
 from .worker import FirstStageLost, ShardWorker, WorkerSettings
 
 MENTIONS = ("ner", "gold")
 MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (reported in the manifest)
 SHARDS_IN_FLIGHT_PER_WORKER = 2  # one running, one queued: no worker waits for the driver between shards
+PROGRESS_SECONDS = 1.0  # how often the documents bar is brought up to date
 KILL_SHARD_ENV, KILL_MARKER_ENV = "SPACY_XMR_TEST_KILL_ON_SHARD", "SPACY_XMR_TEST_KILL_MARKER"
 
 
@@ -127,9 +129,13 @@ class _Scheduler:
     def has_room(self) -> bool:
         return len(self.in_flight) < SHARDS_IN_FLIGHT_PER_WORKER * len(self.cpu)
 
-    def next_record(self) -> dict:
-        """Wait for any shard in flight and return its manifest record (a worker that stayed dead fails it)."""
-        [ref], _ = ray.wait(list(self.in_flight), num_returns=1)
+    def next_record(self, timeout: float | None = None) -> dict | None:
+        """Wait for any shard in flight and return its manifest record (a worker that stayed dead fails it); None if
+        none finished within `timeout` seconds."""
+        ready, _ = ray.wait(list(self.in_flight), num_returns=1, timeout=timeout)
+        if not ready:
+            return None
+        [ref] = ready
         shard, index, cpu_actor, gpu_index, gpu_actor = self.in_flight.pop(ref)
         self.load[index] -= 1
         try:
@@ -209,24 +215,30 @@ def _run(summary, todo, directory, manifest, settings, workers, gpus_per_worker,
         rerank_stage = first_reranker(directory) is not None and gpus > 0
     rerank_workers = (max(1, int(gpus // gpus_per_worker)) if gpus else 1) if rerank_stage else 0
     start = time.perf_counter()
-    scheduler = _Scheduler(directory, load_linker_models(directory), settings, n_workers, rerank_workers,
-                           gpus_per_worker if gpus else 0)
+    counter = ray.remote(DocumentCounter).options(num_cpus=0).remote() if progress else None
+    scheduler = _Scheduler(directory, load_linker_models(directory), dataclasses.replace(settings, document_counter=counter),
+                           n_workers, rerank_workers, gpus_per_worker if gpus else 0)
     scheduler.wait_until_loaded()
     summary.workers, summary.rerank_stage = n_workers, rerank_stage
     summary.startup_seconds = time.perf_counter() - start
     start = time.perf_counter()
     pending = list(todo)
-    with tqdm(total=len(todo), unit="shard", disable=not progress, desc="annotate") as bar:
+    with tqdm(total=len(todo), unit="shard", disable=not progress, desc="annotate") as shards_bar, \
+            tqdm(unit="doc", disable=not progress, desc="documents written", position=1) as documents_bar:
         while pending or scheduler.in_flight:
             while pending and scheduler.has_room():
                 scheduler.submit(pending.pop(0))
-            record = scheduler.next_record()
+            record = scheduler.next_record(timeout=PROGRESS_SECONDS if progress else None)
+            if counter is not None:
+                documents_bar.update(ray.get(counter.total.remote()) - documents_bar.n)
+            if record is None:
+                continue
             manifest.append(record)
             summary.shards += 1
             summary.documents += record["documents"]
             summary.mentions += record["mentions"]
             if record["status"] == FAILED:
                 summary.failed.append(record)
-            bar.update(1)
-            bar.set_postfix(documents=summary.documents, failed=len(summary.failed))
+            shards_bar.update(1)
+            shards_bar.set_postfix(failed=len(summary.failed))
     summary.seconds = time.perf_counter() - start

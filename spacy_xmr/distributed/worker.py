@@ -22,7 +22,7 @@ BATCHES_AHEAD = 4  # of a shard's batches streamed to the `rerank` stage, at mos
 @dataclass(frozen=True)
 class WorkerSettings:
     """How a worker runs: `mentions` (ner or gold), its stage, the output format, whether it may import
-    OPTIONAL_MODULES, and the test-only fault hook.
+    OPTIONAL_MODULES, where it reports the documents it writes, and the test-only fault hook.
 
     `kill_on_shard` / `kill_marker`: the worker process exits in the middle of the shard of that input
     file name, once (the marker file records that it happened), to test that Ray redoes the shard.
@@ -33,6 +33,7 @@ class WorkerSettings:
     output_format: str = "bioc"
     batch_size: int = 256  # as the components' own: each call of the XMR stage has a fixed cost
     optional_imports: bool = True
+    document_counter: object = None  # a `progress.DocumentCounter` actor for the driver's progress bar, or None
     kill_on_shard: str | None = None
     kill_marker: str | None = None
 
