@@ -17,6 +17,7 @@ a few of its batches wait unread. Without GPUs every component runs in the CPU a
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -230,7 +231,8 @@ def _run(summary, todo, directory, manifest, settings, workers, gpus_per_worker,
                 scheduler.submit(pending.pop(0))
             record = scheduler.next_record(timeout=PROGRESS_SECONDS if progress else None)
             if counter is not None:
-                documents_bar.update(ray.get(counter.total.remote()) - documents_bar.n)
+                with contextlib.suppress(ray.exceptions.RayError):  # a bar never stops the run
+                    documents_bar.update(ray.get(counter.total.remote(), timeout=PROGRESS_SECONDS) - documents_bar.n)
             if record is None:
                 continue
             manifest.append(record)
