@@ -12,7 +12,7 @@ from bioc.biocxml.encoder import encode_document
 from lxml import etree
 
 from ..errors import InputFormatError, SpacyXmrError
-from ..gzip_files import open_binary
+from ..gzip_files import read_head
 from .bioc_documents import check_annotation, document_text, iter_annotations, sorted_passages
 from .pubtator import looks_like_pubtator
 from .streams import CorpusStream
@@ -101,9 +101,7 @@ def _decoded(tree) -> bioc.BioCCollection:
 
 
 def _pubtator_hint(path: Path) -> str:
-    with open_binary(path) as handle:
-        head = handle.read(65536).decode("utf-8", "replace")
-    return "; it looks like PubTator, which `read_corpus` reads" if looks_like_pubtator(head) else ""
+    return "; it looks like PubTator, which `read_corpus` reads" if looks_like_pubtator(read_head(path)) else ""
 
 
 def _documents(path: Path) -> XmlRecords:
