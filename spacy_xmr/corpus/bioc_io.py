@@ -100,6 +100,10 @@ def _decoded(tree) -> bioc.BioCCollection:
         return biocxml.loads(xml if tree.tag == "collection" else f"<collection>{xml}</collection>")
 
 
+def _decoded_document(element) -> bioc.BioCDocument:
+    return _decoded(element).documents[0]
+
+
 def _pubtator_hint(path: Path) -> str:
     return "; it looks like PubTator, which `read_corpus` reads" if looks_like_pubtator(read_head(path)) else ""
 
@@ -115,7 +119,7 @@ def _checked_fields(path: Path) -> bioc.BioCCollection:
     seen_documents: set[str] = set()
     for element in documents:
         _check_elements(path, element)
-        check_document(_decoded(element).documents[0], path, element.sourceline, seen_documents)
+        check_document(_decoded_document(element), path, element.sourceline, seen_documents)
     _check_elements(path, documents.root)  # what is left of it: the collection's own fields
     fields = _decoded(documents.root)
     docinfo = documents.root.getroottree().docinfo
@@ -131,7 +135,7 @@ def stream_bioc(path: str | Path) -> CorpusStream:
     if not path.is_file():
         raise InputFormatError(path, "BioC file not found")
     fields = _checked_fields(path)
-    return CorpusStream(fields, (_decoded(element).documents[0] for element in _documents(path)))
+    return CorpusStream(fields, map(_decoded_document, _documents(path)))
 
 
 def read_bioc(path: str | Path) -> bioc.BioCCollection:
