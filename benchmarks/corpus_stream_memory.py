@@ -1,8 +1,8 @@
 """How much memory reading a large corpus file takes, per input format `annotate` reads, and how long.
 
 Writes BC5CDR's training abstracts with their annotations, repeated to `--documents` documents (ids made unique), as
-BioC XML, PubTator and JSONL, then reads each file in a fresh process, a document at a time as an `annotate` worker
-does (`stream_corpus(path).documents`), and records that process's peak RSS above its RSS before reading, and the
+BioC XML, BioC JSON, PubTator and JSONL, then reads each file in a fresh process, a document at a time as an
+`annotate` worker does (`stream_corpus(path).documents`), and records that process's peak RSS above its RSS before reading, and the
 seconds. With `--baseline-code DIR` (e.g. a `git worktree` of an older commit) every file is read by that code too,
 in the same run, and the JSON gives the ratios. Writes benchmarks/results/corpus_stream_memory.json.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 SOURCE = "bc5cdr/CDR_TrainingSet.PubTator.txt"
-FORMATS = {"BioC XML": "corpus.xml", "PubTator": "corpus.pubtator", "JSONL": "corpus.jsonl"}
+FORMATS = {"BioC XML": "corpus.xml", "BioC JSON": "corpus.json", "PubTator": "corpus.pubtator", "JSONL": "corpus.jsonl"}
 BATCH = 500
 
 READER = """
@@ -42,26 +42,50 @@ print(json.dumps({"documents": documents, "seconds": seconds, "peak_above_start_
 """
 
 
+def _batches(source, n_documents: int):
+    """The source's documents repeated to `n_documents` (ids made unique), as collections of BATCH."""
+    from spacy_xmr.corpus.streams import collection_fields
+
+    for first in range(0, n_documents, BATCH):
+        batch = collection_fields(source)
+        for number in range(first, min(first + BATCH, n_documents)):
+            document = copy.deepcopy(source.documents[number % len(source.documents)])
+            document.id = f"{document.id}{number // len(source.documents):04d}"  # PubTator ids are digits
+            batch.add_document(document)
+        yield batch
+
+
+def _write_bioc_json(source, n_documents: int, path: Path) -> None:
+    """One BioC JSON collection, its documents a line each (as `bioc`'s encoder builds them), written as they come."""
+    from bioc import biocjson
+
+    with open(path, "w", encoding="utf8") as out:
+        out.write('{"source": "BC5CDR", "date": "", "key": "", "infons": {}, "documents": [\n')
+        separator = ""
+        for batch in _batches(source, n_documents):
+            for document in batch.documents:
+                out.write(separator + json.dumps(biocjson.toJSON(document)))
+                separator = ",\n"
+        out.write("\n]}\n")
+
+
 def write_files(data: Path, n_documents: int, directory: Path) -> dict[str, Path]:
     """The corpus repeated to `n_documents`, written a batch at a time in every format."""
     from spacy_xmr.corpus import read_pubtator
     from spacy_xmr.corpus.bioc_io import BIOC_XML_OUTPUT
     from spacy_xmr.corpus.jsonl import JSONL_OUTPUT
     from spacy_xmr.corpus.pubtator_writer import PUBTATOR_OUTPUT
-    from spacy_xmr.corpus.streams import collection_fields
     from spacy_xmr.corpus.writers import corpus_writer
 
     source = read_pubtator(data / SOURCE)
     outputs = {"BioC XML": BIOC_XML_OUTPUT, "PubTator": PUBTATOR_OUTPUT, "JSONL": JSONL_OUTPUT}
     paths = {name: directory / file_name for name, file_name in FORMATS.items()}
     for name, path in paths.items():
+        if name == "BioC JSON":
+            _write_bioc_json(source, n_documents, path)
+            continue
         with corpus_writer(path, outputs[name]) as writer:
-            for first in range(0, n_documents, BATCH):
-                batch = collection_fields(source)
-                for number in range(first, min(first + BATCH, n_documents)):
-                    document = copy.deepcopy(source.documents[number % len(source.documents)])
-                    document.id = f"{document.id}{number // len(source.documents):04d}"  # PubTator ids are digits
-                    batch.add_document(document)
+            for batch in _batches(source, n_documents):
                 writer.write(batch)
     return paths
 
@@ -98,6 +122,8 @@ def main() -> None:
     command = f"python benchmarks/corpus_stream_memory.py --documents {args.documents}"
     if args.baseline_code:
         command += f" --baseline-code {args.baseline_code}"
+    if args.out != parser.get_default("out"):
+        command += f" --out {args.out}"
     result = {"command": command, "date": time.strftime("%Y-%m-%d"), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")

@@ -43,7 +43,7 @@ def test_streamed_documents_are_the_documents_read_whole(synthetic_ontology, tmp
     assert stream.fields.documents == [] and stream.fields.source == whole.source
 
 
-@pytest.mark.parametrize("name", ["bioc.xml", "pubtator.txt", "docs.jsonl", "pubmed.xml.gz"])
+@pytest.mark.parametrize("name", ["bioc.xml", "bioc.json", "pubtator.txt", "docs.jsonl", "pubmed.xml.gz"])
 def test_a_reader_keeps_no_document_it_handed_out(synthetic_ontology, tmp_path, name):
     CORPUS_FILE_WRITERS[name](synthetic_collection(synthetic_ontology, N_DOCUMENTS, seed=12), tmp_path / name)
     handed_out = []
@@ -146,3 +146,94 @@ def test_bad_bioc_xml_is_reported_before_any_document_is_handed_out(tmp_path, da
     (tmp_path / "c.xml").write_text(damage(f"<collection><source>S</source>{documents}</collection>"), encoding="utf8")
     with pytest.raises(InputFormatError, match=rf"c\.xml, line \d+: .*{message}"):
         stream_corpus(tmp_path / "c.xml")
+
+
+def _bioc_json_document(number: int) -> dict:
+    """A document whose texts hold escapes and characters of 2 to 4 UTF-8 bytes, so that a small window cuts them."""
+    title = f"Sjögren\u2019s syndrome \U0001F9EC \"case\" {number}\\"
+    return {"id": f"d{number}", "infons": {"year": 2000 + number, "note": None},
+            "passages": [{"offset": 0, "infons": {"type": "title"}, "text": title, "annotations": [
+                {"id": f"{number}-1", "infons": {"type": "Disease", "identifier": "MESH:D012859"}, "text": "Sjögren\u2019s syndrome",
+                 "locations": [{"offset": 0, "length": 18}]}]}]}
+
+
+def _bioc_json_shapes() -> dict[str, str]:
+    documents = [_bioc_json_document(number) for number in range(4)]
+    fields = {"source": "PMC", "date": "20240101", "key": "BioC.key", "infons": {"note": "n"}}
+    return {
+        "collection, fields after its documents": json.dumps({"documents": documents, **fields}, indent=1),
+        "collection, fields first, ASCII escapes": json.dumps({**fields, "documents": documents}),
+        "list of collections": json.dumps([{**fields, "documents": documents[:2]}, {"source": "other", "documents": documents[2:]}]),
+        "PubTator 3 wrapper": json.dumps({"PubTator3": documents}),
+        "JSON lines": "\n".join(json.dumps(document, ensure_ascii=False) for document in documents),
+        "document with an authors list first": json.dumps({"authors": [{"name": "A"}], **documents[0]}),
+    }
+
+
+@pytest.mark.parametrize("shape", list(_bioc_json_shapes()))
+def test_bioc_json_streamed_through_any_window_is_what_it_holds(tmp_path, monkeypatch, shape):
+    """Read with windows of 1 to 40 bytes, so that every key, number, escape and multi-byte character is cut somewhere:
+    the same documents and collection fields as `json` reading the file whole."""
+    from spacy_xmr.corpus import json_stream
+
+    text = _bioc_json_shapes()[shape]
+    (tmp_path / "c.json.gz").write_bytes(gzip.compress(("\ufeff" + text).encode("utf8")))
+    expected = stream_corpus(tmp_path / "c.json.gz")
+    expected_documents = [(d.id, d.infons, d.passages[0].text) for d in expected.documents]
+    assert len(expected_documents) in (1, 4) and "\U0001F9EC" in expected_documents[0][2]
+    for window in (1, 2, 3, 5, 7, 40):
+        monkeypatch.setattr(json_stream, "CHUNK_BYTES", window)
+        stream = stream_corpus(tmp_path / "c.json.gz")
+        assert [(d.id, d.infons, d.passages[0].text) for d in stream.documents] == expected_documents
+        assert (stream.fields.source, stream.fields.date, stream.fields.infons) == (
+            (expected.fields.source, expected.fields.date, expected.fields.infons))
+    if shape.startswith("collection"):
+        assert (expected.fields.source, expected.fields.key, expected.fields.infons) == ("PMC", "BioC.key", {"note": "n"})
+
+
+def _on_line(text: str, line: int, old: str, new: str) -> str:
+    lines = text.split("\n")
+    lines[line - 1] = lines[line - 1].replace(old, new)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("damage, message, line", [
+    (lambda text: text[: len(text) * 3 // 4], "malformed or truncated JSON", None),
+    (lambda text: text.replace('"id": "d3"', '"id": "d1"'), "document id 'd1' appears twice", 5),
+    (lambda text: _on_line(text, 5, '"length": 18', '"length": "18"'), "location length must be an integer", 5),
+    (lambda text: _on_line(text, 4, '"offset": 0, "infons": {"type": "title"}', '"offset": 0 "infons": {}'), "Expecting ','", 4),
+    (lambda text: _on_line(text, 3, "}]}]},", "}]}]}"), r"expecting ',' or '\]', found '{'", 4),
+    (lambda text: text.replace('{"documents": [', '{"documents": [3, '), "'documents' must hold objects, found 3", 1),
+])
+def test_bad_bioc_json_is_reported_with_its_line_before_any_document_is_handed_out(tmp_path, damage, message, line):
+    documents = ",\n".join(json.dumps(_bioc_json_document(number)) for number in range(5))
+    (tmp_path / "c.json").write_text(damage('{"documents": [\n' + documents + '\n], "source": "S"}'), encoding="utf8")
+    with pytest.raises(InputFormatError, match=rf"c\.json, line \d+: .*{message}") as info:
+        stream_corpus(tmp_path / "c.json")
+    assert line is None or info.value.line == line
+
+
+def test_undecodable_bytes_and_corrupt_gzip_in_bioc_json_name_their_line(tmp_path):
+    text = "[\n" + ",\n".join(json.dumps(_bioc_json_document(number), ensure_ascii=False) for number in range(3)) + "\n]"
+    latin1 = text.replace("\u2019", "'").replace("\U0001F9EC", "-")
+    lines = latin1.split("\n")
+    (tmp_path / "latin1.json").write_bytes(b"\n".join(line.encode("latin-1" if number == 3 else "utf8") for number, line in enumerate(lines, 1)))
+    with pytest.raises(InputFormatError, match="not UTF-8") as info:
+        stream_corpus(tmp_path / "latin1.json")
+    assert info.value.line == 3
+    data = gzip.compress(text.encode("utf8"))
+    (tmp_path / "cut.json.gz").write_bytes(data[: len(data) - 12])
+    with pytest.raises(InputFormatError, match=r"cut\.json\.gz.*(truncated|corrupt)"):
+        stream_corpus(tmp_path / "cut.json.gz")
+
+
+@pytest.mark.parametrize("value, message", [
+    ({"PubTator3": [_bioc_json_document(1)], "count": 1}, r"found an object with keys \['PubTator3', 'count'\]"),
+    ({"documents": [_bioc_json_document(1)], "passages": []}, 'holds both "documents" and "passages"'),
+    ({"documents": {"id": "1"}}, "'documents' must be a list"),
+])
+def test_bioc_json_objects_that_are_neither_collection_nor_document_nor_wrapper(tmp_path, value, message):
+    (tmp_path / "c.json").write_text("\n" + json.dumps(value), encoding="utf8")
+    with pytest.raises(InputFormatError, match=message) as info:
+        stream_corpus(tmp_path / "c.json")
+    assert info.value.line == 2

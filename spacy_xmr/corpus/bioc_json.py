@@ -9,7 +9,7 @@ where the value holding the fault starts, the document and the field.
 """
 from __future__ import annotations
 
-import json
+import contextlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -17,8 +17,9 @@ import bioc
 from bioc import biocjson
 
 from ..errors import InputFormatError
-from ..gzip_files import UTF8_BOM, read_bytes
-from .bioc_io import check_collection
+from .bioc_io import check_document
+from .json_stream import JsonText
+from .streams import CorpusStream
 
 
 def looks_like_bioc_json(head: str) -> bool:
@@ -125,59 +126,154 @@ def _documents(value: Any) -> Iterator[dict]:
         raise _Fault(f"expected a BioC collection (with \"documents\") or document (with \"passages\"), found {value!r:.80}")
 
 
-def _copy_collection_fields(value: Any, collection: bioc.BioCCollection) -> None:
-    """Keep the source, date, key and infons of a collection object (the first one, when a file holds several)."""
-    if isinstance(value, list) and value:
-        value = value[0]
-    if isinstance(value, dict) and "documents" in value and not collection.documents:
-        for key in ("source", "date", "key"):
-            if value.get(key) is not None:
-                setattr(collection, key, _string(value[key], f"collection {key}"))
-        collection.infons = _infons(value, "collection")
+def _collection_fields(value: dict, collection: bioc.BioCCollection) -> None:
+    """Copy a collection object's source, date, key and infons."""
+    for key in ("source", "date", "key"):
+        if value.get(key) is not None:
+            setattr(collection, key, _string(value[key], f"collection {key}"))
+    collection.infons = _infons(value, "collection")
 
 
-def _json_values(path: Path, text: str) -> Iterator[tuple[int, Any]]:
-    """(line where it starts, value) for each JSON value of the text."""
-    decoder = json.JSONDecoder()
-    position = 0
-    while True:
-        while position < len(text) and text[position].isspace():
-            position += 1
-        if position == len(text):
-            return
-        line = text.count("\n", 0, position) + 1
+_END = object()
+
+
+def _starts_documents(value: Any) -> bool:
+    return isinstance(value, dict) and ("passages" in value or "documents" in value)
+
+
+class _Walk:
+    """The document objects of a BioC JSON file with the line where each starts, read a value at a time: the lists
+    that hold documents (a collection's `documents`, a top-level list, PubTator 3's wrapper list) are walked into,
+    every other value is decoded whole. `fields` gets the collection fields of the first collection object, when it
+    comes before any document (at the top level or first in a top-level list)."""
+
+    def __init__(self, text: JsonText, fields: bioc.BioCCollection):
+        self.text, self.fields, self.documents_seen = text, fields, 0
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
         try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as err:
-            raise InputFormatError(path, f"malformed or truncated JSON: {err.msg} (column {err.colno})", err.lineno) from None
+            while self.text.peek():
+                yield from self._value(keeps_fields=True)
         except RecursionError:
-            raise InputFormatError(path, "JSON nested too deeply to be BioC", line) from None
-        yield line, value
+            raise self.text.error("JSON nested too deeply to be BioC") from None
+
+    def _value(self, keeps_fields: bool) -> Iterator[tuple[int, dict]]:
+        if self.text.peek() == "[":
+            self.text.take("[")
+            for number, _ in enumerate(self.text.elements("]")):
+                yield from self._value(keeps_fields and number == 0 and self.text.peek() == "{")
+        elif self.text.peek() == "{":
+            yield from self._object(keeps_fields)
+        else:
+            yield from self._decoded(self.text.line, self.text.value(), keeps_fields)
+
+    def _object(self, keeps_fields: bool) -> Iterator[tuple[int, dict]]:
+        """An object read key by key, walking into its `documents` list, or into the list of its first key when that
+        list's first element is a document or collection (PubTator 3's `{"PubTator3": [...]}`)."""
+        line, documents_before = self.text.line, self.documents_seen
+        self.text.take("{")
+        value: dict = {}
+        walked = None  # the key of the list walked into
+        for _ in self.text.elements("}"):
+            key = self.text.key()
+            if self.text.peek() != "[" or walked or "passages" in value or (value and key != "documents"):
+                value[key] = self.text.value()
+            elif key == "documents":
+                walked = key
+                yield from self._documents_list()
+            else:
+                walked, elements = yield from self._first_key_list(key)
+                if elements is not None:
+                    value[key] = elements
+        if walked is None:
+            yield from self._decoded(line, value, keeps_fields)
+        elif walked != "documents":
+            if value:
+                raise self.text.error(f"expected a BioC collection (with \"documents\") or document (with \"passages\"), found "
+                                      f"an object with keys {[walked, *value]!r:.80}", line)
+            # else PubTator 3's wrapper, walked into
+        elif "passages" in value:
+            raise self.text.error("an object holds both \"documents\" and \"passages\"", line)
+        elif keeps_fields and documents_before == 0:
+            with self._faults_at(line):
+                _collection_fields(value, self.fields)
+
+    def _documents_list(self) -> Iterator[tuple[int, dict]]:
+        self.text.take("[")
+        for _ in self.text.elements("]"):
+            if self.text.peek() != "{":
+                raise self.text.error(f"collection 'documents' must hold objects, found {self.text.value()!r:.80}")
+            yield from self._object(keeps_fields=False)
+
+    def _first_key_list(self, key: str):
+        """The list under an object's first key: walked into (returning `key`, None) when its first element is a
+        document or collection, else decoded whole (returning None, the list)."""
+        self.text.take("[")
+        elements = self.text.elements("]")
+        if next(elements, _END) is _END:
+            return None, []
+        line, first = self.text.line, self.text.value()
+        if not _starts_documents(first):
+            return None, [first] + [self.text.value() for _ in elements]
+        yield from self._decoded(line, first, keeps_fields=False)
+        for _ in elements:
+            yield from self._value(keeps_fields=False)
+        return key, None
+
+    def _decoded(self, line: int, value: Any, keeps_fields: bool) -> Iterator[tuple[int, dict]]:
+        """The documents in a value decoded whole."""
+        with self._faults_at(line):
+            if keeps_fields and self.documents_seen == 0:
+                first = value[0] if isinstance(value, list) and value else value
+                if isinstance(first, dict) and "documents" in first:
+                    _collection_fields(first, self.fields)
+            for document in _documents(value):
+                self.documents_seen += 1
+                yield line, document
+
+    @contextlib.contextmanager
+    def _faults_at(self, line: int) -> Iterator[None]:
+        """A field fault raised inside, reported as an InputFormatError at `line`."""
+        try:
+            yield
+        except _Fault as fault:
+            raise self.text.error(str(fault), line) from None
+
+
+def _documents_of(path: Path, fields: bioc.BioCCollection) -> Iterator[tuple[int, bioc.BioCDocument]]:
+    """(line, document) for each document of the file, built and completed as it is read."""
+    with JsonText(path, "BioC") as text:
+        for line, obj in _Walk(text, fields):
+            try:
+                yield line, _document(obj)
+            except _Fault as fault:
+                raise InputFormatError(path, str(fault), line) from None
+            except RecursionError:
+                raise InputFormatError(path, "JSON nested too deeply to be BioC", line) from None
+
+
+def _checked_fields(path: Path) -> bioc.BioCCollection:
+    """The first pass over a BioC JSON file: every document built and checked (one at a time), then the collection's
+    fields, which may come after its documents."""
+    fields = bioc.BioCCollection()
+    fields.source = path.name
+    seen_documents: set[str] = set()
+    for line, document in _documents_of(path, fields):
+        check_document(document, path, line, seen_documents)
+    return fields
+
+
+def stream_bioc_json(path: str | Path) -> CorpusStream:
+    """A BioC JSON file's documents, read one at a time as they are iterated, after a first pass that checks the
+    whole file: malformed, truncated or invalid input raises InputFormatError with the line now, before any
+    document is handed out."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFormatError(path, "BioC JSON file not found")
+    fields = _checked_fields(path)
+    return CorpusStream(fields, (document for _, document in _documents_of(path, bioc.BioCCollection())))
 
 
 def read_bioc_json(path: str | Path) -> bioc.BioCCollection:
     """Read and validate a BioC JSON file (gzipped or not) of any accepted shape."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFormatError(path, "BioC JSON file not found")
-    data = read_bytes(path)
-    try:
-        text = data.decode("utf-8").lstrip(UTF8_BOM)
-    except UnicodeDecodeError as err:
-        raise InputFormatError(path, "not UTF-8 text; save the file as UTF-8", data.count(b"\n", 0, err.start) + 1) from None
-    collection = bioc.BioCCollection()
-    collection.source = path.name
-    lines: list[int] = []
-    for line, value in _json_values(path, text):
-        try:
-            _copy_collection_fields(value, collection)
-            for obj in _documents(value):
-                document = _document(obj)
-                lines.append(line)
-                collection.add_document(document)
-        except _Fault as fault:
-            raise InputFormatError(path, str(fault), line) from None
-        except RecursionError:
-            raise InputFormatError(path, "JSON nested too deeply to be BioC", line) from None
-    check_collection(collection, path, lines)
-    return collection
+    return stream_bioc_json(path).collection()

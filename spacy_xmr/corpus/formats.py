@@ -18,7 +18,7 @@ import bioc
 from ..errors import InputFormatError
 from ..gzip_files import UTF8_BOM, read_bytes, read_head
 from .bioc_io import keep_entity_types, stream_bioc
-from .bioc_json import looks_like_bioc_json, read_bioc_json
+from .bioc_json import looks_like_bioc_json, stream_bioc_json
 from .jsonl import looks_like_jsonl, stream_jsonl
 from .pubmed_xml import ROOT_TAG as PUBMED_ROOT, stream_pubmed_xml
 from .pubtator import looks_like_pubtator, stream_pubtator
@@ -48,7 +48,7 @@ class CorpusFormat:
 
 CORPUS_FORMATS: list[CorpusFormat] = [
     CorpusFormat("BioC XML", lambda head: xml_root(head) == "collection", stream_bioc),
-    CorpusFormat("BioC JSON", looks_like_bioc_json, lambda path: CorpusStream.of(read_bioc_json(path))),
+    CorpusFormat("BioC JSON", looks_like_bioc_json, stream_bioc_json),
     CorpusFormat("PubTator", looks_like_pubtator, stream_pubtator),
     CorpusFormat("PubMed XML", lambda head: xml_root(head) == PUBMED_ROOT, stream_pubmed_xml),
     CorpusFormat("JSONL", looks_like_jsonl, stream_jsonl),

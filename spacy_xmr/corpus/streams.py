@@ -4,9 +4,8 @@
 citations (about 80 MiB as BioC objects), a PubTator 3 BioC XML file thousands of documents, a PubTator export or a
 JSONL dump as many as its maker put in it. Their readers parse while the documents are iterated: PubTator and JSONL
 (`stream_pubtator`, `stream_jsonl`) check each document as it comes, so bad input raises only when the reading
-reaches it; the XML formats (`stream_pubmed_xml`, `bioc_io.stream_bioc`) read the file twice, a first pass checking
-it whole, so bad input raises before any document. BioC JSON is read whole (`json` has no incremental parser; a
-BioC JSON file is usually one article) and then handed out.
+reaches it; the XML formats (`stream_pubmed_xml`, `bioc_io.stream_bioc`) and BioC JSON (`bioc_json.stream_bioc_json`)
+read the file twice, a first pass checking it whole, so bad input raises before any document.
 """
 from __future__ import annotations
 
@@ -34,11 +33,6 @@ class CorpusStream:
 
     fields: bioc.BioCCollection
     documents: Iterable[bioc.BioCDocument]
-
-    @classmethod
-    def of(cls, collection: bioc.BioCCollection) -> "CorpusStream":
-        """The stream of a collection read whole."""
-        return cls(collection_fields(collection), iter(collection.documents))
 
     @classmethod
     def of_file(cls, path: Path, format_name: str, documents: Callable[[Path], Iterable[bioc.BioCDocument]]) -> "CorpusStream":
