@@ -231,9 +231,10 @@ def test_undecodable_bytes_and_corrupt_gzip_in_bioc_json_name_their_line(tmp_pat
     ({"PubTator3": [_bioc_json_document(1)], "count": 1}, r"found an object with keys \['PubTator3', 'count'\]"),
     ({"documents": [_bioc_json_document(1)], "passages": []}, 'holds both "documents" and "passages"'),
     ({"documents": {"id": "1"}}, "'documents' must be a list"),
+    ('{"documents": [], "source": "S", "documents": [{"id": "1", "passages": []}]}', "'documents' appears twice"),
 ])
 def test_bioc_json_objects_that_are_neither_collection_nor_document_nor_wrapper(tmp_path, value, message):
-    (tmp_path / "c.json").write_text("\n" + json.dumps(value), encoding="utf8")
+    (tmp_path / "c.json").write_text("\n" + (value if isinstance(value, str) else json.dumps(value)), encoding="utf8")
     with pytest.raises(InputFormatError, match=message) as info:
         stream_corpus(tmp_path / "c.json")
     assert info.value.line == 2

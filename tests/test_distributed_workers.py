@@ -18,6 +18,7 @@ from spacy.language import Language
 pytest.importorskip("ray", reason="annotate needs the distributed extra (ray)")
 from annotate_support import expected_ner, jsonl_entities, save_ruler_linker_pipeline, shard_collection  # noqa: E402
 from spacy_xmr.corpus.jsonl import write_jsonl  # noqa: E402
+from synthetic import synthetic_collection  # noqa: E402
 from spacy_xmr.distributed.pipelines import load_linker_models, needs_optional_imports, stage_components  # noqa: E402
 from spacy_xmr.distributed.worker import forbid_imports  # noqa: E402
 
@@ -142,3 +143,33 @@ def test_each_batch_runs_in_a_memory_zone_and_its_outputs_are_read_inside_it(pip
     written = jsonl_entities(tmp_path / "out")
     assert written == expected_ner(pipeline_dir, paths)
     assert sum(bool(entity[3]) for entities in written.values() for entity in entities) >= 15
+
+
+def test_components_not_of_spacy_xmr_get_small_batches_and_the_linker_the_whole_batch(pipeline_dir, synthetic_ontology, tmp_path, monkeypatch):
+    """spaCy's NER holds a whole batch's features at once (hundreds of MiB per worker at 256 abstracts): the components
+    that are not spacy-xmr's get OTHER_COMPONENTS_BATCH_SIZE documents per call, the linker `--batch-size`."""
+    from spacy_xmr.distributed.annotator import OTHER_COMPONENTS_BATCH_SIZE, ShardAnnotator
+    from spacy_xmr.distributed.shards import plan_shards
+    from spacy_xmr.distributed.worker import WorkerSettings
+    from spacy_xmr.pipeline.base import CandidatePipe
+
+    annotator = ShardAnnotator(str(pipeline_dir), load_linker_models(pipeline_dir), WorkerSettings(output_format="jsonl", batch_size=80))
+    calls: dict[str, list[int]] = {}
+    for name, component in annotator.nlp.components:
+        def recording(stream, name=name, original=component.pipe, **kwargs):
+            for doc in original(stream, **kwargs):  # spaCy's components batch by `batch_size`; count what each call saw
+                calls.setdefault(name, []).append(kwargs["batch_size"])
+                yield doc
+        monkeypatch.setattr(component, "pipe", recording)
+    write_jsonl(synthetic_collection(synthetic_ontology, 100, seed=5), tmp_path / "in.jsonl")
+    [shard] = plan_shards([tmp_path / "in.jsonl"], tmp_path / "out", "jsonl")
+    try:
+        assert annotator.annotate(shard)["status"] == "ok"
+    finally:
+        gc.unfreeze()  # this is the test process, not a worker
+    kinds = {name: isinstance(component, CandidatePipe) for name, component in annotator.nlp.components}
+    assert sorted(kinds.values()) == [False, True]
+    assert {name: set(sizes) for name, sizes in calls.items()} == {
+        name: {80} if is_xmr else {OTHER_COMPONENTS_BATCH_SIZE} for name, is_xmr in kinds.items()}
+    assert {name: len(sizes) for name, sizes in calls.items()} == {name: 100 for name in kinds}
+    assert jsonl_entities(tmp_path / "out") == expected_ner(pipeline_dir, [tmp_path / "in.jsonl"])

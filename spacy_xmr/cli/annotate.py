@@ -23,7 +23,7 @@ def annotate_command(
     output_format: str = typer.Option("bioc", "--format", help="Output format: bioc, pubtator or jsonl."),
     address: str = typer.Option("local", "--address", help="local (start Ray here), auto (join the running cluster) or ray://HOST:PORT."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="CPU workers, each with the pipeline loaded once (default: every CPU)."),
-    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Documents per nlp.pipe batch in a worker (each batch is one call of the XMR stage, which has a fixed cost)."),
+    batch_size: int = typer.Option(256, "--batch-size", min=1, help="Documents per nlp.pipe batch in a worker (each batch is one call of the XMR stage, which has a fixed cost; the other components, such as the NER, take at most 32 at a time, which bounds their memory)."),
     gpus_per_worker: float = typer.Option(1.0, "--gpus-per-worker", min=0.01,
                                           help="GPUs per reranker worker, when the pipeline has an xmr_reranker and the cluster has GPUs."),
     mentions: str = typer.Option("ner", "--mentions", help="ner: find mentions with the pipeline; gold: link the input's annotations."),

@@ -176,6 +176,8 @@ class _Walk:
         walked = None  # the key of the list walked into
         for _ in self.text.elements("}"):
             key = self.text.key()
+            if key == walked:
+                raise self.text.error(f"the list of documents {key!r} appears twice in one object", line)
             if self.text.peek() != "[" or walked or "passages" in value or (value and key != "documents"):
                 value[key] = self.text.value()
             elif key == "documents":

@@ -43,6 +43,12 @@ from .progress import count_documents
 from .shards import Shard
 from .worker import FirstStageLost, WorkerSettings
 
+OTHER_COMPONENTS_BATCH_SIZE = 32
+"""Documents per call, at most, of the components that are not spacy-xmr's (spaCy's NER, a tagger): spaCy's NER holds
+its whole batch's features at once, 423 MiB above a worker's base at 256 NCBI Disease abstracts against 112 MiB at 32,
+for 13.2 against 13.6 ms of CPU a document, within the noise (`benchmarks/ner_batch_memory.py`). spacy-xmr's
+components keep `--batch-size`, as each call of the XMR stage has a fixed cost."""
+
 
 class _Clock:
     """Wall and CPU seconds (this process: user + system) spent on a shard, carried across the two stages.
@@ -101,6 +107,9 @@ class ShardAnnotator:
         self._pipeline_lock = threading.Lock()  # the `rerank` stage's threads take turns with the pipeline
         if settings.mentions == "gold":
             self.nlp.select_pipes(disable=[name for name in self.nlp.pipe_names if self._finds_entities(name)])
+        other_batch = min(settings.batch_size, OTHER_COMPONENTS_BATCH_SIZE)
+        self._component_cfg = {name: {"batch_size": other_batch} for name, pipe in self.nlp.components
+                               if not isinstance(pipe, CandidatePipe)}
         self.spans_key = GOLD_SPANS_KEY if settings.mentions == "gold" else self._pipeline_spans_key()
         if settings.mentions == "gold":
             for pipe in self._candidate_pipes():
@@ -191,7 +200,7 @@ class ShardAnnotator:
         return without_gold_ids(collection_to_docs(batch, self.nlp))
 
     def _run(self, docs: list) -> list:
-        return list(self.nlp.pipe(docs, batch_size=self.settings.batch_size))
+        return list(self.nlp.pipe(docs, batch_size=self.settings.batch_size, component_cfg=self._component_cfg))
 
     def _linked(self, docs: list) -> bioc.BioCCollection:
         return linked_collection(docs, self.settings.mentions, self.spans_key)
