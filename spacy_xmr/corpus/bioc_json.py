@@ -5,7 +5,8 @@ Accepted shapes, one or several JSON values in a file (one per line or concatena
 single list of them (PubTator 3's `{"PubTator3": [...]}`). Each document is checked and completed (missing
 `infons`, `annotations`, `relations` and `sentences` become empty; ids and infon values become strings)
 before `bioc.biocjson` builds it, so a malformed file raises InputFormatError naming the file, the line
-where the value holding the fault starts, the document and the field.
+where the document (or other value) at fault starts, the document and the field. Files are read a document at a
+time (`json_stream.JsonText`): a PubTator 3 or PMC collection may hold thousands.
 """
 from __future__ import annotations
 
