@@ -32,6 +32,8 @@ import threading
 import time
 from pathlib import Path
 
+from result_files import write_result
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 WORKER_PROCESS_TITLE = "ShardWorker"  # Ray titles an actor's process "ray::<class name>"
@@ -234,9 +236,7 @@ def main() -> None:
         "node_memory_ratio_vs_1_worker": {r["workers"]: r["peak_pss_mib_node"] / one["peak_pss_mib_node"] for r in runs} if one else None,
         "node_memory_fit": memory_fit(runs),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

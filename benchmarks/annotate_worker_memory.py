@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from annotate_scale import DEFAULT_DATA, HERE, write_shards
+from result_files import write_result
 
 
 class VocabProbe:
@@ -136,9 +137,7 @@ def main() -> None:
                          f"--shards {args.shards} --batch-size {args.batch_size} --format {args.format}"
                          + (" --rerank-stage" if args.rerank_stage else ""),
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from result_files import write_result
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 SOURCE = "bc5cdr/CDR_TrainingSet.PubTator.txt"
@@ -125,9 +127,7 @@ def main() -> None:
     if args.out != parser.get_default("out"):
         command += f" --out {args.out}"
     result = {"command": command, "date": time.strftime("%Y-%m-%d"), "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from result_files import write_result
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 SOURCES = ["ncbi_disease/NCBItrainset_corpus.txt", "ncbi_disease/NCBIdevelopset_corpus.txt", "ncbi_disease/NCBItestset_corpus.txt"]
@@ -87,9 +89,7 @@ def main() -> None:
     result = {"command": f"python benchmarks/ner_batch_memory.py --pipeline {args.pipeline} --sizes {' '.join(map(str, args.sizes))} "
                          f"--batch-size {args.batch_size} --rounds {args.rounds}",
               "date": time.strftime("%Y-%m-%d"), "medians_over_rounds": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf8")
-    print(f"wrote {args.out}")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":
