@@ -31,6 +31,12 @@ def open_text(path: str | Path) -> IO[str]:
     return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig")
 
 
+def unreadable(path: str | Path, err: Exception, line: int) -> InputFormatError:
+    """The error for a file whose bytes cannot be read (OSError or EOFError while reading: corrupt or cut gzip data),
+    naming the line where the readable part ended."""
+    return InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line)
+
+
 def read_bytes(path: str | Path) -> bytes:
     """The whole file, decompressed; InputFormatError naming the line where corrupt or truncated gzip data starts."""
     chunks: list[bytes] = []
@@ -40,7 +46,7 @@ def read_bytes(path: str | Path) -> bytes:
                 chunks.append(chunk)
     except (OSError, EOFError) as err:
         line = sum(chunk.count(b"\n") for chunk in chunks) + 1
-        raise InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line) from err
+        raise unreadable(path, err, line) from err
     return b"".join(chunks)
 
 

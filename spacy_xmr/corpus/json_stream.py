@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import InputFormatError
-from ..gzip_files import open_binary
+from ..gzip_files import open_binary, unreadable
 
 CHUNK_BYTES = 1 << 20
 _WHITESPACE = " \t\n\r"
@@ -126,7 +126,7 @@ class JsonText:
         try:
             data = self._handle.read(size)
         except (OSError, EOFError) as err:
-            raise self.error(f"cannot read the file (truncated or corrupt gzip?): {err}", self._bytes_lines) from err
+            raise unreadable(self.path, err, self._bytes_lines) from err
         self._eof = not data
         try:
             text = self._decoder.decode(data, final=self._eof)

@@ -31,7 +31,7 @@ from typing import Iterable, Iterator
 import bioc
 
 from ..errors import InputFormatError
-from ..gzip_files import UTF8_BOM, open_binary
+from ..gzip_files import UTF8_BOM, open_binary, unreadable
 from ..ontology import BareIdRule, apply_bare_id_rules, join_gold_ids, split_gold_ids
 from .streams import CorpusStream
 from .types import type_matches
@@ -91,7 +91,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                     line = line.lstrip(UTF8_BOM)
                 yield line_no, line.rstrip("\r\n")
     except (OSError, EOFError) as err:
-        raise InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line_no + 1) from err
+        raise unreadable(path, err, line_no + 1) from err
 
 
 def _read_documents(path: Path) -> Iterator[_Document]:
