@@ -20,14 +20,17 @@ def output_option(split: str, required: bool = True):
     )
 
 
+def _spellings(name: str) -> list[str]:
+    """`--mesh-dir` and `--mesh_dir`; a name without a dash has one spelling."""
+    return list(dict.fromkeys([f"--{name}", f"--{name.replace('-', '_')}"]))
+
+
 def input_dir_option(name: str, help_text: str):
-    return typer.Option(..., f"--{name}", f"--{name.replace('-', '_')}", exists=True, file_okay=False, help=help_text)
+    return typer.Option(..., *_spellings(name), exists=True, file_okay=False, help=help_text)
 
 
 def input_file_option(name: str, help_text: str, required: bool = True):
-    return typer.Option(
-        ... if required else None, f"--{name}", f"--{name.replace('-', '_')}", exists=True, dir_okay=False, help=help_text
-    )
+    return typer.Option(... if required else None, *_spellings(name), exists=True, dir_okay=False, help=help_text)
 
 
 OUT_ONTOLOGY = typer.Option(

@@ -21,7 +21,8 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None)  # plain help: wh
 
 @app.command()
 def main(
-    umls: Path = input_dir_option("umls", "UMLS release folder holding META/MRCONSO.RRF (or MRCONSO.RRF itself)."),
+    umls: Path = input_dir_option("umls", "UMLS release folder: the one holding META/, or META/ itself "
+                                        "(MRCONSO.RRF and MRSTY.RRF, MRDEF.RRF optional; gzipped or not)."),
     out: Path = typer.Option(..., "--out", dir_okay=False, help="Output ontology (.jsonl.gz; written atomically)."),
 ) -> None:
     """UMLS concepts with English names, synonyms, semantic types and definitions to an ontology file."""

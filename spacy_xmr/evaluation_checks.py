@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Sequence
 
 import bioc
 
@@ -52,6 +53,16 @@ def out_of_ontology_warning(gold: list[Mention], ontology: Ontology) -> str | No
         options = " ".join(f"--entity-type {t}" for t in covered)
         message += f" To score only the types the ontology covers, run apply-xmr and evaluate with {options}."
     return message
+
+
+def short_lists_warning(predictions: dict[tuple, Sequence], ks: Sequence[int]) -> str | None:
+    """A warning when some recall cut-offs are longer than every candidate list: those R@k only repeat a shorter one."""
+    longest = max((len(candidates) for candidates in predictions.values()), default=0)
+    beyond = sorted(k for k in ks if k > longest)
+    if not predictions or not beyond:
+        return None
+    return (f"the candidate lists hold at most {longest} candidates, so {', '.join(f'R@{k}' for k in beyond)} count only those; "
+            f"to measure them, run apply-xmr with --top-k {max(beyond)}.")
 
 
 def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:

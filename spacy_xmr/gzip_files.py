@@ -5,9 +5,8 @@ Users rename files (`onto.json.gz`, a gzipped corpus saved as `.txt`); readers m
 from __future__ import annotations
 
 import gzip
-import io
 from pathlib import Path
-from typing import IO
+from typing import IO, Iterator
 
 from .errors import InputFormatError
 
@@ -26,15 +25,27 @@ def open_binary(path: str | Path) -> IO[bytes]:
     return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
-def open_text(path: str | Path) -> IO[str]:
-    """The file as UTF-8 text (a leading BOM dropped, any line end read as `\\n`), decompressed when gzipped."""
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig")
-
-
 def unreadable(path: str | Path, err: Exception, line: int) -> InputFormatError:
     """The error for a file whose bytes cannot be read (OSError or EOFError while reading: corrupt or cut gzip data),
     naming the line where the readable part ended."""
     return InputFormatError(path, f"cannot read the file (truncated or corrupt gzip?): {err}", line)
+
+
+def text_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, text without its line end) of a UTF-8 file, a leading BOM dropped, decompressed when gzipped;
+    each line is decoded on its own so that undecodable bytes and corrupt gzip data are reported with their line."""
+    line_no = 0
+    try:
+        with open_binary(path) as handle:
+            for line_no, raw in enumerate(handle, start=1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as err:
+                    message = f"not UTF-8 text (byte {err.start + 1} of the line); save the file as UTF-8"
+                    raise InputFormatError(path, message, line_no) from None
+                yield line_no, (line.lstrip(UTF8_BOM) if line_no == 1 else line).rstrip("\r\n")
+    except (OSError, EOFError) as err:
+        raise unreadable(path, err, line_no + 1) from err
 
 
 def read_bytes(path: str | Path) -> bytes:

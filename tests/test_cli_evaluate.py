@@ -118,3 +118,16 @@ def test_a_medic_release_file_serves_as_the_ontology_as_in_the_training_commands
         assert result.exit_code == 0, output
         metrics[name] = json.loads((tmp_path / f"{name}.json").read_text())
     assert metrics["medic"]["acc_at_1"] == metrics["jsonl"]["acc_at_1"] and metrics["medic"]["warnings"] == metrics["jsonl"]["warnings"]
+
+
+def test_warns_when_the_cut_offs_are_longer_than_the_candidate_lists(mixed_corpus, synthetic_model_dir, tmp_path):
+    gold, _, _ = mixed_corpus
+    outputs = {}
+    for top_k in (1, 50):
+        applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(gold), "--top-k",
+                                      str(top_k), "--out-corpus", str(tmp_path / f"pred{top_k}.xml"), "--entity-type", "Disease"])
+        assert applied.exit_code == 0, applied.output
+        result, outputs[top_k] = _evaluate("--gold", gold, "--pred", tmp_path / f"pred{top_k}.xml", "--entity-type", "Disease")
+        assert result.exit_code == 0, outputs[top_k]
+    assert "lists hold at most 1 candidates, so R@5, R@10, R@20, R@50 count only those" in outputs[1]
+    assert "--top-k 50" in outputs[1] and "lists hold at most" not in outputs[50]

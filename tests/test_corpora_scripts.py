@@ -16,7 +16,7 @@ from spacy_xmr.ontology import read_ontology_file
 SCRIPTS = Path(__file__).resolve().parent.parent / "corpora_scripts"
 FIXTURES = Path(__file__).parent / "fixtures"
 SCRIPT_NAMES = ["prepare_ncbi_disease_and_medic", "prepare_bc5cdr_and_mesh", "prepare_nlmchem_and_mesh",
-                "prepare_medmentions", "prepare_umls"]
+                "prepare_medmentions", "prepare_umls", "prepare_mesh"]
 
 
 def load_script(name: str):
@@ -113,6 +113,21 @@ def test_nlmchem_fixture_release(tmp_path):
     test = list(iter_mentions(read_bioc(tmp_path / "test.xml.gz")))
     assert [m.gold_ids for m in test] == [["MESH:D004298"], ["MESH:D014439"]]
     assert "MESH:D014439" in result.output  # reported as missing from MeSH
+
+
+@pytest.mark.parametrize("release", ["mesh_xml", "mesh_ascii"])
+def test_mesh_alone_to_an_ontology(tmp_path, release):
+    result = run("prepare_mesh", ["--mesh-dir", FIXTURES / release, "--out", tmp_path / "mesh.jsonl.gz"])
+    assert result.exit_code == 0, result.output
+    with_supplementary = read_ontology_file(tmp_path / "mesh.jsonl.gz")
+    result = run("prepare_mesh", ["--mesh-dir", FIXTURES / release, "--out", tmp_path / "descriptors.jsonl.gz", "--no-supplementary"])
+    assert result.exit_code == 0, result.output
+    descriptors = read_ontology_file(tmp_path / "descriptors.jsonl.gz")
+    assert descriptors.ids and all(i.startswith("MESH:D") for i in descriptors.ids)
+    assert set(with_supplementary.ids) - set(descriptors.ids) and all(
+        i.startswith("MESH:C") for i in set(with_supplementary.ids) - set(descriptors.ids))
+    result = run("prepare_mesh", ["--mesh-dir", tmp_path, "--out", tmp_path / "x.jsonl.gz"])
+    assert result.exit_code == 1 and "MeSH descriptor file found" in result.output
 
 
 def test_umls_then_medmentions_fixture_release(tmp_path):

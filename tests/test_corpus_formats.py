@@ -177,3 +177,35 @@ def test_blank_start_and_corrupt_gzip_are_not_taken_for_an_empty_file(tmp_path):
     with pytest.raises(InputFormatError, match="truncated or corrupt gzip") as info:
         read_corpus(_write(tmp_path / "cut.gz", gzip.compress(GOOD.encode("utf8"))[:12]))
     assert info.value.line == 1
+
+
+def test_an_entity_type_that_no_annotation_has_is_named_in_a_warning(tmp_path, caplog):
+    path = _write(tmp_path / "doc.json", json.dumps(pubtator3_json_document()))
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        assert not list(iter_mentions(read_corpus(path, entity_types=["Chemcial"])))
+    assert "doc.json: no annotation has the entity type 'Chemcial'; the file's types are" in caplog.text
+    assert "'Disease'" in caplog.text and "'Gene'" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        assert list(iter_mentions(read_corpus(path, entity_types=["Disease", "Chemcial"])))
+    assert not caplog.text
+
+
+def test_a_json_line_whose_text_holds_a_pubtator_marker_is_read_as_jsonl(tmp_path):
+    path = _write(tmp_path / "docs.txt", json.dumps({"id": "n1", "text": "Notes.\n\n99|t|not a title"}) + "\n")
+    assert corpus_format(path).name == "JSONL"
+    assert [d.id for d in read_corpus(path).documents] == ["n1"]
+
+
+def test_a_document_longer_than_the_pipelines_max_length_is_named(tmp_path):
+    import spacy
+
+    from spacy_xmr.corpus import collection_to_docs
+    from spacy_xmr.errors import SpacyXmrError
+
+    path = _write(tmp_path / "docs.jsonl", "\n".join(json.dumps({"id": i, "text": text}) for i, text in
+                                                     [("short", "Flu."), ("long1", "Flu and cold. " * 20)]))
+    nlp = spacy.blank("en")
+    nlp.max_length = 100
+    with pytest.raises(SpacyXmrError, match=r"document long1: 280 characters, more than the pipeline's nlp.max_length \(100\)"):
+        collection_to_docs(read_corpus(path), nlp)

@@ -202,6 +202,14 @@ def test_bare_id_rules_are_the_ncbi_convention_and_can_be_switched_off(tmp_path)
         ["0001", "D000001"], ["7157"], ["0001", "C000001"]]
 
 
+def test_only_mesh_shaped_ids_get_the_mesh_prefix_a_bare_umls_cui_stays_as_written(tmp_path):
+    text = ("5|t|Flu and high blood pressure.\n5\t0\t3\tFlu\tDisease\tD000069196|C000590014\n"
+            "5\t8\t27\thigh blood pressure\tDisease\tC0020538|C00205381\n")
+    first, second = iter_mentions(read_pubtator(_write(tmp_path, text)))
+    assert first.gold_ids == ["MESH:D000069196", "MESH:C000590014"]  # MeSH's newer 9-digit ids
+    assert second.gold_ids == ["C0020538", "C00205381"]  # 7 and 8 digits: no MeSH id has them
+
+
 def test_passage_records_of_a_full_text_export(tmp_path):
     records = ["Title of paper.", "Introduction: aspirin helps.", "Methods: we gave aspirin."]
     lines = []

@@ -25,6 +25,19 @@ def test_unknown_gold_ids_become_concepts_named_by_their_most_frequent_mention()
     assert with_corpus_concepts(extended, mentions).ids == extended.ids
 
 
+def test_gold_ids_written_without_the_ontologys_prefix_are_named_in_a_warning(caplog):
+    mentions = [mention("breast cancer", "D001943"), mention("ovarian cancer", "D010051"), mention("C9 deficiency", "613825")]
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        with_corpus_concepts(ONTOLOGY, mentions)
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith("2 of those gold ids are in the ontology with a prefix")
+    assert "'D001943' is 'MESH:D001943'" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        with_corpus_concepts(ONTOLOGY, [mention("C9 deficiency", "OMIM:613825")])
+    assert not [record for record in caplog.records if record.levelname == "WARNING"]
+
+
 def test_without_unknown_gold_ids_the_ontology_is_returned_unchanged():
     assert with_corpus_concepts(ONTOLOGY, [mention("breast cancer", "MESH:D001943"), mention("   ", "OMIM:613825")]) is ONTOLOGY
 

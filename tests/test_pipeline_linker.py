@@ -1,6 +1,7 @@
 """xmr_linker in pipelines on the synthetic slice: annotations, batching, edge cases, config errors, scoring."""
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -237,6 +238,11 @@ def test_overwrite_controls_existing_kb_ids(overwrite):
     doc = nlp(doc)
     assert (doc.ents[0].kb_id_ == "MESH:D000001") is not overwrite
     assert doc.ents[0]._.xmr_candidates
+    # the confidence is that of the top candidate: a kept id that is another concept's gets none
+    assert (doc.ents[0]._.xmr_confidence is None) is not overwrite
+    top = doc.ents[0]._.xmr_candidates[0][0]
+    doc.ents = [Span(doc, doc.ents[0].start, doc.ents[0].end, ENTITY_LABEL, kb_id=top)]
+    assert nlp(doc).ents[0]._.xmr_confidence is not None
 
 
 def test_overlapping_spans_in_span_group():
@@ -274,6 +280,17 @@ def test_docbin_round_trips_candidates(nlp, texts):
         DocBin(docs=docs, store_user_data=True).to_bytes()).get_docs(nlp.vocab))
     assert annotations(restored) == annotations(docs)
     assert all(isinstance(ent._.xmr_candidates[0], tuple) for doc in restored for ent in doc.ents)
+
+
+def test_a_new_process_reads_saved_docs_after_registering_the_extensions(nlp, texts, tmp_path):
+    docs = list(nlp.pipe(texts[:3]))
+    DocBin(docs=docs, store_user_data=True).to_disk(tmp_path / "linked.spacy")
+    script = ("import json, spacy, spacy_xmr\nfrom spacy.tokens import DocBin\nspacy_xmr.register_extensions()\n"
+              f"docs = DocBin().from_disk({str(tmp_path / 'linked.spacy')!r}).get_docs(spacy.blank('en').vocab)\n"
+              "print(json.dumps([[e.kb_id_, e._.xmr_confidence, e._.xmr_candidates] for d in docs for e in d.ents]))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    expected = [[e.kb_id_, e._.xmr_confidence, [list(c) for c in e._.xmr_candidates]] for d in docs for e in d.ents]
+    assert expected and json.loads(out) == expected
 
 
 def test_extension_is_registered_once_without_force():

@@ -14,6 +14,7 @@ from spacy_xmr.errors import ConfigError
 from spacy_xmr.pipeline.linker import DEFAULT_THRESHOLD
 from spacy_xmr.xmr import XMRConfig, XMRModel
 from spacy_xmr.xmr.confidence import document_folds
+from spacy_xmr.xmr.explain import explain_mentions
 from spacy_xmr.xmr.model import CALIBRATION_FILE
 from synthetic import ENTITY_TYPE, ROOT_ID, XMR_CONFIG
 
@@ -91,6 +92,17 @@ def test_the_threshold_applies_to_the_confidence_by_default(synthetic_model_dir,
     assert [span.kb_id_ for span in by_score] == [span.kb_id_ for span in raw]
     high = _linked(_linker(synthetic_model_dir, threshold_on="score", threshold=1e9), NONSENSE)
     assert all(span.kb_id_ == "NIL" for span in high)
+
+
+def test_a_top_k_of_one_keeps_the_confidence_that_a_longer_list_gives(synthetic_model_dir, synthetic_model, synthetic_mentions, tmp_path):
+    texts = [m.text for m in synthetic_mentions["dev"][:40]] + NONSENSE
+    longer, one = (_linked(_linker(synthetic_model_dir, threshold=None, top_k=k), texts) for k in (10, 1))
+    assert [span._.xmr_candidates[:1] for span in longer] == [span._.xmr_candidates for span in one]
+    assert [span._.xmr_confidence for span in one] == pytest.approx([span._.xmr_confidence for span in longer])
+    assert len({round(span._.xmr_confidence, 6) for span in one}) > 2  # not one value for every margin
+    mentions = synthetic_mentions["dev"][:40]
+    explained = explain_mentions(synthetic_model, mentions, top_k=1)
+    assert [e.confidence for e in explained] == pytest.approx(synthetic_model.linked(mentions, top_k=10)[1])
 
 
 def test_a_model_folder_without_calibration_links_and_says_the_threshold_applies_to_nothing(synthetic_model_dir, tmp_path, caplog):

@@ -98,6 +98,8 @@ def test_the_explain_command_prints_text_json_and_html(synthetic_model_dir, synt
     assert '<mark class="entity"' in runner.invoke(app, [*base, "--format", "html"]).output
     missing = runner.invoke(app, ["explain", "--model", str(synthetic_model_dir), "zzz", "--context", "no such text"])
     assert missing.exit_code == 1 and "does not occur" in missing.output
+    empty = runner.invoke(app, ["explain", "--model", str(synthetic_model_dir), " "])
+    assert empty.exit_code == 1 and "the mention is empty" in empty.output
 
 
 def test_explain_help_shows_full_option_names_on_a_narrow_terminal():

@@ -31,6 +31,8 @@ def explain_command(
 
     if output_format not in FORMATS:
         msg.fail(f"--format {output_format!r}: use one of {', '.join(FORMATS)}", exits=1)
+    if not mention.strip():
+        msg.fail("the mention is empty: give its text, e.g. spacy-xmr explain --model DIR \"DMD\"", exits=1)
     text = context if context is not None else mention
     start = text.find(mention)
     if start < 0:

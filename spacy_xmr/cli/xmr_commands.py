@@ -70,8 +70,9 @@ def train_xmr_command(
         f"in {elapsed:.1f} s; saved to {output}"
     )
     if model.calibrator is None:
-        msg.warn("No calibrated confidence (no gold-linked mentions to fit it on): the linker's threshold on the confidence "
-                 "will make no entity NIL; give --val-corpus or --train-corpus, or set threshold_on = \"score\"")
+        msg.warn("No calibrated confidence (the reason is logged above): the linker's threshold on the confidence will make "
+                 "no entity NIL; give a --val-corpus or --train-corpus with both right and wrong top candidates, or set "
+                 "threshold_on = \"score\"")
     else:
         fitted_on = model.calibrator.fitted_on
         msg.info(f"Confidence calibrated {fitted_on['source']} on {fitted_on['n_mentions']} mentions "

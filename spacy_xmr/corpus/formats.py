@@ -8,10 +8,11 @@ To support another format, add a `CorpusFormat` to the list, more specific forma
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import bioc
 
@@ -23,6 +24,8 @@ from .jsonl import looks_like_jsonl, stream_jsonl
 from .pubmed_xml import ROOT_TAG as PUBMED_ROOT, stream_pubmed_xml
 from .pubtator import looks_like_pubtator, stream_pubtator
 from .streams import CorpusStream
+
+logger = logging.getLogger(__name__)
 
 _XML_PROLOG = re.compile(r"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(\[.*?\])?\s*>)", re.DOTALL)
 _XML_ELEMENT = re.compile(r"\s*<([A-Za-z_][\w.:-]*)")
@@ -49,9 +52,9 @@ class CorpusFormat:
 CORPUS_FORMATS: list[CorpusFormat] = [
     CorpusFormat("BioC XML", lambda head: xml_root(head) == "collection", stream_bioc),
     CorpusFormat("BioC JSON", looks_like_bioc_json, stream_bioc_json),
+    CorpusFormat("JSONL", looks_like_jsonl, stream_jsonl),  # before PubTator: a JSON line may hold "…|t|…"
     CorpusFormat("PubTator", looks_like_pubtator, stream_pubtator),
     CorpusFormat("PubMed XML", lambda head: xml_root(head) == PUBMED_ROOT, stream_pubmed_xml),
-    CorpusFormat("JSONL", looks_like_jsonl, stream_jsonl),
 ]
 
 
@@ -96,7 +99,23 @@ def stream_corpus(path: str | Path, entity_types: list[str] | None = None) -> Co
         fields.source = path.name
         return CorpusStream(fields, iter(()))
     stream = found.stream(path)
-    return CorpusStream(stream.fields, (keep_entity_types(document, entity_types) for document in stream.documents))
+    return CorpusStream(stream.fields, stream.documents if entity_types is None else _of_types(path, stream.documents, entity_types))
+
+
+def _of_types(path: Path, documents: Iterator[bioc.BioCDocument], entity_types: list[str]) -> Iterator[bioc.BioCDocument]:
+    """The documents with only the annotations of `entity_types`; once read, a warning when the file has
+    annotations but none of those types (a misspelt `--entity-type` would otherwise drop every mention silently)."""
+    types_seen: set[str] = set()
+    kept = 0
+    for document in documents:
+        holders = [document, *document.passages]
+        types_seen.update(annotation.infons.get("type", "") for holder in holders for annotation in holder.annotations)
+        keep_entity_types(document, entity_types)
+        kept += sum(len(holder.annotations) for holder in holders)
+        yield document
+    if types_seen and not kept:
+        logger.warning("%s: no annotation has the entity type %s; the file's types are %s", path,
+                       " or ".join(map(repr, entity_types)), ", ".join(map(repr, sorted(types_seen))))
 
 
 def read_corpus(path: str | Path, entity_types: list[str] | None = None) -> bioc.BioCCollection:

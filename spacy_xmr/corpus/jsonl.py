@@ -4,8 +4,8 @@ A line is `{"id": ..., "text": ...}` or `{"id": ..., "title": ..., "abstract": .
 offset 0, the abstract at len(title) + 1, as in PubTator), with optional
 `"entities": [{"start", "end", "type", "identifier"?, "id"?}]` (document-level character offsets;
 `identifier`: gold ids joined by `|`). `write_jsonl` writes the same fields and, for linked entities,
-`kb_id` (the prediction) and `candidates` (`[[id, score], ...]`, best first), which `read_jsonl` reads
-back into the candidate infons.
+`kb_id` (the prediction), `candidates` (`[[id, score], ...]`, best first) and, where the linker is calibrated,
+`confidence` (the probability that `kb_id` is right), which `read_jsonl` reads back into the candidate infons.
 """
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from typing import Iterator
 import bioc
 
 from ..errors import InputFormatError, SpacyXmrError
-from ..gzip_files import open_text
+from ..gzip_files import text_lines
 from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages, title_and_abstract
-from .candidates import PREDICTED_ID, get_candidates, set_candidates
+from .candidates import PREDICTED_ID, get_candidates, get_confidence, set_candidates
 from .streams import CorpusStream
 from .writers import OutputFormat, no_bytes, write_collection
 
@@ -55,9 +55,10 @@ def _annotation(path: Path, line_no: int, index: int, entity, text: str) -> bioc
         annotation.infons["identifier"] = str(entity["identifier"])
     if "candidates" in entity:
         try:
-            set_candidates(annotation, [(str(cid), float(score)) for cid, score in entity["candidates"]])
+            set_candidates(annotation, [(str(cid), float(score)) for cid, score in entity["candidates"]], entity.get("confidence"))
         except (TypeError, ValueError, SpacyXmrError) as err:
-            raise InputFormatError(path, f"entity {index}: candidates must be [[id, score], ...] ({err})", line_no) from err
+            raise InputFormatError(path, f"entity {index}: candidates must be [[id, score], ...] with a numeric confidence "
+                                   f"({err})", line_no) from err
     return annotation
 
 
@@ -88,22 +89,18 @@ def stream_jsonl(path: str | Path) -> CorpusStream:
 
 def _documents(path: Path) -> Iterator[bioc.BioCDocument]:
     first_line: dict[str, int] = {}
-    try:
-        with open_text(path) as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InputFormatError(path, f"not valid JSON: {err.msg} (column {err.colno})", line_no) from err
-                document = _document(path, line_no, record)
-                if document.id in first_line:
-                    raise InputFormatError(path, f"document id {document.id!r} already used on line {first_line[document.id]}", line_no)
-                first_line[document.id] = line_no
-                yield document
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InputFormatError(path, f"cannot read JSONL: {err}") from err
+    for line_no, line in text_lines(path):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputFormatError(path, f"not valid JSON: {err.msg} (column {err.colno})", line_no) from err
+        document = _document(path, line_no, record)
+        if document.id in first_line:
+            raise InputFormatError(path, f"document id {document.id!r} already used on line {first_line[document.id]}", line_no)
+        first_line[document.id] = line_no
+        yield document
 
 
 def read_jsonl(path: str | Path) -> bioc.BioCCollection:
@@ -128,6 +125,8 @@ def _entity(annotation: bioc.BioCAnnotation) -> dict:
     if PREDICTED_ID in annotation.infons:
         entity["kb_id"] = annotation.infons[PREDICTED_ID]
         entity["candidates"] = [[cid, score] for cid, score in get_candidates(annotation)]
+        if get_confidence(annotation) is not None:
+            entity["confidence"] = get_confidence(annotation)
     return entity
 
 

@@ -31,7 +31,7 @@ from typing import Iterable, Iterator
 import bioc
 
 from ..errors import InputFormatError
-from ..gzip_files import UTF8_BOM, open_binary, unreadable
+from ..gzip_files import text_lines
 from ..ontology import BareIdRule, apply_bare_id_rules, join_gold_ids, split_gold_ids
 from .streams import CorpusStream
 from .types import type_matches
@@ -42,10 +42,11 @@ _MENTION_LINE = re.compile(r"^[^\t]+\t\d+\t")
 
 # NCBI Disease (types SpecificDisease, DiseaseClass, Modifier, CompositeMention), BC5CDR and NLM-Chem
 # (Disease, Chemical) write MeSH ids without their prefix (`D008107`, `C535575`), and NCBI Disease writes
-# OMIM numbers bare; PubTator 3 writes `MESH:…` itself and bare numbers only for genes and species.
+# OMIM numbers bare; PubTator 3 writes `MESH:…` itself and bare numbers only for genes and species. A MeSH id has 6
+# or 9 digits after its letter; a UMLS CUI (`C0020538`, 7 digits) is not one and stays as written.
 _NCBI_DISEASE_TYPES = frozenset({"SpecificDisease", "DiseaseClass", "Modifier", "CompositeMention"})
 NCBI_PUBTATOR_IDS = (
-    BareIdRule(re.compile(r"[CD]\d{6,9}"), "MESH", _NCBI_DISEASE_TYPES | {"Disease", "Chemical"}),
+    BareIdRule(re.compile(r"[CD](?:\d{6}|\d{9})"), "MESH", _NCBI_DISEASE_TYPES | {"Disease", "Chemical"}),
     BareIdRule(re.compile(r"\d+"), "OMIM", _NCBI_DISEASE_TYPES),
 )
 
@@ -76,30 +77,12 @@ class _Document:
         return [(r.texts, [cells[1:] for _, cells in r.mention_lines]) for r in self.records]
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text without line end), decoding each line so that errors can name it."""
-    line_no = 0
-    try:
-        with open_binary(path) as handle:
-            for line_no, raw in enumerate(handle, start=1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    message = f"not UTF-8 text (byte {err.start + 1} of the line); save the file as UTF-8"
-                    raise InputFormatError(path, message, line_no) from None
-                if line_no == 1:
-                    line = line.lstrip(UTF8_BOM)
-                yield line_no, line.rstrip("\r\n")
-    except (OSError, EOFError) as err:
-        raise unreadable(path, err, line_no + 1) from err
-
-
 def _read_documents(path: Path) -> Iterator[_Document]:
     """Group the file's lines into records and records into documents, checking the line kinds; a document is
     yielded once the next one starts."""
     document: _Document | None = None
     record: _Record | None = None
-    for line_no, line in _lines(path):
+    for line_no, line in text_lines(path):
         if not line.strip():
             continue
         text_line = _TEXT_LINE.match(line)

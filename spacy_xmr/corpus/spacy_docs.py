@@ -72,7 +72,12 @@ def _document_to_doc(document: bioc.BioCDocument, nlp: Language, collection_reco
     from spacy.util import filter_spans
 
     mentions = document_mentions(document)
-    doc = nlp.make_doc(document_text(document))
+    text = document_text(document)
+    if len(text) > nlp.max_length:  # spaCy's own error (E088) would name neither the document nor the way out
+        raise SpacyXmrError(f"document {document.id}: {len(text):,} characters, more than the pipeline's nlp.max_length "
+                            f"({nlp.max_length:,}); split it, or raise nlp.max_length where memory allows (spaCy's parser "
+                            f"and NER need about 1 GB per 100,000 characters)")
+    doc = nlp.make_doc(text)
     spans, contiguous, misaligned = [], [], []
     for mention, annotation in zip(mentions, _annotations_by_id(document, mentions)):
         kb_id = "|".join(mention.gold_ids)

@@ -29,6 +29,11 @@ def with_corpus_concepts(ontology: Ontology, mentions: Iterable["Mention"]) -> O
     if not texts:
         return ontology
     logger.info("added %d concepts that training mentions link to but the ontology lacks, e.g. %s", len(texts), next(iter(texts)))
+    prefixed = prefixed_forms(ontology, texts)
+    if prefixed:
+        bare, full = next(iter(prefixed.items()))
+        logger.warning("%d of those gold ids are in the ontology with a prefix (%r is %r): write the corpus's ids as the "
+                       "ontology does, or they stay concepts of their own", len(prefixed), bare, full)
     source = ontology.name or "the ontology"
     added = [
         Concept(gold_id, counts.most_common(1)[0][0],
@@ -36,3 +41,16 @@ def with_corpus_concepts(ontology: Ontology, mentions: Iterable["Mention"]) -> O
         for gold_id, counts in texts.items()
     ]
     return Ontology([*ontology, *added], name=ontology.name)
+
+
+def prefixed_forms(ontology: Ontology, ids: Iterable[str]) -> dict[str, str]:
+    """Of `ids` written without a prefix, those that `ontology` holds with one (`C0020538` → `UMLS:C0020538`): a
+    corpus that writes its ids bare is read against an ontology that does not."""
+    bare = {concept_id for concept_id in ids if ":" not in concept_id}
+    found: dict[str, str] = {}
+    if bare:
+        for concept in ontology:
+            _, colon, local = concept.id.partition(":")
+            if colon and local in bare:
+                found.setdefault(local, concept.id)
+    return found

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from ..atomic import atomic_open
 from ..errors import InputFormatError, SpacyXmrError
-from ..gzip_files import open_text
+from ..gzip_files import text_lines
 
 FORMAT_NAME = "spacy-xmr-ontology"
 FORMAT_VERSION = 1
@@ -30,6 +31,12 @@ class Concept:
     types: list[str] = field(default_factory=list)  # semantic types or tree numbers
     parents: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        for list_field in LIST_FIELDS:  # a string would be iterated as its letters: "HF" gives the aliases H and F
+            if isinstance(getattr(self, list_field), str):
+                raise SpacyXmrError(f"concept {self.id!r}: {list_field} must be a list of strings, not the string "
+                                    f"{getattr(self, list_field)!r}")
+
     @property
     def aliases(self) -> list[str]:
         """The name followed by the synonyms, without repeats (case-sensitive)."""
@@ -37,6 +44,17 @@ class Concept:
         for synonym in self.synonyms:
             seen.setdefault(synonym, None)
         return [alias for alias in seen if alias]
+
+
+LIST_FIELDS = ("synonyms", "alt_ids", "types", "parents")
+
+
+class DuplicateConceptId(SpacyXmrError):
+    """Two concepts of one ontology share an id; `concept_id` lets a reader name the lines."""
+
+    def __init__(self, ontology_name: str, concept_id: str):
+        super().__init__(f"ontology {ontology_name!r}: concept id {concept_id!r} appears twice")
+        self.concept_id = concept_id
 
 
 class Ontology:
@@ -47,7 +65,7 @@ class Ontology:
         self._concepts: dict[str, Concept] = {}
         for concept in concepts:
             if concept.id in self._concepts:
-                raise SpacyXmrError(f"ontology {name!r}: concept id {concept.id!r} appears twice")
+                raise DuplicateConceptId(name, concept.id)
             self._concepts[concept.id] = concept
         self._alt_to_id: dict[str, str] = {}
         for concept in self._concepts.values():
@@ -120,27 +138,36 @@ class Ontology:
         path = Path(path)
         if not path.exists():
             raise InputFormatError(path, "ontology file not found")
+        lines = text_lines(path)
+        _, header_line = next(lines, (1, ""))
+        if not header_line.strip():
+            raise InputFormatError(path, "empty file: expected an ontology header line", line=1)
+        header = _parse_json(path, header_line, 1)
+        if header.get("format") != FORMAT_NAME:
+            raise InputFormatError(path, f"not a spacy-xmr ontology (header format {header.get('format')!r})", 1)
+        if header.get("version") != FORMAT_VERSION:
+            raise InputFormatError(
+                path, f"ontology format version {header.get('version')!r}; this spacy-xmr reads {FORMAT_VERSION}", 1
+            )
         concepts: list[Concept] = []
-        try:
-            with open_text(path) as handle:
-                header_line = handle.readline()
-                if not header_line.strip():
-                    raise InputFormatError(path, "empty file: expected an ontology header line", line=1)
-                header = _parse_json(path, header_line, 1)
-                if header.get("format") != FORMAT_NAME:
-                    raise InputFormatError(path, f"not a spacy-xmr ontology (header format {header.get('format')!r})", 1)
-                if header.get("version") != FORMAT_VERSION:
-                    raise InputFormatError(
-                        path, f"ontology format version {header.get('version')!r}; this spacy-xmr reads {FORMAT_VERSION}", 1
-                    )
-                for line_no, line in enumerate(handle, start=2):
-                    if line.strip():
-                        concepts.append(_concept_from_record(path, _parse_json(path, line, line_no), line_no))
-        except (OSError, EOFError, UnicodeDecodeError) as err:
-            raise InputFormatError(path, f"cannot read ontology: {err}") from err
+        line_numbers = array("L")
+        for line_no, line in lines:
+            if line.strip():
+                concepts.append(_concept_from_record(path, _parse_json(path, line, line_no), line_no))
+                line_numbers.append(line_no)
         if header.get("n_concepts") not in (None, len(concepts)):
             raise InputFormatError(path, f"header promises {header['n_concepts']} concepts, file holds {len(concepts)} (truncated?)")
-        return cls(concepts, name=header.get("name", ""))
+        return ontology_of_file(path, concepts, line_numbers, header.get("name", ""))
+
+
+def ontology_of_file(path: Path, concepts: list[Concept], line_numbers: Sequence[int], name: str) -> Ontology:
+    """The ontology of the concepts read from `path`, concept i from line `line_numbers[i]`: a repeated id is
+    reported with both of its lines."""
+    try:
+        return Ontology(concepts, name=name)
+    except DuplicateConceptId as err:
+        first, again = [line for concept, line in zip(concepts, line_numbers) if concept.id == err.concept_id][:2]
+        raise InputFormatError(path, f"concept id {err.concept_id!r} already on line {first}", again) from None
 
 
 def _parse_json(path: Path, line: str, line_no: int) -> dict:
@@ -154,10 +181,23 @@ def _parse_json(path: Path, line: str, line_no: int) -> dict:
 
 
 def _concept_from_record(path: Path, record: dict, line_no: int) -> Concept:
+    """The line's concept; each field of the wrong type is an error (a string where a list belongs would be read
+    as its letters)."""
     for key in ("id", "name"):
-        if not isinstance(record.get(key), str) or not record[key]:
-            raise InputFormatError(path, f"concept field {key!r} is missing or empty", line=line_no)
+        if key not in record:
+            raise InputFormatError(path, f"concept field {key!r} is missing", line=line_no)
+        if not isinstance(record[key], str) or not record[key].strip():
+            raise InputFormatError(path, f"concept field {key!r} must be a non-empty string, found {record[key]!r}", line=line_no)
     unknown = set(record) - set(Concept.__dataclass_fields__)
     if unknown:
         raise InputFormatError(path, f"unknown concept fields {sorted(unknown)}", line=line_no)
+    if not isinstance(record.get("definition", ""), str):
+        raise InputFormatError(path, f"concept field 'definition' must be a string, found {record['definition']!r}", line=line_no)
+    for key in LIST_FIELDS:
+        value = record.get(key, [])
+        if not isinstance(value, list):
+            raise InputFormatError(path, f"concept field {key!r} must be a list of strings, found {value!r}", line=line_no)
+        wrong = [item for item in value if not isinstance(item, str)]
+        if wrong:
+            raise InputFormatError(path, f"concept field {key!r} must be a list of strings, found {wrong[0]!r} in it", line=line_no)
     return Concept(**record)

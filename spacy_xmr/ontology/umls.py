@@ -16,7 +16,7 @@ from typing import Iterator
 from tqdm import tqdm
 
 from ..errors import InputFormatError
-from ..gzip_files import open_text
+from ..gzip_files import text_lines
 from .model import Concept, Ontology
 
 MRCONSO_COLUMNS = 18
@@ -36,14 +36,13 @@ def _locate(directory: Path, name: str, required: bool = True) -> Path | None:
 
 def _rows(path: Path, n_columns: int) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of an RRF file, checking the column count."""
-    with open_text(path) as handle:
-        for line_no, line in enumerate(tqdm(handle, desc=path.name, unit=" rows", disable=None), start=1):
-            cells = line.rstrip("\r\n").split("|")
-            if cells and cells[-1] == "":
-                cells.pop()
-            if len(cells) != n_columns:
-                raise InputFormatError(path, f"expected {n_columns} `|`-separated columns, found {len(cells)}", line_no)
-            yield line_no, cells
+    for line_no, line in tqdm(text_lines(path), desc=path.name, unit=" rows", disable=None):
+        cells = line.split("|")
+        if cells and cells[-1] == "":
+            cells.pop()
+        if len(cells) != n_columns:
+            raise InputFormatError(path, f"expected {n_columns} `|`-separated columns, found {len(cells)}", line_no)
+        yield line_no, cells
 
 
 def read_umls(directory: str | Path, languages: tuple[str, ...] = ("ENG",)) -> Ontology:

@@ -220,8 +220,10 @@ class CandidatePipe(Pipe):
             kb_ids = []
             for span, span_candidates in zip(spans, doc_candidates):
                 set_candidates(span, span_candidates)
-                set_confidence(span, getattr(span_candidates, "confidence", None))
                 keep = span.kb_id_ and not self.overwrite
+                confidence = getattr(span_candidates, "confidence", None)  # the top candidate's
+                kept_other = keep and (not span_candidates or span_candidates[0][0] != span.kb_id_)
+                set_confidence(span, None if kept_other else confidence)  # it speaks only of the top candidate
                 kb_ids.append(span.kb_id_ if keep else self.decide(span_candidates))
             self._write_kb_ids(doc, spans, kb_ids)
 

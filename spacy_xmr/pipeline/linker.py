@@ -65,8 +65,9 @@ class XMRLinker(CandidatePipe):
     def _checked_calibration(self, model, source: str):
         """The model, after warning when the threshold is set on a confidence that the model cannot give."""
         if model.calibrator is None and self.threshold is not None and self.threshold_on == "confidence":
-            logger.warning("'%s': the XMR model %s has no calibration (trained on names alone, or by spacy-xmr before 0.6), so "
-                           "its entities get no confidence and the threshold %s makes none NIL; retrain it, or set "
+            logger.warning("'%s': the XMR model %s has no calibration (trained on names alone, on too few right and wrong "
+                           "mentions to fit one, or by spacy-xmr before 0.6), so its entities get no confidence and the "
+                           "threshold %s makes none NIL; retrain it, or set "
                            "[components.%s] threshold_on = \"score\" to threshold the raw scores", self.name, source, self.threshold,
                            self.name)
         return model
@@ -83,12 +84,12 @@ class XMRLinker(CandidatePipe):
         if model.calibrator is None and self.shared_evidence is None:
             return model.predict_mentions(mentions, top_k=self.top_k, beam_size=self.beam_size,
                                           resolve_abbreviations=self.resolve_abbreviations)
-        evidence = model.channel_scores(mentions, top_k=self.top_k, beam_size=self.beam_size,
-                                        resolve_abbreviations=self.resolve_abbreviations)
+        evidence, confidences = model.linked(mentions, top_k=self.top_k, beam_size=self.beam_size,
+                                             resolve_abbreviations=self.resolve_abbreviations)
         if self.shared_evidence is not None:
             self.shared_evidence.keep(spans, mentions, evidence, self.top_k)
         return [RankedCandidates([(c.concept_id, c.score) for c in candidates], confidence)
-                for candidates, confidence in zip(evidence, model.confidence(evidence) or [None] * len(evidence))]
+                for candidates, confidence in zip(evidence, confidences or [None] * len(evidence))]
 
     def explain(self, span: Span, top_k: int = 5):
         """Why the span's top candidates rank as they do: each channel's evidence (`spacy_xmr.xmr.explain`), read

@@ -56,9 +56,9 @@ def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, 
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
     collection = read_corpus(Path(in_path), entity_types)
     mentions = list(iter_mentions(collection))
-    evidence = model.channel_scores(mentions, top_k=top_k, beam_size=beam_size)
+    evidence, confidences = model.linked(mentions, top_k=top_k, beam_size=beam_size)
     predictions = {m.key: [(c.concept_id, c.score) for c in candidates] for m, candidates in zip(mentions, evidence)}
-    confidences = model.confidence(evidence) or []  # none when the model is not calibrated
+    confidences = confidences or []  # none when the model is not calibrated
     result = write_candidates(collection, predictions, {m.key: c for m, c in zip(mentions, confidences)})
     result.infons[TRAINED_TYPES_INFON] = trained_types_infon(model.stats.get("mention_types", {}))
     write_bioc(result, out_path)

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 EVIDENCE_CHANNELS = ("tree", "exact", "word_key", "nearest", "dense", "parent", "document")
 FEATURE_NAMES = ("top_score", "margin", *(f"{channel}_score" for channel in EVIDENCE_CHANNELS))
 CALIBRATION_TOP_K = 10  # candidates ranked per mention while fitting (the features read the first two)
+CONFIDENCE_CANDIDATES = 2  # the features read the top candidate's margin to the second, whatever list a caller keeps
 
 
 def confidence_features(candidates: Sequence[CandidateEvidence]) -> list[float]:

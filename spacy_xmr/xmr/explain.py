@@ -111,8 +111,7 @@ def explain_mentions(model: "XMRModel", mentions: Sequence[Mention], top_k: int 
     """Explanations of the candidates that `model.predict_mentions(mentions, top_k)` gives (mentions of one batch:
     the document channel reads them together)."""
     mentions = list(mentions)
-    evidence = model.channel_scores(mentions, top_k=top_k, beam_size=beam_size, resolve_abbreviations=resolve_abbreviations)
-    confidences = model.confidence(evidence)
+    evidence, confidences = model.linked(mentions, top_k=top_k, beam_size=beam_size, resolve_abbreviations=resolve_abbreviations)
     long_forms = texts_to_link(mentions) if resolve_abbreviations else [m.text for m in mentions]
     explainer = _Explainer(model)
     forms_of = [[normalize_text(m.text)] + ([normalize_text(long)] if long != m.text else []) for m, long in zip(mentions, long_forms)]

@@ -26,7 +26,7 @@ from .arrays import load_json, save_json
 from .backend import ArrayBackend, array_backend
 from .channels import CHANNELS, Channel, ModelParts, ParentChannel, QueryBatch, TrainingInputs
 from .channels.document import offered_concepts, with_document_candidates
-from .confidence import FEATURE_NAMES, confidences, fit_calibrator
+from .confidence import CONFIDENCE_CANDIDATES, FEATURE_NAMES, confidences, fit_calibrator
 from .config import XMRConfig
 from .evidence import ScoredBatch
 from .example_strings import ExampleStrings
@@ -332,6 +332,14 @@ class XMRModel:
         slots = self.prediction_config.fusion.document_candidates
         offered = offered_concepts(rankings, [mention.document_id for mention in mentions], top_k, slots)
         return with_document_candidates(rankings, offered, top_k, slots), offered
+
+    def linked(self, mentions: Sequence[Mention], top_k: int = 10, beam_size: int | None = None,
+               resolve_abbreviations: bool = True) -> tuple[list[list[CandidateEvidence]], list[float] | None]:
+        """The mentions' `channel_scores` cut at `top_k`, and each top candidate's `confidence`, which reads the margin
+        to the second candidate: scored from two candidates when `top_k` is 1, as the calibrator was fitted."""
+        evidence = self.channel_scores(mentions, top_k=max(top_k, CONFIDENCE_CANDIDATES), beam_size=beam_size,
+                                       resolve_abbreviations=resolve_abbreviations)
+        return [candidates[:top_k] for candidates in evidence], self.confidence(evidence)
 
     def confidence(self, evidence: Sequence[Sequence[CandidateEvidence]]) -> list[float] | None:
         """For each mention's candidates (from `channel_scores`), the probability that its top candidate is right;
