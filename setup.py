@@ -35,9 +35,9 @@ setup(
     ],
     extras_require={
         "gpu": ["cupy-cuda12x>=13"],
-        "distributed": ["ray[data]>=2.9"],
+        "distributed": ["ray[data,client]>=2.9"],
         "rank": ["lightgbm>=4.0"],  # the learned ranker (`xmr_ranker`, `train-ranker`): a compiled library the linker does not need
-        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "ray[data]>=2.9", "lightgbm>=4.0"],
+        "test": ["pytest>=7", "hypothesis>=6", "matplotlib>=3.7", "ray[data,client]>=2.9", "lightgbm>=4.0"],
         "bench": ["psutil>=5.9"],
         "project": ["matplotlib>=3.7"],  # the project workflow's `report` step draws its figures with it
     },

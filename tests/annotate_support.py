@@ -39,7 +39,8 @@ def expected_ner(pipeline, paths: list[Path]) -> dict:
         docs = nlp.pipe(collection_to_docs(without_annotations(collection), nlp))
         for document, doc in zip(collection.documents, docs):
             expected[document.id] = [
-                (ent.start_char, ent.end_char, ent.label_, ent.kb_id_, [[c, s] for c, s in ent._.xmr_candidates]) for ent in doc.ents
+                (ent.start_char, ent.end_char, ent.label_, ent.kb_id_, [[c, s] for c, s in ent._.xmr_candidates],
+                 ent._.xmr_confidence) for ent in doc.ents
             ]
     return expected
 
@@ -51,5 +52,6 @@ def jsonl_entities(output_dir: Path) -> dict:
         for line in path.read_text(encoding="utf8").splitlines():
             record = json.loads(line)
             assert record["id"] not in found, f"document {record['id']} written twice"
-            found[record["id"]] = [(e["start"], e["end"], e["type"], e["kb_id"], e["candidates"]) for e in record["entities"]]
+            found[record["id"]] = [(e["start"], e["end"], e["type"], e["kb_id"], e["candidates"], e.get("confidence"))
+                                   for e in record["entities"]]
     return found

@@ -61,6 +61,12 @@ def test_pubmed_xml_gives_pmid_title_and_abstract(tmp_path, name):
     assert [p.infons["type"] for p in revised.passages] == ["title", "abstract"]
 
 
+def test_an_update_files_deleted_citations_are_left_out(tmp_path):
+    deletion = "<DeleteCitation><PMID Version=\"1\">11111</PMID><PMID Version=\"1\">33333</PMID></DeleteCitation>\n"
+    text = PUBMED_XML.format(pmid1="11111", pmid2="22222").replace("</PubmedArticleSet>", deletion + "</PubmedArticleSet>")
+    assert [d.id for d in read_corpus(_pubmed(tmp_path, text=text)).documents] == ["22222"]
+
+
 def test_pubmed_xml_flattens_markup_and_joins_sections(tmp_path):
     text = PUBMED_XML.format(pmid1="1", pmid2="2").replace("Revised", "Other").replace('<PMID Version="2">1', '<PMID Version="2">3')
     document = read_corpus(_pubmed(tmp_path, text=text)).documents[0]

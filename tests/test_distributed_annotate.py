@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from spacy_xmr.corpus import GOLD_SPANS_KEY, collection_to_docs, get_candidates, write_bioc
+from spacy_xmr.corpus import GOLD_SPANS_KEY, collection_to_docs, get_candidates, get_confidence, write_bioc
 from spacy_xmr.corpus.candidates import PREDICTED_ID
 from spacy_xmr.corpus.formats import read_corpus
 from spacy_xmr.corpus.jsonl import write_jsonl
@@ -24,6 +24,7 @@ from spacy_xmr.distributed import annotate  # noqa: E402
 from spacy_xmr.distributed.manifest import MANIFEST_NAME  # noqa: E402
 from spacy_xmr.distributed.run import KILL_MARKER_ENV, KILL_SHARD_ENV, _Scheduler  # noqa: E402
 from spacy_xmr.distributed.worker import FirstStageLost  # noqa: E402
+from spacy_xmr.errors import SpacyXmrError  # noqa: E402
 from synthetic import CORPUS_FILE_WRITERS  # noqa: E402
 
 
@@ -72,15 +73,31 @@ def test_gold_mentions_are_linked_in_place(pipeline_dir, synthetic_ontology, tmp
     nlp.get_pipe("xmr_linker").spans_key = GOLD_SPANS_KEY
     with nlp.select_pipes(disable=["entity_ruler"]):
         docs = list(nlp.pipe(collection_to_docs(read_corpus(tmp_path / "in.txt"), nlp)))
-    expected = {(d.id, s.start_char, s.end_char, s.kb_id_, tuple(s._.xmr_candidates))
+    expected = {(d.id, s.start_char, s.end_char, s.kb_id_, tuple(s._.xmr_candidates), s._.xmr_confidence)
                 for d, doc in zip(collection.documents, docs) for s in doc.spans[GOLD_SPANS_KEY]}
     written = read_corpus(tmp_path / "out" / "in.xml")
     annotations = [(d, a) for d in written.documents for p in d.passages for a in p.annotations]
-    assert {(d.id, a.locations[0].offset, a.locations[0].end, a.infons[PREDICTED_ID], tuple(get_candidates(a)))
-            for d, a in annotations} == expected
+    assert {(d.id, a.locations[0].offset, a.locations[0].end, a.infons[PREDICTED_ID], tuple(get_candidates(a)),
+             get_confidence(a)) for d, a in annotations} == expected
+    assert all(0 <= get_confidence(a) <= 1 for _, a in annotations)  # the calibrated confidence travels too
     assert summary.mentions == len(expected) == len(annotations)
     gold = {(d.id, a.id, a.infons.get("identifier")) for d in collection.documents for p in d.passages for a in p.annotations}
     assert {(d.id, a.id, a.infons.get("identifier")) for d, a in annotations} == gold  # the input's ids and gold kept
+
+
+def test_entity_types_choose_the_gold_mentions_to_link(pipeline_dir, synthetic_ontology, tmp_path):
+    collection = shard_collection(synthetic_ontology, 8)
+    annotations = [a for d in collection.documents for p in d.passages for a in p.annotations]
+    for annotation in annotations[::2]:
+        annotation.infons["type"] = "Chemical"
+    write_bioc(collection, tmp_path / "in.xml")
+    summary = annotate(pipeline_dir, [tmp_path / "in.xml"], tmp_path / "out", mentions="gold", entity_types=["Disease"],
+                       workers=1, progress=False)
+    written = [a for d in read_corpus(tmp_path / "out" / "in.xml").documents for p in d.passages for a in p.annotations]
+    assert summary.mentions == len(written) == len(annotations[1::2])
+    assert {a.infons["type"] for a in written} == {"Disease"} and all(PREDICTED_ID in a.infons for a in written)
+    with pytest.raises(SpacyXmrError, match="--entity-type chooses among the input's mentions"):
+        annotate(pipeline_dir, [tmp_path / "in.xml"], tmp_path / "out2", entity_types=["Disease"], progress=False)
 
 
 def test_a_worker_killed_mid_shard_is_replaced_and_every_document_written_once(pipeline_dir, synthetic_ontology, tmp_path,
@@ -121,10 +138,10 @@ def test_a_worker_reports_each_written_batch_to_the_progress_counter(pipeline_di
         def recorded(self) -> list[int]:
             return self.batches
 
-    counter = ray.remote(RecordingCounter).options(num_cpus=0).remote()
+    counter = ray.remote(RecordingCounter).options(num_cpus=0, name="test-counter").remote()
     write_jsonl(shard_collection(synthetic_ontology, 3), tmp_path / "part.jsonl")
     [shard] = plan_shards([tmp_path / "part.jsonl"], tmp_path / "out", "jsonl")
-    settings = WorkerSettings(output_format="jsonl", batch_size=4, document_counter=counter)
+    settings = WorkerSettings(output_format="jsonl", batch_size=4, progress_counter="test-counter")
     record = ShardAnnotator(str(pipeline_dir), load_linker_models(pipeline_dir), settings).annotate(shard)
     assert record["status"] == "ok" and ray.get(counter.recorded.remote()) == [4, DOCS_PER_SHARD - 4]
 
@@ -179,6 +196,18 @@ def test_corrupt_shard_is_reported_and_a_rerun_resumes(pipeline_dir, synthetic_o
     third = _cli(*args)
     assert third.exit_code == 0 and "Skipped 3 shard(s)" in third.output
 
+    # other settings redo every shard: gold mentions instead of the NER's, then the input folder as the output
+    gold = _cli(*args, "--mentions", "gold")
+    assert gold.exit_code == 0 and "Skipped" not in gold.output and "18 documents" in " ".join(gold.output.split()), gold.output
+    ruler_only = spacy.blank("en")
+    ruler_only.add_pipe("entity_ruler")
+    ruler_only.to_disk(tmp_path / "ruler_only")
+    no_linker = _cli("--pipeline", str(tmp_path / "ruler_only"), *args[2:])
+    assert no_linker.exit_code == 1 and "no xmr_linker component to link with (it has entity_ruler)" in " ".join(no_linker.output.split())
+    into_inputs = _cli(*args[:-4], "--output", str(inputs), "--format", "bioc")
+    assert into_inputs.exit_code == 1 and "an input of this run" in " ".join(into_inputs.output.split())
+    assert (inputs / "part1.xml").read_text(encoding="utf8") == good_part1  # never written over
+
 
 @pytest.fixture(scope="module")
 def reranker_pipeline_dir(pipeline_dir, synthetic_ontology, tmp_path_factory) -> Path:
@@ -201,9 +230,10 @@ def _assert_reranked_as_by_nlp_pipe(written: dict, expected: dict) -> None:
     assert written.keys() == expected.keys()
     for doc_id in expected:
         assert [e[:3] for e in written[doc_id]] == [e[:3] for e in expected[doc_id]]
-        for (*_, kb_id, candidates), (*_, expected_kb_id, expected_candidates) in zip(written[doc_id], expected[doc_id]):
+        for (*_, candidates, confidence), (*_, expected_candidates, expected_confidence) in zip(written[doc_id], expected[doc_id]):
             assert [c for c, _ in candidates] == [c for c, _ in expected_candidates]
             assert [s for _, s in candidates] == pytest.approx([s for _, s in expected_candidates], abs=1e-4)
+            assert confidence == pytest.approx(expected_confidence, abs=1e-4)
 
 
 def test_reranker_stage_on_cpu_gives_what_nlp_pipe_gives(reranker_pipeline_dir, synthetic_ontology, tmp_path):

@@ -27,6 +27,7 @@ def annotate_command(
     gpus_per_worker: float = typer.Option(1.0, "--gpus-per-worker", min=0.01,
                                           help="GPUs per reranker worker, when the pipeline has an xmr_reranker and the cluster has GPUs."),
     mentions: str = typer.Option("ner", "--mentions", help="ner: find mentions with the pipeline; gold: link the input's annotations."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="With --mentions gold: link only the input's mentions of this type (repeatable; the others are left out of the outputs)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo every shard instead of skipping those the manifest lists as done."),
 ) -> None:
     """Annotate corpus files with a linking pipeline on Ray: resumable, one atomic output file per input file."""
@@ -36,7 +37,8 @@ def annotate_command(
         msg.fail("annotate needs Ray", f"{err}; install it with: pip install 'spacy-xmr[distributed]'", exits=1)
     try:
         summary = annotate(pipeline, inputs, output, output_format=output_format, address=address, workers=workers,
-                           batch_size=batch_size, gpus_per_worker=gpus_per_worker, mentions=mentions, overwrite=overwrite)
+                           batch_size=batch_size, gpus_per_worker=gpus_per_worker, mentions=mentions,
+                           entity_types=entity_types or None, overwrite=overwrite)
     except (SpacyXmrError, OSError) as err:
         msg.fail("annotate failed", str(err), exits=1)
     if summary.skipped:

@@ -4,8 +4,9 @@ This is the file NLM ships to annotate all of PubMed (~1,200 files of ~30,000 ci
 `PubmedArticle` becomes a BioC document with the PMID as id, a `title` passage at offset 0 and an
 `abstract` passage at len(title) + 1 (PubTator's layout, so the PubTator writer round-trips it);
 abstract sections (`AbstractText` with a `Label`) are joined with one space, inline markup (`<i>`,
-`<sup>`) is kept as its text. Book records (`PubmedBookArticle`) and `DeleteCitation` lists are
-skipped. Within one file a PMID that appears again (a revised record) replaces the earlier one.
+`<sup>`) is kept as its text. Book records (`PubmedBookArticle`) are skipped. Within one file a PMID that
+appears again (a revised record) replaces the earlier one, and a PMID that the file's `DeleteCitation` lists is
+left out.
 
 The file is read a record at a time (`stream_pubmed_xml`), twice: a first pass finds each PMID's last record
 and checks the XML, the second makes the documents as they are iterated.
@@ -53,10 +54,13 @@ def _articles(path: Path) -> XmlRecords:
 
 
 def _documents(path: Path) -> Iterator[bioc.BioCDocument]:
-    last_record = {_pmid(path, article): number for number, article in enumerate(_articles(path))}
+    first_pass = _articles(path)
+    last_record = {_pmid(path, article): number for number, article in enumerate(first_pass)}
+    # an update file's DeleteCitation (kept under the root by the first pass) withdraws PMIDs, its own records' too
+    deleted = {pmid.strip() for pmid in first_pass.root.xpath("DeleteCitation/PMID/text()")} if first_pass.root is not None else set()
     for number, article in enumerate(_articles(path)):
         pmid = _pmid(path, article)
-        if last_record[pmid] == number:  # a revised record replaces (and moves after) the earlier one
+        if last_record[pmid] == number and pmid not in deleted:  # a revised record replaces (and moves after) the earlier one
             yield _document(pmid, article)
 
 

@@ -39,7 +39,7 @@ from ..pipeline.base import CandidatePipe
 from .manifest import FAILED, OK
 from .outputs import OUTPUT_FORMATS, count_mentions, linked_collection, without_annotations, without_gold_ids
 from .pipelines import load_pipeline, stage_components
-from .progress import count_documents
+from .progress import count_documents, counter_named
 from .shards import Shard
 from .worker import FirstStageLost, WorkerSettings
 
@@ -103,6 +103,7 @@ class ShardAnnotator:
         self.settings = settings
         self.nlp = load_pipeline(Path(directory), linker_models, stage_components(Path(directory), settings.stage))
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._counter = counter_named(settings.progress_counter)
         self._settled = False  # see `_batch_zone`
         self._pipeline_lock = threading.Lock()  # the `rerank` stage's threads take turns with the pipeline
         if settings.mentions == "gold":
@@ -188,7 +189,7 @@ class ShardAnnotator:
 
         from ..corpus.formats import stream_corpus
 
-        stream = stream_corpus(Path(shard.input))
+        stream = stream_corpus(Path(shard.input), list(self.settings.entity_types) if self.settings.entity_types else None)
         for documents in minibatch(stream.documents, self.settings.batch_size):
             batch = collection_fields(stream.fields)
             batch.documents = documents
@@ -234,7 +235,7 @@ class ShardAnnotator:
             for collection in linked_batches:
                 writer.write(collection)
                 mentions += count_mentions(collection)
-                count_documents(self.settings.document_counter, len(collection.documents))
+                count_documents(self._counter, len(collection.documents))
             self._maybe_die(shard)
         return self._record(shard, OK, writer.documents, mentions, clock)
 

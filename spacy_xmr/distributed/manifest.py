@@ -3,7 +3,8 @@
 A line holds the shard (input, output, input size and mtime), documents, mentions, `seconds` (wall),
 `cpu_seconds` (the worker's user + system), worker, status (`ok` or `failed`), error and, for bad input,
 the line of the input file. A shard is complete when its latest line says `ok` for the same input size
-and mtime and output path, and the output exists; a rerun skips exactly those. A line cut short by a crash is ignored (that shard is redone).
+and mtime, output path and settings (`--mentions` and the pipeline's fingerprint; a line written before
+settings were recorded matches any), and the output exists; a rerun skips exactly those. A line cut short by a crash is ignored (that shard is redone).
 """
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from .shards import Shard
+from .shards import MANIFEST_NAME, Shard
 
-MANIFEST_NAME = "_manifest.jsonl"
 OK, FAILED = "ok", "failed"
 
 
@@ -43,8 +43,13 @@ class Manifest:
             and record.get("status") == OK
             and record.get("output") == shard.output
             and (record.get("input_size"), record.get("input_mtime_ns")) == (shard.input_size, shard.input_mtime_ns)
+            and record.get("settings", shard.settings) == shard.settings
             and Path(shard.output).is_file()
         )
+
+    def recorded_outputs(self) -> dict[str, str]:
+        """Input -> the output path its latest line names (a rerun keeps those names)."""
+        return {input_path: record["output"] for input_path, record in self._latest.items() if isinstance(record.get("output"), str)}
 
     def append(self, record: dict) -> None:
         """Add one line and flush it to disk before the next shard is reported."""

@@ -3,8 +3,9 @@
 With `--mentions ner` the input's own annotations are dropped before the pipeline runs and the output
 annotations are the spans the pipeline found (`doc.ents`, or `doc.spans[spans_key]`), ids `0`, `1`, ….
 With `--mentions gold` the output keeps the input's annotations (ids and infons) and adds to each the
-candidate infons. Either way an annotation carries `candidate_ids`, `candidate_scores` and, as
-`predicted_id`, the span's `kb_id_` (NIL when no candidate cleared the threshold); spans that no linker
+candidate infons. Either way an annotation carries `candidate_ids`, `candidate_scores`, `confidence` (the calibrated
+probability that the prediction is right, where the pipeline gives one) and, as `predicted_id`, the span's `kb_id_`
+(NIL when the confidence is under the pipeline's threshold, or no candidate); spans that no linker
 handled (e.g. of a label the linker skips) get no candidate infons. With `--mentions gold` the gold ids
 are removed from the spans before the pipeline runs (`without_gold_ids`), so they never pass for predictions.
 """
@@ -53,7 +54,7 @@ def _linked_spans(doc, spans_key: str | None) -> list:
 def _store_prediction(annotation: bioc.BioCAnnotation, span) -> None:
     """The span's candidates and decision; nothing for a span no linker handled (no `kb_id_`, e.g. another label)."""
     if span.kb_id_:
-        set_candidates(annotation, span._.xmr_candidates)
+        set_candidates(annotation, span._.xmr_candidates, span._.xmr_confidence)
         annotation.infons[PREDICTED_ID] = span.kb_id_
 
 

@@ -9,6 +9,7 @@ the models in.
 """
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from ..errors import ModelLoadError
@@ -34,6 +35,21 @@ def pipeline_directory(pipeline: str | Path) -> Path:
     if not (data / "config.cfg").is_file():
         raise ModelLoadError(f"{pipeline}: the installed package has no pipeline folder at {data}")
     return data
+
+
+SMALL_FILE_BYTES = 1 << 16  # files up to this size are fingerprinted by their bytes, larger ones by size and mtime
+
+
+def pipeline_fingerprint(directory: Path) -> str:
+    """A short hash that changes when the pipeline folder's files do: every file's path and its bytes (configs,
+    meta, vocab) or, for a large array, its size and modification time. A rerun whose pipeline changed redoes
+    the shards written with the old one."""
+    digest = hashlib.sha1()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(str(path.relative_to(directory)).encode("utf8"))
+        digest.update(path.read_bytes() if stat.st_size <= SMALL_FILE_BYTES else f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
 
 
 def components_by_factory(directory: Path) -> dict[str, str]:

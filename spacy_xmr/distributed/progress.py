@@ -21,6 +21,20 @@ class DocumentCounter:
         return self.documents
 
 
+def counter_named(name: str | None):
+    """The run's DocumentCounter actor, looked up by name (None without one, or when it cannot be found). Workers get
+    its name rather than its handle: Ray keeps a handle among a restartable actor's constructor arguments and logs an
+    error-level line about it for every worker."""
+    if name is None:
+        return None
+    import ray
+
+    try:
+        return ray.get_actor(name)
+    except ValueError:
+        return None
+
+
 def count_documents(counter, documents: int) -> None:
     """Tell `counter` (a DocumentCounter actor, or None) about a written batch, and wait for it to be counted, so that
     a shard's count is complete when its record reaches the driver; a counter that does not answer never fails the

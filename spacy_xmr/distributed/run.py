@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -29,15 +31,19 @@ import ray
 
 from ..errors import SpacyXmrError
 from .manifest import FAILED, Manifest
-from .pipelines import first_reranker, load_linker_models, needs_optional_imports, pipeline_directory, stage_components
+from .pipelines import (LINKER_FACTORY, components_by_factory, first_reranker, load_linker_models, needs_optional_imports,
+                        pipeline_directory, pipeline_fingerprint, stage_components)
 from .progress import DocumentCounter
 from .shards import Shard, expand_inputs, plan_shards
 from .worker import FirstStageLost, ShardWorker, WorkerSettings
+
+logger = logging.getLogger(__name__)
 
 MENTIONS = ("ner", "gold")
 MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (reported in the manifest)
 SHARDS_IN_FLIGHT_PER_WORKER = 2  # one running, one queued: no worker waits for the driver between shards
 PROGRESS_SECONDS = 1.0  # how often the documents bar is brought up to date
+LOAD_WAIT_SECONDS = 60.0  # how often a start-up that waits for resources says so
 KILL_SHARD_ENV, KILL_MARKER_ENV = "SPACY_XMR_TEST_KILL_ON_SHARD", "SPACY_XMR_TEST_KILL_MARKER"
 
 
@@ -68,18 +74,23 @@ class AnnotateSummary:
 
 
 def _connect(address: str, workers: int | None) -> bool:
-    """Join or start Ray; True when this call started it (and must shut it down)."""
+    """Join or start Ray; True when this call started it (and must shut it down). `local` starts a new instance even
+    where a cluster runs on this machine or RAY_ADDRESS names one."""
     if ray.is_initialized():
         return False
-    if address == "local":
-        ray.init(num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
-    else:
-        ray.init(address=address, log_to_driver=False)
+    try:
+        if address == "local":
+            ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as err:
+        raise SpacyXmrError(f"--address {address}: cannot start or join Ray: {err}") from err
     return True
 
 
-def _worker_settings(mentions: str, output_format: str, batch_size: int) -> WorkerSettings:
-    return WorkerSettings(mentions=mentions, output_format=output_format, batch_size=batch_size,
+def _worker_settings(mentions: str, entity_types: list[str] | None, output_format: str, batch_size: int) -> WorkerSettings:
+    return WorkerSettings(mentions=mentions, entity_types=tuple(entity_types) if entity_types else None,
+                          output_format=output_format, batch_size=batch_size,
                           kill_on_shard=os.environ.get(KILL_SHARD_ENV), kill_marker=os.environ.get(KILL_MARKER_ENV))
 
 
@@ -124,8 +135,18 @@ class _Scheduler:
         self.in_flight[ref] = (shard, index, self.cpu[index], *gpu)
 
     def wait_until_loaded(self) -> None:
-        """Block until every worker has loaded the pipeline (so that throughput excludes start-up)."""
-        ray.get([actor.pid.remote() for actor in self.cpu + self.gpu])
+        """Block until every worker has loaded the pipeline (so that throughput excludes start-up), saying so while
+        some cannot start (the CPUs or GPUs they need are held by other jobs on the cluster)."""
+        actors = self.cpu + self.gpu
+        waiting, waited = [actor.pid.remote() for actor in actors], 0.0
+        while waiting:
+            loaded, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=LOAD_WAIT_SECONDS)
+            ray.get(loaded)  # a worker that failed to load raises here
+            waited += LOAD_WAIT_SECONDS
+            if waiting:
+                free = ray.available_resources()
+                logger.warning("%d of %d workers have not started after %.0f s; the cluster has %g CPUs and %g GPUs free",
+                               len(waiting), len(actors), waited, free.get("CPU", 0), free.get("GPU", 0))
 
     def has_room(self) -> bool:
         return len(self.in_flight) < SHARDS_IN_FLIGHT_PER_WORKER * len(self.cpu)
@@ -172,25 +193,38 @@ def annotate(
     batch_size: int = WorkerSettings.batch_size,
     gpus_per_worker: float = 1.0,
     mentions: str = "ner",
+    entity_types: list[str] | None = None,
     overwrite: bool = False,
     rerank_stage: bool | None = None,
     progress: bool = True,
 ) -> AnnotateSummary:
     """Annotate every input file (paths or globs) into `output_dir`; see the module docstring.
 
+    `entity_types` (with `mentions="gold"`): link only the input's mentions of these types; the others are left out
+    of the outputs, as `apply-xmr --entity-type` does.
+
     `rerank_stage`: run the reranker on its own actors (None: when the pipeline has one and the
     cluster has GPUs; True on a cluster without GPUs runs that stage on CPU, e.g. to test it).
     """
     if mentions not in MENTIONS:
         raise SpacyXmrError(f"--mentions {mentions}: choose ner (find mentions with the pipeline) or gold (link the input's)")
+    if entity_types and mentions != "gold":
+        raise SpacyXmrError("--entity-type chooses among the input's mentions (--mentions gold); the pipeline's own "
+                            "entities are chosen by its linker's `labels` setting")
     if batch_size < 1 or (workers is not None and workers < 1) or gpus_per_worker <= 0:
         raise SpacyXmrError("--batch-size and --workers must be at least 1 and --gpus-per-worker above 0")
     output_dir = Path(output_dir)
     directory = pipeline_directory(pipeline)
-    shards = plan_shards(expand_inputs([str(p) for p in inputs]), output_dir, output_format)
+    components = components_by_factory(directory)
+    if LINKER_FACTORY not in components.values():
+        raise SpacyXmrError(f"--pipeline {pipeline}: no {LINKER_FACTORY} component to link with (it has {', '.join(components) or 'none'})")
     manifest = Manifest(output_dir)
     if overwrite:
         manifest.reset()
+    shards = plan_shards(expand_inputs([str(p) for p in inputs]), output_dir, output_format,
+                         settings=f"mentions={mentions}{''.join(f' type={t}' for t in entity_types or [])} "
+                                  f"pipeline={pipeline_fingerprint(directory)}",
+                         recorded=manifest.recorded_outputs())
     todo = [shard for shard in shards if not manifest.is_complete(shard)]
     summary = AnnotateSummary(skipped=len(shards) - len(todo))
     if not todo:
@@ -198,7 +232,7 @@ def annotate(
     output_dir.mkdir(parents=True, exist_ok=True)
     started = _connect(address, workers)
     try:
-        _run(summary, todo, directory, manifest, _worker_settings(mentions, output_format, batch_size),
+        _run(summary, todo, directory, manifest, _worker_settings(mentions, entity_types, output_format, batch_size),
              workers, gpus_per_worker, rerank_stage, progress)
     finally:
         if started:
@@ -210,14 +244,17 @@ def _run(summary, todo, directory, manifest, settings, workers, gpus_per_worker,
     from tqdm import tqdm
 
     resources = ray.cluster_resources()
+    if workers and workers > resources.get("CPU", 0):  # a worker takes a CPU: the others would wait forever
+        raise SpacyXmrError(f"--workers {workers}: the cluster has {resources.get('CPU', 0):g} CPUs, one per worker")
     n_workers = min(workers or int(resources.get("CPU", 1)), len(todo))
     gpus = resources.get("GPU", 0)
     if rerank_stage is None:
         rerank_stage = first_reranker(directory) is not None and gpus > 0
     rerank_workers = (max(1, int(gpus // gpus_per_worker)) if gpus else 1) if rerank_stage else 0
     start = time.perf_counter()
-    counter = ray.remote(DocumentCounter).options(num_cpus=0).remote() if progress else None
-    scheduler = _Scheduler(directory, load_linker_models(directory), dataclasses.replace(settings, document_counter=counter),
+    counter_name = f"spacy-xmr-documents-{uuid.uuid4().hex}" if progress else None
+    counter = ray.remote(DocumentCounter).options(num_cpus=0, name=counter_name).remote() if progress else None
+    scheduler = _Scheduler(directory, load_linker_models(directory), dataclasses.replace(settings, progress_counter=counter_name),
                            n_workers, rerank_workers, gpus_per_worker if gpus else 0)
     scheduler.wait_until_loaded()
     summary.workers, summary.rerank_stage = n_workers, rerank_stage

@@ -29,11 +29,12 @@ class WorkerSettings:
     """
 
     mentions: str = "ner"
+    entity_types: tuple[str, ...] | None = None  # with gold mentions: the types to link (None: all)
     stage: str = "all"
     output_format: str = "bioc"
     batch_size: int = 256  # as the components' own: each call of the XMR stage has a fixed cost
     optional_imports: bool = True
-    document_counter: object = None  # a `progress.DocumentCounter` actor for the driver's progress bar, or None
+    progress_counter: str | None = None  # the name of the `progress.DocumentCounter` actor of the driver's bar
     kill_on_shard: str | None = None
     kill_marker: str | None = None
 
