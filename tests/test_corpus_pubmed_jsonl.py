@@ -83,6 +83,17 @@ def test_truncated_pubmed_xml_names_the_line(tmp_path):
         read_corpus(path)
 
 
+def test_a_cut_gzipped_pubmed_file_is_named_by_the_last_record_read_whole(tmp_path):
+    articles = "".join(f"<PubmedArticle><MedlineCitation><PMID>{n}</PMID><Article><ArticleTitle>Title {n} " + "x" * 200
+                       + "</ArticleTitle></Article></MedlineCitation></PubmedArticle>\n" for n in range(1, 400))
+    data = gzip.compress(f"<PubmedArticleSet>\n{articles}</PubmedArticleSet>\n".encode())
+    path = tmp_path / "pubmed24n0002.xml.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputFormatError, match="truncated or corrupt gzip") as info:
+        read_corpus(path)
+    assert 1 < info.value.line < 400  # the line of the last article read before the cut
+
+
 def test_pubmed_article_without_pmid_is_an_error(tmp_path):
     text = PUBMED_XML.format(pmid1="1", pmid2="").replace('<PMID Version="1"></PMID>', "")
     article_lines = [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == "<PubmedArticle>"]

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from lxml import etree
 
 from ..errors import InputFormatError
-from ..gzip_files import open_binary
+from ..gzip_files import open_binary, unreadable
 
 
 class XmlRecords:
@@ -28,18 +28,18 @@ class XmlRecords:
                  syntax_hint: Callable[[Path], str] = lambda path: ""):
         self.path, self.root_tag, self.tag, self.format_name = path, root_tag, tag, format_name
         self.syntax_hint = syntax_hint
-        self.root = None
+        self.root, self._last_line = None, 1
 
     def __iter__(self) -> Iterator:
-        self.root = None
+        self.root, self._last_line = None, 1
         try:
             with open_binary(self.path) as handle:
                 yield from self._records(handle)
         except etree.XMLSyntaxError as err:
             raise InputFormatError(self.path, f"malformed or truncated {self.format_name}: {err.msg}{self.syntax_hint(self.path)}",
                                    line=err.lineno or 1) from err
-        except (OSError, EOFError) as err:
-            raise InputFormatError(self.path, f"cannot read {self.format_name}: {err}") from err
+        except (OSError, EOFError) as err:  # corrupt or cut gzip data: named by the last record read whole
+            raise unreadable(self.path, err, self._last_line) from err
 
     def _records(self, handle) -> Iterator:
         # huge_tree: lxml refuses a text node over 10 MB (a full-text passage may be one) unless told otherwise
@@ -50,6 +50,7 @@ class XmlRecords:
                                            element.sourceline)
                 self.root = element
             elif event == "end" and element.tag == self.tag:
+                self._last_line = element.sourceline or self._last_line
                 yield element
                 element.clear(keep_tail=False)
                 element.getparent().remove(element)
