@@ -26,6 +26,8 @@ def test_globs_expand_to_sorted_unique_files_and_an_empty_glob_is_an_error(tmp_p
     assert expand_inputs([str(tmp_path / "x" / "*"), str(a), str(tmp_path / "**" / "*.jsonl")]) == [a, b, c]
     with pytest.raises(SpacyXmrError, match=r"--input .*nothing\*: no such file"):
         expand_inputs([str(tmp_path / "nothing*")])
+    [manifest] = _files(tmp_path, "x/_manifest.jsonl")  # an earlier run's, in a folder of outputs
+    assert expand_inputs([str(tmp_path / "x" / "*")]) == [a, b] and expand_inputs([str(manifest)]) == [manifest]
 
 
 def test_outputs_are_named_after_inputs_and_same_names_do_not_collide(tmp_path):

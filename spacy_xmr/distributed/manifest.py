@@ -4,7 +4,8 @@ A line holds the shard (input, output, input size and mtime), documents, mention
 `cpu_seconds` (the worker's user + system), worker, status (`ok` or `failed`), error and, for bad input,
 the line of the input file. A shard is complete when its latest line says `ok` for the same input size
 and mtime, output path and settings (`--mentions` and the pipeline's fingerprint; a line written before
-settings were recorded matches any), and the output exists; a rerun skips exactly those. A line cut short by a crash is ignored (that shard is redone).
+settings were recorded matches any), and the output exists; a rerun skips exactly those. A line cut short by
+a crash is ignored (that shard is redone).
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class Manifest:
 
     def recorded_outputs(self) -> dict[str, str]:
         """Input -> the output path its latest line names (a rerun keeps those names)."""
-        return {input_path: record["output"] for input_path, record in self._latest.items() if isinstance(record.get("output"), str)}
+        return {input_path: record["output"] for input_path, record in self._latest.items()
+                if isinstance(record.get("output"), str)}
 
     def append(self, record: dict) -> None:
         """Add one line and flush it to disk before the next shard is reported."""

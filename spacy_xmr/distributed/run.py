@@ -217,7 +217,8 @@ def annotate(
     directory = pipeline_directory(pipeline)
     components = components_by_factory(directory)
     if LINKER_FACTORY not in components.values():
-        raise SpacyXmrError(f"--pipeline {pipeline}: no {LINKER_FACTORY} component to link with (it has {', '.join(components) or 'none'})")
+        raise SpacyXmrError(f"--pipeline {pipeline}: no {LINKER_FACTORY} component to link with "
+                            f"(it has {', '.join(components) or 'none'})")
     manifest = Manifest(output_dir)
     if overwrite:
         manifest.reset()

@@ -39,13 +39,17 @@ class Shard:
 
 
 def expand_inputs(patterns: list[str]) -> list[Path]:
-    """Files named by paths or glob patterns (`**` allowed), sorted, each once; a pattern matching nothing is an error."""
+    """Files named by paths or glob patterns (`**` allowed), sorted, each once; a pattern matching nothing is an error.
+    A glob never matches a run's manifest (`out/*` re-annotates an earlier run's outputs, not its manifest)."""
     files: dict[Path, None] = {}
     for pattern in patterns:
-        matches = sorted(glob.glob(str(pattern), recursive=True)) if glob.has_magic(str(pattern)) else [str(pattern)]
-        if not glob.has_magic(str(pattern)) and Path(pattern).is_dir():
-            raise SpacyXmrError(f"--input {pattern}: a folder; name its files, e.g. --input '{Path(pattern) / '*.xml.gz'}'")
-        matches = [m for m in matches if Path(m).is_file()]
+        if not glob.has_magic(str(pattern)):
+            if Path(pattern).is_dir():
+                raise SpacyXmrError(f"--input {pattern}: a folder; name its files, e.g. --input '{Path(pattern) / '*.xml.gz'}'")
+            matches = [str(pattern)] if Path(pattern).is_file() else []
+        else:
+            found = sorted(glob.glob(str(pattern), recursive=True))
+            matches = [m for m in found if Path(m).is_file() and Path(m).name != MANIFEST_NAME]
         if not matches:
             raise SpacyXmrError(f"--input {pattern}: no such file (a glob pattern must match at least one file)")
         for match in matches:
