@@ -98,6 +98,9 @@ def test_entity_types_choose_the_gold_mentions_to_link(pipeline_dir, synthetic_o
     assert {a.infons["type"] for a in written} == {"Disease"} and all(PREDICTED_ID in a.infons for a in written)
     with pytest.raises(SpacyXmrError, match="--entity-type chooses among the input's mentions"):
         annotate(pipeline_dir, [tmp_path / "in.xml"], tmp_path / "out2", entity_types=["Disease"], progress=False)
+    lower = _cli("--pipeline", str(pipeline_dir), "--input", str(tmp_path / "in.xml"), "--output", str(tmp_path / "out3"),
+                 "--workers", "1", "--mentions", "gold", "--entity-type", "disease")
+    assert lower.exit_code == 0 and "no mention of type disease in the inputs" in " ".join(lower.output.split())
 
 
 def test_a_worker_killed_mid_shard_is_replaced_and_every_document_written_once(pipeline_dir, synthetic_ontology, tmp_path,

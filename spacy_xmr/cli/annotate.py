@@ -48,6 +48,9 @@ def annotate_command(
                  f"{summary.workers} worker(s){' + a reranker stage' if summary.rerank_stage else ''} "
                  f"(after {summary.startup_seconds:.1f} s loading the pipeline): "
                  f"{summary.documents_per_second:.1f} documents/s, {summary.mentions_per_second:.1f} mentions/s")
+    if entity_types and summary.shards and not summary.mentions:
+        msg.warn(f"no mention of type {' or '.join(entity_types)} in the inputs: --entity-type must match the input's "
+                 f"types as written (e.g. Disease, not disease)")
     for record in summary.failed:
         where = f"{record['input']}" + (f", line {record['line']}" if record.get("line") else "")
         msg.warn(f"{where}: {record['error']}")
