@@ -73,6 +73,22 @@ def test_bad_settings_fail_at_add_pipe_naming_the_key(factory, key, value):
         nlp.add_pipe(factory, config={key: value})
 
 
+@pytest.mark.parametrize("factory, device, library", [
+    ("xmr_linker", "cuda", "cupy"), ("xmr_linker", "cuda:1", "cupy"), ("xmr_reranker", "cuda", "torch"),
+])
+def test_a_cuda_device_that_is_not_there_fails_at_add_pipe(factory, device, library):
+    import importlib.util
+
+    import torch
+
+    if torch.cuda.is_available() or importlib.util.find_spec("cupy") is not None:
+        pytest.skip("a CUDA device or cupy is here: the device may well be there")
+    nlp = spacy.blank("en")
+    with pytest.raises(ConfigError, match=rf"'{factory}': device = '{device}': .*{library}"):
+        nlp.add_pipe(factory, config={"device": device})
+    nlp.add_pipe(factory, config={"device": "auto"})  # auto falls back to the CPU
+
+
 def test_type_errors_name_the_key():
     nlp = spacy.blank("en")
     with pytest.raises(Exception, match="top_k"):

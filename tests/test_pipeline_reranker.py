@@ -125,12 +125,17 @@ def test_pipeline_with_reranker_saves_and_loads(reranker_dirs, tmp_path):
     assert annotations(fresh.pipe(doc.copy() for doc in docs)) == annotations(expected)
 
 
-def test_spans_without_candidates_become_nil(reranker_dirs):
+def test_spans_without_candidates_become_nil_and_a_reranker_with_none_to_rerank_says_so_once(reranker_dirs, caplog):
     nlp = spacy.blank("en")
     nlp.add_pipe("xmr_reranker", config={"model": str(reranker_dirs["base"]), "device": "cpu"})
     doc = nlp.make_doc("Wilson disease")
     doc.ents = [spacy.tokens.Span(doc, 0, 2, "Disease")]
-    assert nlp(doc).ents[0].kb_id_ == "NIL"
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        assert nlp(doc).ents[0].kb_id_ == "NIL"
+        nlp(nlp.make_doc("no entity here"))
+        nlp(doc)
+    warnings = [r.getMessage() for r in caplog.records if "candidates to rerank" in r.getMessage()]
+    assert len(warnings) == 1 and "does it come after xmr_linker" in warnings[0]
 
 
 def test_not_a_reranker_directory_fails_clearly(tmp_path):

@@ -97,6 +97,9 @@ def test_user_errors_fail_cleanly(files, tmp_path):
     result = runner.invoke(app, ["apply-reranker", "--model", str(tmp_path), "--in-corpus", str(files["dev_candidates"]),
                                  "--out-corpus", str(tmp_path / "out.xml")])
     assert result.exit_code == 1 and "reranker.json" in result.output
+    result = runner.invoke(app, ["apply-reranker", "--model", str(tmp_path), "--in-corpus", str(files["dev"]),
+                                 "--out-corpus", str(tmp_path / "out.xml")])  # the gold file, without candidates
+    assert result.exit_code == 1 and "has a `candidate_ids`" in " ".join(result.output.split()) and not (tmp_path / "out.xml").exists()
     result = runner.invoke(app, [
         "train-reranker", "--crosstype", "quadruple", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
         "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]), "--ontology", str(files["ontology"]),

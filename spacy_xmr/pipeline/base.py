@@ -16,7 +16,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 
 from ..corpus import NIL  # spaCy's sentinel for "no concept", shared with Scorer.score_links
 from ..corpus.mention import Candidates
-from ..errors import ModelLoadError, ModelOutputError
+from ..errors import ConfigError, ModelLoadError, ModelOutputError
 from .collector import collector_paused
 from .extensions import get_candidates, register_extensions, set_candidates, set_confidence
 from .mentions import spans_to_link
@@ -123,6 +123,8 @@ class CandidatePipe(Pipe):
             return self._load_model(directory)
         except ModelLoadError as err:
             raise ModelLoadError(f"'{self.name}': cannot load the model in {directory}: {err}") from err
+        except ConfigError as err:  # a setting the model cannot run with (a device not there), not a broken folder
+            raise ConfigError(f"'{self.name}': {err}") from err
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ModelLoadError(
                 f"'{self.name}': the model directory {directory} is corrupt or incomplete ({type(err).__name__}: {err}); "

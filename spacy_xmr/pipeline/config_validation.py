@@ -1,9 +1,10 @@
 """Checks of component settings at `add_pipe` time: each error names the component, key and fix."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..device import DEVICE_FORMS, parse_device
+from ..errors import ConfigError
 from ..settings import SettingError, check_value, setting
 
 
@@ -54,3 +55,16 @@ def optional_str(component: str, key: str, value: Any, expected: str) -> str | N
 
 def device(component: str, key: str, value: Any) -> str:
     return _checked(component, key, value, str, parse=parse_device, expected=DEVICE_FORMS)
+
+
+def present_device(component: str, key: str, value: Any, find: Callable[[str], Any]) -> str:
+    """A device setting that is there: a CUDA device (`cuda`, `cuda:N`) asked for by name must be one that `find` (the
+    stage's library: cupy's backend, torch's device) sees, so that a machine without it fails at add_pipe, naming the
+    setting, not at the first document. `auto` and `cpu` need nothing."""
+    value = device(component, key, value)
+    if value.startswith("cuda"):
+        try:
+            find(value)
+        except ConfigError as err:
+            raise ConfigError(f"'{component}': {key} = {value!r}: {err}") from None
+    return value

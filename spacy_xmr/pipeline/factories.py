@@ -112,10 +112,22 @@ def make_xmr_linker(
         prediction_settings=checked_prediction_settings(name, document_candidates=document_candidates, channel_weights=channel_weights,
                                                         dense_device=dense_device, n_jobs=n_jobs, exclude_top_level=exclude_top_level,
                                                         max_postings=max_postings, tree_candidates=tree_candidates,
-                                                        device=device),
+                                                        device=check.present_device(name, "device", device, _cupy_backend)),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
                           model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on),
     )
+
+
+def _cupy_backend(device: str):
+    from ..xmr.backend import array_backend
+
+    return array_backend(device)
+
+
+def _torch_device(device: str):
+    from ..device import resolve_device
+
+    return resolve_device(device)
 
 
 @Language.factory(
@@ -147,7 +159,7 @@ def make_xmr_reranker(
     return XMRReranker(
         nlp.vocab,
         name,
-        device=check.device(name, "device", device),
+        device=check.present_device(name, "device", device, _torch_device),
         mentions_per_batch=check.positive_int(name, "mentions_per_batch", mentions_per_batch),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
                           model_writer="`spacy-xmr train-reranker`", threshold_on=threshold_on),

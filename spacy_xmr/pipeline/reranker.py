@@ -29,6 +29,7 @@ class XMRReranker(CandidatePipe):
         super().__init__(vocab, name, batch_size=DOCS_PER_BATCH, **shared)
         self.device = device
         self.mentions_per_batch = mentions_per_batch
+        self._warned_without_candidates = False  # placed before the linker, it would do nothing: said once
 
     @property
     def cfg(self) -> dict:
@@ -51,6 +52,10 @@ class XMRReranker(CandidatePipe):
         """The reranked lists, each with the reranker's confidence in its top candidate when it is calibrated."""
         candidates = [get_candidates(span) for span in spans]
         if not any(candidates):  # nothing to rescore: do not load or run the transformer
+            if spans and not self._warned_without_candidates:
+                logger.warning("'%s': none of the %d entities of this batch has candidates to rerank; does it come after "
+                               "xmr_linker in the pipeline? (nlp.pipe_names)", self.name, len(spans))
+                self._warned_without_candidates = True
             return candidates
         reranker = self.get_model()
         reranked = reranker.rerank(mentions_of_spans(spans), candidates, batch_size=self.mentions_per_batch)

@@ -14,6 +14,7 @@ from ..corpus.bioc_documents import iter_annotations
 from ..corpus.mention import Candidates
 from ..device import resolve_device
 from ..errors import ConfigError, SpacyXmrError
+from ..evaluation_checks import require_candidate_infons
 from ..ontology import Ontology, read_ontology_file, with_corpus_concepts
 from ..rerank import Reranker, RerankerConfig, train_reranker
 from ..xmr import XMRModel
@@ -91,11 +92,17 @@ def apply_reranker(model_dir: Path, in_corpus: Path, out_corpus: Path, device: s
     """Rerank the candidates stored in `in_corpus` and write the corpus with reranked candidates (atomically), each
     with the reranker's confidence when it is calibrated (else without one: the XMR stage's was about its own top)."""
     refuse_to_overwrite_input(out_corpus, [in_corpus])
-    reranker = Reranker.load(model_dir, device=device)
     collection = read_corpus(in_corpus)
+    require_candidate_infons(collection, in_corpus)  # a gold file given by mistake fails before the model loads
+    reranker = Reranker.load(model_dir, device=device)
     by_key = stored_candidates(collection)
     mentions = [m for m in iter_mentions(collection) if by_key.get(m.key)]
     candidates = [by_key[m.key] for m in mentions]
+    longest = max(map(len, candidates), default=0)
+    if longest and longest != reranker.config.top_k:
+        logger.warning("the corpus's candidate lists hold up to %d candidates and the reranker was trained on %d: it "
+                       "reranks them all, but it scores best on lists as long as its training's (apply-xmr --top-k %d)",
+                       longest, reranker.config.top_k, reranker.config.top_k)
     reranked = reranker.rerank(mentions, candidates, batch_size=batch_size, progress=progress)
     confidence = reranker.confidence(candidates, reranked)
     confidences = {} if confidence is None else {m.key: value for m, value in zip(mentions, confidence)}
