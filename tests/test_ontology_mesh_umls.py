@@ -44,6 +44,11 @@ def test_mesh_errors_name_file_and_line(tmp_path):
     with pytest.raises(InputFormatError, match="FIELD = value") as info:
         read_mesh(tmp_path)
     assert info.value.line == 3
+    (tmp_path / "d2024.bin").write_bytes("*NEWRECORD\nMH = Neoplasms\nENTRY = Tumeur maligne\n".encode("latin-1")
+                                         + b"ENTRY = Tumeur b\xe9nigne\nUI = D009369\n")
+    with pytest.raises(InputFormatError, match="not UTF-8 text") as info:
+        read_mesh(tmp_path)
+    assert info.value.line == 4
     (tmp_path / "d2024.bin").write_text("*NEWRECORD\nMH = Neoplasms\n", encoding="utf8")
     with pytest.raises(InputFormatError, match="UI = "):
         read_mesh(tmp_path)

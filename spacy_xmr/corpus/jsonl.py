@@ -125,8 +125,9 @@ def _entity(annotation: bioc.BioCAnnotation) -> dict:
     if PREDICTED_ID in annotation.infons:
         entity["kb_id"] = annotation.infons[PREDICTED_ID]
         entity["candidates"] = [[cid, score] for cid, score in get_candidates(annotation)]
-        if get_confidence(annotation) is not None:
-            entity["confidence"] = get_confidence(annotation)
+        confidence = get_confidence(annotation)
+        if confidence is not None:
+            entity["confidence"] = confidence
     return entity
 
 

@@ -57,10 +57,11 @@ def _documents(path: Path) -> Iterator[bioc.BioCDocument]:
     first_pass = _articles(path)
     last_record = {_pmid(path, article): number for number, article in enumerate(first_pass)}
     # an update file's DeleteCitation (kept under the root by the first pass) withdraws PMIDs, its own records' too
-    deleted = {pmid.strip() for pmid in first_pass.root.xpath("DeleteCitation/PMID/text()")} if first_pass.root is not None else set()
+    deleted = set() if first_pass.root is None else {pmid.strip() for pmid in first_pass.root.xpath("DeleteCitation/PMID/text()")}
     for number, article in enumerate(_articles(path)):
         pmid = _pmid(path, article)
-        if last_record[pmid] == number and pmid not in deleted:  # a revised record replaces (and moves after) the earlier one
+        # a revised record replaces (and moves after) the earlier one
+        if last_record[pmid] == number and pmid not in deleted:
             yield _document(pmid, article)
 
 

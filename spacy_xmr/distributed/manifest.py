@@ -3,9 +3,9 @@
 A line holds the shard (input, output, input size and mtime), documents, mentions, `seconds` (wall),
 `cpu_seconds` (the worker's user + system), worker, status (`ok` or `failed`), error and, for bad input,
 the line of the input file. A shard is complete when its latest line says `ok` for the same input size
-and mtime, output path and settings (`--mentions` and the pipeline's fingerprint; a line written before
-settings were recorded matches any), and the output exists; a rerun skips exactly those. A line cut short by
-a crash is ignored (that shard is redone).
+and mtime, output path and settings (`--mentions`, `--entity-type` and the pipeline's fingerprint; a line
+written before settings were recorded matches any), and the output exists; a rerun skips exactly those. A
+line cut short by a crash is ignored (that shard is redone).
 """
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ _INPUT_SUFFIXES = {".gz", ".xml", ".json", ".jsonl", ".txt", ".pubtator", ".bioc
 @dataclass(frozen=True)
 class Shard:
     """One input file, its output file, the input's size and modification time (a changed input is redone) and
-    the run's settings that shape the output (`--mentions`, the pipeline's fingerprint: changed ones redo it)."""
+    the run's settings that shape the output (`--mentions`, `--entity-type`, the pipeline's fingerprint: changed ones
+    redo it)."""
 
     input: str
     output: str
@@ -84,7 +85,8 @@ def plan_shards(inputs: list[Path], output_dir: Path, output_format: str, settin
                 output = output_dir / f"{stem}-{hashlib.sha1(str(path).encode('utf8')).hexdigest()[:8]}{suffix}"
         stat = path.stat()
         shards.append(Shard(str(path), str(output), stat.st_size, stat.st_mtime_ns, settings))
-    written_over = next((shard for shard in shards if Path(shard.output) in set(inputs)), None)
+    input_paths = set(inputs)
+    written_over = next((shard for shard in shards if Path(shard.output) in input_paths), None)
     if written_over is not None:
         raise SpacyXmrError(f"--output {output_dir}: the output of {written_over.input} would be {written_over.output}, "
                             f"an input of this run; choose another output folder")

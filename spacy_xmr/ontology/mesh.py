@@ -19,7 +19,7 @@ from typing import Iterator
 from lxml import etree
 
 from ..errors import InputFormatError
-from ..gzip_files import open_binary
+from ..gzip_files import open_binary, text_lines
 from .model import Concept, Ontology
 
 
@@ -75,20 +75,18 @@ def _ascii_records(path: Path) -> Iterator[tuple[int, dict[str, list[str]]]]:
     """(line of `*NEWRECORD`, field → values) for each record of a MeSH ASCII file."""
     record: dict[str, list[str]] | None = None
     start = 0
-    with open_binary(path) as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            line = raw.decode("utf8").rstrip("\r\n")
-            if line == "*NEWRECORD":
-                if record is not None:
-                    yield start, record
-                record, start = {}, line_no
-                continue
-            if not line:
-                continue
-            match = _ASCII_FIELD.match(line)
-            if record is None or match is None:
-                raise InputFormatError(path, f"expected `*NEWRECORD` or `FIELD = value`, found {line[:60]!r}", line_no)
-            record.setdefault(match.group(1), []).append(match.group(2))
+    for line_no, line in text_lines(path):  # undecodable bytes and cut gzip data are named by their line
+        if line == "*NEWRECORD":
+            if record is not None:
+                yield start, record
+            record, start = {}, line_no
+            continue
+        if not line:
+            continue
+        match = _ASCII_FIELD.match(line)
+        if record is None or match is None:
+            raise InputFormatError(path, f"expected `*NEWRECORD` or `FIELD = value`, found {line[:60]!r}", line_no)
+        record.setdefault(match.group(1), []).append(match.group(2))
     if record is not None:
         yield start, record
 
