@@ -13,7 +13,8 @@ step of the training (`TRAINING_STEPS`) is a phase of its own. Linux only (it re
 
 The worker trains on every alias plus `--mentions-per-concept` × concepts perturbed training mentions into a model
 folder, as `spacy-xmr train-xmr` does (the trained arrays are written and mapped back, then the prediction indexes
-built and the confidence calibrated on `VALIDATION_MENTIONS` others, as `--val-corpus` does, and the model saved).
+built and, where there are training mentions, the confidence calibrated on `VALIDATION_MENTIONS` others, as
+`--val-corpus` does; with names alone, the default, there is no calibration), and the model saved.
 The model it returns (mapped from that folder) answers a first call of 100 queries, timed apart, then `--queries`
 more (the ontology's objects are dropped once the queries are made). The model is then loaded again as a process
 that only links would, and called the same way, then once more for each `--max-postings` (the prediction setting
@@ -57,29 +58,36 @@ TRAINING_STEPS = [("spacy_xmr.xmr.model", "build_training_data"), ("spacy_xmr.xm
                   ("spacy_xmr.xmr.model", "XMRModel._write"), ("spacy_xmr.xmr.model", "XMRModel._prepare")]
 
 
+ENTERED = ["start"]  # the worker's phase, then the steps entered inside it
+
+
 def phase(name: str) -> None:
-    """Tell the watching process which phase the worker has entered (its memory peaks are kept per phase)."""
+    """Enter the phase `name` ("train", "predict", ...) and tell the watching process (its memory peaks are kept per
+    phase)."""
+    ENTERED[:] = [name]
+    _tell(name)
+
+
+def _tell(name: str) -> None:
     print(f"phase {name}", flush=True)
 
 
 def announce_training_steps() -> None:
-    """Make each of `TRAINING_STEPS` (and the featurizer's fit) a phase of its own, back to the phase it was called
-    in when it returns ("train", or the step that calls it)."""
+    """Make each of `TRAINING_STEPS` (and the featurizer's fit) a phase of its own inside the phase that calls it
+    ("train:prepare", or "predict:prepare" where a prediction builds its indexes), back to the caller's when it returns."""
     import importlib
 
     from spacy_xmr.xmr.features import Featurizer
 
-    entered = ["train"]
-
     def announced(name: str, function):
         def run(*args, **kwargs):
-            entered.append(f"train:{name}")
-            phase(entered[-1])
+            ENTERED.append(f"{ENTERED[0]}:{name}")
+            _tell(ENTERED[-1])
             try:
                 return function(*args, **kwargs)
             finally:
-                entered.pop()
-                phase(entered[-1])
+                ENTERED.pop()
+                _tell(ENTERED[-1])
         return run
 
     for module_name, path in TRAINING_STEPS:

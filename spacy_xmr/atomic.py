@@ -33,11 +33,35 @@ def _pause_if_testing(temporary: Path) -> None:
 
 
 def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
-    """Raise if `output` is one of `inputs` (the same file through any path)."""
+    """Raise if writing `output` would change or delete an input: `output` is one of `inputs` (through any path), a
+    folder that holds one (a folder output is replaced whole), or lies inside an input folder (a model's)."""
     out = Path(output).resolve()
     for path in inputs:
-        if path is not None and Path(path).resolve() == out:
+        if path is None:
+            continue
+        source = Path(path).resolve()
+        if source == out:
             raise FileExistsError(f"{output}: refusing to overwrite the input {path}; choose another output path")
+        if out in source.parents:
+            raise FileExistsError(f"{output}: refusing to write there: it holds the input {path}, which replacing it would "
+                                  "delete; choose another output path")
+        if source.is_dir() and source in out.parents:
+            raise FileExistsError(f"{output}: refusing to write inside the input folder {path}; choose an output path outside it")
+
+
+def refuse_to_replace_other_folder(path: Path, markers: tuple[str, ...]) -> None:
+    """Raise unless the folder `path` may be replaced whole: it does not exist, is empty, or holds one of `markers`
+    (the files that mark an earlier output of the same kind). A mistyped output path then never deletes a folder of
+    the user's."""
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise FileExistsError(f"{path}: a file, not a folder; choose another output path")
+    if any((path / marker).is_file() for marker in markers) or next(path.iterdir(), None) is None:
+        return
+    raise FileExistsError(f"{path}: an existing folder that is not an earlier output of this kind (it has no "
+                          f"{' or '.join(markers)}); writing the output would replace it and delete what it holds: remove "
+                          "it or choose another output path")
 
 
 def temporary_paths(path: str | os.PathLike) -> list[Path]:
@@ -74,9 +98,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
 
 
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary directory beside `path` that replaces `path` (if any) only on success."""
-    path = Path(path)
+def atomic_directory(path: str | os.PathLike, replaces: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yield a temporary directory beside `path` that replaces `path` (if any) only on success.
+
+    `replaces`: the marker files of the folders this output may replace (`refuse_to_replace_other_folder`); empty
+    for a folder that only this code writes (a component's folder inside a saved pipeline)."""
+    path = Path(os.path.abspath(path))  # "." and "x/.." have no name to put a sibling beside
+    if replaces:
+        refuse_to_replace_other_folder(path, replaces)
     path.parent.mkdir(parents=True, exist_ok=True)
     backup = path.with_name(f".{path.name}.old")
     if backup.is_dir() and not path.exists():  # a previous write was killed between its two renames

@@ -15,6 +15,7 @@ from .corpus.mention import Mention
 from .corpus.types import type_matches
 from .errors import InputFormatError
 from .ontology import Ontology
+from .ontology.corpus_concepts import SPELLING_FIX, spelled_otherwise, spelling_example
 
 MANY_OUT_OF_ONTOLOGY = 0.05  # warn from this share of evaluated mentions with a gold id outside the ontology
 TRAINED_TYPES_INFON = "xmr_trained_entity_types"  # collection infon of apply-xmr's output: `|`-joined mention types
@@ -47,7 +48,12 @@ def out_of_ontology_warning(gold: list[Mention], ontology: Ontology) -> str | No
         return None
     by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in missing.most_common(5))
     message = (f"{n_missing:,} of {len(evaluated):,} evaluated mentions ({n_missing / len(evaluated):.1%}) have a gold id "
-               f"outside the ontology (by type: {by_type}); they count as misses.")
+               f"outside the ontology (by type: {by_type}); only a model that learned those ids from its training corpus "
+               "can link them, else they count as misses.")
+    respelled = spelled_otherwise(ontology, {concept_id for mention in evaluated for concept_id in mention.gold_ids})
+    if respelled:
+        message += (f" {len(respelled):,} of those ids are in the ontology spelled otherwise ({spelling_example(respelled)}): "
+                    f"{SPELLING_FIX}.")
     covered = sorted(t for t, n in per_type.items() if t and missing[t] < MANY_OUT_OF_ONTOLOGY * n)
     if covered and len(covered) < len(per_type):
         options = " ".join(f"--entity-type {t}" for t in covered)

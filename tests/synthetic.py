@@ -225,6 +225,18 @@ SPLITS = {"train": (60, 0), "dev": (20, 1)}  # split -> (documents, seed); dev d
 XMR_CONFIG = {"tree": {"max_leaf_size": 16, "branching_factor": 4}, "seed": 0}  # a real tree of a few levels, in seconds
 
 
+def write_two_type_corpus(source: Path, path: Path, other_type: str = "Chemical") -> list[bioc.BioCAnnotation]:
+    """`source` written to `path` with every third annotation retyped `other_type`; returns the annotations written."""
+    from spacy_xmr.corpus import read_corpus
+
+    collection = read_corpus(source)
+    annotations = [a for d in collection.documents for p in d.passages for a in p.annotations]
+    for annotation in annotations[::3]:
+        annotation.infons["type"] = other_type
+    write_bioc(collection, path)
+    return annotations
+
+
 def split_collection(ontology: Ontology, split: str) -> bioc.BioCCollection:
     n_documents, seed = SPLITS[split]
     return synthetic_collection(ontology, n_documents, seed, first_id=1000 * (seed + 1))

@@ -51,3 +51,39 @@ def test_refuses_to_overwrite_an_input_through_another_path(tmp_path):
     source.write_text("<collection/>")
     with pytest.raises(FileExistsError, match="refusing to overwrite the input"):
         refuse_to_overwrite_input(tmp_path / "." / "in.xml", [source])
+
+
+def test_refuses_an_output_that_holds_an_input_or_lies_inside_an_input_folder(tmp_path):
+    model = tmp_path / "outer" / "model"
+    model.mkdir(parents=True)
+    corpus = tmp_path / "outer" / "train.txt"
+    corpus.write_text("x")
+    with pytest.raises(FileExistsError, match="it holds the input .*which replacing it would delete"):
+        refuse_to_overwrite_input(tmp_path / "outer", [corpus])
+    with pytest.raises(FileExistsError, match="refusing to write inside the input folder"):
+        refuse_to_overwrite_input(model / "xmr.json", [model])
+    refuse_to_overwrite_input(tmp_path / "outer" / "pred.xml", [corpus])  # beside a file input is fine
+    refuse_to_overwrite_input(tmp_path / "other", [model, corpus, None])
+
+
+def test_a_folder_output_replaces_only_an_earlier_output_of_its_kind(tmp_path, monkeypatch):
+    notes = tmp_path / "work"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="not an earlier output of this kind \\(it has no xmr.json\\).*remove it"):
+        with atomic_directory(notes, replaces=("xmr.json",)) as tmp:
+            (tmp / "xmr.json").write_text("{}")
+    assert [p.name for p in tmp_path.iterdir()] == ["work"] and (notes / "notes.txt").read_text() == "mine"
+    (tmp_path / "a_file").write_text("mine")
+    with pytest.raises(FileExistsError, match="a file, not a folder"):
+        with atomic_directory(tmp_path / "a_file", replaces=("xmr.json",)):
+            pass
+    earlier = tmp_path / "model"
+    for _ in range(2):  # a new folder, then the earlier output of the same kind
+        with atomic_directory(earlier, replaces=("xmr.json",)) as tmp:
+            (tmp / "xmr.json").write_text("{}")
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    with atomic_directory(".", replaces=("xmr.json",)) as tmp:  # "." has no name of its own: it is the folder's
+        (tmp / "xmr.json").write_text("{}")
+    assert (tmp_path / "empty" / "xmr.json").is_file()

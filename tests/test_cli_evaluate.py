@@ -131,3 +131,13 @@ def test_warns_when_the_cut_offs_are_longer_than_the_candidate_lists(mixed_corpu
         assert result.exit_code == 0, outputs[top_k]
     assert "lists hold at most 1 candidates, so R@5, R@10, R@20, R@50 count only those" in outputs[1]
     assert "--top-k 50" in outputs[1] and "lists hold at most" not in outputs[50]
+
+
+@pytest.mark.parametrize("which", ["gold", "pred"])
+def test_refuses_a_metric_file_that_is_an_input(mixed_corpus, tmp_path, which):
+    gold, pred, _ = mixed_corpus
+    target = {"gold": gold, "pred": pred}[which]
+    before = target.read_bytes()
+    result, output = _evaluate("--gold", gold, "--pred", pred, "--metric-file", target)
+    assert result.exit_code == 1 and "refusing to overwrite the input" in output
+    assert target.read_bytes() == before

@@ -66,3 +66,18 @@ def test_refuses_to_write_over_its_input_and_names_what_a_folder_lacks(format_3_
     neither = runner.invoke(app, ["upgrade-xmr", "--model", str(tmp_path / "empty"), "--output", str(tmp_path / "out")])
     assert neither.exit_code == 1 and "neither an XMR model folder" in words(neither) and "config.cfg" in words(neither)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("output", ["holder", "inside", "notes"])
+def test_refuses_an_output_that_would_delete_or_change_an_input_or_a_folder_of_the_users(format_3_model, tmp_path, output):
+    """The output replaces a folder whole: never one that holds the input, lies inside it, or holds the user's files."""
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine")
+    path = {"holder": tmp_path, "inside": format_3_model / "sub", "notes": tmp_path / "notes"}[output]
+    before = fingerprint(format_3_model)
+    result = runner.invoke(app, ["upgrade-xmr", "--model", str(format_3_model), "--output", str(path)])
+    expected = {"holder": "it holds the input", "inside": "refusing to write inside the input folder",
+                "notes": "not an earlier output of this kind"}[output]
+    assert result.exit_code == 1 and expected in " ".join(result.output.split())
+    assert fingerprint(format_3_model) == before and (tmp_path / "notes" / "notes.txt").read_text() == "mine"
+    assert not (format_3_model / "sub").exists()

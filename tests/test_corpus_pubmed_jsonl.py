@@ -7,7 +7,7 @@ import json
 import pytest
 
 from spacy_xmr.corpus import document_text, iter_mentions
-from spacy_xmr.corpus.candidates import get_candidates, set_candidates
+from spacy_xmr.corpus.candidates import NIL, PREDICTED_ID, get_candidates, set_candidates
 from spacy_xmr.corpus.formats import corpus_format, read_corpus
 from spacy_xmr.corpus.jsonl import read_jsonl, write_jsonl
 from spacy_xmr.corpus.pubtator_writer import write_pubtator
@@ -128,6 +128,7 @@ def test_jsonl_reads_text_and_title_abstract_lines_with_entities(tmp_path):
     ({"id": "b"}, 'line 2: a document needs "text", or "title" and "abstract"'),
     ({"id": "b", "text": "short", "entities": [{"start": 2, "end": 9, "type": "X"}]}, "line 2: entity 0: start/end 2-9"),
     ({"id": "a", "text": "again"}, "line 2: document id 'a' already used on line 1"),
+    ({"id": "b", "text": "short", "entities": [{"start": 0, "end": 5, "type": "X", "kb_id": 7}]}, "line 2: entity 0: kb_id must be"),
 ])
 def test_bad_jsonl_lines_are_named(tmp_path, record, message):
     path = _write_lines(tmp_path / "bad.jsonl", [{"id": "a", "text": "fine"}, record])
@@ -143,6 +144,8 @@ def _predicted_collection():
             for index, annotation in enumerate(passage.annotations):
                 gold = annotation.infons["identifier"].split("|")[0]
                 set_candidates(annotation, [(gold, 0.9), ("MESH:D000001", 0.1 * index)])
+                if index % 2:  # made NIL by a threshold, as the linker does: the decision is not the first candidate
+                    annotation.infons[PREDICTED_ID] = NIL
     return collection
 
 
@@ -154,8 +157,10 @@ def test_jsonl_writer_round_trips_text_spans_and_candidates(tmp_path, name):
     assert [document_text(d) for d in again.documents] == [document_text(d) for d in collection.documents]
     original = {(m.document_id, m.start, m.end, m.text, tuple(m.gold_ids)) for m in iter_mentions(collection)}
     assert {(m.document_id, m.start, m.end, m.text, tuple(m.gold_ids)) for m in iter_mentions(again)} == original
-    candidates = [get_candidates(a) for d in again.documents for p in d.passages for a in p.annotations]
-    assert candidates == [get_candidates(a) for d in collection.documents for p in d.passages for a in p.annotations]
+    candidates = [(get_candidates(a), a.infons[PREDICTED_ID]) for d in again.documents for p in d.passages for a in p.annotations]
+    assert candidates == [(get_candidates(a), a.infons[PREDICTED_ID]) for d in collection.documents for p in d.passages
+                          for a in p.annotations]
+    assert NIL in {kb_id for _, kb_id in candidates}
 
 
 def test_pubtator_writer_round_trips_and_writes_predictions(tmp_path):
@@ -163,11 +168,19 @@ def test_pubtator_writer_round_trips_and_writes_predictions(tmp_path):
     write_pubtator(collection, tmp_path / "out.pubtator")
     again = read_corpus(tmp_path / "out.pubtator")
     assert [document_text(d) for d in again.documents] == [document_text(d) for d in collection.documents]
-    predicted = {(m.document_id, m.start, m.end, m.text, m.gold_ids[0]) for m in iter_mentions(again)}
-    assert predicted == {(m.document_id, m.start, m.end, m.text, m.gold_ids[0]) for m in iter_mentions(collection)}
+    predicted = {(m.document_id, m.start, m.end, m.text, tuple(m.gold_ids)) for m in iter_mentions(again)}
+    decisions = {(d.id, a.id): a.infons[PREDICTED_ID] for d in collection.documents for p in d.passages for a in p.annotations}
+    assert predicted == {(m.document_id, m.start, m.end, m.text, () if decisions[m.key] == NIL else (decisions[m.key],))
+                         for m in iter_mentions(collection)}  # a NIL decision is written as PubTator's -1: no id
 
 
 def test_pubtator_output_of_a_pubmed_file_reads_back(tmp_path):
     collection = read_corpus(_pubmed(tmp_path))
     write_pubtator(collection, tmp_path / "out.txt")
     assert [document_text(d) for d in read_corpus(tmp_path / "out.txt").documents] == [document_text(d) for d in collection.documents]
+
+
+def test_annotates_manifest_is_named_when_read_as_a_corpus(tmp_path):
+    manifest = _write_lines(tmp_path / "_manifest.jsonl", [{"input": "a.xml", "output": "a.xml", "documents": 3, "status": "ok"}])
+    with pytest.raises(InputFormatError, match="_manifest.jsonl: the manifest that `spacy-xmr annotate` writes"):
+        read_corpus(manifest)

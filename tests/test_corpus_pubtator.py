@@ -229,6 +229,16 @@ def test_passage_records_of_a_full_text_export(tmp_path):
     assert [m.passage_index for m in mentions] == [1, 2]
 
 
+def test_an_abstract_repeated_right_after_itself_is_a_repeat_not_two_more_passages(tmp_path):
+    """Two files joined with `cat`, the last document of one being the first of the other."""
+    collection = read_pubtator(_write(tmp_path, GOOD + "\n" + GOOD))
+    assert [(d.id, d.infons.get("duplicate_of"), len(d.passages)) for d in collection.documents] == [("1", None, 2), ("1-2", "1", 2)]
+    assert len(list(iter_mentions(collection))) == 2
+    changed = GOOD + "\n" + GOOD.replace("It is rare.", "It is common.")
+    with pytest.raises(InputFormatError, match="line 6"):
+        read_pubtator(_write(tmp_path, changed))
+
+
 def test_gzip_crlf_and_bom_are_read_by_content(tmp_path):
     import gzip
 

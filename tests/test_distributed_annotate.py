@@ -182,6 +182,8 @@ def test_corrupt_shard_is_reported_and_a_rerun_resumes(pipeline_dir, synthetic_o
     manifest = tmp_path / "out" / MANIFEST_NAME
     [failed] = [r for r in map(json.loads, manifest.read_text().splitlines()) if r["status"] == "failed"]
     assert failed["input"].endswith("part1.xml") and failed["line"] and "truncated" in failed["error"]
+    where = f"{failed['input']}, line {failed['line']}"
+    assert " ".join(first.output.split()).count(where) == 1  # the file and line said once, not before the error's own
     assert sorted(p.name for p in (tmp_path / "out").glob("*.xml")) == ["part0.xml", "part2.xml"]
 
     # an interrupted run: part2's output lost and its manifest line cut short; part1 fixed meanwhile

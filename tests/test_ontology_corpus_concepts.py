@@ -30,12 +30,28 @@ def test_gold_ids_written_without_the_ontologys_prefix_are_named_in_a_warning(ca
     with caplog.at_level("WARNING", logger="spacy_xmr"):
         with_corpus_concepts(ONTOLOGY, mentions)
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
-    assert len(warnings) == 1 and warnings[0].startswith("2 of those gold ids are in the ontology with a prefix")
-    assert "'D001943' is 'MESH:D001943'" in warnings[0]
+    assert len(warnings) == 1 and warnings[0].startswith("2 of those gold ids are in the ontology spelled otherwise")
+    assert "the corpus's 'D001943' is the ontology's 'MESH:D001943'" in warnings[0]
     caplog.clear()
     with caplog.at_level("WARNING", logger="spacy_xmr"):
         with_corpus_concepts(ONTOLOGY, [mention("C9 deficiency", "OMIM:613825")])
     assert not [record for record in caplog.records if record.levelname == "WARNING"]
+
+
+def test_gold_ids_with_a_prefix_the_ontology_lacks_or_in_another_case_are_named_in_a_warning(caplog):
+    """BC5CDR's bare MeSH ids are read as MESH:...; an ontology written with the bare ids would double every concept."""
+    bare = Ontology([Concept("D001943", "Breast Neoplasms", alt_ids=["D018567"]), Concept("MESH:D010051", "Ovarian Neoplasms")])
+    mentions = [mention("breast cancer", "MESH:D001943"), mention("breast tumour", "MESH:D018567"),
+                mention("ovarian cancer", "mesh:d010051"), mention("C9 deficiency", "OMIM:613825")]
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        with_corpus_concepts(bare, mentions)
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warnings) == 1 and warnings[0].startswith("3 of those gold ids are in the ontology spelled otherwise")
+    assert "the corpus's 'MESH:D001943' is the ontology's 'D001943'" in warnings[0] and "MESH:..." in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        with_corpus_concepts(bare, mentions, report=False)
+    assert not caplog.records
 
 
 def test_without_unknown_gold_ids_the_ontology_is_returned_unchanged():

@@ -84,7 +84,7 @@ def test_a_cuda_device_that_is_not_there_fails_at_add_pipe(factory, device, libr
     if torch.cuda.is_available() or importlib.util.find_spec("cupy") is not None:
         pytest.skip("a CUDA device or cupy is here: the device may well be there")
     nlp = spacy.blank("en")
-    with pytest.raises(ConfigError, match=rf"'{factory}': device = '{device}': .*{library}"):
+    with pytest.raises(ConfigError, match=rf"\[components.{factory}\] device = '{device}': .*{library}"):
         nlp.add_pipe(factory, config={"device": device})
     nlp.add_pipe(factory, config={"device": "auto"})  # auto falls back to the CPU
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import spacy
 
-from spacy_xmr.errors import ModelLoadError
+from spacy_xmr.errors import ConfigError
 from spacy_xmr.pipeline import examples_with_gold_entities
 from pipeline_slice import annotations, gold_examples, linker_only_pipeline, slice_collection, slice_ontology, trained_model_dir
 
@@ -141,9 +141,8 @@ def test_spans_without_candidates_become_nil_and_a_reranker_with_none_to_rerank_
 def test_not_a_reranker_directory_fails_clearly(tmp_path):
     (tmp_path / "empty").mkdir()
     nlp = spacy.blank("en")
-    nlp.add_pipe("xmr_reranker", config={"model": str(tmp_path / "empty")})
-    with pytest.raises(ModelLoadError, match="xmr_reranker.*reranker.json"):
-        nlp("text")
+    with pytest.raises(ConfigError, match=r"xmr_reranker\] model = .*empty.*no reranker.json.*train-reranker"):
+        nlp.add_pipe("xmr_reranker", config={"model": str(tmp_path / "empty")})
 
 
 @pytest.mark.gpu
@@ -194,3 +193,16 @@ def test_reranker_without_calibration_gives_no_confidence_and_makes_no_nil(reran
     ents = [ent for doc in nlp.pipe(_gold_docs(nlp)) for ent in doc.ents]
     assert ents and all(ent._.xmr_confidence is None and ent.kb_id_ == ent._.xmr_candidates[0][0] for ent in ents)
     assert "has no calibration" in caplog.text
+
+
+def test_linker_lists_shorter_than_the_rerankers_training_are_reranked_with_one_warning(reranker_dirs, caplog):
+    trained_k = rerank.Reranker.load(reranker_dirs["base"], device="cpu").config.top_k
+    nlp = linker_only_pipeline(top_k=trained_k - 5)
+    nlp.add_pipe("xmr_reranker", config={"model": str(reranker_dirs["base"]), "device": "cpu"})
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        ents = [ent for doc in nlp.pipe(_gold_docs(nlp)) for ent in doc.ents] + list(nlp(_gold_docs(nlp)[0]).ents)
+    assert ents and all(ent._.xmr_candidates for ent in ents)
+    warnings = [r.getMessage() for r in caplog.records if "trained on" in r.getMessage()]
+    assert warnings == [f"'xmr_reranker': the candidate lists hold up to {trained_k - 5} candidates and the reranker was "
+                        f"trained on {trained_k}: it reranks them all, but it scores best on lists as long as its training's; "
+                        f"set the xmr_linker's top_k = {trained_k}"]

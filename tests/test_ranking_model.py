@@ -88,7 +88,7 @@ def test_the_confidence_is_fitted_on_every_out_of_fold_list_and_can_be_turned_of
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / HEADER_FILE).unlink(), "ranker.json is missing"),
+    (lambda d: (d / HEADER_FILE).unlink(), "not a learned ranker folder \\(it has no ranker.json\\)"),
     (lambda d: (d / BOOSTER_FILE).unlink(), "lightgbm.txt is missing"),
     (lambda d: (d / HEADER_FILE).write_text("{not json"), "corrupt"),
     (lambda d: (d / BOOSTER_FILE).write_text("not a model"), "not a LightGBM model"),

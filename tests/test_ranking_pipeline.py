@@ -9,13 +9,14 @@ from typer.testing import CliRunner
 pytest.importorskip("lightgbm", reason="the learned ranker needs lightgbm (pip install 'spacy-xmr[rank]')")
 
 from spacy_xmr.cli import app  # noqa: E402
-from spacy_xmr.corpus import collection_to_docs, iter_mentions, read_corpus  # noqa: E402
+from spacy_xmr.corpus import collection_to_docs, get_candidates, iter_mentions, read_corpus  # noqa: E402
 from spacy_xmr.corpus.spacy_docs import USER_DATA_KEY  # noqa: E402
 from spacy_xmr.errors import ConfigError  # noqa: E402
 from spacy_xmr.evaluation import predictions_by_span  # noqa: E402
 from spacy_xmr.ranking import LearnedRanker  # noqa: E402
 from spacy_xmr.xmr import XMRModel  # noqa: E402
 from ranking_support import train_ranker_with_cli  # noqa: E402
+from synthetic import write_two_type_corpus  # noqa: E402
 
 runner = CliRunner()
 
@@ -120,8 +121,45 @@ def test_apply_ranker_writes_the_rankers_order(tmp_path, synthetic_model_dir, ra
                                                                                for m, r in zip(mentions, expected)}
 
 
+def test_apply_ranker_ranks_only_the_entity_type_asked_for_and_keeps_the_others(tmp_path, synthetic_model_dir, ranker_dir,
+                                                                                  synthetic_corpus_dir):
+    annotations = write_two_type_corpus(synthetic_corpus_dir / "dev.xml", tmp_path / "two_types.xml")
+    result = runner.invoke(app, ["apply-ranker", "--xmr-model", str(synthetic_model_dir), "--model", str(ranker_dir),
+                                 "--in-corpus", str(tmp_path / "two_types.xml"), "--out-corpus", str(tmp_path / "ranked.xml"),
+                                 "--entity-type", "Chemical"])
+    assert result.exit_code == 0, result.output
+    written = [a for d in read_corpus(tmp_path / "ranked.xml").documents for p in d.passages for a in p.annotations]
+    assert [(a.id, a.infons["type"]) for a in written] == [(a.id, a.infons["type"]) for a in annotations]
+    assert {a.infons["type"] for a in written if get_candidates(a)} == {"Chemical"}
+
+
 def test_apply_ranker_refuses_to_overwrite_its_input(synthetic_model_dir, ranker_dir, synthetic_corpus_dir):
     dev = synthetic_corpus_dir / "dev.xml"
     result = runner.invoke(app, ["apply-ranker", "--xmr-model", str(synthetic_model_dir), "--model", str(ranker_dir),
                                  "--in-corpus", str(dev), "--out-corpus", str(dev)])
     assert result.exit_code != 0
+
+
+def test_a_ranker_placed_before_the_linker_says_so_once(synthetic_model_dir, ranker_dir, dev_docs, caplog):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
+    nlp.add_pipe("xmr_ranker", config={"model": str(ranker_dir)}, before="xmr_linker")
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        list(nlp.pipe((doc.copy() for doc in dev_docs), batch_size=8))
+    warnings = [r.getMessage() for r in caplog.records if "has not linked" in r.getMessage()]
+    assert len(warnings) == 1 and "put the ranker after it" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="spacy_xmr"):
+        list(pipeline(synthetic_model_dir, ranker_dir).pipe((doc.copy() for doc in dev_docs), batch_size=8))
+    assert not [r for r in caplog.records if "has not linked" in r.getMessage()]
+
+
+def test_train_ranker_learns_from_the_types_the_xmr_model_was_trained_on(tmp_path, synthetic_ontology_path, synthetic_corpus_dir,
+                                                                          synthetic_model_dir):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_two_type_corpus(synthetic_corpus_dir / "train.xml", corpus / "train.xml")
+    model, output = train_ranker_with_cli(tmp_path, synthetic_ontology_path, corpus, synthetic_model_dir)
+    assert "Using the mentions of the types the XMR model was trained on: Disease" in output
+    diseases = [m for m in iter_mentions(read_corpus(corpus / "train.xml"), ["Disease"]) if m.gold_ids]
+    assert LearnedRanker.load(model).stats["n_training_mentions"] == len(diseases)

@@ -1,6 +1,7 @@
 """`spacy-xmr train-reranker` / `apply-reranker` on small BioC corpora with XMR-style candidate infons."""
 from __future__ import annotations
 
+import json
 
 import pytest
 from typer.testing import CliRunner
@@ -50,18 +51,24 @@ def files(tmp_path_factory):
             "train_candidates": _with_candidates(train, root / "train.xmr.xml"), "dev_candidates": _with_candidates(dev, root / "dev.xmr.xml")}
 
 
-def test_train_then_apply_reranker(files):
+def test_train_then_apply_reranker(files, monkeypatch):
     runner = CliRunner()
+    monkeypatch.chdir(files["root"])
     output = files["root"] / "reranker"
     result = runner.invoke(app, [
         "train-reranker", "--crosstype", "multi", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
         "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]),
-        "--val-candidates-from", str(files["dev_candidates"]), "--ontology", str(files["ontology"]), "--output", str(output),
+        "--val-candidates-from", str(files["dev_candidates"]), "--ontology", str(files["ontology"]), "--output", "reranker",
         "--top-k", "4", "--epochs", "1", "--batch-size", "4", "--max-length", "128", "--device", "cpu"])
     assert result.exit_code == 0, result.output
-    assert (output / "model-best" / "reranker.json").exists() and (output / "training.json").exists()
+    assert (output / "model-best" / "reranker.json").exists()
+    # the summary names the model by an absolute path, though the output was given relative to the working folder
+    assert json.loads((output / "training.json").read_text())["model_dir"] == str((output / "model-best").resolve())
 
     reranked_path = files["root"] / "dev.reranked.xml"
+    result = runner.invoke(app, ["apply-reranker", "--model", str(output), "--in-corpus", str(files["dev_candidates"]),
+                                 "--out-corpus", str(reranked_path), "--device", "cpu"])
+    assert result.exit_code != 0 and "is a training output folder; give the model in it" in " ".join(result.output.split())
     result = runner.invoke(app, ["apply-reranker", "--model", str(output / "model-best"), "--in-corpus", str(files["dev_candidates"]),
                                  "--out-corpus", str(reranked_path), "--device", "cpu"])
     assert result.exit_code == 0, result.output

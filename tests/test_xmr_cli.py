@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from spacy_xmr.cli import app
 from spacy_xmr.corpus import get_candidates, read_corpus
 from spacy_xmr.errors import SpacyXmrError
+from synthetic import write_two_type_corpus
 
 runner = CliRunner()
 TRAINING_PHASES = ("Training an XMR model", "reading the ontology", "reading the training corpus", "reading the validation corpus",
@@ -105,3 +106,34 @@ def test_train_xmr_maps_every_models_features_under_the_work_dir_and_leaves_it_e
     assert "calibrated out-of-fold" in " ".join(result.output.split())
     assert len(used) == 3 and all(work_dir == tmp_path / "work" for work_dir in used)
     assert (tmp_path / "work").is_dir() and not any((tmp_path / "work").iterdir())
+
+
+def test_apply_links_only_the_entity_type_asked_for_and_keeps_the_others(tmp_path, synthetic_model_dir, synthetic_corpus_dir):
+    annotations = write_two_type_corpus(synthetic_corpus_dir / "dev.xml", tmp_path / "two_types.xml")
+    result = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(tmp_path / "two_types.xml"),
+                                 "--out-corpus", str(tmp_path / "pred.xml"), "--entity-type", "Chemical"])
+    assert result.exit_code == 0, result.output
+    written = [a for d in read_corpus(tmp_path / "pred.xml").documents for p in d.passages for a in p.annotations]
+    assert [(a.id, a.infons["type"], a.infons.get("identifier")) for a in written] == [
+        (a.id, a.infons["type"], a.infons.get("identifier")) for a in annotations]  # every annotation kept, as it was
+    assert {a.infons["type"] for a in written if get_candidates(a)} == {"Chemical"}
+    assert all(get_candidates(a) for a in written if a.infons["type"] == "Chemical")
+
+
+def test_outputs_that_would_delete_or_change_an_input_are_refused_before_the_work(tmp_path, synthetic_ontology_path,
+                                                                                  synthetic_corpus_dir, synthetic_model_dir):
+    words = lambda result: " ".join(result.output.split())
+    (tmp_path / "data").mkdir()
+    train = shutil.copy(synthetic_corpus_dir / "train.xml", tmp_path / "data" / "train.xml")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "notes.txt").write_text("mine")
+    for output, expected in [(tmp_path / "data", "it holds the input"), (tmp_path / "notes", "not an earlier output of this kind")]:
+        result = runner.invoke(app, ["train-xmr", "--ontology", str(synthetic_ontology_path), "--train-corpus", str(train),
+                                     "--output", str(output)])
+        assert result.exit_code == 1 and expected in words(result) and "featurising" not in result.output
+    assert (tmp_path / "data" / "train.xml").read_bytes() == (synthetic_corpus_dir / "train.xml").read_bytes()
+    assert (tmp_path / "notes" / "notes.txt").read_text() == "mine"
+    model = shutil.copytree(synthetic_model_dir, tmp_path / "model")
+    result = runner.invoke(app, ["apply-xmr", "--model", str(model), "--in-corpus", str(train), "--out-corpus", str(model / "xmr.json")])
+    assert result.exit_code == 1 and "refusing to write inside the input folder" in words(result)
+    assert (model / "xmr.json").read_bytes() == (synthetic_model_dir / "xmr.json").read_bytes()

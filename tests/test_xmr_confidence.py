@@ -141,3 +141,41 @@ def test_confidences_are_probabilities_that_rise_with_the_margin(synthetic_model
     assert ((0 <= confidence) & (confidence <= 1)).all()
     margins = np.array([c[0].score - (c[1].score if len(c) > 1 else 0) for c in evidence])
     assert confidence[margins > np.median(margins)].mean() >= confidence[margins <= np.median(margins)].mean()
+
+
+def test_an_ontology_named_by_the_training_mentions_is_warned_about(synthetic_ontology, synthetic_mentions, caplog):
+    """Out-of-fold calibration holds mentions out, not their strings: with names taken from the corpus every held-out
+    mention is an exact match, and the confidence comes out too high on new text."""
+    from spacy_xmr.ontology import Concept, Ontology
+
+    texts: dict[str, list[str]] = {}
+    for mention in synthetic_mentions["train"]:
+        texts.setdefault(mention.gold_ids[0], []).append(mention.text)
+    from_mentions = Ontology([Concept(concept_id, names[0], synonyms=sorted(set(names[1:]) - {names[0]}))
+                              for concept_id, names in texts.items()])
+    config = XMRConfig.from_dict(XMR_CONFIG)
+    for ontology, warned in [(from_mentions, True), (synthetic_ontology, False)]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="spacy_xmr"):
+            XMRModel.train(ontology, synthetic_mentions["train"], config, progress=False, n_jobs=1)
+        assert ("were the ontology's names taken from this corpus" in caplog.text) is warned
+
+
+def test_out_of_fold_models_know_only_the_corpus_concepts_of_their_own_folds(synthetic_ontology, synthetic_mentions, monkeypatch):
+    from spacy_xmr.ontology import Ontology
+
+    kept = Ontology(list(synthetic_ontology)[: len(synthetic_ontology) // 2])  # the others become corpus concepts
+    train = XMRModel.train
+    seen = []
+
+    def recording(ontology, mentions, config=None, progress=True, **kwargs):
+        if config is not None and not config.calibration.folds:  # a fold's model
+            seen.append((set(ontology.ids) - set(kept.ids), {gold for mention in mentions for gold in mention.gold_ids}))
+        return train(ontology, mentions, config, progress, **kwargs)
+
+    monkeypatch.setattr(XMRModel, "train", staticmethod(recording))
+    model = XMRModel.train(kept, synthetic_mentions["train"], XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1)
+    assert model.stats["n_corpus_concepts"] > 0 and len(seen) == model.config.calibration.folds
+    assert all(corpus_concepts and corpus_concepts <= fold_gold_ids for corpus_concepts, fold_gold_ids in seen)
+    everything = {gold for mention in synthetic_mentions["train"] for gold in mention.gold_ids} - set(kept.ids)
+    assert all(corpus_concepts < everything for corpus_concepts, _ in seen)  # each fold misses some held-out ones

@@ -152,3 +152,17 @@ def test_a_parent_candidate_names_the_children_it_generalises(synthetic_model, s
         children = evidence.detail["generalises"]
         assert 0 < len(children) <= synthetic_model.parent.settings.top_children
         assert all(candidate.concept_id in {ontology.resolve(p) or p for p in ontology[child].parents} for child in children)
+
+
+def test_the_explain_command_reads_the_linker_model_of_a_saved_pipeline(synthetic_model_dir, synthetic_mentions, tmp_path):
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker", config={"model": str(synthetic_model_dir)})
+    nlp.to_disk(tmp_path / "pipeline")
+    mention = _abbreviated(synthetic_mentions["dev"])
+    command = [mention.text, "--context", mention.document_text, "--format", "json"]
+    runner = CliRunner()
+    from_pipeline = runner.invoke(app, ["explain", "--model", str(tmp_path / "pipeline"), *command])
+    assert from_pipeline.exit_code == 0, from_pipeline.output
+    assert json.loads(from_pipeline.output) == json.loads(runner.invoke(app, ["explain", "--model", str(synthetic_model_dir), *command]).output)

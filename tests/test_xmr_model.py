@@ -310,7 +310,8 @@ def test_load_other_format_version(saved):
 
 def test_load_not_a_model(tmp_path):
     (tmp_path / "dir").mkdir()
-    with pytest.raises(ModelLoadError, match="xmr.json is missing"):
+    with pytest.raises(ModelLoadError, match=r"dir is not an XMR model folder \(it has no xmr.json\); give a folder written by "
+                                             r"`spacy-xmr train-xmr`"):
         XMRModel.load(tmp_path / "dir")
 
 

@@ -213,6 +213,7 @@ def test_train_xmr_takes_the_device_and_refuses_a_bad_one(tmp_path, synthetic_on
         without_cupy.setitem(sys.modules, "cupy", None)
         result = CliRunner().invoke(app, [*command, "--device", "cuda:1"])
     assert result.exit_code == 1 and "spacy-xmr[gpu]" in result.output and "featurising" not in result.output, result.output
+    assert "--device (tree.device) = 'cuda:1'" in " ".join(result.output.split())
     (tmp_path / "config.json").write_text(json.dumps({"tree": {"max_leaf_size": 16, "device": "cuda"}, "calibration": {"folds": 0}}))
     result = CliRunner().invoke(app, [*command, "--config", str(tmp_path / "config.json"), "--device", "cpu"])
     assert result.exit_code == 0, result.output

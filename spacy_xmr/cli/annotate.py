@@ -53,7 +53,7 @@ def annotate_command(
                  f"types as written (e.g. Disease, not disease)")
     for record in summary.failed:
         where = f"{record['input']}" + (f", line {record['line']}" if record.get("line") else "")
-        msg.warn(f"{where}: {record['error']}")
+        msg.warn(record["error"] if where in record["error"] else f"{where}: {record['error']}")  # said once
     if summary.failed:
         msg.fail(f"{len(summary.failed)} of {summary.shards} shard(s) failed (see the manifest); rerun to retry them", exits=1)
     msg.good(f"All shards done; outputs in {output}")

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from ..atomic import atomic_open
+from ..atomic import atomic_open, refuse_to_overwrite_input
 from ..errors import SpacyXmrError
 from ..evaluation import DEFAULT_KS, evaluate_files
 from . import app
@@ -40,6 +40,8 @@ def evaluate_command(
 ) -> None:
     """Score candidate lists (acc@1, R@k, MRR; lenient and strict) and end-to-end top-1 linking."""
     try:
+        if metric_file is not None:  # refused before the evaluation, not after it
+            refuse_to_overwrite_input(metric_file, [gold, pred, ontology])
         metrics = evaluate_files(gold, pred, ontology, ks=ks, entity_types=entity_types or None)
     except (SpacyXmrError, OSError) as err:
         msg.fail("Evaluation failed", str(err), exits=1)
@@ -58,6 +60,9 @@ def evaluate_command(
                  f"{calibration['mean_confidence']:.4f}")
     for warning in metrics["warnings"]:
         msg.warn(warning)
+    if ontology is None:
+        msg.text("Without --ontology, gold and predicted ids are compared as written: a gold alt id (NCBI Disease's OMIM "
+                 "ids) does not match its concept's main id, and gold ids outside the ontology are not counted")
     if metric_file is not None:
         with atomic_open(metric_file, "w") as handle:
             json.dump(metrics, handle, indent=2)

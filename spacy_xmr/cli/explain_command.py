@@ -9,6 +9,7 @@ import typer
 from wasabi import msg
 
 from ..errors import SpacyXmrError
+from ..model_kinds import PIPELINE_CONFIG, XMR_HEADER, component_models
 from . import app
 
 FORMATS = ("text", "json", "html")
@@ -17,7 +18,8 @@ FORMATS = ("text", "json", "html")
 @app.command("explain")
 def explain_command(
     mention: str = typer.Argument(..., help="The mention text, e.g. \"DMD\"."),
-    model: Path = typer.Option(..., "--model", exists=True, file_okay=False, help="Model directory from train-xmr."),
+    model: Path = typer.Option(..., "--model", exists=True, file_okay=False,
+                               help="Model directory from train-xmr, or a saved pipeline with one xmr_linker."),
     context: Optional[str] = typer.Option(None, "--context",
                                           help="The sentence or abstract holding the mention (abbreviations defined in it are expanded)."),
     top_k: int = typer.Option(5, "--top-k", min=1, help="Candidates to explain."),
@@ -38,6 +40,9 @@ def explain_command(
     if start < 0:
         msg.fail(f"the mention {mention!r} does not occur in --context {context!r}", exits=1)
     query = Mention("explain", "0", start, start + len(mention), mention, document_text=text, passage_end=len(text))
+    linkers = component_models(model, XMR_HEADER) if (model / PIPELINE_CONFIG).is_file() else []
+    if len(linkers) == 1:  # a pipeline: its linker's model
+        model = linkers[0]
     try:
         explanation = explain_mentions(XMRModel.load(model), [query], top_k=top_k)[0]
     except (SpacyXmrError, OSError) as err:

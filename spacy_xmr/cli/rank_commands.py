@@ -9,9 +9,19 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from ..atomic import refuse_to_overwrite_input
+from ..atomic import refuse_to_overwrite_input, refuse_to_replace_other_folder
 from ..errors import SpacyXmrError
+from ..model_kinds import RANKER_HEADER
 from . import app
+
+
+def _trained_types(xmr) -> list[str] | None:
+    """The entity types the XMR model's training mentions had (None: it saw none), said once: the ranker learns from
+    the same mentions unless --entity-type says otherwise."""
+    types = sorted(xmr.stats.get("mention_types", {}))
+    if types:
+        msg.info(f"Using the mentions of the types the XMR model was trained on: {', '.join(types)} (--entity-type to choose)")
+    return types or None
 
 
 @app.command("train-ranker")
@@ -29,7 +39,8 @@ def train_ranker_command(
     top_k: Optional[int] = typer.Option(None, "--top-k", min=2, help="XMR candidates reranked per mention (overrides the config's)."),
     val_corpus: Optional[Path] = typer.Option(None, "--val-corpus", exists=True, dir_okay=False,
                                               help="Gold corpus to report acc@1 on, the XMR stage alone beside the ranker."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable; "
+                                                     "default: the types of the XMR model's training mentions)."),
     reranker: Optional[Path] = typer.Option(None, "--reranker", exists=True, file_okay=False,
                                             help="Reranker directory from train-reranker: its cross-encoder's score becomes a "
                                                  "feature (a cross-encoder of its settings is trained per fold for the training "
@@ -49,7 +60,10 @@ def train_ranker_command(
         ranker_config = RankerConfig.from_json(config) if config else RankerConfig()
         overrides = {key: value for key, value in (("folds", folds), ("top_k", top_k)) if value is not None}
         ranker_config = RankerConfig.from_dict({**ranker_config.to_dict(), **overrides})
+        refuse_to_overwrite_input(output, [ontology, *train_corpus, val_corpus, xmr_model, config, reranker])
+        refuse_to_replace_other_folder(output, (RANKER_HEADER,))  # before the training, not after it
         xmr = XMRModel.load(xmr_model)
+        entity_types = entity_types or _trained_types(xmr)
         start = time.perf_counter()
         ranker = train_ranker_from_files(ontology, train_corpus, xmr.config, ranker_config, entity_types or None,
                                          progress=msg.text, reranker=reranker, device=device)
@@ -93,7 +107,7 @@ def apply_ranker_command(
     from ..xmr import XMRModel
 
     try:
-        refuse_to_overwrite_input(out_corpus, [in_corpus])  # before the (slow) model load
+        refuse_to_overwrite_input(out_corpus, [in_corpus, xmr_model, model])  # before the (slow) model load
         ranker = LearnedRanker.load(model)
         n_mentions = apply_ranker_to_corpus(XMRModel.load(xmr_model), ranker, in_corpus, out_corpus, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:

@@ -10,7 +10,7 @@ import typer
 from wasabi import msg
 
 from ..atomic import refuse_to_overwrite_input
-from ..errors import SpacyXmrError
+from ..errors import ConfigError, SpacyXmrError
 from . import app
 from .progress import phases_shown
 
@@ -54,7 +54,10 @@ def train_xmr_command(
         if device is not None:
             overrides["tree"]["device"] = device
         xmr_config = XMRConfig.from_dict(overrides)
-        array_backend(xmr_config.tree.device)  # a device without cupy or a GPU fails now, not after the n-grams are counted
+        try:  # a device without cupy or a GPU fails now, not after the n-grams are counted
+            array_backend(xmr_config.tree.device)
+        except ConfigError as err:
+            raise ConfigError(f"--device (tree.device) = {xmr_config.tree.device!r}: {err}") from None
         start = time.perf_counter()
         with phases_shown():
             model = train_from_files(ontology, train_corpus or [], xmr_config, entity_types or None, val_path=val_corpus,
@@ -104,7 +107,7 @@ def apply_xmr_command(
     from ..workflows.xmr import apply_to_corpus
 
     try:
-        refuse_to_overwrite_input(out_corpus, [in_corpus])  # before the (slow) model load
+        refuse_to_overwrite_input(out_corpus, [in_corpus, model])  # before the (slow) model load
         written = apply_to_corpus(XMRModel.load(model), in_corpus, out_corpus, top_k, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
         msg.fail("apply-xmr failed", str(err), exits=1)

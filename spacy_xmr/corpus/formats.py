@@ -89,10 +89,15 @@ def corpus_format(path: str | Path) -> CorpusFormat | None:
     )
 
 
+ANNOTATE_MANIFEST = "_manifest.jsonl"  # no input can have its name (`distributed.shards` reserves it)
+
+
 def stream_corpus(path: str | Path, entity_types: list[str] | None = None) -> CorpusStream:
     """A corpus file of any format in `CORPUS_FORMATS` (gzipped or not), read as its documents are iterated, keeping
     the annotations of `entity_types` (all when None). An empty file has no documents."""
     path = Path(path)
+    if path.name == ANNOTATE_MANIFEST:  # a glob over an output folder takes it too; its lines look like BioC JSON's
+        raise InputFormatError(path, "the manifest that `spacy-xmr annotate` writes beside its outputs, not a corpus")
     found = corpus_format(path)
     if found is None:
         fields = bioc.BioCCollection()
@@ -113,7 +118,12 @@ def _of_types(path: Path, documents: Iterator[bioc.BioCDocument], entity_types: 
         keep_entity_types(document, entity_types)
         kept += sum(len(holder.annotations) for holder in holders)
         yield document
-    if types_seen and not kept:
+    warn_if_no_type(path, types_seen, entity_types, bool(kept))
+
+
+def warn_if_no_type(path: Path, types_seen: set[str], entity_types: list[str] | None, any_kept: bool) -> None:
+    """Warn when the file `path` has annotations (of `types_seen`) but none of `entity_types` (`any_kept` false)."""
+    if entity_types is not None and types_seen and not any_kept:
         logger.warning("%s: no annotation has the entity type %s; the file's types are %s", path,
                        " or ".join(map(repr, entity_types)), ", ".join(map(repr, sorted(types_seen))))
 

@@ -5,7 +5,8 @@ offset 0, the abstract at len(title) + 1, as in PubTator), with optional
 `"entities": [{"start", "end", "type", "identifier"?, "id"?}]` (document-level character offsets;
 `identifier`: gold ids joined by `|`). `write_jsonl` writes the same fields and, for linked entities,
 `kb_id` (the prediction), `candidates` (`[[id, score], ...]`, best first) and, where the linker is calibrated,
-`confidence` (the probability that `kb_id` is right), which `read_jsonl` reads back into the candidate infons.
+`confidence` (the probability that `kb_id` is right), which `read_jsonl` reads back into the candidate infons
+(`kb_id` as the predicted id: NIL where the threshold made it NIL, though the entity has candidates).
 """
 from __future__ import annotations
 
@@ -59,6 +60,11 @@ def _annotation(path: Path, line_no: int, index: int, entity, text: str) -> bioc
         except (TypeError, ValueError, SpacyXmrError) as err:
             raise InputFormatError(path, f"entity {index}: candidates must be [[id, score], ...] with a numeric confidence "
                                    f"({err})", line_no) from err
+    if "kb_id" in entity:  # the decision, which is not always the first candidate (NIL under a threshold, a kept id)
+        if not isinstance(entity["kb_id"], str) or not entity["kb_id"]:
+            raise InputFormatError(path, f"entity {index}: kb_id must be a non-empty string (a concept id or NIL), got "
+                                   f"{entity['kb_id']!r}", line_no)
+        annotation.infons[PREDICTED_ID] = entity["kb_id"]
     return annotation
 
 

@@ -9,7 +9,7 @@ import bioc
 
 from ..errors import SpacyXmrError
 from ..ontology import split_gold_ids
-from .formats import read_corpus
+from .formats import read_corpus, warn_if_no_type
 from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages
 from .mention import Mention
 from .sentences import split_sentences
@@ -86,6 +86,14 @@ def iter_mentions(collection: bioc.BioCCollection, entity_types: list[str] | Non
     """Every mention of the collection, documents in order, mentions sorted by offsets within each."""
     for document in collection.documents:
         yield from document_mentions(document, entity_types)
+
+
+def mentions_to_link(collection: bioc.BioCCollection, entity_types: list[str] | None, path: Path) -> list[Mention]:
+    """The mentions of `entity_types` (all when None) that a command read from `path` links; it writes the others back
+    as they are. Warns, as reading with `entity_types` does, when the file's mentions have none of those types."""
+    mentions = list(iter_mentions(collection, entity_types))
+    warn_if_no_type(path, {mention.type for mention in iter_mentions(collection)}, entity_types, bool(mentions))
+    return mentions
 
 
 def documents_with_mentions(

@@ -8,9 +8,10 @@ trailing ones). Tab-separated lines whose second column is not an offset are rel
 (`PMID<TAB>CID<TAB>D1<TAB>D2`, BioRED's `PMID<TAB>Association<TAB>…`) and are skipped.
 
 Consecutive records with the same id are the passages of one document (NLM's full-text exports put each
-section in its own record, with its text in `|t|` and an empty `|a|`). A later record with the id of an
-earlier document is a repeat: an exact repeat gets the id `PMID-2` and the infon `duplicate_of` (see
-`_unique_id`); a repeat with other content is an error.
+section in its own record, with its text in `|t|` and an empty `|a|`); a record after one with an abstract starts a
+new document, so that an abstract repeated right after itself (two files joined with `cat`) is seen as a repeat. A
+later record with the id of an earlier document is a repeat: an exact repeat gets the id `PMID-2` and the infon
+`duplicate_of` (see `_unique_id`); a repeat with other content is an error.
 
 Ids are kept as written, split on `|` `,` `;` `+`, `-`/`-1` meaning none (see `ontology.ids`). The
 `bare_ids` rules add prefixes where the corpus's own convention leaves them out; the default,
@@ -76,6 +77,12 @@ class _Document:
     def content(self) -> list:
         return [(r.texts, [cells[1:] for _, cells in r.mention_lines]) for r in self.records]
 
+    def continued_by(self, pmid: str) -> bool:
+        """Whether a title record of `pmid` that follows is one more passage of this document: it has the same id,
+        and this document is a full-text export's (its records' abstracts empty), not an abstract that the file
+        repeats (e.g. two files joined with `cat`)."""
+        return pmid == self.pmid and not any(record.texts.get(ABSTRACT, "").strip() for record in self.records)
+
 
 def _read_documents(path: Path) -> Iterator[_Document]:
     """Group the file's lines into records and records into documents, checking the line kinds; a document is
@@ -90,7 +97,7 @@ def _read_documents(path: Path) -> Iterator[_Document]:
             pmid, kind = text_line.groups()
             if kind == TITLE or record is None or document.pmid != pmid or ABSTRACT in record.texts:
                 record = _Record(line_no)
-                if document is None or document.pmid != pmid:
+                if document is None or not (document.continued_by(pmid) if kind == TITLE else document.pmid == pmid):
                     if document is not None:
                         yield document
                     document = _Document(pmid)

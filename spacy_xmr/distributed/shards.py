@@ -12,9 +12,10 @@ import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..corpus.formats import ANNOTATE_MANIFEST
 from ..errors import SpacyXmrError
 
-MANIFEST_NAME = "_manifest.jsonl"
+MANIFEST_NAME = ANNOTATE_MANIFEST
 OUTPUT_SUFFIXES = {"bioc": ".xml", "pubtator": ".pubtator", "jsonl": ".jsonl"}
 _INPUT_SUFFIXES = {".gz", ".xml", ".json", ".jsonl", ".txt", ".pubtator", ".bioc"}
 

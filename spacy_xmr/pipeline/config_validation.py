@@ -66,5 +66,5 @@ def present_device(component: str, key: str, value: Any, find: Callable[[str], A
         try:
             find(value)
         except ConfigError as err:
-            raise ConfigError(f"'{component}': {key} = {value!r}: {err}") from None
+            raise ConfigError(f"[components.{component}] {key} = {value!r}: {err}") from None
     return value

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional
 
 from spacy.language import Language
 
+from ..model_kinds import RANKER_HEADER, RERANKER_HEADER, XMR_HEADER
 from . import config_validation as check
 from .linker import DEFAULT_THRESHOLD, XMRLinker, checked_prediction_settings
 from .model_files import checked_model_setting
@@ -41,14 +42,14 @@ SHARED_DEFAULTS = {
 }
 
 
-def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans_key, scorer, *, model_writer: str,
+def shared_settings(name: str, model, top_k, threshold, labels, overwrite, spans_key, scorer, *, model_header: str,
                     threshold_on: str) -> dict:
-    """The checked settings that the components take (see `CandidatePipe`); `model_writer`: the command that writes
-    the component's model folder. Every stage calibrates its own output, so its threshold may apply to that
+    """The checked settings that the components take (see `CandidatePipe`); `model_header`: the file that marks the
+    component's kind of model folder (`model_kinds`). Every stage calibrates its own output, so its threshold may apply to that
     confidence or to its raw score."""
     threshold_on = check.threshold_on(name, "threshold_on", threshold_on, ("confidence", "score"))
     return {
-        "model": checked_model_setting(name, model, model_writer),
+        "model": checked_model_setting(name, model, model_header),
         "top_k": check.positive_int(name, "top_k", top_k),
         "threshold": check.threshold(name, "threshold", threshold, threshold_on),
         "threshold_on": threshold_on,
@@ -114,7 +115,7 @@ def make_xmr_linker(
                                                         max_postings=max_postings, tree_candidates=tree_candidates,
                                                         device=check.present_device(name, "device", device, _cupy_backend)),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
-                          model_writer="`spacy-xmr train-xmr`", threshold_on=threshold_on),
+                          model_header=XMR_HEADER, threshold_on=threshold_on),
     )
 
 
@@ -162,7 +163,7 @@ def make_xmr_reranker(
         device=check.present_device(name, "device", device, _torch_device),
         mentions_per_batch=check.positive_int(name, "mentions_per_batch", mentions_per_batch),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
-                          model_writer="`spacy-xmr train-reranker`", threshold_on=threshold_on),
+                          model_header=RERANKER_HEADER, threshold_on=threshold_on),
     )
 
 
@@ -200,5 +201,5 @@ def make_xmr_ranker(
         linker_name=linker_name,
         batch_size=check.positive_int(name, "batch_size", batch_size),
         **shared_settings(name, model, top_k, threshold, labels, overwrite, spans_key, scorer,
-                          model_writer="`spacy-xmr train-ranker`", threshold_on=threshold_on),
+                          model_header=RANKER_HEADER, threshold_on=threshold_on),
     )

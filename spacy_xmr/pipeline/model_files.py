@@ -10,23 +10,28 @@ from spacy import util
 
 from ..atomic import atomic_directory
 from ..errors import ConfigError, ModelLoadError
+from ..model_kinds import written_by, wrong_kind
 from . import config_validation as check
 
 
-def checked_model_setting(component: str, value: str | None, written_by: str) -> str | None:
-    """`value` when it names an existing folder (or is null), else a one-line ConfigError with the fix.
+def checked_model_setting(component: str, value: str | None, header: str) -> str | None:
+    """`value` when it names a folder of the kind that `header` marks (or is null), else a one-line ConfigError with
+    the fix (a folder of another kind is named for what it is: see `model_kinds`).
 
     Not checked inside `spacy.load`: the saved config keeps the path the pipeline was built with (maybe on
     another machine), and `from_disk` then loads the copy saved in the pipeline's own folder.
     """
-    value = check.optional_str(component, "model", value, f"the path of a folder written by {written_by}, or null")
+    value = check.optional_str(component, "model", value, f"the path of a folder written by {written_by(header)}, or null")
     if value is None or _inside_spacy_load():
         return value
     path = Path(value)
     if path.is_dir():
-        return value
+        problem = wrong_kind(path, header)
+        if problem is None:
+            return value
+        raise ConfigError(f"[components.{component}] model = {value!r}: {problem}")
     problem = "is a file, not a model folder" if path.exists() else "does not exist"
-    raise ConfigError(f"[components.{component}] model = {value!r}: {problem}; give a folder written by {written_by}")
+    raise ConfigError(f"[components.{component}] model = {value!r}: {problem}; give a folder written by {written_by(header)}")
 
 
 def _inside_spacy_load() -> bool:

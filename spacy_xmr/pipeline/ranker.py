@@ -17,6 +17,7 @@ from spacy.tokens import Span
 from ..corpus.mention import Candidates
 from ..errors import ConfigError
 from .base import CandidatePipe, RankedCandidates
+from .extensions import get_candidates
 from .linker import XMRLinker
 from .mentions import mentions_of_spans
 
@@ -34,6 +35,7 @@ class XMRRanker(CandidatePipe):
         self.linker = linker
         self.linker_name = linker_name
         self.evidence = linker.share_evidence(EVIDENCE_BATCHES * max(batch_size, linker.batch_size))
+        self._warned_before_linker = False  # placed before the linker, its lists would be overwritten: said once
 
     @property
     def cfg(self) -> dict:
@@ -62,11 +64,21 @@ class XMRRanker(CandidatePipe):
         if kept is not None:
             mentions, evidence = kept
         else:
+            self._warn_if_before_linker(spans)
             mentions = mentions_of_spans(spans)
             evidence = xmr.channel_scores(mentions, top_k=ranker.config.top_k, beam_size=self.linker.beam_size,
                                           resolve_abbreviations=self.linker.resolve_abbreviations)
         ranked, confidences = ranker.rank_with_confidence(mentions, evidence, xmr.ontology)
         return [RankedCandidates(candidates, confidence) for candidates, confidence in zip(ranked, confidences or [None] * len(ranked))]
+
+    def _warn_if_before_linker(self, spans: list[Span]) -> None:
+        """Said once when the linker has not linked these spans, in this pass or before: the ranker then runs first, and
+        a linker after it in the pipeline replaces its lists."""
+        if spans and not self._warned_before_linker and not any(get_candidates(span) for span in spans):
+            logger.warning("'%s': '%s' has not linked the %d entities of this batch, so the ranker asked its model itself; "
+                           "if '%s' comes after the ranker in the pipeline it replaces the ranker's lists: put the ranker "
+                           "after it (nlp.pipe_names)", self.name, self.linker_name, len(spans), self.linker_name)
+            self._warned_before_linker = True
 
     def concept_name(self, concept_id: str) -> str | None:
         """Display name from the linker's ontology (the ranker keeps none)."""

@@ -30,6 +30,7 @@ class XMRReranker(CandidatePipe):
         self.device = device
         self.mentions_per_batch = mentions_per_batch
         self._warned_without_candidates = False  # placed before the linker, it would do nothing: said once
+        self._warned_list_length = False  # the linker's top_k is not the reranker's training K: said once
 
     @property
     def cfg(self) -> dict:
@@ -58,6 +59,10 @@ class XMRReranker(CandidatePipe):
                 self._warned_without_candidates = True
             return candidates
         reranker = self.get_model()
+        problem = None if self._warned_list_length else reranker.list_length_problem(candidates)
+        if problem:
+            logger.warning("'%s': %s; set the xmr_linker's top_k = %d", self.name, problem, reranker.config.top_k)
+            self._warned_list_length = True
         reranked = reranker.rerank(mentions_of_spans(spans), candidates, batch_size=self.mentions_per_batch)
         confidence = reranker.confidence(candidates, reranked)
         if confidence is None:

@@ -18,6 +18,7 @@ from ..atomic import atomic_directory
 from ..calibration import Calibrator
 from ..corpus.mention import Candidates, Mention
 from ..errors import ConfigError, ModelLoadError
+from ..model_kinds import RANKER_HEADER, written_by, wrong_kind
 from ..ontology import Ontology
 from ..xmr.parallel import available_cpus
 from .config import RankerConfig
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 FORMAT_NAME = "spacy-xmr-learned-ranker"
 FORMAT_VERSION = 1
-HEADER_FILE = "ranker.json"
+HEADER_FILE = RANKER_HEADER
 BOOSTER_FILE = "lightgbm.txt"
 CROSS_ENCODER_DIR = "cross_encoder"
 MIN_ROWS_PER_THREAD = 2000  # candidate rows: a smaller batch is predicted faster on one thread
@@ -138,7 +139,7 @@ class LearnedRanker:
                   "with_cross_encoder": self.with_cross_encoder, "features": self.feature_names, "concept_counts": self.concept_counts,
                   "stats": self.stats, "calibration": self.calibrator.to_dict() if self.calibrator else None,
                   "cross_encoder": CROSS_ENCODER_DIR if self.cross_encoder is not None else None}
-        with atomic_directory(directory) as tmp:
+        with atomic_directory(directory, replaces=(HEADER_FILE,)) as tmp:
             (tmp / HEADER_FILE).write_text(json.dumps(header, indent=1), encoding="utf8")
             (tmp / BOOSTER_FILE).write_text(self.booster.model_to_string(), encoding="utf8")
             if self.cross_encoder is not None:
@@ -177,8 +178,8 @@ def _read_header(path: Path) -> dict:
     try:
         header = json.loads(path.read_text(encoding="utf8"))
     except FileNotFoundError as err:
-        raise ModelLoadError(f"{path.parent} is not a ranker directory: {path.name} is missing (train one with `spacy-xmr "
-                             "train-ranker`)") from err
+        raise ModelLoadError(wrong_kind(path.parent, HEADER_FILE) if path.parent.is_dir() else f"{path.parent} does not exist "
+                             f"(train a ranker with {written_by(HEADER_FILE)})") from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelLoadError(f"{path} is corrupt: {err}") from err
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:

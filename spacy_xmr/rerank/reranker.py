@@ -19,6 +19,7 @@ from tqdm import tqdm
 from ..atomic import atomic_directory
 from ..calibration import Calibrator
 from ..errors import ConfigError, ModelLoadError, SpacyXmrError
+from ..model_kinds import RERANKER_HEADER, wrong_kind
 from ..ontology import Ontology
 from . import markers
 from .batching import collate, document_chunks, iter_sequence_batches
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 FORMAT_NAME = "spacy-xmr-reranker"
 FORMAT_VERSION = 1
-CONFIG_FILE, HEAD_FILE, ENCODER_DIR, ONTOLOGY_FILE = "reranker.json", "head.safetensors", "encoder", "ontology.jsonl.gz"
+CONFIG_FILE, HEAD_FILE, ENCODER_DIR, ONTOLOGY_FILE = RERANKER_HEADER, "head.safetensors", "encoder", "ontology.jsonl.gz"
 CALIBRATION_FILE = "calibration.json"
 CHUNK_MENTIONS = 4096  # mentions packed at once by `score`
 
@@ -117,6 +118,15 @@ class Reranker:
         ids = [[concept_id for concept_id, _ in ranked] for ranked in candidates]
         return fuse(candidates, self.score(mentions, ids, batch_size=batch_size, progress=progress), self.xmr_weight)
 
+    def list_length_problem(self, candidates: Sequence[Candidates]) -> str | None:
+        """Why `candidates` are reranked less well than they could be: lists longer or shorter than the training's
+        (the XMR weight and the calibration were fitted on those); None when they match."""
+        longest = max(map(len, candidates), default=0)
+        if not longest or longest == self.config.top_k:
+            return None
+        return (f"the candidate lists hold up to {longest} candidates and the reranker was trained on {self.config.top_k}: it "
+                "reranks them all, but it scores best on lists as long as its training's")
+
     def confidence(self, candidates: Sequence[Candidates], reranked: Sequence[Candidates]) -> list[float] | None:
         """The probability that each mention's reranked top candidate is right, from its XMR `candidates` and the
         `reranked` lists that `rerank` returned for them; None when the reranker has no calibrator."""
@@ -127,7 +137,7 @@ class Reranker:
         """Write the reranker directory atomically: it appears complete or not at all."""
         from safetensors.torch import save_file
 
-        with atomic_directory(directory) as tmp:
+        with atomic_directory(directory, replaces=(CONFIG_FILE,)) as tmp:
             self.model.encoder.save_pretrained(tmp / ENCODER_DIR)
             self.tokenizer.save_pretrained(tmp / ENCODER_DIR)
             save_file({name: value.detach().cpu().contiguous() for name, value in self.model.head.state_dict().items()},
@@ -177,7 +187,7 @@ def _read_header(directory: Path) -> dict:
     if not directory.is_dir():
         raise ModelLoadError(f"{directory}: reranker directory not found (train one with `spacy-xmr train-reranker`)")
     if not path.exists():
-        raise ModelLoadError(f"{directory}: no {CONFIG_FILE}, so this is not a reranker directory written by spacy-xmr")
+        raise ModelLoadError(wrong_kind(directory, CONFIG_FILE))
     header = _read_json(path)
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise ModelLoadError(f"{path}: not a spacy-xmr reranker file (format {header.get('format') if isinstance(header, dict) else None!r})")

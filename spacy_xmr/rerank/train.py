@@ -112,7 +112,8 @@ def train_reranker(config: RerankerConfig, train_mentions: Sequence["Mention"], 
 
     # the first epoch at the best acc@1 saved model-best (a later tie does not replace it)
     best_epoch = next((e for e in loop["history"] if e["val_acc_at_1"] == loop["best"]), {})
-    summary = {"model_dir": str(output_dir / BEST_DIR), "config": config.to_dict(), "device": str(reranker.device),
+    summary = {"model_dir": str((output_dir / BEST_DIR).resolve()),  # absolute: the summary is read from anywhere
+               "config": config.to_dict(), "device": str(reranker.device),
                "steps": loop["step"], "best_val_acc_at_1": loop["best"] if val_mentions else None, "history": loop["history"],
                "xmr_weight": best_epoch.get("xmr_weight", 0.0), "calibration": best_epoch.get("calibration"),
                "train_seconds": loop["seconds"], "examples": examples.counts(),

@@ -5,7 +5,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..atomic import refuse_to_overwrite_input
-from ..corpus import gold_linked_mentions, iter_mentions, read_corpus, write_bioc, write_candidates
+from ..corpus import gold_linked_mentions, read_corpus, write_bioc, write_candidates
+from ..corpus.mentions import mentions_to_link
 from ..evaluation import evaluate_candidates
 from ..ontology import read_ontology_file
 from ..ranking import LearnedRanker, RankerConfig, train_ranker
@@ -37,10 +38,11 @@ def evaluate_ranker(xmr: XMRModel, ranker: LearnedRanker, corpus_path: str | Pat
 
 def apply_ranker_to_corpus(xmr: XMRModel, ranker: LearnedRanker, in_path: str | Path, out_path: str | Path,
                            beam_size: int | None = None, entity_types: list[str] | None = None) -> int:
-    """Write the corpus as BioC XML with every annotation's candidates in the ranker's order; returns the mention count."""
+    """Write the corpus as BioC XML with every annotation (of `entity_types`; the others as they are) given its candidates
+    in the ranker's order; returns the mention count."""
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
-    collection = read_corpus(Path(in_path), entity_types)
-    mentions = list(iter_mentions(collection))
+    collection = read_corpus(Path(in_path))
+    mentions = mentions_to_link(collection, entity_types, Path(in_path))
     ranked = ranker.rank_with(xmr, mentions, beam_size=beam_size)
     write_bioc(write_candidates(collection, {m.key: r for m, r in zip(mentions, ranked)}), out_path)
     return len(mentions)

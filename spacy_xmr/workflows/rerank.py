@@ -98,11 +98,9 @@ def apply_reranker(model_dir: Path, in_corpus: Path, out_corpus: Path, device: s
     by_key = stored_candidates(collection)
     mentions = [m for m in iter_mentions(collection) if by_key.get(m.key)]
     candidates = [by_key[m.key] for m in mentions]
-    longest = max(map(len, candidates), default=0)
-    if longest and longest != reranker.config.top_k:
-        logger.warning("the corpus's candidate lists hold up to %d candidates and the reranker was trained on %d: it "
-                       "reranks them all, but it scores best on lists as long as its training's (apply-xmr --top-k %d)",
-                       longest, reranker.config.top_k, reranker.config.top_k)
+    problem = reranker.list_length_problem(candidates)
+    if problem:
+        logger.warning("%s: %s (apply-xmr --top-k %d)", in_corpus, problem, reranker.config.top_k)
     reranked = reranker.rerank(mentions, candidates, batch_size=batch_size, progress=progress)
     confidence = reranker.confidence(candidates, reranked)
     confidences = {} if confidence is None else {m.key: value for m, value in zip(mentions, confidence)}

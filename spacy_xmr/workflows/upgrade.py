@@ -12,9 +12,8 @@ from pathlib import Path
 from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..errors import ModelLoadError
 from ..xmr import XMRModel
+from ..model_kinds import PIPELINE_CONFIG
 from ..xmr.model import CONFIG_FILE
-
-PIPELINE_CONFIG = "config.cfg"
 
 
 def upgrade_folder(source: str | Path, output: str | Path) -> list[str]:
@@ -28,7 +27,7 @@ def upgrade_folder(source: str | Path, output: str | Path) -> list[str]:
         import spacy
 
         nlp = spacy.load(source)
-        with atomic_directory(output) as tmp:
+        with atomic_directory(output, replaces=(PIPELINE_CONFIG,)) as tmp:
             nlp.to_disk(tmp)
     else:
         raise ModelLoadError(f"{source}: neither an XMR model folder (no {CONFIG_FILE}) nor a spaCy pipeline folder "

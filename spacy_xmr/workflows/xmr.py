@@ -24,6 +24,8 @@ def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path
                      work_dir: str | Path | None = None, output: str | Path | None = None) -> XMRModel:
     """Train on the files; the confidence is calibrated on `val_path`'s mentions when given (else out-of-fold). With
     `progress`, each phase is logged (INFO) as it starts. `work_dir`, `output`: see `XMRModel.train`."""
+    if output is not None:
+        refuse_to_overwrite_input(Path(output), [Path(ontology_path), *map(Path, train_paths), val_path and Path(val_path)])
     announce = logger.info if progress else logger.debug
     announce("reading the ontology %s", ontology_path)
     ontology = read_ontology_file(ontology_path)
@@ -49,13 +51,14 @@ def evaluate_model(model: XMRModel, corpus_path: str | Path, top_k: int = 50, be
 
 def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, top_k: int = 10, beam_size: int = 10,
                     entity_types: list[str] | None = None) -> bioc.BioCCollection:
-    """Write the corpus with ranked candidates for every annotation as BioC XML, each with the model's confidence
-    when it is calibrated; returns what it wrote."""
-    from ..corpus import iter_mentions, read_corpus, write_bioc, write_candidates
+    """Write the corpus with ranked candidates for every annotation (of `entity_types`; those of other types are
+    written as they are) as BioC XML, each with the model's confidence when it is calibrated; returns what it wrote."""
+    from ..corpus import read_corpus, write_bioc, write_candidates
+    from ..corpus.mentions import mentions_to_link
 
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
-    collection = read_corpus(Path(in_path), entity_types)
-    mentions = list(iter_mentions(collection))
+    collection = read_corpus(Path(in_path))
+    mentions = mentions_to_link(collection, entity_types, Path(in_path))
     evidence, confidences = model.linked(mentions, top_k=top_k, beam_size=beam_size)
     predictions = {m.key: [(c.concept_id, c.score) for c in candidates] for m, candidates in zip(mentions, evidence)}
     confidences = confidences or []  # none when the model is not calibrated
@@ -74,10 +77,11 @@ def train_dense_encoder_from_files(ontology_path: str | Path, output: str | Path
     from ..xmr.dense_training import train_dense_encoder
     from ..xmr.training_data import build_training_data
 
+    refuse_to_overwrite_input(Path(output), [Path(ontology_path), *map(Path, train_paths)])
     mentions = gold_linked_mentions(train_paths, entity_types)
     data = build_training_data(with_corpus_concepts(read_ontology_file(ontology_path), mentions), mentions, TrainingDataConfig())
     encoder = DenseEncoder.from_pretrained(config.encoder, config)
     summary = train_dense_encoder(encoder, data.keys, data.labels, training, progress)
-    with atomic_directory(output) as tmp:
+    with atomic_directory(output, replaces=("config.json",)) as tmp:  # a Hugging Face model folder
         encoder.save(tmp)
     return summary

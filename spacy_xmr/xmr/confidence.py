@@ -22,6 +22,7 @@ from ..calibration import Calibrator
 from ..corpus.gold_rank import rank_of
 from ..errors import SpacyXmrError
 from .fusion import CandidateEvidence
+from .normalize import normalize_text
 
 if TYPE_CHECKING:
     from ..corpus.mention import Mention
@@ -35,6 +36,7 @@ EVIDENCE_CHANNELS = ("tree", "exact", "word_key", "nearest", "dense", "parent", 
 FEATURE_NAMES = ("top_score", "margin", *(f"{channel}_score" for channel in EVIDENCE_CHANNELS))
 CALIBRATION_TOP_K = 10  # candidates ranked per mention while fitting (the features read the first two)
 CONFIDENCE_CANDIDATES = 2  # the features read the top candidate's margin to the second, whatever list a caller keeps
+NAMES_FROM_MENTIONS = 0.95  # a share of exact names no curated ontology gives (MEDIC: 0.63 of NCBI Disease, 0.58 of BC5CDR)
 
 
 def confidence_features(candidates: Sequence[CandidateEvidence]) -> list[float]:
@@ -75,10 +77,35 @@ def document_folds(mentions: Sequence["Mention"], folds: int, seed: int) -> list
     return groups
 
 
+def exact_name_share(ontology: "Ontology", mentions: Sequence["Mention"]) -> float:
+    """The share of `mentions` linked to a concept of `ontology` whose text is, normalised, a name or synonym of it."""
+    n_linked = n_named = 0
+    for mention in mentions:
+        concepts = [ontology[concept_id] for concept_id in map(ontology.resolve, mention.gold_ids) if concept_id is not None]
+        if concepts:
+            n_linked += 1
+            text = normalize_text(mention.text)
+            n_named += any(text == normalize_text(name) for concept in concepts for name in (concept.name, *concept.synonyms))
+    return n_named / n_linked if n_linked else 0.0
+
+
+def _warn_if_names_from_mentions(ontology: "Ontology", mentions: Sequence["Mention"]) -> None:
+    """Out-of-fold folds hold mentions out, not their strings: an ontology whose names were taken from the training
+    mentions makes every held-out mention an exact match, and the confidence too high on new text."""
+    share = exact_name_share(ontology, mentions)
+    if share >= NAMES_FROM_MENTIONS:
+        logger.warning("%.1f%% of the training mentions are spelled exactly as a name of their gold concept (MEDIC gives 63%% "
+                       "of NCBI Disease's): were the ontology's names taken from this corpus? The out-of-fold calibration "
+                       "then sees every held-out mention as an exact match, and the confidence is too high on new text. "
+                       "Leave the corpus's mentions out of the ontology (training.corpus_concepts adds the ids they name, "
+                       "fold by fold), or calibrate on a validation corpus (--val-corpus)", 100 * share)
+
+
 def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig", n_jobs: int | None,
                     work_dir: str | Path | None = None) -> Calibrator:
     """A calibrator fitted on the training mentions, each ranked by a model trained without its fold of documents
     (their feature matrices mapped under `work_dir`, as the model's own)."""
+    from ..ontology import with_corpus_concepts
     from .model import XMRModel
 
     folds = document_folds(mentions, config.calibration.folds, config.seed)
@@ -87,8 +114,10 @@ def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config:
     for index, held_out in enumerate(folds):
         logger.info("calibration: fold %d of %d (%d mentions held out)", index + 1, len(folds), len(held_out))
         rest = [mention for other, fold in enumerate(folds) if other != index for mention in fold]
-        fold_features, fold_correct = evidence_and_outcomes(XMRModel.train(ontology, rest, fold_config, progress=False, n_jobs=n_jobs,
-                                                                             work_dir=work_dir), held_out)
+        # the corpus's concepts of the other folds only (the model's own training reported them all once)
+        fold_ontology = with_corpus_concepts(ontology, rest, report=False) if config.training.corpus_concepts else ontology
+        fold_model = XMRModel.train(fold_ontology, rest, fold_config, progress=False, n_jobs=n_jobs, work_dir=work_dir)
+        fold_features, fold_correct = evidence_and_outcomes(fold_model, held_out)
         features.append(fold_features)
         correct.append(fold_correct)
     return Calibrator.fit(np.vstack(features), np.concatenate(correct), FEATURE_NAMES, "out-of-fold")
@@ -106,6 +135,7 @@ def fit_calibrator(model: "XMRModel", ontology: "Ontology", mentions: Sequence["
             return None
         linked = [mention for mention in mentions if mention.gold_ids]
         if len({mention.document_id for mention in linked}) >= config.calibration.folds:
+            _warn_if_names_from_mentions(ontology, linked)
             return fit_out_of_fold(ontology, linked, config, n_jobs, work_dir)
         logger.warning("no calibration: %d gold-linked training mentions and calibration.folds = %d; the model's confidence "
                        "is unavailable (give a validation corpus, or training mentions from at least that many documents)",

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from ..model_kinds import written_by, wrong_kind
 from .config import XMRConfig
 
 FORMAT_NAME = "spacy-xmr-xmr-model"
@@ -48,7 +49,8 @@ def read_header(path: Path) -> tuple[dict, XMRConfig]:
     try:
         header = json.loads(path.read_text(encoding="utf8"))
     except FileNotFoundError as err:
-        raise ModelLoadError(f"{path.parent} is not an XMR model directory: {path.name} is missing") from err
+        raise ModelLoadError(wrong_kind(path.parent, path.name) if path.parent.is_dir() else f"{path.parent} does not exist "
+                             f"(train an XMR model with {written_by(path.name)})") from err
     except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
         raise ModelLoadError(f"{path} is corrupt: {err}") from err
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:

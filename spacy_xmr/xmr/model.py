@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 import time
 from collections import Counter
@@ -16,10 +17,11 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ..atomic import atomic_directory
+from ..atomic import atomic_directory, refuse_to_replace_other_folder
 from ..calibration import Calibrator
 from ..corpus.mention import Candidates, Mention
 from ..errors import ConfigError, ModelLoadError
+from ..model_kinds import XMR_HEADER
 from ..ontology import Ontology, with_corpus_concepts
 from .abbreviations import texts_to_link
 from .arrays import load_json, save_json
@@ -44,7 +46,7 @@ from .training_data import build_training_data
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE = "xmr.json"
+CONFIG_FILE = XMR_HEADER
 CONCEPT_IDS_FILE, CONCEPT_ID_TABLE = "concept_ids.json", "concept_id_table"
 ONTOLOGY_FILE = "ontology.jsonl.gz"
 CALIBRATION_FILE = "calibration.json"
@@ -116,17 +118,23 @@ class XMRModel:
         the indexes beside it).
         """
         config = config or XMRConfig()
-        if len(ontology) < 2:
-            raise ConfigError(f"cannot train an XMR model on an ontology of {len(ontology)} concept(s): it needs at least 2")
+        if output is not None:  # refused now, not after the training
+            output = Path(os.path.abspath(output))
+            refuse_to_replace_other_folder(output, (CONFIG_FILE,))
         announce = _announcer(progress)
         mentions, n_ontology_concepts = list(mentions), len(ontology)
+        # the out-of-fold models add the corpus's concepts from their own folds: a concept named only by held-out
+        # mentions is then as unknown to them as a new one is to this model
+        calibration = (ontology, mentions, validation, work_dir, announce)
         if config.training.corpus_concepts:
             ontology = with_corpus_concepts(ontology, mentions)
+        if len(ontology) < 2:
+            raise ConfigError(f"cannot train an XMR model on {len(ontology)} concept(s) (the ontology's {n_ontology_concepts}, "
+                              "plus the gold ids that only the training corpus names when training.corpus_concepts is on): it "
+                              "needs at least 2")
         model = cls._fitted(ontology, mentions, config, n_ontology_concepts, progress, n_jobs, work_dir)
-        calibration = (ontology, mentions, validation, work_dir, announce)
         if output is None:
             return model._calibrated(*calibration)
-        output = Path(output)
         output.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=f".{output.name}.", suffix=".trained", dir=output.parent,
                                          ignore_cleanup_errors=True) as staging:
@@ -394,7 +402,7 @@ class XMRModel:
         the model is enough to predict. The prediction settings are not saved: they belong to the caller.
         """
         self._prepare(channel_weights(self.config.fusion))
-        with atomic_directory(directory) as tmp:
+        with atomic_directory(directory, replaces=(CONFIG_FILE,)) as tmp:
             self._write(tmp)
 
     def _write(self, directory: Path) -> None:
