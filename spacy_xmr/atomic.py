@@ -32,9 +32,10 @@ def _pause_if_testing(temporary: Path) -> None:
         time.sleep(600)
 
 
-def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
-    """Raise if writing `output` would change or delete an input: `output` is one of `inputs` (through any path), a
-    folder that holds one (a folder output is replaced whole), or lies inside an input folder (a model's)."""
+def refuse_to_overwrite_input(output: Path, inputs: list[Path], replaced_whole: bool = True) -> None:
+    """Raise if writing `output` would change or delete an input: `output` is one of `inputs` (through any path), lies
+    inside an input folder (a model's), or, when it is `replaced_whole` (a file, a model folder; not a folder that a
+    command only adds files to), is a folder that holds one."""
     out = Path(output).resolve()
     for path in inputs:
         if path is None:
@@ -42,7 +43,7 @@ def refuse_to_overwrite_input(output: Path, inputs: list[Path]) -> None:
         source = Path(path).resolve()
         if source == out:
             raise FileExistsError(f"{output}: refusing to overwrite the input {path}; choose another output path")
-        if out in source.parents:
+        if replaced_whole and out in source.parents:
             raise FileExistsError(f"{output}: refusing to write there: it holds the input {path}, which replacing it would "
                                   "delete; choose another output path")
         if source.is_dir() and source in out.parents:
@@ -60,8 +61,8 @@ def refuse_to_replace_other_folder(path: Path, markers: tuple[str, ...]) -> None
     if any((path / marker).is_file() for marker in markers) or next(path.iterdir(), None) is None:
         return
     raise FileExistsError(f"{path}: an existing folder that is not an earlier output of this kind (it has no "
-                          f"{' or '.join(markers)}); writing the output would replace it and delete what it holds: remove "
-                          "it or choose another output path")
+                          f"{' or '.join(markers)}); the output would replace or mix with what it holds: remove it or "
+                          "choose another output path")
 
 
 def temporary_paths(path: str | os.PathLike) -> list[Path]:

@@ -50,15 +50,20 @@ def out_of_ontology_warning(gold: list[Mention], ontology: Ontology) -> str | No
     message = (f"{n_missing:,} of {len(evaluated):,} evaluated mentions ({n_missing / len(evaluated):.1%}) have a gold id "
                f"outside the ontology (by type: {by_type}); only a model that learned those ids from its training corpus "
                "can link them, else they count as misses.")
-    respelled = spelled_otherwise(ontology, {concept_id for mention in evaluated for concept_id in mention.gold_ids})
-    if respelled:
-        message += (f" {len(respelled):,} of those ids are in the ontology spelled otherwise ({spelling_example(respelled)}): "
-                    f"{SPELLING_FIX}.")
     covered = sorted(t for t, n in per_type.items() if t and missing[t] < MANY_OUT_OF_ONTOLOGY * n)
     if covered and len(covered) < len(per_type):
         options = " ".join(f"--entity-type {t}" for t in covered)
         message += f" To score only the types the ontology covers, run apply-xmr and evaluate with {options}."
     return message
+
+
+def spelled_otherwise_warning(gold: list[Mention], ontology: Ontology) -> str | None:
+    """A warning when gold ids are in the ontology spelled otherwise (another prefix, none, another case), however few."""
+    respelled = spelled_otherwise(ontology, {concept_id for mention in gold for concept_id in mention.gold_ids})
+    if not respelled:
+        return None
+    return (f"of the gold ids, {len(respelled):,} are in the ontology spelled otherwise ({spelling_example(respelled)}): "
+            f"{SPELLING_FIX}.")
 
 
 def short_lists_warning(predictions: dict[tuple, Sequence], ks: Sequence[int]) -> str | None:

@@ -41,6 +41,8 @@ def wrong_kind(directory: Path, header: str) -> str | None:
             return f"{directory} holds {found} ({other}), not {wanted}; give a folder written by {written_by(header)}"
     if (directory / TRAINING_BEST / header).is_file():
         return f"{directory} is a training output folder; give the model in it: {directory / TRAINING_BEST}"
+    if (directory.parent / TRAINING_BEST / header).is_file():  # the training's checkpoint, say
+        return f"{directory} is not {wanted} folder; give the training's model beside it: {directory.parent / TRAINING_BEST}"
     if (directory / PIPELINE_CONFIG).is_file():
         inside = component_models(directory, header)
         where = f"the model folder of its component ({', '.join(map(str, inside))})" if inside else "a model folder"

@@ -141,3 +141,17 @@ def test_refuses_a_metric_file_that_is_an_input(mixed_corpus, tmp_path, which):
     result, output = _evaluate("--gold", gold, "--pred", pred, "--metric-file", target)
     assert result.exit_code == 1 and "refusing to overwrite the input" in output
     assert target.read_bytes() == before
+
+
+def test_warns_about_gold_ids_spelled_otherwise_however_few(synthetic_corpus_dir, synthetic_ontology_path, tmp_path):
+    collection = read_corpus(synthetic_corpus_dir / "dev.xml")
+    [(_, first), *_] = iter_annotations(collection.documents[0])
+    first.infons["identifier"] = first.infons["identifier"].lower()  # 'mesh:d99...': one mention in the whole set
+    write_bioc(collection, tmp_path / "gold.xml")
+    for _, annotation in (pair for document in collection.documents for pair in iter_annotations(document)):
+        set_candidates(annotation, [(annotation.infons["identifier"].split("|")[0], 1.0)])
+    write_bioc(collection, tmp_path / "pred.xml")
+    result, output = _evaluate("--gold", tmp_path / "gold.xml", "--pred", tmp_path / "pred.xml", "--ontology", synthetic_ontology_path)
+    assert result.exit_code == 0, output
+    assert "of the gold ids, 1 are in the ontology spelled otherwise (the corpus's 'mesh:d99" in output
+    assert "outside the ontology" not in output  # too few for that warning

@@ -314,3 +314,13 @@ def test_library_and_other_commands_do_not_import_ray():
             "print('ray' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_an_output_folder_that_is_or_lies_inside_the_pipeline_is_refused(pipeline_dir, synthetic_ontology, tmp_path, inside):
+    _write_every_format(synthetic_ontology, tmp_path / "in")
+    before = sorted(path.relative_to(pipeline_dir) for path in pipeline_dir.rglob("*"))
+    output = pipeline_dir / "out" if inside else pipeline_dir
+    with pytest.raises(FileExistsError, match="refusing to (overwrite the input|write inside the input folder)"):
+        annotate(pipeline_dir, [str(tmp_path / "in" / "*")], output, output_format="jsonl", workers=1, progress=False)
+    assert sorted(path.relative_to(pipeline_dir) for path in pipeline_dir.rglob("*")) == before

@@ -37,6 +37,10 @@ def test_a_training_folder_points_to_its_best_model(tmp_path):
     (tmp_path / "run" / "model-best" / "reranker.json").write_text("{}", encoding="utf8")
     with pytest.raises(ConfigError, match=r"is a training output folder; give the model in it: .*run/model-best"):
         spacy.blank("en").add_pipe("xmr_reranker", config={"model": str(tmp_path / "run")})
+    (tmp_path / "run" / "checkpoint").mkdir()
+    with pytest.raises(ConfigError, match=r"checkpoint is not a cross-encoder reranker folder; give the training's model beside "
+                                          r"it: .*run/model-best"):
+        spacy.blank("en").add_pipe("xmr_reranker", config={"model": str(tmp_path / "run" / "checkpoint")})
 
 
 def test_loaders_name_the_kind_they_found(synthetic_model_dir, tmp_path):

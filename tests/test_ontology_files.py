@@ -92,3 +92,13 @@ def test_umls_rows_with_undecodable_bytes_are_named_by_line(tmp_path):
     byte = len(conso.split("{text}")[0]) + 1
     with pytest.raises(InputFormatError, match=rf"MRCONSO.RRF, line 2: not UTF-8 text \(byte {byte} of the line\)"):
         read_umls(tmp_path)
+
+
+def test_ontology_from_disk_given_a_medic_file_names_the_reader_that_reads_it(tmp_path):
+    from synthetic import synthetic_ontology, write_medic
+
+    ontology = synthetic_ontology(20)  # with its root and organ categories
+    path = write_medic(ontology, tmp_path / "CTD_diseases.tsv.gz")
+    with pytest.raises(InputFormatError, match="line 1: not a spacy-xmr ontology .*read_ontology_file also reads MEDIC"):
+        Ontology.from_disk(path)
+    assert read_ontology_file(path).ids == ontology.ids

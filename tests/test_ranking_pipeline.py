@@ -131,6 +131,7 @@ def test_apply_ranker_ranks_only_the_entity_type_asked_for_and_keeps_the_others(
     written = [a for d in read_corpus(tmp_path / "ranked.xml").documents for p in d.passages for a in p.annotations]
     assert [(a.id, a.infons["type"]) for a in written] == [(a.id, a.infons["type"]) for a in annotations]
     assert {a.infons["type"] for a in written if get_candidates(a)} == {"Chemical"}
+    assert "mentions of types the model was not trained on (Chemical" in " ".join(result.output.split())
 
 
 def test_apply_ranker_refuses_to_overwrite_its_input(synthetic_model_dir, ranker_dir, synthetic_corpus_dir):

@@ -187,3 +187,20 @@ def test_reranker_learns_the_concepts_of_the_xmr_model_it_reranks(files, tmp_pat
         assert learned == {"MESH:D006333"} and "MESH:D006333" in named
     else:
         assert learned == set() and "MESH:D006333" not in named and examples.n_skipped_no_gold_id > 0
+
+
+def test_train_reranker_refuses_an_output_that_is_an_input_or_inside_one_or_a_folder_of_the_users(files, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    command = ["train-reranker", "--crosstype", "base", "--model", str(files["bert"]), "--train-corpus", str(files["train"]),
+               "--val-corpus", str(files["dev"]), "--candidates-from", str(files["train_candidates"]),
+               "--val-candidates-from", str(files["dev_candidates"]), "--ontology", str(files["ontology"]),
+               "--top-k", "4", "--epochs", "1", "--device", "cpu", "--output"]
+    bert_files = sorted(p.name for p in files["bert"].iterdir())
+    for output, expected in [(files["train"], "refusing to overwrite the input"), (files["bert"], "refusing to overwrite the input"),
+                             (files["bert"] / "run", "refusing to write inside the input folder"),
+                             (tmp_path / "mine", "not an earlier output of this kind")]:
+        result = CliRunner().invoke(app, [*command, str(output)])
+        assert result.exit_code == 1 and expected in " ".join(result.output.split()), result.output
+    assert sorted(p.name for p in files["bert"].iterdir()) == bert_files and not (files["bert"] / "run").exists()
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]

@@ -137,3 +137,16 @@ def test_outputs_that_would_delete_or_change_an_input_are_refused_before_the_wor
     result = runner.invoke(app, ["apply-xmr", "--model", str(model), "--in-corpus", str(train), "--out-corpus", str(model / "xmr.json")])
     assert result.exit_code == 1 and "refusing to write inside the input folder" in words(result)
     assert (model / "xmr.json").read_bytes() == (synthetic_model_dir / "xmr.json").read_bytes()
+
+
+def test_train_marks_a_warning_among_its_progress_lines(tmp_path, synthetic_ontology, synthetic_corpus_dir):
+    """An ontology whose ids lack the corpus's MESH: prefix: each concept would be learned twice, which the warning says."""
+    from spacy_xmr.ontology import Concept, Ontology
+
+    bare = Ontology([Concept(c.id.removeprefix("MESH:"), c.name, synonyms=c.synonyms) for c in synthetic_ontology])
+    bare.to_disk(tmp_path / "bare.jsonl.gz")
+    result = runner.invoke(app, ["train-xmr", "--ontology", str(tmp_path / "bare.jsonl.gz"), "--train-corpus",
+                                 str(synthetic_corpus_dir / "train.xml"), "--output", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    [warning] = [line for line in result.output.splitlines() if "spelled otherwise" in line]
+    assert warning.split(" ")[1] == "\u26a0" and "the ontology's 'D99" in warning

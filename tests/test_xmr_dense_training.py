@@ -125,3 +125,16 @@ def test_cli_rejects_an_unknown_pooling_before_loading(tmp_path):
                                       "--model", "never-loaded", "--output", str(tmp_path / "out"), "--pooling", "max"])
     assert result.exit_code == 1
     assert "pooling = 'max'" in result.output and "never-loaded" not in result.output
+
+
+def test_cli_refuses_to_write_over_or_into_its_starting_encoder(tmp_path, tiny_bert):
+    import shutil
+
+    toy_ontology().to_disk(tmp_path / "ontology.jsonl.gz")
+    encoder = shutil.copytree(tiny_bert, tmp_path / "tiny")
+    before = sorted(p.name for p in encoder.iterdir())
+    for output in (encoder, encoder / "sub"):
+        result = CliRunner().invoke(app, ["train-dense-encoder", "--ontology", str(tmp_path / "ontology.jsonl.gz"),
+                                          "--model", str(encoder), "--output", str(output), "--device", "cpu"])
+        assert result.exit_code == 1 and "refusing" in result.output and "pairs per epoch" not in result.output
+    assert sorted(p.name for p in encoder.iterdir()) == before

@@ -33,7 +33,8 @@ def evaluate_command(
     ontology: Optional[Path] = typer.Option(None, "--ontology", exists=True, dir_okay=False,
                                             help="Ontology (.jsonl.gz, or a MEDIC CTD_diseases.tsv[.gz] release file): resolves alt ids "
                                                  "and counts gold ids it lacks."),
-    metric_file: Optional[Path] = typer.Option(None, "--metric-file", "--metric_file", help="Write the metrics here as JSON."),
+    metric_file: Optional[Path] = typer.Option(None, "--metric-file", "--metric_file", dir_okay=False,
+                                               help="Write the metrics here as JSON."),
     ks: List[int] = typer.Option(list(DEFAULT_KS), "--k", help="Recall cut-offs, each >= 1 (repeat the option for several)."),
     entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", "--entity_type",
                                                      help="Evaluate only mentions of this type (repeatable)."),

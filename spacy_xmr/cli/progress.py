@@ -13,12 +13,29 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+WARNING_MARK = "\u26a0"  # wasabi's warning sign
+
+
+class ProgressFormatter(logging.Formatter):
+    """The time, then the message; a warning marked as wasabi marks one, so that it stands out among the progress."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(message)s", "%H:%M:%S")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        if record.levelno < logging.WARNING:
+            return line
+        time, _, message = line.partition(" ")
+        return f"{time} {WARNING_MARK} {message}"
+
+
 @contextmanager
 def phases_shown() -> Iterator[None]:
     """Print the `spacy_xmr` loggers' INFO lines (and worse), each with the time, within the block: on stdout, where
     the command's own messages go, so they keep their order in a log file, and flushed at once."""
     handler = logging.StreamHandler(sys.stdout)  # the stdout of this moment (a test runner may have replaced it)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler.setFormatter(ProgressFormatter())
     logger = logging.getLogger("spacy_xmr")
     level = logger.level
     logger.addHandler(handler)

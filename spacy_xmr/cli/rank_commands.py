@@ -102,6 +102,7 @@ def apply_ranker_command(
 ) -> None:
     """Link every mention of a corpus: the XMR model's top-k candidates, reordered by the ranker; `spacy-xmr evaluate`
     reads the result."""
+    from ..evaluation_checks import linked_annotations, untrained_types_warning
     from ..ranking import LearnedRanker
     from ..workflows.ranking import apply_ranker_to_corpus
     from ..xmr import XMRModel
@@ -109,7 +110,11 @@ def apply_ranker_command(
     try:
         refuse_to_overwrite_input(out_corpus, [in_corpus, xmr_model, model])  # before the (slow) model load
         ranker = LearnedRanker.load(model)
-        n_mentions = apply_ranker_to_corpus(XMRModel.load(xmr_model), ranker, in_corpus, out_corpus, beam_size, entity_types or None)
+        written = apply_ranker_to_corpus(XMRModel.load(xmr_model), ranker, in_corpus, out_corpus, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
         msg.fail("apply-ranker failed", str(err), exits=1)
-    msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {n_mentions} mentions to {out_corpus}")
+    msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {len(linked_annotations(written))} "
+             f"mentions to {out_corpus}")
+    warning = untrained_types_warning(written)
+    if warning:
+        msg.warn(warning)

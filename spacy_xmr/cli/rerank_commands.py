@@ -73,7 +73,7 @@ def train_reranker_command(
 def apply_reranker_command(
     model: Path = typer.Option(..., "--model", exists=True, help="Reranker directory (OUTPUT/model-best of train-reranker)."),
     in_corpus: Path = typer.Option(..., "--in-corpus", exists=True, dir_okay=False, help="BioC corpus with XMR candidates (output of apply-xmr)."),
-    out_corpus: Path = typer.Option(..., "--out-corpus", help="Where to write the corpus with reranked candidates (BioC XML; .gz to compress)."),
+    out_corpus: Path = typer.Option(..., "--out-corpus", dir_okay=False, help="Where to write the corpus with reranked candidates (BioC XML; .gz to compress)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     batch_size: int = typer.Option(32, "--batch-size", help="Mentions per transformer batch (in tokens: sequences of similar length are batched together)."),
 ) -> None:
@@ -86,5 +86,6 @@ def apply_reranker_command(
     except (SpacyXmrError, OSError) as err:
         msg.fail("Reranking failed", str(err), exits=1)
     msg.good(f"Reranked {report['n_mentions']} mentions on {report['device']}; wrote {out_corpus}",
-             f"{report['n_without_candidates']} annotations without candidates left as they were; "
-             + ("each with the reranker's confidence" if report["calibrated"] else "no confidence (the reranker is not calibrated)"))
+             ("each reranked mention has the reranker's confidence" if report["calibrated"] else
+              "no confidence: the reranker is not calibrated")
+             + f"; {report['n_without_candidates']} annotations without candidates were left as they were")

@@ -29,6 +29,7 @@ from typing import Iterable
 
 import ray
 
+from ..atomic import refuse_to_overwrite_input
 from ..errors import SpacyXmrError
 from .manifest import FAILED, Manifest
 from .pipelines import (LINKER_FACTORY, components_by_factory, first_reranker, load_linker_models, needs_optional_imports,
@@ -215,6 +216,7 @@ def annotate(
         raise SpacyXmrError("--batch-size and --workers must be at least 1 and --gpus-per-worker above 0")
     output_dir = Path(output_dir)
     directory = pipeline_directory(pipeline)
+    refuse_to_overwrite_input(output_dir, [directory], replaced_whole=False)  # outputs are added to the folder
     components = components_by_factory(directory)
     if LINKER_FACTORY not in components.values():
         raise SpacyXmrError(f"--pipeline {pipeline}: no {LINKER_FACTORY} component to link with "

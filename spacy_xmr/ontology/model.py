@@ -142,9 +142,13 @@ class Ontology:
         _, header_line = next(lines, (1, ""))
         if not header_line.strip():
             raise InputFormatError(path, "empty file: expected an ontology header line", line=1)
-        header = _parse_json(path, header_line, 1)
+        try:
+            header = _parse_json(path, header_line, 1)
+        except InputFormatError:
+            header = {}
         if header.get("format") != FORMAT_NAME:
-            raise InputFormatError(path, f"not a spacy-xmr ontology (header format {header.get('format')!r})", 1)
+            raise InputFormatError(path, f"not a spacy-xmr ontology (header format {header.get('format')!r}); "
+                                         "read_ontology_file also reads MEDIC's CTD_diseases.tsv(.gz)", 1)
         if header.get("version") != FORMAT_VERSION:
             raise InputFormatError(
                 path, f"ontology format version {header.get('version')!r}; this spacy-xmr reads {FORMAT_VERSION}", 1

@@ -20,9 +20,10 @@ from tqdm import tqdm
 
 from ..atomic import atomic_open
 from ..errors import SpacyXmrError
+from ..model_kinds import RERANKER_HEADER
 from ..ontology import Ontology
 from .batching import iter_group_batches
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_DIR, STATE_FILE, load_checkpoint, save_checkpoint
 from .confidence import fit_calibrator
 from .config import RerankerConfig
 from ..device import autocast, autocast_dtype
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from ..corpus.mention import Candidates, Mention
 
 BEST_DIR, SUMMARY_FILE = "model-best", "training.json"
+# the files of an earlier training in an output folder: a run adds to (or resumes from) such a folder, never another
+TRAINING_MARKERS = (SUMMARY_FILE, f"{CHECKPOINT_DIR}/{STATE_FILE}", f"{BEST_DIR}/{RERANKER_HEADER}")
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
+import bioc
+
 from ..atomic import refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions, read_corpus, write_bioc, write_candidates
 from ..corpus.mentions import mentions_to_link
 from ..evaluation import evaluate_candidates
+from ..evaluation_checks import TRAINED_TYPES_INFON, trained_types_infon
 from ..ontology import read_ontology_file
 from ..ranking import LearnedRanker, RankerConfig, train_ranker
 from ..xmr import XMRConfig, XMRModel
@@ -37,12 +40,15 @@ def evaluate_ranker(xmr: XMRModel, ranker: LearnedRanker, corpus_path: str | Pat
 
 
 def apply_ranker_to_corpus(xmr: XMRModel, ranker: LearnedRanker, in_path: str | Path, out_path: str | Path,
-                           beam_size: int | None = None, entity_types: list[str] | None = None) -> int:
+                           beam_size: int | None = None, entity_types: list[str] | None = None) -> bioc.BioCCollection:
     """Write the corpus as BioC XML with every annotation (of `entity_types`; the others as they are) given its candidates
-    in the ranker's order; returns the mention count."""
+    in the ranker's order, and the entity types the XMR model was trained on (as `apply-xmr` does); returns what it
+    wrote."""
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
     collection = read_corpus(Path(in_path))
     mentions = mentions_to_link(collection, entity_types, Path(in_path))
     ranked = ranker.rank_with(xmr, mentions, beam_size=beam_size)
-    write_bioc(write_candidates(collection, {m.key: r for m, r in zip(mentions, ranked)}), out_path)
-    return len(mentions)
+    result = write_candidates(collection, {m.key: r for m, r in zip(mentions, ranked)})
+    result.infons[TRAINED_TYPES_INFON] = trained_types_infon(xmr.stats.get("mention_types", {}))
+    write_bioc(result, out_path)
+    return result

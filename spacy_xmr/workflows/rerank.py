@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Sequence
 
-from ..atomic import refuse_to_overwrite_input
+from ..atomic import refuse_to_overwrite_input, refuse_to_replace_other_folder
 from ..corpus import Mention, get_candidates, iter_mentions, read_corpus, write_bioc, write_candidates
 from ..corpus.bioc_documents import iter_annotations
 from ..corpus.mention import Candidates
@@ -17,6 +17,7 @@ from ..errors import ConfigError, SpacyXmrError
 from ..evaluation_checks import require_candidate_infons
 from ..ontology import Ontology, read_ontology_file, with_corpus_concepts
 from ..rerank import Reranker, RerankerConfig, train_reranker
+from ..rerank.train import TRAINING_MARKERS
 from ..xmr import XMRModel
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,10 @@ def train_reranker_from_files(config: RerankerConfig, train_corpus: Path, val_co
     `ontology_path` is needed only when no XMR model folder is given. The validation corpus also calibrates the
     reranker's confidence (`spacy_xmr.rerank.confidence`).
     """
+    local_encoder = Path(config.model_name) if Path(config.model_name).is_dir() else None
+    refuse_to_overwrite_input(Path(output_dir), [train_corpus, val_corpus, candidates_from, val_candidates_from, ontology_path,
+                                                 local_encoder], replaced_whole=False)  # it adds to the folder
+    refuse_to_replace_other_folder(Path(output_dir), TRAINING_MARKERS)
     device = resolve_device(device)  # a wrong device fails before the corpora and the XMR model load
     train_mentions = list(iter_mentions(read_corpus(train_corpus)))
     val_mentions = list(iter_mentions(read_corpus(val_corpus)))

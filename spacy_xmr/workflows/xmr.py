@@ -77,7 +77,8 @@ def train_dense_encoder_from_files(ontology_path: str | Path, output: str | Path
     from ..xmr.dense_training import train_dense_encoder
     from ..xmr.training_data import build_training_data
 
-    refuse_to_overwrite_input(Path(output), [Path(ontology_path), *map(Path, train_paths)])
+    local_encoder = Path(config.encoder) if Path(config.encoder).is_dir() else None
+    refuse_to_overwrite_input(Path(output), [Path(ontology_path), *map(Path, train_paths), local_encoder])
     mentions = gold_linked_mentions(train_paths, entity_types)
     data = build_training_data(with_corpus_concepts(read_ontology_file(ontology_path), mentions), mentions, TrainingDataConfig())
     encoder = DenseEncoder.from_pretrained(config.encoder, config)
