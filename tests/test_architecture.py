@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "spacy_xmr"
 
 # Bottom-up; a unit is a top-level module or subpackage of spacy_xmr.
 LAYERS = [
-    {"about", "errors", "model_kinds", "atomic", "gzip_files", "settings", "device", "calibration", "calibration_metrics",
+    {"about", "errors", "model_kinds", "phase_log", "atomic", "gzip_files", "settings", "device", "calibration", "calibration_metrics",
      "calibration_plots"},
     {"ontology"},
     {"corpus"},

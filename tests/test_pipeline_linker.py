@@ -397,3 +397,49 @@ def test_initialize_rejects_an_unknown_ontology_format(tmp_path):
     nlp.config["initialize"]["components"]["xmr_linker"] = {"ontology": str(tmp_path / "concepts.csv")}
     with pytest.raises(ConfigError, match=r"ontology = .*concepts\.csv"):
         nlp.initialize()
+
+
+def test_initialize_refuses_a_configured_model_and_an_ontology_to_fit_one(tmp_path):
+    """Both set, initialize() used to throw the configured model away silently and fit another."""
+    nlp = linker_only_pipeline()
+    slice_ontology().to_disk(tmp_path / "slice.jsonl.gz")
+    nlp.config["initialize"]["components"]["xmr_linker"] = {"ontology": str(tmp_path / "slice.jsonl.gz")}
+    model = nlp.get_pipe("xmr_linker").get_model()
+    with pytest.raises(ConfigError, match=r"\[components.xmr_linker\] model = .* and \[initialize.components.xmr_linker\] "
+                                          r"ontology = .*set model = null to fit one"):
+        nlp.initialize()
+    assert nlp.get_pipe("xmr_linker").get_model() is model
+
+
+@pytest.mark.parametrize("content, message", [(None, "not found"), ("{not json", "invalid JSON"),
+                                              ('{"featurez": {}}', "unknown key")])
+def test_a_bad_xmr_config_in_initialize_names_the_setting(tmp_path, content, message):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("xmr_linker")
+    slice_ontology().to_disk(tmp_path / "slice.jsonl.gz")
+    if content is not None:
+        (tmp_path / "xmr.json").write_text(content)
+    nlp.config["initialize"]["components"]["xmr_linker"] = {"ontology": str(tmp_path / "slice.jsonl.gz"),
+                                                            "xmr_config": str(tmp_path / "xmr.json")}
+    with pytest.raises(ConfigError, match=rf"\[initialize.components.xmr_linker\] xmr_config = .*xmr.json.*{message}"):
+        nlp.initialize()
+
+
+def test_initialize_shows_the_phases_of_the_fit_unless_the_application_logs(tmp_path, capsys, monkeypatch):
+    """`spacy train` spends minutes to hours in the fit: its phases show, timed, as the CLI's do."""
+    import logging
+
+    slice_ontology().to_disk(tmp_path / "slice.jsonl.gz")
+
+    def initialize() -> str:
+        nlp = spacy.blank("en")
+        nlp.add_pipe("xmr_linker")
+        nlp.config["initialize"]["components"]["xmr_linker"] = {"ontology": str(tmp_path / "slice.jsonl.gz")}
+        nlp.initialize()
+        return capsys.readouterr().out
+
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # an application that set up no logging
+    shown = initialize()
+    assert "featurising" in shown and "building the tree channel" in shown
+    monkeypatch.setattr(logging.getLogger(), "handlers", [logging.NullHandler()])  # one that did: its handlers get them
+    assert "featurising" not in initialize()

@@ -168,3 +168,15 @@ def test_nlp_evaluate_and_evaluate_files_agree_on_ncbi_test(ncbi_dir, medic, tmp
     _assert_same_ranking_metrics(from_spacy, from_files)
     assert from_files["n_multi_id"] > 0 and from_files["acc_at_1"] > 0.5
     assert evaluate_files(test_path, pred_path, None, ks=RECALL_AT)["acc_at_1"] < from_files["acc_at_1"]
+
+
+def test_spacy_train_weighs_the_end_to_end_recall_and_each_score_the_scorer_gives():
+    """model-best by xmr_recall_at_1 (every gold mention counts), not nel_micro_f (only the spans the NER got right:
+    about 1.0 for an untrained NER that finds a few entities)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ner")
+    nlp.add_pipe("xmr_linker")
+    weights = nlp.config["training"]["score_weights"]
+    assert weights["xmr_recall_at_1"] > 0 and weights["nel_micro_f"] is None
+    assert {f"xmr_recall_at_{k}" for k in RECALL_AT} | {"xmr_mrr"} <= set(weights)
+    assert "span._.xmr_confidence" in nlp.get_pipe_meta("xmr_linker").assigns

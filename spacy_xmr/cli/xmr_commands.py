@@ -11,8 +11,8 @@ from wasabi import msg
 
 from ..atomic import refuse_to_overwrite_input
 from ..errors import ConfigError, SpacyXmrError
+from ..phase_log import phases_shown
 from . import app
-from .progress import phases_shown
 
 
 @app.command("train-xmr")

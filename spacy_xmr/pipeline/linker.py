@@ -14,6 +14,7 @@ from spacy.tokens import Span
 from ..corpus import Mention, gold_linked_mentions
 from ..corpus.mention import Candidates
 from ..errors import ConfigError, SpacyXmrError
+from ..phase_log import phases_shown
 from ..ontology import read_ontology_file
 from .base import CandidatePipe, RankedCandidates
 from .mentions import mentions_of_docs, mentions_of_spans
@@ -54,7 +55,8 @@ class XMRLinker(CandidatePipe):
     def _no_model_message(self) -> str:
         return (
             f"{super()._no_model_message()} (as written by `spacy-xmr train-xmr`), or give "
-            f"[initialize.components.{self.name}] ontology = PATH (train_corpus = PATH optional) and run nlp.initialize()"
+            f"[initialize.components.{self.name}] ontology = PATH (train_corpus = PATH optional) and run nlp.initialize() "
+            f"(in Python: nlp.config[\"initialize\"][\"components\"][\"{self.name}\"] = {{\"ontology\": PATH}})"
         )
 
     def _load_model(self, directory: Path):
@@ -116,21 +118,28 @@ class XMRLinker(CandidatePipe):
         """Fit the XMR model when `ontology` is given; otherwise check that the configured model loads.
 
         Training mentions come from the `train_corpus` files (any format `read_corpus` reads) or,
-        without them, from the gold entities (with `kb_id_`) of `get_examples()`.
+        without them, from the gold entities (with `kb_id_`) of `get_examples()`. A `model` folder named in the
+        component's config and an `ontology` to fit one from are refused together: which one to keep is the user's call.
         """
         if ontology is None:
             if not self.has_model:
                 raise ConfigError(self._no_model_message())
             self.get_model()  # load now so that a bad directory fails at initialize, not mid-pipeline
             return
+        if self.model_path is not None:
+            raise ConfigError(f"[components.{self.name}] model = {str(self.model_path)!r} and [initialize.components.{self.name}] "
+                              f"ontology = {str(ontology)!r}: initialize() would replace that model by one fitted from the "
+                              "ontology; set model = null to fit one, or drop the [initialize] ontology to keep the model")
         from ..xmr import XMRConfig, XMRModel
 
         with self._setting_errors("ontology", ontology):
             concepts = read_ontology_file(ontology)
         with self._setting_errors("train_corpus", train_corpus):
             mentions = gold_linked_mentions(_as_list(train_corpus)) if train_corpus else self._example_mentions(get_examples)
-        config = read_xmr_config(Path(xmr_config), XMRConfig, self.name) if xmr_config else None
-        model = XMRModel.train(concepts, mentions, config=config, progress=True).configure(**self.prediction_settings)
+        with self._setting_errors("xmr_config", xmr_config):
+            config = XMRConfig.from_json(Path(xmr_config)) if xmr_config else None
+        with phases_shown(unless_configured=True):  # fitting takes minutes to hours: spacy train shows its phases
+            model = XMRModel.train(concepts, mentions, config=config, progress=True).configure(**self.prediction_settings)
         self._model = self._checked_calibration(model, "trained in initialize()")
 
     @contextlib.contextmanager
@@ -160,13 +169,6 @@ def checked_prediction_settings(component: str, **settings) -> dict:
     except ConfigError as err:
         raise ConfigError(f"[components.{component}] {err}") from err
     return given
-
-
-def read_xmr_config(path: Path, config_class, component: str):
-    """An XMR training config saved as JSON."""
-    if not path.exists():
-        raise ConfigError(f"[initialize.components.{component}] xmr_config = {str(path)!r}: file not found")
-    return config_class.from_json(path)
 
 
 def _as_list(paths: Union[str, Path, List[Union[str, Path]]]) -> list:

@@ -1,9 +1,9 @@
-"""Show the library's progress log lines while a long command runs.
+"""Show the library's progress log lines while a long job runs.
 
 Why: the library logs each phase of a long job as it starts (INFO on the `spacy_xmr` loggers: reading the ontology
-and corpora, featurising, building each channel, calibrating), and tqdm bars show only on a terminal. A command
-shows those lines, timed, so that a user sees what it is doing from the first second, in a terminal or in a log
-file (`spacy project run`).
+and corpora, featurising, building each channel, calibrating), and tqdm bars show only on a terminal. A command, and
+`xmr_linker`'s `initialize()` under `spacy train`, shows those lines, timed, so that a user sees what it is doing
+from the first second, in a terminal or in a log file (`spacy project run`).
 """
 from __future__ import annotations
 
@@ -31,17 +31,23 @@ class ProgressFormatter(logging.Formatter):
 
 
 @contextmanager
-def phases_shown() -> Iterator[None]:
+def phases_shown(unless_configured: bool = False) -> Iterator[None]:
     """Print the `spacy_xmr` loggers' INFO lines (and worse), each with the time, within the block: on stdout, where
-    the command's own messages go, so they keep their order in a log file, and flushed at once."""
-    handler = logging.StreamHandler(sys.stdout)  # the stdout of this moment (a test runner may have replaced it)
-    handler.setFormatter(ProgressFormatter())
+    the command's own messages go, so they keep their order in a log file, and flushed at once.
+
+    `unless_configured` (a library call, not a command): where the application has set up logging (the root logger
+    has handlers), its handlers get the lines instead, so that none is printed twice."""
     logger = logging.getLogger("spacy_xmr")
     level = logger.level
-    logger.addHandler(handler)
+    handler = None
+    if not (unless_configured and logging.getLogger().handlers):
+        handler = logging.StreamHandler(sys.stdout)  # the stdout of this moment (a test runner may have replaced it)
+        handler.setFormatter(ProgressFormatter())
+        logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
+        if handler is not None:
+            logger.removeHandler(handler)
         logger.setLevel(level)
