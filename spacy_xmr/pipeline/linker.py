@@ -14,8 +14,8 @@ from spacy.tokens import Span
 from ..corpus import Mention, gold_linked_mentions
 from ..corpus.mention import Candidates
 from ..errors import ConfigError, SpacyXmrError
-from ..phase_log import phases_shown
 from ..ontology import read_ontology_file
+from ..phase_log import phases_shown
 from .base import CandidatePipe, RankedCandidates
 from .mentions import mentions_of_docs, mentions_of_spans
 from .shared_evidence import SharedEvidence

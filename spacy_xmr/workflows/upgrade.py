@@ -11,8 +11,8 @@ from pathlib import Path
 
 from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..errors import ModelLoadError
-from ..xmr import XMRModel
 from ..model_kinds import PIPELINE_CONFIG
+from ..xmr import XMRModel
 from ..xmr.model import CONFIG_FILE
 
 

@@ -79,13 +79,21 @@ def document_folds(mentions: Sequence["Mention"], folds: int, seed: int) -> list
 
 def exact_name_share(ontology: "Ontology", mentions: Sequence["Mention"]) -> float:
     """The share of `mentions` linked to a concept of `ontology` whose text is, normalised, a name or synonym of it."""
+    names: dict[str, set[str]] = {}  # a concept's normalised names, made once however many mentions it has
+
+    def names_of(concept_id: str) -> set[str]:
+        if concept_id not in names:
+            concept = ontology[concept_id]
+            names[concept_id] = {normalize_text(name) for name in (concept.name, *concept.synonyms)}
+        return names[concept_id]
+
     n_linked = n_named = 0
     for mention in mentions:
-        concepts = [ontology[concept_id] for concept_id in map(ontology.resolve, mention.gold_ids) if concept_id is not None]
-        if concepts:
+        concept_ids = [concept_id for concept_id in map(ontology.resolve, mention.gold_ids) if concept_id is not None]
+        if concept_ids:
             n_linked += 1
             text = normalize_text(mention.text)
-            n_named += any(text == normalize_text(name) for concept in concepts for name in (concept.name, *concept.synonyms))
+            n_named += any(text in names_of(concept_id) for concept_id in concept_ids)
     return n_named / n_linked if n_linked else 0.0
 
 
