@@ -131,6 +131,7 @@ def test_outputs_that_would_delete_or_change_an_input_are_refused_before_the_wor
         result = runner.invoke(app, ["train-xmr", "--ontology", str(synthetic_ontology_path), "--train-corpus", str(train),
                                      "--output", str(output)])
         assert result.exit_code == 1 and expected in words(result) and "featurising" not in result.output
+        assert "Training refused" in result.output  # not "failed": nothing was tried
     assert (tmp_path / "data" / "train.xml").read_bytes() == (synthetic_corpus_dir / "train.xml").read_bytes()
     assert (tmp_path / "notes" / "notes.txt").read_text() == "mine"
     model = shutil.copytree(synthetic_model_dir, tmp_path / "model")

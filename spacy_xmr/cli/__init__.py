@@ -4,6 +4,7 @@ Each command module defines its commands on `app` when imported below; the work 
 in functions of the library that Python users can call directly.
 """
 import typer
+from wasabi import msg
 
 app = typer.Typer(
     name="spacy-xmr",
@@ -17,6 +18,12 @@ app = typer.Typer(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def fail(action: str, err: Exception) -> None:
+    """End the command with `err`'s message under "ACTION failed", or "ACTION refused" where an output was refused
+    before any work (it would have changed an input or a folder of the user's: `spacy_xmr.atomic`)."""
+    msg.fail(f"{action} {'refused' if isinstance(err, FileExistsError) else 'failed'}", str(err), exits=1)
 
 
 # Command modules register themselves on `app` (imported for that side effect).

@@ -11,7 +11,7 @@ import typer
 from wasabi import msg
 
 from ..errors import SpacyXmrError
-from . import app
+from . import app, fail
 
 
 @app.command("annotate")
@@ -40,7 +40,7 @@ def annotate_command(
                            batch_size=batch_size, gpus_per_worker=gpus_per_worker, mentions=mentions,
                            entity_types=entity_types or None, overwrite=overwrite)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("annotate failed", str(err), exits=1)
+        fail("annotate", err)
     if summary.skipped:
         msg.info(f"Skipped {summary.skipped} shard(s) already complete in {output / '_manifest.jsonl'}")
     if summary.shards:

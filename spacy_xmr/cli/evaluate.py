@@ -11,7 +11,7 @@ from wasabi import msg
 from ..atomic import atomic_open, refuse_to_overwrite_input
 from ..errors import SpacyXmrError
 from ..evaluation import DEFAULT_KS, evaluate_files
-from . import app
+from . import app, fail
 
 
 def metrics_table(metrics: dict) -> list[tuple[str, str, str]]:
@@ -45,7 +45,7 @@ def evaluate_command(
             refuse_to_overwrite_input(metric_file, [gold, pred, ontology])
         metrics = evaluate_files(gold, pred, ontology, ks=ks, entity_types=entity_types or None)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("Evaluation failed", str(err), exits=1)
+        fail("Evaluation", err)
     msg.info(
         f"{metrics['n_mentions']} gold mentions with ids ({metrics['n_multi_id']} with several, "
         f"{metrics['n_without_gold_id']} without an id left out, {metrics['n_without_prediction']} without a prediction)"

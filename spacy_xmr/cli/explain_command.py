@@ -10,7 +10,7 @@ from wasabi import msg
 
 from ..errors import SpacyXmrError
 from ..model_kinds import PIPELINE_CONFIG, XMR_HEADER, component_models
-from . import app
+from . import app, fail
 
 FORMATS = ("text", "json", "html")
 
@@ -46,7 +46,7 @@ def explain_command(
     try:
         explanation = explain_mentions(XMRModel.load(model), [query], top_k=top_k)[0]
     except (SpacyXmrError, OSError) as err:
-        msg.fail("explain failed", str(err), exits=1)
+        fail("explain", err)
     if output_format == "json":
         print(json.dumps(explanation.to_dict(), indent=2, ensure_ascii=False))
     elif output_format == "html":

@@ -12,7 +12,7 @@ from wasabi import msg
 from ..atomic import refuse_to_overwrite_input, refuse_to_replace_other_folder
 from ..errors import SpacyXmrError
 from ..model_kinds import RANKER_HEADER
-from . import app
+from . import app, fail
 
 
 def _trained_types(xmr) -> list[str] | None:
@@ -70,7 +70,7 @@ def train_ranker_command(
         elapsed = time.perf_counter() - start
         ranker.save(output)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("Ranker training failed", str(err), exits=1)
+        fail("Ranker training", err)
     stats = ranker.stats
     msg.good(f"Trained on {stats['n_lists_used']} out-of-fold lists ({stats['n_lists_without_gold_candidate']} of "
              f"{stats['n_training_mentions']} mentions left out: no gold concept in their top {ranker_config.top_k}) in "
@@ -86,7 +86,7 @@ def train_ranker_command(
         try:
             metrics = evaluate_ranker(xmr, ranker, val_corpus, entity_types=entity_types or None)
         except (SpacyXmrError, OSError) as err:
-            msg.fail("Validation failed", str(err), exits=1)
+            fail("Validation", err)
         rows = [(name, f"{result['acc_at_1']:.4f}", f"{result['mrr']:.4f}") for name, result in metrics.items()]
         msg.table(rows, header=(f"{val_corpus.name} ({metrics['xmr']['n_mentions']} mentions)", "acc@1", "MRR"), divider=True)
 
@@ -112,7 +112,7 @@ def apply_ranker_command(
         ranker = LearnedRanker.load(model)
         written = apply_ranker_to_corpus(XMRModel.load(xmr_model), ranker, in_corpus, out_corpus, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("apply-ranker failed", str(err), exits=1)
+        fail("apply-ranker", err)
     msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {len(linked_annotations(written))} "
              f"mentions to {out_corpus}")
     warning = untrained_types_warning(written)

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from wasabi import msg
 
-from . import app
+from . import app, fail
 
 CROSSTYPE_HELP = ("What one transformer sequence holds: base = one (mention, candidate) pair; parallel = one mention "
                   "and all its candidates; multi = a sentence's mentions and their candidates; passage / document = "
@@ -57,7 +57,7 @@ def train_reranker_command(
         summary = train_reranker_from_files(config, train_corpus, val_corpus, candidates_from, ontology, output,
                                             val_candidates_from=val_candidates_from, resume=resume, device=device)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("Reranker training failed", str(err), exits=1)
+        fail("Reranker training", err)
     msg.good(f"Best model (validation acc@1 {summary['best_val_acc_at_1']}) in {summary['model_dir']}",
              f"{summary['steps']} steps on {summary['device']} in {summary['train_seconds']:.0f} s; {summary['examples']}")
     if summary["calibration"] is None:
@@ -84,7 +84,7 @@ def apply_reranker_command(
     try:
         report = apply_reranker(model, in_corpus, out_corpus, device=device, batch_size=batch_size)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("Reranking failed", str(err), exits=1)
+        fail("Reranking", err)
     msg.good(f"Reranked {report['n_mentions']} mentions on {report['device']}; wrote {out_corpus}",
              ("each reranked mention has the reranker's confidence" if report["calibrated"] else
               "no confidence: the reranker is not calibrated")

@@ -12,7 +12,7 @@ from wasabi import msg
 from ..atomic import refuse_to_overwrite_input
 from ..errors import ConfigError, SpacyXmrError
 from ..phase_log import phases_shown
-from . import app
+from . import app, fail
 
 
 @app.command("train-xmr")
@@ -64,7 +64,7 @@ def train_xmr_command(
                                      work_dir=work_dir, output=output)
         elapsed = time.perf_counter() - start
     except (SpacyXmrError, OSError) as err:
-        msg.fail("Training failed", str(err), exits=1)
+        fail("Training", err)
     stats = model.stats
     msg.good(
         f"Trained on {stats['n_examples']} strings for {stats['n_concepts']} concepts "
@@ -85,7 +85,7 @@ def train_xmr_command(
         try:
             metrics = evaluate_model(model, val_corpus, entity_types=entity_types or None)
         except (SpacyXmrError, OSError) as err:
-            msg.fail("Validation failed", str(err), exits=1)
+            fail("Validation", err)
         rows = [("acc@1", f"{metrics['acc_at_1']:.4f}")]
         rows += [(f"R@{k}", f"{v:.4f}") for k, v in metrics["recall_at_k"].items()]
         rows.append(("MRR", f"{metrics['mrr']:.4f}"))
@@ -110,7 +110,7 @@ def apply_xmr_command(
         refuse_to_overwrite_input(out_corpus, [in_corpus, model])  # before the (slow) model load
         written = apply_to_corpus(XMRModel.load(model), in_corpus, out_corpus, top_k, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("apply-xmr failed", str(err), exits=1)
+        fail("apply-xmr", err)
     msg.good(f"Wrote top-{top_k} candidates for {len(linked_annotations(written))} mentions to {out_corpus}")
     warning = untrained_types_warning(written)
     if warning:
@@ -130,7 +130,7 @@ def upgrade_xmr_command(
     try:
         added = upgrade_folder(model, output)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("upgrade-xmr failed", str(err), exits=1)
+        fail("upgrade-xmr", err)
     msg.good(f"Wrote {output}", f"new files in: {', '.join(added)}" if added else "no new files: the folder was up to date")
 
 
@@ -161,7 +161,7 @@ def train_dense_encoder_command(
         training = DenseTrainingConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
         summary = train_dense_encoder_from_files(ontology, output, dense_config, training, train_corpus or [], entity_types or None)
     except (SpacyXmrError, OSError) as err:
-        msg.fail("Dense encoder training failed", str(err), exits=1)
+        fail("Dense encoder training", err)
     losses = ", ".join(f"{loss:.3f}" for loss in summary["epoch_losses"])
     msg.good(f"Aligned {summary['n_pairs_per_epoch']} pairs per epoch in {summary['seconds']:.0f} s (mean loss per epoch: {losses}); "
              f"saved to {output}")
