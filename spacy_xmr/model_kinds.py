@@ -10,6 +10,7 @@ from pathlib import Path
 
 XMR_HEADER, RERANKER_HEADER, RANKER_HEADER = "xmr.json", "reranker.json", "ranker.json"
 PIPELINE_CONFIG = "config.cfg"  # spaCy's, in every saved pipeline folder
+MODEL_DIR = "model"  # a spacy-xmr component's model folder inside its folder of a saved pipeline
 TRAINING_BEST = "model-best"  # where `train-reranker` keeps its best model inside its output folder
 
 KINDS = {  # header file: (what the folder holds, the command that writes it)
@@ -26,7 +27,7 @@ def written_by(header: str) -> str:
 
 def component_models(pipeline: Path, header: str) -> list[Path]:
     """The model folders of `header`'s kind inside the saved spaCy pipeline `pipeline` (one per component)."""
-    return sorted(path.parent for path in Path(pipeline).glob(f"*/model/{header}"))
+    return sorted(path.parent for path in Path(pipeline).glob(f"*/{MODEL_DIR}/{header}"))
 
 
 def wrong_kind(directory: Path, header: str) -> str | None:

@@ -1,11 +1,14 @@
 """Mentions in context: every field filled, sentence windows never cut a mention."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spacy_xmr.corpus import documents_with_mentions, iter_mentions, read_corpus, read_pubtator, split_sentences
+from spacy_xmr.corpus.mentions import mentions_to_link
 from spacy_xmr.errors import SpacyXmrError
 
 from test_corpus_bioc import _annotation, sample_collection
@@ -70,6 +73,8 @@ def test_document_level_annotations_and_selected_annotations_without_location():
     assert (pronoun.passage_index, pronoun.sentence_text) == (1, "It fell.")
     with pytest.raises(SpacyXmrError, match="D2.*no location"):
         list(iter_mentions(collection))
+    # a command linking the pronouns writes the others back as they are: the location-less D2 is not built either
+    assert [m.annotation_id for m in mentions_to_link(collection, ["Pronoun"], Path("sample.xml"))] == ["D1"]
 
 
 def test_gold_ids_of_any_scheme_are_kept_as_written():

@@ -92,7 +92,9 @@ def mentions_to_link(collection: bioc.BioCCollection, entity_types: list[str] | 
     """The mentions of `entity_types` (all when None) that a command read from `path` links; it writes the others back
     as they are. Warns, as reading with `entity_types` does, when the file's mentions have none of those types."""
     mentions = list(iter_mentions(collection, entity_types))
-    warn_if_no_type(path, {mention.type for mention in iter_mentions(collection)}, entity_types, bool(mentions))
+    types_seen = {annotation.infons.get("type", "") for document in collection.documents
+                  for _, annotation in iter_annotations(document)}
+    warn_if_no_type(path, types_seen, entity_types, bool(mentions))
     return mentions
 
 

@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 from ..errors import ModelLoadError
+from ..model_kinds import MODEL_DIR, PIPELINE_CONFIG
 
 LINKER_FACTORY = "xmr_linker"
 RERANKER_FACTORY = "xmr_reranker"
@@ -24,7 +25,7 @@ def pipeline_directory(pipeline: str | Path) -> Path:
 
     path = Path(pipeline)
     if path.is_dir():
-        if not (path / "config.cfg").is_file():
+        if not (path / PIPELINE_CONFIG).is_file():
             raise ModelLoadError(f"{path}: not a saved spaCy pipeline (no config.cfg); pass the folder nlp.to_disk wrote")
         return path
     if not util.is_package(str(pipeline)):
@@ -32,7 +33,7 @@ def pipeline_directory(pipeline: str | Path) -> Path:
     package = util.get_package_path(str(pipeline))
     meta = util.get_model_meta(package)
     data = package / f"{meta['lang']}_{meta['name']}-{meta['version']}"
-    if not (data / "config.cfg").is_file():
+    if not (data / PIPELINE_CONFIG).is_file():
         raise ModelLoadError(f"{pipeline}: the installed package has no pipeline folder at {data}")
     return data
 
@@ -56,7 +57,7 @@ def components_by_factory(directory: Path) -> dict[str, str]:
     """Component name -> factory, in pipeline order, from the folder's config.cfg (nothing is built)."""
     from spacy import util
 
-    config = util.load_config(directory / "config.cfg", interpolate=False)
+    config = util.load_config(directory / PIPELINE_CONFIG, interpolate=False)
     return {name: config["components"].get(name, {}).get("factory", "") for name in config["nlp"]["pipeline"]}
 
 
@@ -101,7 +102,7 @@ def needs_optional_imports(directory: Path, linker_models: dict, components: lis
 
     if any("dense" in model.channels for model in linker_models.values()):
         return True
-    config = util.load_config(directory / "config.cfg", interpolate=False)
+    config = util.load_config(directory / PIPELINE_CONFIG, interpolate=False)
     spacy.blank(config["nlp"]["lang"])  # registers every factory: spaCy's, the language's and the entry points'
     factories = components_by_factory(directory)
     for name in components:
@@ -131,7 +132,7 @@ def load_linker_models(directory: Path) -> dict:
 
     models = {}
     for name in linker_names(directory):
-        model_dir = directory / name / "model"
+        model_dir = directory / name / MODEL_DIR
         if not model_dir.is_dir():
             raise ModelLoadError(f"{directory}: component {name!r} has no saved model folder {model_dir}")
         models[name] = XMRModel.load(model_dir)
@@ -144,7 +145,7 @@ def load_pipeline(directory: Path, linker_models: dict, components: list[str]):
     never loads the reranker's transformer)."""
     from spacy import util
 
-    config = util.load_config(directory / "config.cfg")
+    config = util.load_config(directory / PIPELINE_CONFIG)
     for name, factory in components_by_factory(directory).items():
         if factory in (LINKER_FACTORY, RERANKER_FACTORY):
             config["components"][name]["model"] = None  # the path they were built with; from_disk reads the saved copy

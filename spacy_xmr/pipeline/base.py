@@ -17,12 +17,12 @@ from spacy.tokens import Doc, Span, SpanGroup
 from ..corpus import NIL  # spaCy's sentinel for "no concept", shared with Scorer.score_links
 from ..corpus.mention import Candidates
 from ..errors import ConfigError, ModelLoadError, ModelOutputError
+from ..model_kinds import MODEL_DIR
 from .collector import collector_paused
 from .extensions import get_candidates, register_extensions, set_candidates, set_confidence
 from .mentions import spans_to_link
 from .model_files import copy_directory, directory_to_files, files_to_directory
 
-MODEL_DIR = "model"  # sub-directory of the component's folder in a saved pipeline
 THRESHOLD_ON = ("confidence", "score")  # what `threshold` compares: the calibrated confidence, or the top raw score
 
 

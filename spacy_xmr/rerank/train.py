@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ..atomic import atomic_open
 from ..errors import SpacyXmrError
-from ..model_kinds import RERANKER_HEADER
+from ..model_kinds import RERANKER_HEADER, TRAINING_BEST
 from ..ontology import Ontology
 from .batching import iter_group_batches
 from .checkpoint import CHECKPOINT_DIR, STATE_FILE, load_checkpoint, save_checkpoint
@@ -36,9 +36,9 @@ from .reranker import Reranker
 if TYPE_CHECKING:
     from ..corpus.mention import Candidates, Mention
 
-BEST_DIR, SUMMARY_FILE = "model-best", "training.json"
+SUMMARY_FILE = "training.json"
 # the files of an earlier training in an output folder: a run adds to (or resumes from) such a folder, never another
-TRAINING_MARKERS = (SUMMARY_FILE, f"{CHECKPOINT_DIR}/{STATE_FILE}", f"{BEST_DIR}/{RERANKER_HEADER}")
+TRAINING_MARKERS = (SUMMARY_FILE, f"{CHECKPOINT_DIR}/{STATE_FILE}", f"{TRAINING_BEST}/{RERANKER_HEADER}")
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 
@@ -103,7 +103,7 @@ def train_reranker(config: RerankerConfig, train_mentions: Sequence["Mention"], 
         if improved:
             loop["best"] = -1.0 if val_acc is None else val_acc
             reranker.calibrator = fit_calibrator(val_mentions, val_candidates, val_ranked, ontology) if val_ranked else None
-            reranker.save(output_dir / BEST_DIR)
+            reranker.save(output_dir / TRAINING_BEST)
         loop["bad_epochs"] = 0 if improved else loop["bad_epochs"] + 1
         loop["history"].append({"epoch": loop["epoch"] + 1, "step": loop["step"], "train_loss": sum(losses) / len(losses) if losses else None,
                                 "val_acc_at_1": val_acc, "val_acc_at_1_cross_encoder_only": cross_encoder_acc,
@@ -115,7 +115,7 @@ def train_reranker(config: RerankerConfig, train_mentions: Sequence["Mention"], 
 
     # the first epoch at the best acc@1 saved model-best (a later tie does not replace it)
     best_epoch = next((e for e in loop["history"] if e["val_acc_at_1"] == loop["best"]), {})
-    summary = {"model_dir": str((output_dir / BEST_DIR).resolve()),  # absolute: the summary is read from anywhere
+    summary = {"model_dir": str((output_dir / TRAINING_BEST).resolve()),  # absolute: the summary is read from anywhere
                "config": config.to_dict(), "device": str(reranker.device),
                "steps": loop["step"], "best_val_acc_at_1": loop["best"] if val_mentions else None, "history": loop["history"],
                "xmr_weight": best_epoch.get("xmr_weight", 0.0), "calibration": best_epoch.get("calibration"),
