@@ -42,8 +42,8 @@ from .corpus.bioc_documents import annotation_span, iter_annotations
 from .corpus.mention import Candidates
 from .corpus.gold_rank import gold_concepts, rank_of, ranked_concepts, strict_rank_of
 from .errors import SpacyXmrError
-from .evaluation_checks import (out_of_ontology_warning, require_candidate_infons, short_lists_warning, spelled_otherwise_warning,
-                                untrained_types_warning)
+from .evaluation_checks import (model_warnings, out_of_ontology_warning, require_candidate_infons, short_lists_warning,
+                                spelled_otherwise_warning)
 from .ontology import Ontology, read_ontology_file
 
 DEFAULT_KS = (1, 5, 10, 20, 50)
@@ -177,6 +177,6 @@ def evaluate_files(
     metrics = evaluate_candidates(gold, predictions, ontology, ks, match_by="span")
     calibration = calibration_of(gold, predictions, confidences_by_span(prediction_collection), ontology)
     warnings = [out_of_ontology_warning(gold, ontology) if ontology else None,
-                spelled_otherwise_warning(gold, ontology) if ontology else None, untrained_types_warning(prediction_collection),
+                spelled_otherwise_warning(gold, ontology) if ontology else None, *model_warnings(prediction_collection),
                 short_lists_warning(predictions, metrics["ks"])]
     return {**metrics, "calibration": calibration, "warnings": [warning for warning in warnings if warning]}

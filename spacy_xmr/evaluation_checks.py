@@ -1,24 +1,30 @@
 """Checks of what `spacy-xmr evaluate` (and `apply-xmr`) are given, for the mistakes that otherwise print plausible
 scores: a gold file passed as predictions, or a corpus with entity types that the ontology or the model does not
-cover (BC5CDR's chemicals linked by a disease model count as misses and halve acc@1)."""
+cover (BC5CDR's chemicals linked by a disease model count as misses and halve acc@1), or documents the model learned
+from."""
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import bioc
 
 from .corpus.bioc_documents import iter_annotations
 from .corpus.candidates import CANDIDATE_IDS, PREDICTED_ID
 from .corpus.mention import Mention
+from .corpus.repeats import few_named
 from .corpus.types import type_matches
 from .errors import InputFormatError
 from .ontology import Ontology
 from .ontology.corpus_concepts import SPELLING_FIX, spelled_otherwise, spelling_example
 
+if TYPE_CHECKING:
+    from .xmr import XMRModel
+
 MANY_OUT_OF_ONTOLOGY = 0.05  # warn from this share of evaluated mentions with a gold id outside the ontology
 TRAINED_TYPES_INFON = "xmr_trained_entity_types"  # collection infon of apply-xmr's output: `|`-joined mention types
+TRAINING_DOCUMENT_INFON = "xmr_training_document"  # document infon of apply-xmr's output: "true" where the model learned from it
 
 
 def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path) -> None:
@@ -101,9 +107,33 @@ def linked_annotations(predictions: bioc.BioCCollection) -> list[bioc.BioCAnnota
             if CANDIDATE_IDS in annotation.infons]
 
 
-def trained_types_infon(mention_types: dict[str, int]) -> str:
-    """The value of TRAINED_TYPES_INFON for a model's `mention_types` statistic."""
-    return "|".join(sorted(t for t in mention_types if t))
+def mark_what_the_model_learned(collection: bioc.BioCCollection, mentions: Sequence[Mention], model: "XMRModel") -> None:
+    """Record in apply-xmr's (or apply-ranker's) output what `evaluate` checks the predictions against: the entity
+    types the model was trained on (TRAINED_TYPES_INFON) and, on each document whose text the model learned from,
+    TRAINING_DOCUMENT_INFON (none for a model that did not record its documents); `model_warnings` reads them."""
+    collection.infons[TRAINED_TYPES_INFON] = "|".join(sorted(t for t in model.stats.get("mention_types", {}) if t))
+    if not model.training_documents:
+        return
+    texts = {mention.document_id: mention.document_text for mention in mentions}
+    learned = {document_id for document_id, text in texts.items() if model.training_documents.holds(text)}
+    for document in collection.documents:
+        if document.id in learned:
+            document.infons[TRAINING_DOCUMENT_INFON] = "true"
+
+
+def training_documents_warning(predictions: bioc.BioCCollection) -> str | None:
+    """A warning when apply-xmr marked predicted documents as documents the model learned from."""
+    marked = [document.id for document in predictions.documents if document.infons.get(TRAINING_DOCUMENT_INFON) == "true"]
+    if not marked:
+        return None
+    return (f"{len(marked):,} of the {len(predictions.documents):,} predicted documents ({few_named(marked)}) are documents the model "
+            f"learned from (apply-xmr marked them with the infon {TRAINING_DOCUMENT_INFON}): these figures are not "
+            "held-out; evaluate on documents apart from the training corpus")
+
+
+def model_warnings(predictions: bioc.BioCCollection) -> list[str]:
+    """What the predictions' infons (`mark_what_the_model_learned`) say would mislead in their figures."""
+    return [warning for warning in (untrained_types_warning(predictions), training_documents_warning(predictions)) if warning]
 
 
 def _type_name(entity_type: str) -> str:

@@ -1,5 +1,6 @@
 """`spacy-xmr evaluate` refuses what it cannot score and warns when the scores would mislead: gold ids
-outside the ontology (BC5CDR's chemicals against a disease ontology) and entity types the model never saw."""
+outside the ontology (BC5CDR's chemicals against a disease ontology), entity types the model never saw, and documents
+it learned from."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from spacy_xmr.cli import app
 from spacy_xmr.corpus import read_corpus, set_candidates, write_bioc
 from spacy_xmr.corpus.bioc_documents import annotation_span, iter_annotations
-from spacy_xmr.evaluation_checks import TRAINED_TYPES_INFON
+from spacy_xmr.evaluation_checks import TRAINED_TYPES_INFON, TRAINING_DOCUMENT_INFON
 from synthetic import write_medic
 
 runner = CliRunner()
@@ -107,6 +108,31 @@ def test_warns_about_entity_types_the_model_was_not_trained_on(mixed_corpus, syn
     result, output = _evaluate("--gold", gold, "--pred", tmp_path / "pred.xml")
     assert result.exit_code == 0, output
     assert warning in output and "apply-xmr with --entity-type Disease" in output
+
+
+def test_documents_the_model_learned_from_are_marked_and_warned_about(synthetic_model_dir, synthetic_corpus_dir, tmp_path):
+    """A test file that holds training documents (here: two of train.xml's among dev.xml's) gives figures that are not
+    held-out: apply-xmr marks those documents and says so, and evaluate says it again."""
+    gold = read_corpus(synthetic_corpus_dir / "dev.xml")
+    learned = read_corpus(synthetic_corpus_dir / "train.xml").documents[:2]
+    learned_ids = [document.id for document in learned]
+    gold.documents.extend(learned)
+    write_bioc(gold, tmp_path / "gold.xml")
+    applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(tmp_path / "gold.xml"),
+                                  "--out-corpus", str(tmp_path / "pred.xml")])
+    assert applied.exit_code == 0, applied.output
+    warning = f"2 of the {len(gold.documents)} predicted documents ({', '.join(learned_ids)}) are documents the model learned from"
+    assert warning in " ".join(applied.output.split())
+    marked = [d.id for d in read_corpus(tmp_path / "pred.xml").documents if d.infons.get(TRAINING_DOCUMENT_INFON) == "true"]
+    assert marked == learned_ids
+    result, output = _evaluate("--gold", tmp_path / "gold.xml", "--pred", tmp_path / "pred.xml")
+    assert result.exit_code == 0, output
+    assert warning in output
+
+    applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(synthetic_corpus_dir / "dev.xml"),
+                                  "--out-corpus", str(tmp_path / "dev-pred.xml")])
+    assert applied.exit_code == 0 and "learned from" not in applied.output
+    assert not any(TRAINING_DOCUMENT_INFON in d.infons for d in read_corpus(tmp_path / "dev-pred.xml").documents)
 
 
 def test_a_medic_release_file_serves_as_the_ontology_as_in_the_training_commands(mixed_corpus, synthetic_ontology,

@@ -102,7 +102,7 @@ def apply_ranker_command(
 ) -> None:
     """Link every mention of a corpus: the XMR model's top-k candidates, reordered by the ranker; `spacy-xmr evaluate`
     reads the result."""
-    from ..evaluation_checks import linked_annotations, untrained_types_warning
+    from ..evaluation_checks import linked_annotations, model_warnings
     from ..ranking import LearnedRanker
     from ..workflows.ranking import apply_ranker_to_corpus
     from ..xmr import XMRModel
@@ -115,6 +115,5 @@ def apply_ranker_command(
         fail("apply-ranker", err)
     msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {len(linked_annotations(written))} "
              f"mentions to {out_corpus}")
-    warning = untrained_types_warning(written)
-    if warning:
+    for warning in model_warnings(written):
         msg.warn(warning)

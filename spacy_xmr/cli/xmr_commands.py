@@ -103,7 +103,7 @@ def apply_xmr_command(
 ) -> None:
     """Rank candidate concepts for every mention of a corpus; `spacy-xmr evaluate` reads the result."""
     from ..xmr import XMRModel
-    from ..evaluation_checks import linked_annotations, untrained_types_warning
+    from ..evaluation_checks import linked_annotations, model_warnings
     from ..workflows.xmr import apply_to_corpus
 
     try:
@@ -112,8 +112,7 @@ def apply_xmr_command(
     except (SpacyXmrError, OSError) as err:
         fail("apply-xmr", err)
     msg.good(f"Wrote top-{top_k} candidates for {len(linked_annotations(written))} mentions to {out_corpus}")
-    warning = untrained_types_warning(written)
-    if warning:
+    for warning in model_warnings(written):
         msg.warn(warning)
 
 

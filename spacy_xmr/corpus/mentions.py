@@ -12,6 +12,7 @@ from ..ontology import split_gold_ids
 from .formats import read_corpus, warn_if_no_type
 from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages
 from .mention import Mention
+from .repeats import warn_of_repeats
 from .sentences import split_sentences
 from .types import type_matches
 
@@ -106,5 +107,9 @@ def documents_with_mentions(
 
 
 def gold_linked_mentions(paths: Iterable[str | Path], entity_types: list[str] | None = None) -> list[Mention]:
-    """The mentions with gold ids of one or several corpus files (BioC XML or PubTator): training data."""
-    return [m for path in paths for m in iter_mentions(read_corpus(Path(path), entity_types)) if m.gold_ids]
+    """The mentions with gold ids of one or several corpus files (BioC XML or PubTator): training data. A document
+    given twice (by its text) is warned about: its mentions count twice."""
+    paths = list(paths)
+    mentions = [m for path in paths for m in iter_mentions(read_corpus(Path(path), entity_types)) if m.gold_ids]
+    warn_of_repeats(mentions, ", ".join(map(str, paths)))
+    return mentions

@@ -13,6 +13,7 @@ from spacy.tokens import Span
 
 from ..corpus import Mention, gold_linked_mentions
 from ..corpus.mention import Candidates
+from ..corpus.repeats import warn_of_repeats
 from ..errors import ConfigError, SpacyXmrError
 from ..ontology import read_ontology_file
 from ..phase_log import phases_shown
@@ -155,7 +156,9 @@ class XMRLinker(CandidatePipe):
             return []
         references = [example.reference for example in get_examples()]
         _, mentions = mentions_of_docs(references, self.spans_key, list(self.labels))
-        return [mention for mention in mentions if mention.gold_ids]
+        linked = [mention for mention in mentions if mention.gold_ids]
+        warn_of_repeats(linked, "the training examples")
+        return linked
 
 
 def checked_prediction_settings(component: str, **settings) -> dict:

@@ -16,6 +16,7 @@ import numpy as np
 from ..calibration import Calibrator
 from ..corpus.gold_rank import gold_concepts
 from ..corpus.mention import Mention
+from ..corpus.repeats import document_identities
 from ..errors import ConfigError, SpacyXmrError
 from ..ontology import Ontology, with_corpus_concepts
 from ..xmr import CandidateEvidence, XMRConfig, XMRModel, channel_weights
@@ -46,7 +47,7 @@ class RankingExamples:
     features: np.ndarray
     labels: np.ndarray
     group_sizes: list[int]
-    documents: list[str]
+    documents: list[str]  # each list's document (a repeated document named as the one it repeats: `document_identities`)
     n_mentions: int
     with_cross_encoder: bool = False
 
@@ -83,7 +84,7 @@ def ranking_examples(mentions: Sequence[Mention], evidence: Sequence[Sequence[Ca
     labels = np.array([float(c.concept_id in gold_concepts(m.gold_ids, facts.ontology)) for m, cs in zip(kept_mentions, kept_lists)
                        for c in cs], dtype=np.float32)
     return RankingExamples(featurize(kept_mentions, kept_lists, facts, channels, kept_scores), labels, [len(cs) for cs in kept_lists],
-                           [m.document_id for m in kept_mentions], len(mentions), cross_encoder is not None)
+                           document_identities(kept_mentions), len(mentions), cross_encoder is not None)
 
 
 def fold_of_documents(documents: Sequence[str], folds: int) -> dict[str, int]:
@@ -92,8 +93,9 @@ def fold_of_documents(documents: Sequence[str], folds: int) -> dict[str, int]:
 
 
 def document_folds(mentions: Sequence[Mention], folds: int) -> list[int]:
-    """Each mention's fold, a document's mentions sharing one (`fold_of_documents`)."""
-    documents = [mention.document_id for mention in mentions]
+    """Each mention's fold, a document's mentions sharing one (`fold_of_documents`), and a repeated document's
+    mentions the fold of the document it repeats."""
+    documents = document_identities(mentions)
     if len(set(documents)) < folds:
         raise ConfigError(f"ranker config: folds = {folds}, but the training mentions come from {len(set(documents))} document(s); "
                           "lower folds or add documents")

@@ -10,7 +10,7 @@ from ..atomic import refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions, read_corpus, write_bioc, write_candidates
 from ..corpus.mentions import mentions_to_link
 from ..evaluation import evaluate_candidates
-from ..evaluation_checks import TRAINED_TYPES_INFON, trained_types_infon
+from ..evaluation_checks import mark_what_the_model_learned
 from ..ontology import read_ontology_file
 from ..ranking import LearnedRanker, RankerConfig, train_ranker
 from ..xmr import XMRConfig, XMRModel
@@ -49,6 +49,6 @@ def apply_ranker_to_corpus(xmr: XMRModel, ranker: LearnedRanker, in_path: str | 
     mentions = mentions_to_link(collection, entity_types, Path(in_path))
     ranked = ranker.rank_with(xmr, mentions, beam_size=beam_size)
     result = write_candidates(collection, {m.key: r for m, r in zip(mentions, ranked)})
-    result.infons[TRAINED_TYPES_INFON] = trained_types_infon(xmr.stats.get("mention_types", {}))
+    mark_what_the_model_learned(result, mentions, xmr)
     write_bioc(result, out_path)
     return result

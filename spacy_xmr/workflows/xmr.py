@@ -9,7 +9,7 @@ import bioc
 
 from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions
-from ..evaluation_checks import TRAINED_TYPES_INFON, trained_types_infon
+from ..evaluation_checks import mark_what_the_model_learned
 from ..ontology import read_ontology_file, with_corpus_concepts
 from ..xmr import DenseConfig, TrainingDataConfig, XMRConfig, XMRModel
 
@@ -63,7 +63,7 @@ def apply_to_corpus(model: XMRModel, in_path: str | Path, out_path: str | Path, 
     predictions = {m.key: [(c.concept_id, c.score) for c in candidates] for m, candidates in zip(mentions, evidence)}
     confidences = confidences or []  # none when the model is not calibrated
     result = write_candidates(collection, predictions, {m.key: c for m, c in zip(mentions, confidences)})
-    result.infons[TRAINED_TYPES_INFON] = trained_types_infon(model.stats.get("mention_types", {}))
+    mark_what_the_model_learned(result, mentions, model)
     write_bioc(result, out_path)
     return result
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..calibration import Calibrator
 from ..corpus.gold_rank import rank_of
+from ..corpus.repeats import document_identities, shared_documents_warning
 from ..errors import SpacyXmrError
 from .fusion import CandidateEvidence
 from .normalize import normalize_text
@@ -67,13 +68,14 @@ def evidence_and_outcomes(model: "XMRModel", mentions: Sequence["Mention"]) -> t
 
 def document_folds(mentions: Sequence["Mention"], folds: int, seed: int) -> list[list["Mention"]]:
     """The mentions in `folds` groups of whole documents (an abbreviation's definition and the document channel's
-    evidence stay with their mentions), documents shuffled by `seed`."""
-    documents = sorted({mention.document_id for mention in mentions})
+    evidence stay with their mentions; a repeated document with the one it repeats), documents shuffled by `seed`."""
+    identities = document_identities(mentions)  # a repeated document goes with the one it repeats
+    documents = sorted(set(identities))
     random.Random(seed).shuffle(documents)
     fold_of = {document: index % folds for index, document in enumerate(documents)}
     groups: list[list["Mention"]] = [[] for _ in range(folds)]
-    for mention in mentions:
-        groups[fold_of[mention.document_id]].append(mention)
+    for mention, identity in zip(mentions, identities):
+        groups[fold_of[identity]].append(mention)
     return groups
 
 
@@ -137,6 +139,9 @@ def fit_calibrator(model: "XMRModel", ontology: "Ontology", mentions: Sequence["
     (None, with the reason logged, when there are too few of either or `calibration.folds` is 0)."""
     try:
         if validation:
+            shared = shared_documents_warning(mentions, validation)
+            if shared:
+                logger.warning(shared)
             features, correct = evidence_and_outcomes(model, [mention for mention in validation if mention.gold_ids])
             return Calibrator.fit(features, correct, FEATURE_NAMES, "validation")
         if not config.calibration.folds:  # asked for none (the fold models themselves are trained so)

@@ -43,6 +43,7 @@ from .prediction_settings import PredictionSettings
 from .sparse_ops import row_ids, top_k_per_row
 from .string_table import StringTable, load_strings, save_strings
 from .training_data import build_training_data
+from .training_documents import TrainingDocuments
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class XMRModel:
         self.parent = ParentChannel(self._ontology, self._concept_ids, config.parent)
         self.stats = stats or {}
         self.calibrator: Calibrator | None = None  # see `confidence`
+        self.training_documents: TrainingDocuments | None = None  # None: a model saved before they were recorded
         self._directory: Path | None = None  # the folder it was loaded from, which a pickle of it names (`__reduce_ex__`)
         self._backend: ArrayBackend | None = None  # see `backend`
         self._prediction_config: tuple | None = None  # (settings, config, the config they make), see `prediction_config`
@@ -180,7 +182,9 @@ class XMRModel:
         }
         logger.debug("trained XMR model: %s", stats)
         # the training strings as Python objects (GBs at UMLS size) go with `data`: the model holds them as a table
-        return cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
+        model = cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
+        model.training_documents = TrainingDocuments.of(mention.document_text for mention in mentions)
+        return model
 
     def _calibrated(self, ontology: Ontology, mentions: list[Mention], validation: list[Mention] | None,
                     work_dir: str | Path | None, announce) -> "XMRModel":
@@ -418,6 +422,8 @@ class XMRModel:
         self._ontology.to_disk(directory / ONTOLOGY_FILE)
         if self.calibrator is not None:
             save_json(directory / CALIBRATION_FILE, self.calibrator.to_dict())
+        if self.training_documents is not None:
+            self.training_documents.save(directory)
 
     @classmethod
     def load(cls, directory: str | Path, **settings) -> "XMRModel":
@@ -439,6 +445,7 @@ class XMRModel:
         model._directory = directory.resolve()
         if (directory / CALIBRATION_FILE).exists():  # absent: trained on names alone, or by a version before calibration
             model.calibrator = Calibrator.from_dict(load_json(directory / CALIBRATION_FILE), str(directory / CALIBRATION_FILE), FEATURE_NAMES)
+        model.training_documents = TrainingDocuments.load(directory)
         return model
 
 
