@@ -14,10 +14,13 @@ on the train mentions (so dev is held out from both the model and its calibrator
   mentions, a model is trained without them, and the confidence must tell the dev mentions whose concept is absent
   from the rest: AUROC, and NIL precision / recall at the default threshold.
 
-    python benchmarks/calibration.py [--corpus ncbi_disease|bc5cdr] [--data ../shared/data]
+    python benchmarks/calibration.py [--corpus ncbi_disease|bc5cdr] [--data ../shared/data] [--seeds N]
 
 writes benchmarks/results/calibration_<corpus>.json, calibration_<corpus>_reliability.png and
-calibration_<corpus>_precision_coverage.png, and prints the NIL figures.
+calibration_<corpus>_precision_coverage.png, and prints the NIL figures. With `--seeds N` the whole run is repeated
+with the seeds 0 … N-1 (the model's `seed`: its out-of-fold split and clustering; and the concepts the NIL experiment
+removes), and `over_seeds` gives each headline figure's values, mean, min and max: the NIL figures rest on about 16
+removed concepts, and one seed's split moves them by tenths. The figures and plots at the top level are seed 0's.
 """
 from __future__ import annotations
 
@@ -100,7 +103,7 @@ def nil_experiment(ontology: Ontology, train: list[Mention], dev: list[Mention],
 
     kept_concepts = [c for c in ontology if c.id not in removed]
     smaller = Ontology([replace(c, parents=[p for p in c.parents if p not in removed]) for c in kept_concepts], name=ontology.name)
-    model = XMRModel.train(smaller, [m for m in train if not touches_removed(m)], XMRConfig(), progress=False)
+    model = XMRModel.train(smaller, [m for m in train if not touches_removed(m)], XMRConfig(seed=seed), progress=False)
     evidence = model.channel_scores(dev, top_k=10)
     confidence = np.array(model.confidence(evidence))
     absent = np.array([all((ontology.resolve(i) or i) in removed for i in m.gold_ids) for m in dev])
@@ -114,12 +117,12 @@ def nil_experiment(ontology: Ontology, train: list[Mention], dev: list[Mention],
     }
 
 
-def run(corpus: str, data: Path, seed: int) -> dict:
+def run(corpus: str, data: Path, seed: int, plots: bool) -> dict:
     train_file, dev_file, types = CORPORA[corpus]
     ontology = read_medic(data / "medic" / "CTD_diseases.tsv.gz")
     train, dev = gold_linked_mentions([data / train_file], types), gold_linked_mentions([data / dev_file], types)
     start = time.perf_counter()
-    model = XMRModel.train(ontology, train, XMRConfig(), progress=False)
+    model = XMRModel.train(ontology, train, XMRConfig(seed=seed), progress=False)
     train_s = time.perf_counter() - start
     features, correct = evidence_and_outcomes(model, dev)
     confidence = model.calibrator.predict(features)
@@ -127,11 +130,12 @@ def run(corpus: str, data: Path, seed: int) -> dict:
     chunk_evidence = model.channel_scores(chunks, top_k=10)
     chunk_confidence = np.array(model.confidence(chunk_evidence))
     summary = calibration_summary(confidence, correct)
-    title = f"{corpus} dev ({len(dev)} mentions)"
-    reliability_diagram({"XMR confidence": summary}, ROOT / "results" / f"calibration_{corpus}_reliability.png", title)
-    precision_coverage_plot({"XMR confidence": summary}, ROOT / "results" / f"calibration_{corpus}_precision_coverage.png", title)
+    if plots:
+        title = f"{corpus} dev ({len(dev)} mentions)"
+        reliability_diagram({"XMR confidence": summary}, ROOT / "results" / f"calibration_{corpus}_reliability.png", title)
+        precision_coverage_plot({"XMR confidence": summary}, ROOT / "results" / f"calibration_{corpus}_precision_coverage.png", title)
     return {
-        "corpus": corpus, "split": "dev", "n_train_mentions": len(train), "n_dev_mentions": len(dev),
+        "corpus": corpus, "split": "dev", "seed": seed, "n_train_mentions": len(train), "n_dev_mentions": len(dev),
         "calibration": model.calibrator.fitted_on, "train_s_with_calibration": round(train_s, 1),
         "calibration_s": model.stats.get("calibration_s"), "acc_at_1": float(correct.mean()),
         "expected_calibration_error": summary["expected_calibration_error"], "dev_confidence": summary,
@@ -161,14 +165,40 @@ def summary_line(result: dict) -> str:
             f"{'none' if nil['nil_precision'] is None else format(nil['nil_precision'], '.3f')}, recall {nil['nil_recall']:.3f}")
 
 
+SPREAD_FIGURES = {  # name: where it lies in one seed's result
+    "expected_calibration_error": ("expected_calibration_error",),
+    "coverage_at_0_9": ("at_0_9", "coverage"), "precision_at_0_9": ("at_0_9", "precision"),
+    "non_mention_chunks_linked": ("non_mention_chunks", "share_linked_at_default"),
+    "nil_auroc": ("nil", "auroc_present_vs_absent"), "nil_precision": ("nil", "nil_precision"), "nil_recall": ("nil", "nil_recall"),
+}
+
+
+def over_seeds(results: list[dict]) -> dict:
+    """Each headline figure across the seeds' runs: the values in seed order, their mean, min and max."""
+    spread = {"seeds": [result["seed"] for result in results]}
+    for name, path in SPREAD_FIGURES.items():
+        values = []
+        for result in results:
+            for key in path:
+                result = result[key]
+            values.append(result)
+        known = [value for value in values if value is not None]  # NIL precision: None when nothing was called NIL
+        spread[name] = {"values": values, "mean": float(np.mean(known)) if known else None,
+                        "min": min(known, default=None), "max": max(known, default=None)}
+    return spread
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", choices=sorted(CORPORA), action="append")
     parser.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1, help="repeat the run with the seeds 0 ... N-1 (see the docstring)")
     args = parser.parse_args()
     for corpus in args.corpus or sorted(CORPORA):
-        result = run(corpus, args.data, args.seed)
+        results = [run(corpus, args.data, seed, plots=seed == 0) for seed in range(args.seeds)]
+        result = results[0]
+        if args.seeds > 1:
+            result = {**result, "over_seeds": over_seeds(results), "command": f"{result['command']} --seeds {args.seeds}"}
         with atomic_open(ROOT / "results" / f"calibration_{corpus}.json") as handle:
             json.dump(result, handle, indent=2)
         print(json.dumps({k: v for k, v in result.items() if k != "dev_confidence"}, indent=1))

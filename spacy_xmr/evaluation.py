@@ -4,7 +4,8 @@
 
 - `n_mentions`: gold mentions with at least one gold id (the denominator of every ranking metric);
   `n_without_gold_id`: gold mentions with none (BC5CDR's `-1`), left out; `n_multi_id`: mentions with
-  several gold ids (distinct concepts after resolution); `n_without_prediction`: evaluated mentions that no prediction names (counted as misses).
+  several gold ids (distinct concepts after resolution); `n_without_prediction`: evaluated mentions that no prediction names, or whose prediction lists no candidate
+  (counted as misses).
 - `acc_at_1`, `recall_at_k` (`{"1": …, "5": …}`, keys are strings), `mrr`: LENIENT ranking metrics. A
   mention's rank is the position (1-based) of the first candidate equal to ANY of its gold ids
   (`corpus.gold_rank.rank_of`); MRR averages 1/rank, with 0 for a mention whose gold ids are all missing.
@@ -42,8 +43,9 @@ from .corpus.bioc_documents import annotation_span, iter_annotations
 from .corpus.mention import Candidates
 from .corpus.gold_rank import gold_concepts, rank_of, ranked_concepts, strict_rank_of
 from .errors import SpacyXmrError
-from .evaluation_checks import (model_warnings, out_of_ontology_warning, require_candidate_infons, short_lists_warning,
-                                spelled_otherwise_warning)
+from .evaluation_checks import (model_warnings, out_of_ontology_warning, outside_gold_warning, require_candidate_infons,
+                                require_gold_mentions, require_shared_documents, short_lists_warning, spelled_otherwise_warning,
+                                unlinked_types_warning)
 from .ontology import Ontology, read_ontology_file
 
 DEFAULT_KS = (1, 5, 10, 20, 50)
@@ -114,7 +116,7 @@ def evaluate_candidates(
         "n_mentions": len(evaluated),
         "n_without_gold_id": len(gold) - len(evaluated),
         "n_multi_id": sum(len(gold_concepts(mention.gold_ids, ontology)) > 1 for mention in evaluated),
-        "n_without_prediction": sum(key_of(mention) not in predictions for mention in evaluated),
+        "n_without_prediction": sum(not predictions.get(key_of(mention)) for mention in evaluated),
         **_ranking_metrics(lenient, ks),
         "strict": _ranking_metrics(strict, ks),
         "n_gold_missing_from_ontology": n_mentions_with_missing,
@@ -169,14 +171,20 @@ def evaluate_files(
     entity_types: list[str] | None = None,
 ) -> dict:
     """Evaluate a prediction corpus file against a gold one, matching annotations by (document, start, end)."""
-    gold = list(iter_mentions(read_corpus(gold_path, entity_types)))
+    gold_collection = read_corpus(gold_path, entity_types)
+    gold = list(iter_mentions(gold_collection))
+    require_gold_mentions([mention for mention in gold if mention.gold_ids], gold_path, entity_types)
     prediction_collection = read_corpus(pred_path, entity_types)
     require_candidate_infons(prediction_collection, pred_path)
+    require_shared_documents(gold_collection, prediction_collection, pred_path)
     ontology = read_ontology_file(ontology_path) if ontology_path else None
     predictions = predictions_by_span(prediction_collection)
     metrics = evaluate_candidates(gold, predictions, ontology, ks, match_by="span")
     calibration = calibration_of(gold, predictions, confidences_by_span(prediction_collection), ontology)
+    gold_ids = {document.id for document in gold_collection.documents}
     warnings = [out_of_ontology_warning(gold, ontology) if ontology else None,
-                spelled_otherwise_warning(gold, ontology) if ontology else None, *model_warnings(prediction_collection),
+                spelled_otherwise_warning(gold, ontology) if ontology else None,
+                *model_warnings(prediction_collection, gold_ids), outside_gold_warning(gold_collection, prediction_collection),
+                unlinked_types_warning([mention for mention in gold if mention.gold_ids], predictions),
                 short_lists_warning(predictions, metrics["ks"])]
     return {**metrics, "calibration": calibration, "warnings": [warning for warning in warnings if warning]}

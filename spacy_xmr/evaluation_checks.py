@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 MANY_OUT_OF_ONTOLOGY = 0.05  # warn from this share of evaluated mentions with a gold id outside the ontology
 TRAINED_TYPES_INFON = "xmr_trained_entity_types"  # collection infon of apply-xmr's output: `|`-joined mention types
-TRAINING_DOCUMENT_INFON = "xmr_training_document"  # document infon of apply-xmr's output: "true" where the model learned from it
+TRAINING_DOCUMENT_INFON = "xmr_training_document"  # document infons of apply-xmr's output: "true" where the model learned
+CALIBRATION_DOCUMENT_INFON = "xmr_calibration_document"  # from the document, or calibrated its confidence on it
 
 
 def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path) -> None:
@@ -41,6 +42,50 @@ def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path) 
             path, f"none of its {n_annotations} annotations has a `{CANDIDATE_IDS}` (or `{PREDICTED_ID}`) infon: expected "
                   "predictions written by `spacy-xmr apply-xmr` or `spacy-xmr apply-reranker` (was the gold file given as --pred?)"
         )
+
+
+def require_gold_mentions(evaluated: Sequence[Mention], path: str | Path, entity_types: Sequence[str] | None,
+                          purpose: str = "evaluate") -> None:
+    """Raise when no gold mention has an id: every figure would be 0 of 0 (`purpose`: what the file was given for)."""
+    if not evaluated:
+        of_types = f" of the entity type {' or '.join(map(repr, entity_types))}" if entity_types else ""
+        raise InputFormatError(path, f"no mention{of_types} has a gold id: there is nothing to {purpose}")
+
+
+def require_shared_documents(gold: bioc.BioCCollection, predictions: bioc.BioCCollection, path: str | Path) -> None:
+    """Raise when no predicted document is a gold document: predictions made from another corpus score 0 everywhere."""
+    gold_ids = {document.id for document in gold.documents}
+    predicted = [document.id for document in predictions.documents]
+    if predicted and not gold_ids.intersection(predicted):
+        raise InputFormatError(path, f"none of its {len(predicted):,} documents ({few_named(predicted)}) is a document of "
+                                     f"the gold file ({few_named(sorted(gold_ids))}): were the predictions made from another corpus?")
+
+
+def outside_gold_warning(gold: bioc.BioCCollection, predictions: bioc.BioCCollection) -> str | None:
+    """A warning when predicted documents are not gold documents: their links are false positives end to end."""
+    gold_ids = {document.id for document in gold.documents}
+    outside = [document for document in predictions.documents if document.id not in gold_ids]
+    n_linked = sum(CANDIDATE_IDS in annotation.infons for document in outside for _, annotation in iter_annotations(document))
+    if not n_linked:
+        return None
+    return (f"{len(outside):,} predicted documents ({few_named([d.id for d in outside])}) are not in the gold file: their "
+            f"{n_linked:,} linked mentions count as false positives in the end-to-end precision; leave them out of --pred "
+            "to score the gold documents alone")
+
+
+def unlinked_types_warning(evaluated: Sequence[Mention], predictions: dict[tuple, Sequence]) -> str | None:
+    """A warning when gold mentions of some types have no candidates at all while others have (apply-xmr run with
+    --entity-type): they count as misses."""
+    linked, unlinked = Counter(), Counter()
+    for mention in evaluated:
+        (linked if predictions.get(mention.location) else unlinked)[mention.type] += 1
+    never = Counter({entity_type: n for entity_type, n in unlinked.items() if not linked[entity_type]})
+    if not never or not linked:
+        return None
+    by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in never.most_common(5))
+    options = " ".join(f"--entity-type {t}" for t in sorted(linked) if t)
+    return (f"the predictions link no gold mention of some types ({by_type}): they count as misses"
+            + (f"; to score only the linked types, evaluate with {options}" if options else ""))
 
 
 def out_of_ontology_warning(gold: list[Mention], ontology: Ontology) -> str | None:
@@ -79,7 +124,8 @@ def short_lists_warning(predictions: dict[tuple, Sequence], ks: Sequence[int]) -
     if not predictions or not beyond:
         return None
     return (f"the candidate lists hold at most {longest} candidates, so {', '.join(f'R@{k}' for k in beyond)} count only those; "
-            f"to measure them, run apply-xmr with --top-k {max(beyond)}.")
+            f"to measure them, write longer lists (apply-xmr --top-k {max(beyond)}; a ranker or reranker orders the lists "
+            "it was trained on).")
 
 
 def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:
@@ -96,9 +142,15 @@ def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:
     if not unseen:
         return None
     by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in unseen.most_common(5))
-    options = " ".join(f"--entity-type {t}" for t in trained)
-    return (f"the predictions link {sum(unseen.values()):,} mentions of types the model was not trained on ({by_type}; "
-            f"trained on {', '.join(trained)}); to link only the types it knows, run apply-xmr with {options}.")
+    message = (f"the predictions link {sum(unseen.values()):,} mentions of types the model was not trained on ({by_type}; "
+               f"trained on {', '.join(trained)}); ")
+    in_file = {annotation.infons.get("type", "") for document in predictions.documents for _, annotation in iter_annotations(document)}
+    known = [t for t in trained if any(type_matches(a, [t]) for a in in_file)]  # the --entity-type options that link something
+    if known:
+        return message + f"to link only the types it knows, run apply-xmr with {' '.join(f'--entity-type {t}' for t in known)}."
+    return message + ("none of them is in this file: if they are the same entities under other type names (NCBI Disease's "
+                      "SpecificDisease, DiseaseClass, … are BC5CDR's Disease), the links may serve, else train on mentions "
+                      "of these types.")
 
 
 def linked_annotations(predictions: bioc.BioCCollection) -> list[bioc.BioCAnnotation]:
@@ -109,31 +161,43 @@ def linked_annotations(predictions: bioc.BioCCollection) -> list[bioc.BioCAnnota
 
 def mark_what_the_model_learned(collection: bioc.BioCCollection, mentions: Sequence[Mention], model: "XMRModel") -> None:
     """Record in apply-xmr's (or apply-ranker's) output what `evaluate` checks the predictions against: the entity
-    types the model was trained on (TRAINED_TYPES_INFON) and, on each document whose text the model learned from,
-    TRAINING_DOCUMENT_INFON (none for a model that did not record its documents); `model_warnings` reads them."""
+    types the model was trained on (TRAINED_TYPES_INFON) and, on each document whose text the model learned from or
+    calibrated its confidence on, TRAINING_DOCUMENT_INFON or CALIBRATION_DOCUMENT_INFON (none for a model saved
+    before it kept them); `model_warnings` reads them."""
     collection.infons[TRAINED_TYPES_INFON] = "|".join(sorted(t for t in model.stats.get("mention_types", {}) if t))
-    if not model.training_documents:
-        return
     texts = {mention.document_id: mention.document_text for mention in mentions}
-    learned = {document_id for document_id, text in texts.items() if model.training_documents.holds(text)}
-    for document in collection.documents:
-        if document.id in learned:
-            document.infons[TRAINING_DOCUMENT_INFON] = "true"
+    for documents, infon in ((model.training_documents, TRAINING_DOCUMENT_INFON), (model.calibration_documents, CALIBRATION_DOCUMENT_INFON)):
+        if not documents:
+            continue
+        held = {document_id for document_id, text in texts.items() if documents.holds(text)}
+        for document in collection.documents:
+            if document.id in held:
+                document.infons[infon] = "true"
 
 
-def training_documents_warning(predictions: bioc.BioCCollection) -> str | None:
-    """A warning when apply-xmr marked predicted documents as documents the model learned from."""
-    marked = [document.id for document in predictions.documents if document.infons.get(TRAINING_DOCUMENT_INFON) == "true"]
-    if not marked:
+def _marked_warning(predictions: bioc.BioCCollection, gold_ids: set[str] | None, infon: str, what: str, meaning: str) -> str | None:
+    """Which documents (of the gold ones, when `gold_ids` is given) apply-xmr marked with `infon`, and what it means."""
+    documents = [document for document in predictions.documents if document.infons.get(infon) == "true"
+                 and (gold_ids is None or document.id in gold_ids)]
+    if not documents:
         return None
-    return (f"{len(marked):,} of the {len(predictions.documents):,} predicted documents ({few_named(marked)}) are documents the model "
-            f"learned from (apply-xmr marked them with the infon {TRAINING_DOCUMENT_INFON}): these figures are not "
-            "held-out; evaluate on documents apart from the training corpus")
+    n_linked = sum(CANDIDATE_IDS in annotation.infons for document in documents for _, annotation in iter_annotations(document))
+    among = f"{len(gold_ids):,} gold" if gold_ids is not None else f"{len(predictions.documents):,} predicted"
+    return (f"{len(documents):,} of the {among} documents ({few_named([d.id for d in documents])}, {n_linked:,} linked mentions) "
+            f"are documents {what} (apply-xmr marked them with the infon {infon}): {meaning}; leave them out of the "
+            "evaluated files for held-out figures")
 
 
-def model_warnings(predictions: bioc.BioCCollection) -> list[str]:
-    """What the predictions' infons (`mark_what_the_model_learned`) say would mislead in their figures."""
-    return [warning for warning in (untrained_types_warning(predictions), training_documents_warning(predictions)) if warning]
+def model_warnings(predictions: bioc.BioCCollection, gold_ids: set[str] | None = None) -> list[str]:
+    """What the predictions' infons (`mark_what_the_model_learned`) say would mislead in the figures of the gold
+    documents `gold_ids` (all predicted documents when None)."""
+    warnings = [untrained_types_warning(predictions),
+                _marked_warning(predictions, gold_ids, TRAINING_DOCUMENT_INFON, "the model learned from",
+                                "the links there are not held-out figures"),
+                _marked_warning(predictions, gold_ids, CALIBRATION_DOCUMENT_INFON, "the model's confidence was calibrated on",
+                                "the calibration figures there (ECE, coverage at a precision) are not held-out, though "
+                                "acc@1 and R@k are")]
+    return [warning for warning in warnings if warning]
 
 
 def _type_name(entity_type: str) -> str:

@@ -31,23 +31,27 @@ class ProgressFormatter(logging.Formatter):
 
 
 @contextmanager
-def phases_shown(unless_configured: bool = False) -> Iterator[None]:
-    """Print the `spacy_xmr` loggers' INFO lines (and worse), each with the time, within the block: on stdout, where
-    the command's own messages go, so they keep their order in a log file, and flushed at once.
+def phases_shown(unless_configured: bool = False, level: int = logging.INFO) -> Iterator[None]:
+    """Print the `spacy_xmr` loggers' lines of `level` and worse (INFO: the phases), each with the time, within the
+    block: on stdout, where the command's own messages go, so they keep their order in a log file, and flushed at
+    once. Every command shows the warnings so (`cli`), and a training command its phases too: within a block that
+    shows them already, this one only lowers the level, so that no line is printed twice.
 
     `unless_configured` (a library call, not a command): where the application has set up logging (the root logger
     has handlers), its handlers get the lines instead, so that none is printed twice."""
     logger = logging.getLogger("spacy_xmr")
-    level = logger.level
+    saved_level = logger.level
+    shown_already = any(isinstance(handler.formatter, ProgressFormatter) for handler in logger.handlers)
     handler = None
-    if not (unless_configured and logging.getLogger().handlers):
+    if not shown_already and not (unless_configured and logging.getLogger().handlers):
         handler = logging.StreamHandler(sys.stdout)  # the stdout of this moment (a test runner may have replaced it)
         handler.setFormatter(ProgressFormatter())
         logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    if not shown_already or level < logger.getEffectiveLevel():
+        logger.setLevel(level)
     try:
         yield
     finally:
         if handler is not None:
             logger.removeHandler(handler)
-        logger.setLevel(level)
+        logger.setLevel(saved_level)

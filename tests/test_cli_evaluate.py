@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from spacy_xmr.cli import app
 from spacy_xmr.corpus import read_corpus, set_candidates, write_bioc
 from spacy_xmr.corpus.bioc_documents import annotation_span, iter_annotations
-from spacy_xmr.evaluation_checks import TRAINED_TYPES_INFON, TRAINING_DOCUMENT_INFON
+from spacy_xmr.evaluation_checks import CALIBRATION_DOCUMENT_INFON, TRAINED_TYPES_INFON, TRAINING_DOCUMENT_INFON
 from synthetic import write_medic
 
 runner = CliRunner()
@@ -110,29 +110,90 @@ def test_warns_about_entity_types_the_model_was_not_trained_on(mixed_corpus, syn
     assert warning in output and "apply-xmr with --entity-type Disease" in output
 
 
+def test_no_entity_type_is_advised_when_the_file_has_none_of_the_trained_types(synthetic_model_dir, synthetic_corpus_dir, tmp_path):
+    """A model trained on one corpus's type names applied to another's (NCBI Disease's SpecificDisease, … against
+    BC5CDR's Disease): an --entity-type of the trained types would link nothing, so none is advised."""
+    collection = read_corpus(synthetic_corpus_dir / "dev.xml")
+    for document in collection.documents:
+        for _, annotation in iter_annotations(document):
+            annotation.infons["type"] = "Disorder"
+    write_bioc(collection, tmp_path / "gold.xml")
+    applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(tmp_path / "gold.xml"),
+                                  "--out-corpus", str(tmp_path / "pred.xml")])
+    output = " ".join(applied.output.split())
+    assert applied.exit_code == 0 and "types the model was not trained on (Disorder" in output
+    assert "none of them is in this file" in output and "--entity-type" not in output
+
+
 def test_documents_the_model_learned_from_are_marked_and_warned_about(synthetic_model_dir, synthetic_corpus_dir, tmp_path):
     """A test file that holds training documents (here: two of train.xml's among dev.xml's) gives figures that are not
-    held-out: apply-xmr marks those documents and says so, and evaluate says it again."""
+    held-out: apply-xmr marks those documents and says so, and evaluate says it again for the gold documents among
+    them; predicted documents that are not gold documents count as false positives end to end, and say so."""
     gold = read_corpus(synthetic_corpus_dir / "dev.xml")
     learned = read_corpus(synthetic_corpus_dir / "train.xml").documents[:2]
     learned_ids = [document.id for document in learned]
+    n_learned_mentions = sum(1 for document in learned for _ in iter_annotations(document))
     gold.documents.extend(learned)
     write_bioc(gold, tmp_path / "gold.xml")
     applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(tmp_path / "gold.xml"),
                                   "--out-corpus", str(tmp_path / "pred.xml")])
     assert applied.exit_code == 0, applied.output
-    warning = f"2 of the {len(gold.documents)} predicted documents ({', '.join(learned_ids)}) are documents the model learned from"
+    warning = (f"2 of the {len(gold.documents)} predicted documents ({', '.join(learned_ids)}, {n_learned_mentions} linked mentions) "
+               "are documents the model learned from")
     assert warning in " ".join(applied.output.split())
     marked = [d.id for d in read_corpus(tmp_path / "pred.xml").documents if d.infons.get(TRAINING_DOCUMENT_INFON) == "true"]
     assert marked == learned_ids
     result, output = _evaluate("--gold", tmp_path / "gold.xml", "--pred", tmp_path / "pred.xml")
     assert result.exit_code == 0, output
-    assert warning in output
+    assert warning.replace("predicted documents", "gold documents") in output and "not in the gold file" not in output
+
+    # the same predictions against the gold file without the two training documents: held out, but two extra documents
+    result, output = _evaluate("--gold", synthetic_corpus_dir / "dev.xml", "--pred", tmp_path / "pred.xml")
+    assert result.exit_code == 0, output
+    assert "learned from" not in output
+    assert (f"2 predicted documents ({', '.join(learned_ids)}) are not in the gold file: their {n_learned_mentions} linked mentions "
+            "count as false positives") in output
 
     applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(synthetic_corpus_dir / "dev.xml"),
                                   "--out-corpus", str(tmp_path / "dev-pred.xml")])
     assert applied.exit_code == 0 and "learned from" not in applied.output
     assert not any(TRAINING_DOCUMENT_INFON in d.infons for d in read_corpus(tmp_path / "dev-pred.xml").documents)
+
+
+def test_documents_the_confidence_was_calibrated_on_are_warned_about(mixed_corpus, tmp_path):
+    gold, pred, _ = mixed_corpus
+    collection = read_corpus(pred)
+    collection.documents[0].infons[CALIBRATION_DOCUMENT_INFON] = "true"
+    write_bioc(collection, tmp_path / "pred.xml")
+    result, output = _evaluate("--gold", gold, "--pred", tmp_path / "pred.xml")
+    assert result.exit_code == 0, output
+    assert (f"1 of the {len(collection.documents)} gold documents ({collection.documents[0].id}, ") in output
+    assert "the model's confidence was calibrated on" in output and "though acc@1 and R@k are" in output
+
+
+def test_predictions_of_another_corpus_and_an_empty_gold_selection_are_refused(mixed_corpus, tmp_path):
+    gold, pred, _ = mixed_corpus
+    collection = read_corpus(pred)
+    for document in collection.documents:
+        document.id = f"other-{document.id}"
+    write_bioc(collection, tmp_path / "other.xml")
+    result, output = _evaluate("--gold", gold, "--pred", tmp_path / "other.xml")
+    assert result.exit_code == 1 and "is a document of the gold file" in output and "another corpus?" in output
+
+    result, output = _evaluate("--gold", gold, "--pred", pred, "--entity-type", "Diseases")
+    assert result.exit_code == 1 and "no mention of the entity type 'Diseases' has a gold id" in output
+
+
+def test_types_left_unlinked_count_as_without_a_prediction_and_are_named(mixed_corpus, synthetic_model_dir, tmp_path):
+    gold, _, n_chemicals = mixed_corpus
+    applied = runner.invoke(app, ["apply-xmr", "--model", str(synthetic_model_dir), "--in-corpus", str(gold),
+                                  "--out-corpus", str(tmp_path / "pred.xml"), "--entity-type", "Disease"])
+    assert applied.exit_code == 0, applied.output
+    result, output = _evaluate("--gold", gold, "--pred", tmp_path / "pred.xml", "--metric-file", tmp_path / "metrics.json")
+    assert result.exit_code == 0, output
+    assert json.loads((tmp_path / "metrics.json").read_text())["n_without_prediction"] == n_chemicals
+    assert (f"the predictions link no gold mention of some types (Chemical {n_chemicals}): they count as misses; to score "
+            "only the linked types, evaluate with --entity-type Disease") in output
 
 
 def test_a_medic_release_file_serves_as_the_ontology_as_in_the_training_commands(mixed_corpus, synthetic_ontology,

@@ -41,7 +41,7 @@ def test_a_file_given_twice_is_warned_about_with_its_document_ids(tmp_path, capl
     with caplog.at_level(logging.WARNING):
         twice = gold_linked_mentions([corpus, corpus])
     assert len(twice) == 4
-    assert "2 gold-linked mention(s), in 2 document(s) (11, 12), repeat a document" in caplog.text
+    assert f"{corpus}: 2 gold-linked mention(s), in 2 document(s) (11, 12), repeat a document of this same file, given before" in caplog.text
 
 
 def test_a_pubtator_repeat_under_another_id_is_warned_about(tmp_path, caplog):
@@ -49,7 +49,16 @@ def test_a_pubtator_repeat_under_another_id_is_warned_about(tmp_path, caplog):
     corpus.write_text(_record(11, "ataxia") + _record(12, "gout") + _record(11, "ataxia"), encoding="utf8")
     with caplog.at_level(logging.WARNING):
         gold_linked_mentions([corpus])
-    assert "1 gold-linked mention(s), in 1 document(s) (11-2)" in caplog.text
+    assert "1 gold-linked mention(s), in 1 document(s) (11-2), repeat a document earlier in this file" in caplog.text
+
+
+def test_a_repeat_of_another_file_names_that_file(tmp_path, caplog):
+    first, second = tmp_path / "train.txt", tmp_path / "extra.txt"
+    first.write_text(_record(11, "ataxia") + _record(12, "gout"), encoding="utf8")
+    second.write_text(_record(13, "chorea") + _record(12, "gout"), encoding="utf8")
+    with caplog.at_level(logging.WARNING):
+        gold_linked_mentions([first, second])
+    assert f"{second}: 1 gold-linked mention(s), in 1 document(s) (12), repeat a document of {first}" in caplog.text
 
 
 def test_calibration_folds_keep_a_repeat_with_the_document_it_repeats():
@@ -71,15 +80,20 @@ def test_ranker_folds_keep_a_repeat_with_the_document_it_repeats():
     assert set(folds) == set(range(5))
 
 
-def test_a_validation_corpus_with_training_documents_is_warned_about(synthetic_ontology, synthetic_mentions, caplog):
+def test_a_validation_corpus_with_training_documents_is_warned_about(synthetic_ontology, synthetic_mentions, caplog, tmp_path):
     train, dev = synthetic_mentions["train"], synthetic_mentions["dev"]
     shared_ids = {m.document_id for m in train[:3]}
     validation = [m for m in train if m.document_id in shared_ids] + dev
     with caplog.at_level(logging.WARNING):
-        XMRModel.train(synthetic_ontology, train, XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1, validation=validation)
+        model = XMRModel.train(synthetic_ontology, train, XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1,
+                               validation=validation, output=tmp_path / "model")
     n_documents = len({m.document_id for m in validation})
     assert f"{len(shared_ids)} of the validation corpus's {n_documents} document(s)" in caplog.text
     assert "will be too high on new text" in caplog.text
+    # the model keeps the documents its confidence was calibrated on, as it keeps those it learned from
+    assert len(model.calibration_documents) == n_documents
+    assert all(model.calibration_documents.holds(m.document_text) for m in validation)
+    assert not any(model.calibration_documents.holds(m.document_text) for m in train if m.document_id not in shared_ids)
 
 
 def test_linker_examples_given_twice_are_warned_about(caplog):
@@ -104,3 +118,10 @@ def test_a_model_keeps_the_documents_it_learned_from(synthetic_model, synthetic_
         assert all(model.training_documents.holds(text) for text in train_texts)
         assert not any(model.training_documents.holds(text) for text in dev_texts)
         assert not model.training_documents.holds("a text nobody trained on")
+
+
+def test_a_document_converted_with_other_spacing_is_the_same_document():
+    from spacy_xmr.xmr.training_documents import DocumentSet
+
+    documents = DocumentSet.of(["Familial ataxia. We describe it."])
+    assert documents.holds("Familial ataxia.  We describe it. ") and not documents.holds("Familial ataxia. We describe them.")

@@ -75,7 +75,7 @@ def test_the_ranker_keeps_its_reranker_and_scores_the_lists_with_it(ranker_dir, 
     scored = []
     score = ranker.cross_encoder.score
     ranker.cross_encoder.score = lambda mentions, ids, **kwargs: scored.append(ids) or score(mentions, ids, **kwargs)
-    assert ranker.rank_with(xmr, dev) == explicit
+    assert ranker.rank_with(xmr, dev)[0] == explicit
     assert scored == [[[c.concept_id for c in candidates] for candidates in evidence]]  # every list, by its own cross-encoder
 
 
@@ -89,7 +89,7 @@ def test_the_component_ranks_with_the_cross_encoder_and_a_saved_pipeline_keeps_i
     # the mentions the component reads: a span's context is its token window in the doc, not its corpus sentence, and
     # the cross-encoder scores what it is shown
     mentions = mentions_of_spans([ent for doc in dev_docs for ent in doc.ents])
-    expected = LearnedRanker.load(ranker_dir, device="cpu").rank_with(XMRModel.load(synthetic_model_dir), mentions)
+    expected = LearnedRanker.load(ranker_dir, device="cpu").rank_with(XMRModel.load(synthetic_model_dir), mentions)[0]
     by_location = {(doc.user_data[USER_DATA_KEY]["document_id"], ent.start_char, ent.end_char): [c for c, _ in ranked]
                    for (doc, ent), ranked in zip([(doc, ent) for doc in dev_docs for ent in doc.ents], expected)}
 

@@ -49,7 +49,7 @@ def test_the_ranker_reorders_the_xmr_lists_without_adding_or_dropping(ranker, sy
 def test_the_ranker_is_at_least_as_accurate_as_the_xmr_stage_on_dev(ranker, synthetic_model, synthetic_mentions, dev_evidence):
     dev = synthetic_mentions["dev"]
     xmr_alone = [[(e.concept_id, e.score) for e in evidence] for evidence in dev_evidence]
-    ranked = ranker.rank_with(synthetic_model, dev)
+    ranked = ranker.rank_with(synthetic_model, dev)[0]
     assert acc_at_1(dev, ranked, synthetic_model.ontology) >= acc_at_1(dev, xmr_alone, synthetic_model.ontology)
     assert ranker.stats["n_lists_used"] > 0.9 * len(synthetic_mentions["train"])
 

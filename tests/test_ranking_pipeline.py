@@ -12,7 +12,7 @@ from spacy_xmr.cli import app  # noqa: E402
 from spacy_xmr.corpus import collection_to_docs, get_candidates, iter_mentions, read_corpus  # noqa: E402
 from spacy_xmr.corpus.spacy_docs import USER_DATA_KEY  # noqa: E402
 from spacy_xmr.errors import ConfigError  # noqa: E402
-from spacy_xmr.evaluation import predictions_by_span  # noqa: E402
+from spacy_xmr.evaluation import confidences_by_span, predictions_by_span  # noqa: E402
 from spacy_xmr.ranking import LearnedRanker  # noqa: E402
 from spacy_xmr.xmr import XMRModel  # noqa: E402
 from ranking_support import train_ranker_with_cli  # noqa: E402
@@ -54,7 +54,7 @@ def test_the_component_writes_the_rankers_order_and_its_first_candidate(syntheti
     nlp = pipeline(synthetic_model_dir, ranker_dir)
     docs = list(nlp.pipe(doc.copy() for doc in dev_docs))
     mentions = list(iter_mentions(read_corpus(synthetic_corpus_dir / "dev.xml")))
-    expected = LearnedRanker.load(ranker_dir).rank_with(XMRModel.load(synthetic_model_dir), mentions)
+    expected = LearnedRanker.load(ranker_dir).rank_with(XMRModel.load(synthetic_model_dir), mentions)[0]
     by_location = {m.location: [c for c, _ in r] for m, r in zip(mentions, expected)}
     got = {(doc.user_data[USER_DATA_KEY]["document_id"], ent.start_char, ent.end_char): [c for c, _ in ent._.xmr_candidates]
            for doc in docs for ent in doc.ents}
@@ -109,16 +109,18 @@ def test_the_ranker_needs_a_linker_before_it(ranker_dir):
         nlp.add_pipe("xmr_ranker", config={"model": str(ranker_dir), "linker": "sentencizer"})
 
 
-def test_apply_ranker_writes_the_rankers_order(tmp_path, synthetic_model_dir, ranker_dir, synthetic_corpus_dir):
+def test_apply_ranker_writes_the_rankers_order_and_confidence(tmp_path, synthetic_model_dir, ranker_dir, synthetic_corpus_dir):
     out = tmp_path / "ranked.xml"
     result = runner.invoke(app, ["apply-ranker", "--xmr-model", str(synthetic_model_dir), "--model", str(ranker_dir),
                                  "--in-corpus", str(synthetic_corpus_dir / "dev.xml"), "--out-corpus", str(out)])
     assert result.exit_code == 0, result.output
     mentions = list(iter_mentions(read_corpus(synthetic_corpus_dir / "dev.xml")))
-    expected = LearnedRanker.load(ranker_dir).rank_with(XMRModel.load(synthetic_model_dir), mentions)
-    written = predictions_by_span(read_corpus(out))
-    assert {location: [c for c, _ in r] for location, r in written.items()} == {m.location: [c for c, _ in r]
-                                                                               for m, r in zip(mentions, expected)}
+    expected, confidences = LearnedRanker.load(ranker_dir).rank_with(XMRModel.load(synthetic_model_dir), mentions)
+    written = read_corpus(out)
+    assert {location: [c for c, _ in r] for location, r in predictions_by_span(written).items()} == {
+        m.location: [c for c, _ in r] for m, r in zip(mentions, expected)}
+    assert confidences is not None  # the ranker is calibrated: its output carries the confidence, as apply-xmr's does
+    assert confidences_by_span(written) == pytest.approx({m.location: c for m, c in zip(mentions, confidences)}, abs=1e-6)
 
 
 def test_apply_ranker_ranks_only_the_entity_type_asked_for_and_keeps_the_others(tmp_path, synthetic_model_dir, ranker_dir,

@@ -63,6 +63,17 @@ def test_train_announces_each_slow_part_before_it_starts(tmp_path, synthetic_ont
     assert result.output.index("Training an XMR model") < result.output.index(announced) < result.output.index("stopped here")
 
 
+def test_a_val_corpus_without_mentions_of_the_types_is_refused_before_training(tmp_path, synthetic_ontology_path, synthetic_corpus_dir):
+    """It would leave the calibration to the out-of-fold models without a word (and take longer)."""
+    result = runner.invoke(app, ["train-xmr", "--ontology", str(synthetic_ontology_path), "--train-corpus",
+                                 str(synthetic_corpus_dir / "train.xml"), "--val-corpus", str(synthetic_corpus_dir / "dev.xml"),
+                                 "--entity-type", "Chemical", "--output", str(tmp_path / "model")])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1 and "dev.xml: no mention of the entity type 'Chemical' has a gold id" in output
+    assert "nothing to calibrate the confidence on" in output and "featurising" not in output
+    assert not (tmp_path / "model").exists()
+
+
 def test_apply_refuses_to_overwrite_its_input(tmp_path, synthetic_corpus_dir):
     corpus = tmp_path / "dev.xml"
     shutil.copy(synthetic_corpus_dir / "dev.xml", corpus)
@@ -103,7 +114,7 @@ def test_train_xmr_maps_every_models_features_under_the_work_dir_and_leaves_it_e
                                  str(synthetic_corpus_dir / "train.xml"), "--config", str(tmp_path / "config.json"),
                                  "--output", str(tmp_path / "model"), "--work-dir", str(tmp_path / "work")])
     assert result.exit_code == 0, result.output
-    assert "calibrated out-of-fold" in " ".join(result.output.split())
+    assert "training mentions, out-of-fold" in " ".join(result.output.split())
     assert len(used) == 3 and all(work_dir == tmp_path / "work" for work_dir in used)
     assert (tmp_path / "work").is_dir() and not any((tmp_path / "work").iterdir())
 

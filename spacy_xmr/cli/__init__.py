@@ -3,8 +3,12 @@
 Each command module defines its commands on `app` when imported below; the work itself lives
 in functions of the library that Python users can call directly.
 """
+import logging
+
 import typer
 from wasabi import msg
+
+from ..phase_log import phases_shown
 
 app = typer.Typer(
     name="spacy-xmr",
@@ -13,6 +17,12 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,  # click's plain help: rich's tables cut option names short on a narrow terminal
 )
+
+
+@app.callback()
+def _show_warnings(context: typer.Context) -> None:
+    # every command prints the library's warnings marked as wasabi marks its own (training commands their phases too)
+    context.with_resource(phases_shown(level=logging.WARNING))
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from . import app, fail
 @app.command("annotate")
 def annotate_command(
     pipeline: str = typer.Option(..., "--pipeline", help="Saved pipeline folder or installed pipeline package (on every node)."),
-    inputs: List[str] = typer.Option(..., "--input", help="Input file or glob (BioC XML/JSON, PubTator, JSONL, PubMed XML; "
+    inputs: List[str] = typer.Option(..., "--input", metavar="PATH_OR_GLOB", help="Input file or glob (BioC XML/JSON, PubTator, JSONL, PubMed XML; "
                                                          "gzipped or not); repeatable. One file = one shard."),
     output: Path = typer.Option(..., "--output", file_okay=False, help="Output folder: one file per input shard and _manifest.jsonl."),
     output_format: str = typer.Option("bioc", "--format", help="Output format: bioc, pubtator or jsonl."),
@@ -27,7 +27,7 @@ def annotate_command(
     gpus_per_worker: float = typer.Option(1.0, "--gpus-per-worker", min=0.01,
                                           help="GPUs per reranker worker, when the pipeline has an xmr_reranker and the cluster has GPUs."),
     mentions: str = typer.Option("ner", "--mentions", help="ner: find mentions with the pipeline; gold: link the input's annotations."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="With --mentions gold: link only the input's mentions of this type (repeatable; the others are left out of the outputs)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", metavar="TYPE", help="With --mentions gold: link only the input's mentions of this type (repeatable; the others are left out of the outputs)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo every shard instead of skipping those the manifest lists as done."),
 ) -> None:
     """Annotate corpus files with a linking pipeline on Ray: resumable, one atomic output file per input file."""

@@ -35,8 +35,8 @@ def evaluate_command(
                                                  "and counts gold ids it lacks."),
     metric_file: Optional[Path] = typer.Option(None, "--metric-file", "--metric_file", dir_okay=False,
                                                help="Write the metrics here as JSON."),
-    ks: List[int] = typer.Option(list(DEFAULT_KS), "--k", help="Recall cut-offs, each >= 1 (repeat the option for several)."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", "--entity_type",
+    ks: List[int] = typer.Option(list(DEFAULT_KS), "--k", metavar="K", help="Recall cut-offs, each >= 1 (repeat the option for several)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", "--entity_type", metavar="TYPE",
                                                      help="Evaluate only mentions of this type (repeatable)."),
 ) -> None:
     """Score candidate lists (acc@1, R@k, MRR; lenient and strict) and end-to-end top-1 linking."""

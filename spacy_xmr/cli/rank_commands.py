@@ -28,7 +28,7 @@ def _trained_types(xmr) -> list[str] | None:
 def train_ranker_command(
     ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False,
                                   help="Ontology: spacy-xmr .jsonl.gz, or a MEDIC CTD_diseases.tsv(.gz) (as given to train-xmr)."),
-    train_corpus: List[Path] = typer.Option(..., "--train-corpus", exists=True, dir_okay=False,
+    train_corpus: List[Path] = typer.Option(..., "--train-corpus", metavar="FILE", exists=True, dir_okay=False,
                                             help="Gold-linked training corpus (BioC XML or PubTator); repeatable. Use the XMR model's."),
     xmr_model: Path = typer.Option(..., "--xmr-model", exists=True, file_okay=False,
                                    help="The XMR model (from train-xmr) the ranker will reorder: its training config makes the "
@@ -39,7 +39,7 @@ def train_ranker_command(
     top_k: Optional[int] = typer.Option(None, "--top-k", min=2, help="XMR candidates reranked per mention (overrides the config's)."),
     val_corpus: Optional[Path] = typer.Option(None, "--val-corpus", exists=True, dir_okay=False,
                                               help="Gold corpus to report acc@1 on, the XMR stage alone beside the ranker."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable; "
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", metavar="TYPE", help="Use only mentions of this type (repeatable; "
                                                      "default: the types of the XMR model's training mentions)."),
     reranker: Optional[Path] = typer.Option(None, "--reranker", exists=True, file_okay=False,
                                             help="Reranker directory from train-reranker: its cross-encoder's score becomes a "
@@ -52,6 +52,8 @@ def train_ranker_command(
     training mention's list comes from an XMR model trained without its document (K-fold by document), so it is as
     hard as at test time. Its confidence (config `calibration_folds`) is calibrated on the same lists, each scored by
     a ranker trained without its documents."""
+    from ..corpus import gold_linked_mentions
+    from ..evaluation_checks import require_gold_mentions
     from ..ranking import RankerConfig
     from ..workflows.ranking import evaluate_ranker, train_ranker_from_files
     from ..xmr import XMRModel
@@ -64,6 +66,8 @@ def train_ranker_command(
         refuse_to_replace_other_folder(output, (RANKER_HEADER,))  # before the training, not after it
         xmr = XMRModel.load(xmr_model)
         entity_types = entity_types or _trained_types(xmr)
+        if val_corpus is not None:  # before the training, not after it
+            require_gold_mentions(gold_linked_mentions([val_corpus], entity_types or None), val_corpus, entity_types, "evaluate")
         start = time.perf_counter()
         ranker = train_ranker_from_files(ontology, train_corpus, xmr.config, ranker_config, entity_types or None,
                                          progress=msg.text, reranker=reranker, device=device)
@@ -81,7 +85,8 @@ def train_ranker_command(
                  f"{fitted['accuracy']:.3f}), each scored by a ranker trained without its documents")
     else:
         msg.warn("No confidence calibrator (calibration_folds = 0, or too few lists): ent._.xmr_confidence stays None")
-    msg.table(list(ranker.importances().items())[:8], header=("feature", "share of gain"), divider=True)
+    msg.table([(name, f"{share:.3f}") for name, share in list(ranker.importances().items())[:8]], header=("feature", "share of gain"),
+              divider=True)
     if val_corpus is not None:
         try:
             metrics = evaluate_ranker(xmr, ranker, val_corpus, entity_types=entity_types or None)
@@ -98,7 +103,7 @@ def apply_ranker_command(
     in_corpus: Path = typer.Option(..., "--in-corpus", exists=True, dir_okay=False, help="Corpus with mentions (BioC XML or PubTator)."),
     out_corpus: Path = typer.Option(..., "--out-corpus", dir_okay=False, help="BioC XML to write, with candidate infons."),
     beam_size: Optional[int] = typer.Option(None, "--beam-size", min=1, help="Tree nodes kept per level (default: the XMR model's)."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Link only mentions of this type (repeatable)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", metavar="TYPE", help="Link only mentions of this type (repeatable)."),
 ) -> None:
     """Link every mention of a corpus: the XMR model's top-k candidates, reordered by the ranker; `spacy-xmr evaluate`
     reads the result."""

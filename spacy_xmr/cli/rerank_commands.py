@@ -19,7 +19,7 @@ def train_reranker_command(
     crosstype: str = typer.Option("parallel", "--crosstype", help=CROSSTYPE_HELP),
     model: str = typer.Option(..., "--model", help="Hugging Face encoder to start from: hub name (e.g. "
                               "cambridgeltl/SapBERT-from-PubMedBERT-fulltext) or local directory."),
-    train_corpus: Path = typer.Option(..., "--train-corpus", exists=True, dir_okay=False, help="Training corpus (BioC XML or PubTator) with gold ids."),
+    train_corpus: Path = typer.Option(..., "--train-corpus", metavar="FILE", exists=True, dir_okay=False, help="Training corpus (BioC XML or PubTator) with gold ids."),
     val_corpus: Path = typer.Option(..., "--val-corpus", exists=True, dir_okay=False, help="Validation corpus: early stopping on its acc@1, the XMR score's weight, and "
                                     "the calibration of the confidence (fitted on its gold-linked mentions, at least 20, "
                                     "some ranked right and some wrong; the reranker never trains on them)."),

@@ -19,7 +19,7 @@ from . import app, fail
 def train_xmr_command(
     ontology: Path = typer.Option(..., "--ontology", exists=True, dir_okay=False,
                                   help="Ontology: spacy-xmr .jsonl.gz, or a MEDIC CTD_diseases.tsv(.gz)."),
-    train_corpus: Optional[List[Path]] = typer.Option(None, "--train-corpus", exists=True, dir_okay=False,
+    train_corpus: Optional[List[Path]] = typer.Option(None, "--train-corpus", metavar="FILE", exists=True, dir_okay=False,
                                                       help="Gold-linked training corpus (BioC XML or PubTator); repeat for "
                                                            "several. Default: the ontology's names and synonyms alone."),
     output: Path = typer.Option(..., "--output", file_okay=False, help="Model directory to write (replaced atomically)."),
@@ -30,7 +30,7 @@ def train_xmr_command(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (overrides the config's)."),
     dense_encoder: Optional[str] = typer.Option(None, "--dense-encoder",
                                                 help="Encoder of the dense channel: name or folder (overrides dense.encoder; \"\" = none)."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", metavar="TYPE", help="Use only mentions of this type (repeatable)."),
     device: Optional[str] = typer.Option(None, "--device", help="Where the label tree is clustered: auto (a GPU when cupy sees "
                                          "one), cpu, cuda or cuda:N (overrides tree.device; the same tree, ties aside)."),
     work_dir: Optional[Path] = typer.Option(None, "--work-dir", file_okay=False,
@@ -78,7 +78,8 @@ def train_xmr_command(
                  "threshold_on = \"score\"")
     else:
         fitted_on = model.calibrator.fitted_on
-        msg.info(f"Confidence calibrated {fitted_on['source']} on {fitted_on['n_mentions']} mentions "
+        source = "validation mentions" if fitted_on["source"] == "validation" else "training mentions, out-of-fold"
+        msg.info(f"Confidence calibrated on {fitted_on['n_mentions']} {source} "
                  f"(acc@1 among them {fitted_on['accuracy']:.3f})")
     if val_corpus is not None:
         msg.text(f"evaluating on {val_corpus}")
@@ -99,7 +100,7 @@ def apply_xmr_command(
     out_corpus: Path = typer.Option(..., "--out-corpus", dir_okay=False, help="BioC XML to write, with candidate infons."),
     top_k: int = typer.Option(10, "--top-k", min=1, help="Candidates kept per mention."),
     beam_size: int = typer.Option(10, "--beam-size", min=1, help="Tree nodes kept per level of the beam search."),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Link only mentions of this type (repeatable)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", metavar="TYPE", help="Link only mentions of this type (repeatable)."),
 ) -> None:
     """Rank candidate concepts for every mention of a corpus; `spacy-xmr evaluate` reads the result."""
     from ..xmr import XMRModel
@@ -139,7 +140,7 @@ def train_dense_encoder_command(
                                   help="Ontology: spacy-xmr .jsonl.gz, or a MEDIC CTD_diseases.tsv(.gz)."),
     model: str = typer.Option(..., "--model", help="Encoder to start from: Hugging Face name or local folder."),
     output: Path = typer.Option(..., "--output", file_okay=False, help="Encoder folder to write (replaced atomically)."),
-    train_corpus: Optional[List[Path]] = typer.Option(None, "--train-corpus", exists=True, dir_okay=False,
+    train_corpus: Optional[List[Path]] = typer.Option(None, "--train-corpus", metavar="FILE", exists=True, dir_okay=False,
                                                       help="Gold-linked mentions to align too (repeatable; default: the ontology alone)."),
     epochs: int = typer.Option(1, "--epochs", min=1),
     lr: float = typer.Option(1e-4, "--lr", min=0.0, help="Peak learning rate (linear warmup, then decay)."),
@@ -147,7 +148,7 @@ def train_dense_encoder_command(
     pooling: str = typer.Option("mean", "--pooling", help="mean or cls: set the same dense.pooling in the XMR config."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N (a GPU takes seconds per epoch, 2 CPU cores 25 min)."),
     seed: int = typer.Option(0, "--seed", min=0),
-    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", help="Use only mentions of this type (repeatable)."),
+    entity_types: Optional[List[str]] = typer.Option(None, "--entity-type", metavar="TYPE", help="Use only mentions of this type (repeatable)."),
 ) -> None:
     """Fine-tune an encoder for the XMR model's dense channel on the ontology's synonyms (SapBERT's self-alignment);
     then train the XMR model with `dense.encoder` (or `train-xmr --dense-encoder`) set to the output folder."""

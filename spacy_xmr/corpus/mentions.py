@@ -109,7 +109,6 @@ def documents_with_mentions(
 def gold_linked_mentions(paths: Iterable[str | Path], entity_types: list[str] | None = None) -> list[Mention]:
     """The mentions with gold ids of one or several corpus files (BioC XML or PubTator): training data. A document
     given twice (by its text) is warned about: its mentions count twice."""
-    paths = list(paths)
-    mentions = [m for path in paths for m in iter_mentions(read_corpus(Path(path), entity_types)) if m.gold_ids]
-    warn_of_repeats(mentions, ", ".join(map(str, paths)))
-    return mentions
+    per_file = [(str(path), [m for m in iter_mentions(read_corpus(Path(path), entity_types)) if m.gold_ids]) for path in paths]
+    warn_of_repeats(per_file)
+    return [mention for _, mentions in per_file for mention in mentions]

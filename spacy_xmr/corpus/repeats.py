@@ -41,22 +41,26 @@ def few_named(ids: Sequence[str]) -> str:
     return shown + (f" and {len(unique) - SHOWN_IDS} more" if len(unique) > SHOWN_IDS else "")
 
 
-def warn_of_repeats(mentions: Sequence[Mention], source: str) -> None:
-    """Warns of `source`'s mentions that repeat a mention of the same document text given earlier, saying where."""
-    seen: set[tuple] = set()
-    repeats = []
-    for mention in mentions:
-        key = _mention_key(mention)
-        if key in seen:
-            repeats.append(mention)
-        seen.add(key)
-    if not repeats:
-        return
-    documents = [mention.document_id for mention in repeats]
-    logger.warning(f"{source}: {len(repeats)} gold-linked mention(s), in {len(set(documents))} document(s) "
-                   f"({few_named(documents)}), repeat a document given earlier, by its text: they count twice, in "
-                   "training and in evaluation figures. Leave the repeats out if that is not meant (out-of-fold models "
-                   "keep a document and its repeats in one fold)")
+def warn_of_repeats(sources: Sequence[tuple[str, Sequence[Mention]]]) -> None:
+    """Warn, for each source (a file; the sources in the order given), of its mentions that repeat a mention of the
+    same document text given earlier, in it or in an earlier source, naming their documents."""
+    first_given: dict[tuple, int] = {}  # a mention's key → the index of the source that first gave it
+    for index, (source, mentions) in enumerate(sources):
+        repeats: dict[int, list[str]] = {}  # the source that first gave them → the documents of the repeats
+        for mention in mentions:
+            key = _mention_key(mention)
+            if key in first_given:
+                repeats.setdefault(first_given[key], []).append(mention.document_id)
+            else:
+                first_given[key] = index
+        for earlier, documents in repeats.items():
+            earlier_source = sources[earlier][0]
+            where = ("earlier in this file" if earlier == index else
+                     "of this same file, given before" if earlier_source == source else f"of {earlier_source}")
+            logger.warning(f"{source}: {len(documents)} gold-linked mention(s), in {len(set(documents))} document(s) "
+                           f"({few_named(documents)}), repeat a document {where} (the same text): they count twice, "
+                           "in training and in any evaluation of these files. Leave the repeats out if that is not meant "
+                           "(out-of-fold models keep a document and its repeats in one fold)")
 
 
 def shared_documents_warning(training: Sequence[Mention], validation: Sequence[Mention]) -> str | None:

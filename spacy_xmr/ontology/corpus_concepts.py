@@ -25,14 +25,18 @@ def with_corpus_concepts(ontology: Ontology, mentions: Iterable["Mention"], repo
     (`ontology` itself where every gold id resolves); with `report`, what was added is logged, and the ids that the
     ontology spells otherwise named in a warning."""
     texts: dict[str, Counter] = {}
+    per_type, outside_per_type = Counter(), Counter()  # mentions, and those naming an id the ontology lacks, by type
     for mention in mentions:
-        for gold_id in mention.gold_ids:
-            if mention.text.strip() and ontology.resolve(gold_id) is None:
+        outside = [gold_id for gold_id in mention.gold_ids if ontology.resolve(gold_id) is None]
+        per_type[mention.type] += 1
+        outside_per_type[mention.type] += bool(outside)
+        for gold_id in outside:
+            if mention.text.strip():
                 texts.setdefault(gold_id, Counter())[mention.text] += 1
     if not texts:
         return ontology
     if report:
-        _report(ontology, texts)
+        _report(ontology, texts, per_type, outside_per_type)
     source = ontology.name or "the ontology"
     added = [
         Concept(gold_id, counts.most_common(1)[0][0],
@@ -42,8 +46,18 @@ def with_corpus_concepts(ontology: Ontology, mentions: Iterable["Mention"], repo
     return Ontology([*ontology, *added], name=ontology.name)
 
 
-def _report(ontology: Ontology, added: dict[str, Counter]) -> None:
-    logger.info("added %d concepts that training mentions link to but the ontology lacks, e.g. %s", len(added), next(iter(added)))
+def _report(ontology: Ontology, added: dict[str, Counter], per_type: Counter, outside_per_type: Counter) -> None:
+    by_type = ", ".join(f"{entity_type or '(no type)'} {n:,} of {per_type[entity_type]:,}"
+                        for entity_type, n in outside_per_type.most_common() if n)
+    logger.info("added %d concepts that training mentions link to but the ontology lacks, e.g. %s (mentions naming them, "
+                "by type: %s)", len(added), next(iter(added)), by_type)
+    mostly_outside = sorted(t for t, n in per_type.items() if outside_per_type[t] >= n / 2)
+    mostly_inside = sorted(t for t in per_type if t not in mostly_outside and t)
+    if mostly_outside and mostly_inside:  # e.g. BC5CDR's chemicals against MEDIC, a disease vocabulary
+        logger.warning("most training mentions of type %s link to ids the ontology lacks, unlike those of %s: the model "
+                       "learns those ids as concepts named by their mentions alone; if they are not meant to be linked "
+                       "with this ontology, train with %s", ", ".join(map(repr, mostly_outside)), ", ".join(map(repr, mostly_inside)),
+                       " ".join(f"--entity-type {t}" for t in mostly_inside))
     respelled = spelled_otherwise(ontology, added)
     if respelled:
         logger.warning("%d of those gold ids are in the ontology spelled otherwise (%s): %s, or they stay concepts of "

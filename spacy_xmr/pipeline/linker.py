@@ -157,7 +157,7 @@ class XMRLinker(CandidatePipe):
         references = [example.reference for example in get_examples()]
         _, mentions = mentions_of_docs(references, self.spans_key, list(self.labels))
         linked = [mention for mention in mentions if mention.gold_ids]
-        warn_of_repeats(linked, "the training examples")
+        warn_of_repeats([("the training examples", linked)])
         return linked
 
 

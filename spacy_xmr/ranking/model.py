@@ -120,11 +120,12 @@ class LearnedRanker:
         return ranked
 
     def rank_with(self, xmr: "XMRModel", mentions: Sequence[Mention], beam_size: int | None = None,
-                  resolve_abbreviations: bool = True) -> list[Candidates]:
-        """Ask `xmr` for each mention's top `config.top_k` candidates with their channel scores, and rank them."""
+                  resolve_abbreviations: bool = True) -> tuple[list[Candidates], list[float] | None]:
+        """Ask `xmr` for each mention's top `config.top_k` candidates with their channel scores, and rank them: the
+        lists and their confidences, as `rank_with_confidence`."""
         mentions = list(mentions)
         evidence = xmr.channel_scores(mentions, top_k=self.config.top_k, beam_size=beam_size, resolve_abbreviations=resolve_abbreviations)
-        return self.rank(mentions, evidence, xmr.ontology)
+        return self.rank_with_confidence(mentions, evidence, xmr.ontology)
 
     def importances(self) -> dict[str, float]:
         """{feature: share of the model's total split gain}, largest first."""

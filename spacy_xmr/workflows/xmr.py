@@ -9,7 +9,7 @@ import bioc
 
 from ..atomic import atomic_directory, refuse_to_overwrite_input
 from ..corpus import gold_linked_mentions
-from ..evaluation_checks import mark_what_the_model_learned
+from ..evaluation_checks import mark_what_the_model_learned, require_gold_mentions
 from ..ontology import read_ontology_file, with_corpus_concepts
 from ..xmr import DenseConfig, TrainingDataConfig, XMRConfig, XMRModel
 
@@ -34,6 +34,8 @@ def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path
     if val_path:
         announce("reading the validation corpus %s", val_path)
     validation = gold_linked_mentions([val_path], entity_types) if val_path else None
+    if val_path:  # a --val-corpus with no mention of the types asked for would leave calibration to the folds, silently
+        require_gold_mentions(validation, val_path, entity_types, "calibrate the confidence on")
     return XMRModel.train(ontology, mentions, config, progress, validation=validation, work_dir=work_dir, output=output)
 
 

@@ -43,7 +43,7 @@ from .prediction_settings import PredictionSettings
 from .sparse_ops import row_ids, top_k_per_row
 from .string_table import StringTable, load_strings, save_strings
 from .training_data import build_training_data
-from .training_documents import TrainingDocuments
+from .training_documents import CALIBRATION_DOCUMENTS_FILE, TRAINING_DOCUMENTS_FILE, DocumentSet
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,9 @@ class XMRModel:
         self.parent = ParentChannel(self._ontology, self._concept_ids, config.parent)
         self.stats = stats or {}
         self.calibrator: Calibrator | None = None  # see `confidence`
-        self.training_documents: TrainingDocuments | None = None  # None: a model saved before they were recorded
+        # the documents it learned from and those its confidence was calibrated on (None: saved before they were kept)
+        self.training_documents: DocumentSet | None = None
+        self.calibration_documents: DocumentSet | None = None
         self._directory: Path | None = None  # the folder it was loaded from, which a pickle of it names (`__reduce_ex__`)
         self._backend: ArrayBackend | None = None  # see `backend`
         self._prediction_config: tuple | None = None  # (settings, config, the config they make), see `prediction_config`
@@ -183,7 +185,7 @@ class XMRModel:
         logger.debug("trained XMR model: %s", stats)
         # the training strings as Python objects (GBs at UMLS size) go with `data`: the model holds them as a table
         model = cls(config, ontology, data.concept_ids, featurizer, inputs.examples, channels, stats, n_jobs)
-        model.training_documents = TrainingDocuments.of(mention.document_text for mention in mentions)
+        model.training_documents = DocumentSet.of(mention.document_text for mention in mentions)
         return model
 
     def _calibrated(self, ontology: Ontology, mentions: list[Mention], validation: list[Mention] | None,
@@ -194,6 +196,8 @@ class XMRModel:
                      f"the training mentions out-of-fold ({self.config.calibration.folds} more models, each without a fold)")
         start = time.perf_counter()
         self.calibrator = fit_calibrator(self, ontology, mentions, self.config, validation, self.n_jobs, work_dir)
+        if self.calibrator is not None and validation:
+            self.calibration_documents = DocumentSet.of(mention.document_text for mention in validation)
         if self.calibrator is not None:
             self.stats.update(calibration_s=round(time.perf_counter() - start, 3), calibration=self.calibrator.fitted_on)
         return self
@@ -422,8 +426,9 @@ class XMRModel:
         self._ontology.to_disk(directory / ONTOLOGY_FILE)
         if self.calibrator is not None:
             save_json(directory / CALIBRATION_FILE, self.calibrator.to_dict())
-        if self.training_documents is not None:
-            self.training_documents.save(directory)
+        for documents, name in ((self.training_documents, TRAINING_DOCUMENTS_FILE), (self.calibration_documents, CALIBRATION_DOCUMENTS_FILE)):
+            if documents is not None:
+                documents.save(directory / name)
 
     @classmethod
     def load(cls, directory: str | Path, **settings) -> "XMRModel":
@@ -445,7 +450,8 @@ class XMRModel:
         model._directory = directory.resolve()
         if (directory / CALIBRATION_FILE).exists():  # absent: trained on names alone, or by a version before calibration
             model.calibrator = Calibrator.from_dict(load_json(directory / CALIBRATION_FILE), str(directory / CALIBRATION_FILE), FEATURE_NAMES)
-        model.training_documents = TrainingDocuments.load(directory)
+        model.training_documents = DocumentSet.load(directory / TRAINING_DOCUMENTS_FILE)
+        model.calibration_documents = DocumentSet.load(directory / CALIBRATION_DOCUMENTS_FILE)
         return model
 
 
