@@ -175,7 +175,7 @@ def evaluate_files(
     gold = list(iter_mentions(gold_collection))
     require_gold_mentions([mention for mention in gold if mention.gold_ids], gold_path, entity_types)
     prediction_collection = read_corpus(pred_path, entity_types)
-    require_candidate_infons(prediction_collection, pred_path)
+    require_candidate_infons(prediction_collection, pred_path, entity_types)
     require_shared_documents(gold_collection, prediction_collection, pred_path)
     ontology = read_ontology_file(ontology_path) if ontology_path else None
     predictions = predictions_by_span(prediction_collection)

@@ -28,9 +28,9 @@ TRAINING_DOCUMENT_INFON = "xmr_training_document"  # document infons of apply-xm
 CALIBRATION_DOCUMENT_INFON = "xmr_calibration_document"  # from the document, or calibrated its confidence on it
 
 
-def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path) -> None:
-    """Raise when annotations are there but none carries the candidate infons that `apply-xmr` and `apply-reranker`
-    write (no annotation at all is a pipeline that found no entity: it scores 0, honestly)."""
+def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path, entity_types: Sequence[str] | None = None) -> None:
+    """Raise when annotations (of `entity_types`) are there but none carries the candidate infons that `apply-xmr` and
+    `apply-reranker` write (no annotation at all is a pipeline that found no entity: it scores 0, honestly)."""
     n_annotations = 0
     for document in collection.documents:
         for _, annotation in iter_annotations(document):
@@ -38,9 +38,11 @@ def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path) 
                 return
             n_annotations += 1
     if n_annotations:
+        of_types = f" of the entity type {' or '.join(map(repr, entity_types))}" if entity_types else ""
         raise InputFormatError(
-            path, f"none of its {n_annotations} annotations has a `{CANDIDATE_IDS}` (or `{PREDICTED_ID}`) infon: expected "
-                  "predictions written by `spacy-xmr apply-xmr` or `spacy-xmr apply-reranker` (was the gold file given as --pred?)"
+            path, f"none of its {n_annotations} annotations{of_types} has a `{CANDIDATE_IDS}` (or `{PREDICTED_ID}`) infon: "
+                  "expected predictions written by `spacy-xmr apply-xmr` or `spacy-xmr apply-reranker` (was the gold file "
+                  "given as --pred, or were the predictions made for other entity types, with apply-xmr --entity-type?)"
         )
 
 
@@ -159,14 +161,19 @@ def linked_annotations(predictions: bioc.BioCCollection) -> list[bioc.BioCAnnota
             if CANDIDATE_IDS in annotation.infons]
 
 
-def mark_what_the_model_learned(collection: bioc.BioCCollection, mentions: Sequence[Mention], model: "XMRModel") -> None:
+def mark_what_the_model_learned(collection: bioc.BioCCollection, mentions: Sequence[Mention], model: "XMRModel",
+                                confidence_is_the_models: bool = True) -> None:
     """Record in apply-xmr's (or apply-ranker's) output what `evaluate` checks the predictions against: the entity
     types the model was trained on (TRAINED_TYPES_INFON) and, on each document whose text the model learned from or
     calibrated its confidence on, TRAINING_DOCUMENT_INFON or CALIBRATION_DOCUMENT_INFON (none for a model saved
-    before it kept them); `model_warnings` reads them."""
+    before it kept them; the latter only where the output's confidence is the model's, not a ranker's);
+    `model_warnings` reads them."""
     collection.infons[TRAINED_TYPES_INFON] = "|".join(sorted(t for t in model.stats.get("mention_types", {}) if t))
     texts = {mention.document_id: mention.document_text for mention in mentions}
-    for documents, infon in ((model.training_documents, TRAINING_DOCUMENT_INFON), (model.calibration_documents, CALIBRATION_DOCUMENT_INFON)):
+    marks = [(model.training_documents, TRAINING_DOCUMENT_INFON)]
+    if confidence_is_the_models:
+        marks.append((model.calibration_documents, CALIBRATION_DOCUMENT_INFON))
+    for documents, infon in marks:
         if not documents:
             continue
         held = {document_id for document_id, text in texts.items() if documents.holds(text)}
@@ -176,7 +183,8 @@ def mark_what_the_model_learned(collection: bioc.BioCCollection, mentions: Seque
 
 
 def _marked_warning(predictions: bioc.BioCCollection, gold_ids: set[str] | None, infon: str, what: str, meaning: str) -> str | None:
-    """Which documents (of the gold ones, when `gold_ids` is given) apply-xmr marked with `infon`, and what it means."""
+    """Which documents (of the gold ones, when `gold_ids` is given) apply-xmr or apply-ranker marked with `infon`, and what
+    it means."""
     documents = [document for document in predictions.documents if document.infons.get(infon) == "true"
                  and (gold_ids is None or document.id in gold_ids)]
     if not documents:
@@ -184,7 +192,7 @@ def _marked_warning(predictions: bioc.BioCCollection, gold_ids: set[str] | None,
     n_linked = sum(CANDIDATE_IDS in annotation.infons for document in documents for _, annotation in iter_annotations(document))
     among = f"{len(gold_ids):,} gold" if gold_ids is not None else f"{len(predictions.documents):,} predicted"
     return (f"{len(documents):,} of the {among} documents ({few_named([d.id for d in documents])}, {n_linked:,} linked mentions) "
-            f"are documents {what} (apply-xmr marked them with the infon {infon}): {meaning}; leave them out of the "
+            f"are documents {what} (the infon {infon} marks them): {meaning}; leave them out of the "
             "evaluated files for held-out figures")
 
 

@@ -194,6 +194,26 @@ def test_types_left_unlinked_count_as_without_a_prediction_and_are_named(mixed_c
     assert json.loads((tmp_path / "metrics.json").read_text())["n_without_prediction"] == n_chemicals
     assert (f"the predictions link no gold mention of some types (Chemical {n_chemicals}): they count as misses; to score "
             "only the linked types, evaluate with --entity-type Disease") in output
+    result, output = _evaluate("--gold", gold, "--pred", tmp_path / "pred.xml", "--entity-type", "Chemical")
+    assert result.exit_code == 1 and f"none of its {n_chemicals} annotations of the entity type 'Chemical' has" in output
+    assert "predictions made for other entity types" in output
+
+
+def test_a_rankers_output_does_not_mark_the_xmr_models_calibration_documents(synthetic_corpus_dir):
+    """The confidence in apply-ranker's output is the ranker's, calibrated out-of-fold on the training corpus: the XMR
+    model's --val-corpus documents are held out from it."""
+    from types import SimpleNamespace
+
+    from spacy_xmr.corpus import iter_mentions
+    from spacy_xmr.evaluation_checks import mark_what_the_model_learned
+    from spacy_xmr.xmr.training_documents import DocumentSet
+
+    collection = read_corpus(synthetic_corpus_dir / "dev.xml")
+    mentions = list(iter_mentions(collection))
+    model = SimpleNamespace(stats={}, training_documents=None, calibration_documents=DocumentSet.of(m.document_text for m in mentions))
+    for confidence_is_the_models, marked in ((True, len(collection.documents)), (False, 0)):
+        mark_what_the_model_learned(collection, mentions, model, confidence_is_the_models)
+        assert sum(d.infons.pop(CALIBRATION_DOCUMENT_INFON, None) == "true" for d in collection.documents) == marked
 
 
 def test_a_medic_release_file_serves_as_the_ontology_as_in_the_training_commands(mixed_corpus, synthetic_ontology,

@@ -125,3 +125,12 @@ def test_a_document_converted_with_other_spacing_is_the_same_document():
 
     documents = DocumentSet.of(["Familial ataxia. We describe it."])
     assert documents.holds("Familial ataxia.  We describe it. ") and not documents.holds("Familial ataxia. We describe them.")
+
+
+def test_validation_mentions_of_types_the_training_lacks_are_warned_about(synthetic_ontology, synthetic_mentions, caplog):
+    train, dev = synthetic_mentions["train"], synthetic_mentions["dev"]
+    chemicals = [replace(mention, type="Chemical") for mention in dev[:7]]
+    with caplog.at_level(logging.WARNING):
+        XMRModel.train(synthetic_ontology, train, XMRConfig.from_dict(XMR_CONFIG), progress=False, n_jobs=1,
+                       validation=dev[7:] + chemicals)
+    assert "the validation corpus has 7 mentions of types no training mention has (Chemical 7; trained on Disease)" in caplog.text

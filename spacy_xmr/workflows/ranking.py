@@ -50,6 +50,6 @@ def apply_ranker_to_corpus(xmr: XMRModel, ranker: LearnedRanker, in_path: str | 
     ranked, confidences = ranker.rank_with(xmr, mentions, beam_size=beam_size)
     confidences = confidences or []  # none when the ranker is not calibrated
     result = write_candidates(collection, {m.key: r for m, r in zip(mentions, ranked)}, {m.key: c for m, c in zip(mentions, confidences)})
-    mark_what_the_model_learned(result, mentions, xmr)
+    mark_what_the_model_learned(result, mentions, xmr, confidence_is_the_models=False)  # the confidence is the ranker's
     write_bioc(result, out_path)
     return result

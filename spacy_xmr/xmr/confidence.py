@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -111,6 +112,19 @@ def _warn_if_names_from_mentions(ontology: "Ontology", mentions: Sequence["Menti
                        "fold by fold), or calibrate on a validation corpus (--val-corpus)", 100 * share)
 
 
+def _untrained_types_warning(mentions: Sequence["Mention"], validation: Sequence["Mention"]) -> str | None:
+    """Validation mentions of types no training mention has (a BC5CDR file with chemicals for a disease model) would
+    calibrate the confidence on mentions unlike those it will be used on."""
+    trained = {mention.type for mention in mentions}
+    untrained = Counter(mention.type for mention in validation if mention.gold_ids and mention.type not in trained)
+    if not mentions or not untrained:
+        return None
+    by_type = ", ".join(f"{entity_type or '(no type)'} {n:,}" for entity_type, n in untrained.most_common(5))
+    return (f"the validation corpus has {sum(untrained.values()):,} mentions of types no training mention has ({by_type}; "
+            f"trained on {', '.join(sorted(t or '(no type)' for t in trained))}): the confidence is calibrated on them too; "
+            "give --entity-type to calibrate on the trained types alone")
+
+
 def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig", n_jobs: int | None,
                     work_dir: str | Path | None = None) -> Calibrator:
     """A calibrator fitted on the training mentions, each ranked by a model trained without its fold of documents
@@ -139,9 +153,9 @@ def fit_calibrator(model: "XMRModel", ontology: "Ontology", mentions: Sequence["
     (None, with the reason logged, when there are too few of either or `calibration.folds` is 0)."""
     try:
         if validation:
-            shared = shared_documents_warning(mentions, validation)
-            if shared:
-                logger.warning(shared)
+            for warning in (shared_documents_warning(mentions, validation), _untrained_types_warning(mentions, validation)):
+                if warning:
+                    logger.warning(warning)
             features, correct = evidence_and_outcomes(model, [mention for mention in validation if mention.gold_ids])
             return Calibrator.fit(features, correct, FEATURE_NAMES, "validation")
         if not config.calibration.folds:  # asked for none (the fold models themselves are trained so)
