@@ -173,7 +173,8 @@ def evaluate_files(
     """Evaluate a prediction corpus file against a gold one, matching annotations by (document, start, end)."""
     gold_collection = read_corpus(gold_path, entity_types)
     gold = list(iter_mentions(gold_collection))
-    require_gold_mentions([mention for mention in gold if mention.gold_ids], gold_path, entity_types)
+    evaluated = [mention for mention in gold if mention.gold_ids]
+    require_gold_mentions(evaluated, gold_path, entity_types)
     prediction_collection = read_corpus(pred_path, entity_types)
     require_candidate_infons(prediction_collection, pred_path, entity_types)
     require_shared_documents(gold_collection, prediction_collection, pred_path)
@@ -185,6 +186,6 @@ def evaluate_files(
     warnings = [out_of_ontology_warning(gold, ontology) if ontology else None,
                 spelled_otherwise_warning(gold, ontology) if ontology else None,
                 *model_warnings(prediction_collection, gold_ids), outside_gold_warning(gold_collection, prediction_collection),
-                unlinked_types_warning([mention for mention in gold if mention.gold_ids], predictions),
+                unlinked_types_warning(evaluated, predictions),
                 short_lists_warning(predictions, metrics["ks"])]
     return {**metrics, "calibration": calibration, "warnings": [warning for warning in warnings if warning]}

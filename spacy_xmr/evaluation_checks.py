@@ -14,7 +14,7 @@ from .corpus.bioc_documents import iter_annotations
 from .corpus.candidates import CANDIDATE_IDS, PREDICTED_ID
 from .corpus.mention import Mention
 from .corpus.repeats import few_named
-from .corpus.types import type_matches
+from .corpus.types import counts_by_type, of_types, type_matches
 from .errors import InputFormatError
 from .ontology import Ontology
 from .ontology.corpus_concepts import SPELLING_FIX, spelled_otherwise, spelling_example
@@ -38,9 +38,8 @@ def require_candidate_infons(collection: bioc.BioCCollection, path: str | Path, 
                 return
             n_annotations += 1
     if n_annotations:
-        of_types = f" of the entity type {' or '.join(map(repr, entity_types))}" if entity_types else ""
         raise InputFormatError(
-            path, f"none of its {n_annotations} annotations{of_types} has a `{CANDIDATE_IDS}` (or `{PREDICTED_ID}`) infon: "
+            path, f"none of its {n_annotations} annotations{of_types(entity_types)} has a `{CANDIDATE_IDS}` (or `{PREDICTED_ID}`) infon: "
                   "expected predictions written by `spacy-xmr apply-xmr` or `spacy-xmr apply-reranker` (was the gold file "
                   "given as --pred, or were the predictions made for other entity types, with apply-xmr --entity-type?)"
         )
@@ -50,8 +49,7 @@ def require_gold_mentions(evaluated: Sequence[Mention], path: str | Path, entity
                           purpose: str = "evaluate") -> None:
     """Raise when no gold mention has an id: every figure would be 0 of 0 (`purpose`: what the file was given for)."""
     if not evaluated:
-        of_types = f" of the entity type {' or '.join(map(repr, entity_types))}" if entity_types else ""
-        raise InputFormatError(path, f"no mention{of_types} has a gold id: there is nothing to {purpose}")
+        raise InputFormatError(path, f"no mention{of_types(entity_types)} has a gold id: there is nothing to {purpose}")
 
 
 def require_shared_documents(gold: bioc.BioCCollection, predictions: bioc.BioCCollection, path: str | Path) -> None:
@@ -84,7 +82,7 @@ def unlinked_types_warning(evaluated: Sequence[Mention], predictions: dict[tuple
     never = Counter({entity_type: n for entity_type, n in unlinked.items() if not linked[entity_type]})
     if not never or not linked:
         return None
-    by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in never.most_common(5))
+    by_type = counts_by_type(never)
     options = " ".join(f"--entity-type {t}" for t in sorted(linked) if t)
     return (f"the predictions link no gold mention of some types ({by_type}): they count as misses"
             + (f"; to score only the linked types, evaluate with {options}" if options else ""))
@@ -99,7 +97,7 @@ def out_of_ontology_warning(gold: list[Mention], ontology: Ontology) -> str | No
     n_missing = sum(missing.values())
     if not evaluated or n_missing < MANY_OUT_OF_ONTOLOGY * len(evaluated):
         return None
-    by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in missing.most_common(5))
+    by_type = counts_by_type(missing)
     message = (f"{n_missing:,} of {len(evaluated):,} evaluated mentions ({n_missing / len(evaluated):.1%}) have a gold id "
                f"outside the ontology (by type: {by_type}); only a model that learned those ids from its training corpus "
                "can link them, else they count as misses.")
@@ -143,7 +141,7 @@ def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:
                      if not type_matches(annotation.infons.get("type", ""), trained))
     if not unseen:
         return None
-    by_type = ", ".join(f"{_type_name(entity_type)} {count:,}" for entity_type, count in unseen.most_common(5))
+    by_type = counts_by_type(unseen)
     message = (f"the predictions link {sum(unseen.values()):,} mentions of types the model was not trained on ({by_type}; "
                f"trained on {', '.join(trained)}); ")
     in_file = {annotation.infons.get("type", "") for document in predictions.documents for _, annotation in iter_annotations(document)}
@@ -206,7 +204,3 @@ def model_warnings(predictions: bioc.BioCCollection, gold_ids: set[str] | None =
                                 "the calibration figures there (ECE, coverage at a precision) are not held-out, though "
                                 "acc@1 and R@k are")]
     return [warning for warning in warnings if warning]
-
-
-def _type_name(entity_type: str) -> str:
-    return entity_type or "(no type)"

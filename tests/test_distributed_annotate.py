@@ -324,3 +324,43 @@ def test_an_output_folder_that_is_or_lies_inside_the_pipeline_is_refused(pipelin
     with pytest.raises(FileExistsError, match="refusing to (overwrite the input|write inside the input folder)"):
         annotate(pipeline_dir, [str(tmp_path / "in" / "*")], output, output_format="jsonl", workers=1, progress=False)
     assert sorted(path.relative_to(pipeline_dir) for path in pipeline_dir.rglob("*")) == before
+
+
+def test_a_ray_client_server_that_fails_to_start_is_tried_again(monkeypatch, caplog):
+    """Ray Client's proxy now and then fails to start the per-client server (Ray's own race, seen in CI): annotate tries
+    again, and says so; another failure to join is not retried."""
+    from spacy_xmr.distributed import run
+
+    calls = []
+
+    def init(**kwargs):
+        calls.append(kwargs["address"])
+        if len(calls) == 1:
+            raise RuntimeError("Starting Ray client server failed. See ray_client_server_23000.err for detailed logs.")
+
+    monkeypatch.setattr(run.ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(run.ray, "init", init)
+    monkeypatch.setattr(run, "CLIENT_SERVER_RETRY_SECONDS", 0.0)
+    with caplog.at_level("WARNING"):
+        assert run._connect("ray://head:10001", None) is True
+    assert calls == ["ray://head:10001"] * 2 and "did not start (try 1 of 3); trying again" in caplog.text
+
+    def refused(**kwargs):
+        calls.append(kwargs["address"])
+        raise ConnectionError("Failed to connect")
+
+    calls.clear()
+    monkeypatch.setattr(run.ray, "init", refused)
+    with pytest.raises(SpacyXmrError, match="cannot start or join Ray: Failed to connect"):
+        run._connect("ray://head:10001", None)
+    assert len(calls) == 1
+
+    def never_starts(**kwargs):
+        calls.append(kwargs["address"])
+        raise RuntimeError("Starting Ray client server failed.")
+
+    calls.clear()
+    monkeypatch.setattr(run.ray, "init", never_starts)
+    with pytest.raises(SpacyXmrError, match="Starting Ray client server failed"):
+        run._connect("ray://head:10001", None)
+    assert len(calls) == run.CLIENT_SERVER_TRIES

@@ -1,7 +1,8 @@
-"""Entity-type filtering shared by the corpus readers and the mention iterator."""
+"""Entity types: the filtering shared by the corpus readers and the mention iterator, and their names in messages."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections import Counter
+from typing import Iterable, Sequence
 
 
 def type_matches(annotation_type: str, entity_types: Iterable[str] | None) -> bool:
@@ -10,3 +11,17 @@ def type_matches(annotation_type: str, entity_types: Iterable[str] | None) -> bo
         return True
     wanted = set(entity_types)
     return annotation_type in wanted or any(part.strip() in wanted for part in annotation_type.split(","))
+
+
+def type_name(entity_type: str) -> str:
+    return entity_type or "(no type)"
+
+
+def of_types(entity_types: Sequence[str] | None) -> str:
+    """" of the entity type 'A' or 'B'" for a message about a selection by type ("" without one)."""
+    return f" of the entity type {' or '.join(map(repr, entity_types))}" if entity_types else ""
+
+
+def counts_by_type(counts: Counter, most: int = 5) -> str:
+    """"Chemical 5,304, Disease 12": the `most` largest counts of a Counter keyed by entity type, for a message."""
+    return ", ".join(f"{type_name(entity_type)} {count:,}" for entity_type, count in counts.most_common(most))

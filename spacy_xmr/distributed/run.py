@@ -45,6 +45,11 @@ MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (rep
 SHARDS_IN_FLIGHT_PER_WORKER = 2  # one running, one queued: no worker waits for the driver between shards
 PROGRESS_SECONDS = 1.0  # how often the documents bar is brought up to date
 LOAD_WAIT_SECONDS = 60.0  # how often a start-up that waits for resources says so
+# Ray Client's proxy now and then fails to start the server it forks for a new client (its log: "SpecificServer
+# startup failed", with nothing from the server itself): seen in 2 of 7 joins of a one-CPU head here. A new try works.
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+CLIENT_SERVER_TRIES = 3
+CLIENT_SERVER_RETRY_SECONDS = 2.0
 KILL_SHARD_ENV, KILL_MARKER_ENV = "SPACY_XMR_TEST_KILL_ON_SHARD", "SPACY_XMR_TEST_KILL_MARKER"
 
 
@@ -79,14 +84,21 @@ def _connect(address: str, workers: int | None) -> bool:
     where a cluster runs on this machine or RAY_ADDRESS names one."""
     if ray.is_initialized():
         return False
-    try:
-        if address == "local":
-            ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(address=address, log_to_driver=False)
-    except (ConnectionError, ValueError, RuntimeError) as err:
-        raise SpacyXmrError(f"--address {address}: cannot start or join Ray: {err}") from err
-    return True
+    attempt = 1
+    while True:
+        try:
+            if address == "local":
+                ray.init(address="local", num_cpus=workers or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            else:
+                ray.init(address=address, log_to_driver=False)
+            return True
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            if CLIENT_SERVER_FAILED not in str(err) or attempt == CLIENT_SERVER_TRIES:
+                raise SpacyXmrError(f"--address {address}: cannot start or join Ray: {err}") from err
+            logger.warning("--address %s: Ray Client's server for this run did not start (try %d of %d); trying again",
+                           address, attempt, CLIENT_SERVER_TRIES)
+            time.sleep(CLIENT_SERVER_RETRY_SECONDS)
+            attempt += 1
 
 
 def _worker_settings(mentions: str, entity_types: list[str] | None, output_format: str, batch_size: int) -> WorkerSettings:

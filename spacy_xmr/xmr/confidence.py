@@ -22,6 +22,7 @@ import numpy as np
 from ..calibration import Calibrator
 from ..corpus.gold_rank import rank_of
 from ..corpus.repeats import document_identities, shared_documents_warning
+from ..corpus.types import counts_by_type, type_name
 from ..errors import SpacyXmrError
 from .fusion import CandidateEvidence
 from .normalize import normalize_text
@@ -119,9 +120,9 @@ def _untrained_types_warning(mentions: Sequence["Mention"], validation: Sequence
     untrained = Counter(mention.type for mention in validation if mention.gold_ids and mention.type not in trained)
     if not mentions or not untrained:
         return None
-    by_type = ", ".join(f"{entity_type or '(no type)'} {n:,}" for entity_type, n in untrained.most_common(5))
-    return (f"the validation corpus has {sum(untrained.values()):,} mentions of types no training mention has ({by_type}; "
-            f"trained on {', '.join(sorted(t or '(no type)' for t in trained))}): the confidence is calibrated on them too; "
+    return (f"the validation corpus has {sum(untrained.values()):,} mentions of types no training mention has "
+            f"({counts_by_type(untrained)}; trained on {', '.join(sorted(map(type_name, trained)))}): the confidence is "
+            "calibrated on them too; "
             "give --entity-type to calibrate on the trained types alone")
 
 
