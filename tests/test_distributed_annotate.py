@@ -331,36 +331,27 @@ def test_a_ray_client_server_that_fails_to_start_is_tried_again(monkeypatch, cap
     again, and says so; another failure to join is not retried."""
     from spacy_xmr.distributed import run
 
-    calls = []
-
-    def init(**kwargs):
-        calls.append(kwargs["address"])
-        if len(calls) == 1:
-            raise RuntimeError("Starting Ray client server failed. See ray_client_server_23000.err for detailed logs.")
-
+    client_server_failed = RuntimeError("Starting Ray client server failed. See ray_client_server_23000.err for details.")
     monkeypatch.setattr(run.ray, "is_initialized", lambda: False)
-    monkeypatch.setattr(run.ray, "init", init)
     monkeypatch.setattr(run, "CLIENT_SERVER_RETRY_SECONDS", 0.0)
+
+    def joins(*errors: Exception) -> list[str]:
+        """The addresses ray.init was called with, when its calls raise `errors` in turn (and then succeed)."""
+        calls = []
+
+        def init(**kwargs):
+            calls.append(kwargs["address"])
+            if len(calls) <= len(errors):
+                raise errors[len(calls) - 1]
+
+        monkeypatch.setattr(run.ray, "init", init)
+        run._connect("ray://head:10001", None)
+        return calls
+
     with caplog.at_level("WARNING"):
-        assert run._connect("ray://head:10001", None) is True
-    assert calls == ["ray://head:10001"] * 2 and "did not start (try 1 of 3); trying again" in caplog.text
-
-    def refused(**kwargs):
-        calls.append(kwargs["address"])
-        raise ConnectionError("Failed to connect")
-
-    calls.clear()
-    monkeypatch.setattr(run.ray, "init", refused)
+        assert joins(client_server_failed) == ["ray://head:10001"] * 2
+    assert "did not start (try 1 of 3); trying again" in caplog.text
     with pytest.raises(SpacyXmrError, match="cannot start or join Ray: Failed to connect"):
-        run._connect("ray://head:10001", None)
-    assert len(calls) == 1
-
-    def never_starts(**kwargs):
-        calls.append(kwargs["address"])
-        raise RuntimeError("Starting Ray client server failed.")
-
-    calls.clear()
-    monkeypatch.setattr(run.ray, "init", never_starts)
+        joins(ConnectionError("Failed to connect"))  # a second call would succeed: not retried
     with pytest.raises(SpacyXmrError, match="Starting Ray client server failed"):
-        run._connect("ray://head:10001", None)
-    assert len(calls) == run.CLIENT_SERVER_TRIES
+        joins(*[client_server_failed] * run.CLIENT_SERVER_TRIES)
