@@ -331,7 +331,8 @@ def test_a_ray_client_server_that_fails_to_start_is_tried_again(monkeypatch, cap
     again, and says so; another failure to join is not retried."""
     from spacy_xmr.distributed import run
 
-    client_server_failed = RuntimeError("Starting Ray client server failed. See ray_client_server_23000.err for details.")
+    client_server_failed = ConnectionAbortedError("Initialization failure from server:\nTraceback (most recent call last): "
+                                                  "RuntimeError: Starting Ray client server failed.")
     monkeypatch.setattr(run.ray, "is_initialized", lambda: False)
     monkeypatch.setattr(run, "CLIENT_SERVER_RETRY_SECONDS", 0.0)
 
@@ -351,7 +352,7 @@ def test_a_ray_client_server_that_fails_to_start_is_tried_again(monkeypatch, cap
     with caplog.at_level("WARNING"):
         assert joins(client_server_failed) == ["ray://head:10001"] * 2
     assert "did not start (try 1 of 3); trying again" in caplog.text
-    with pytest.raises(SpacyXmrError, match="cannot start or join Ray: Failed to connect"):
-        joins(ConnectionError("Failed to connect"))  # a second call would succeed: not retried
+    with pytest.raises(SpacyXmrError, match="cannot start or join Ray: ray client connection timeout"):
+        joins(ConnectionError("ray client connection timeout"))  # no proxy answered; a second call would succeed
     with pytest.raises(SpacyXmrError, match="Starting Ray client server failed"):
         joins(*[client_server_failed] * run.CLIENT_SERVER_TRIES)

@@ -45,9 +45,11 @@ MAX_RESTARTS = 4  # a worker that dies more often than this fails its shard (rep
 SHARDS_IN_FLIGHT_PER_WORKER = 2  # one running, one queued: no worker waits for the driver between shards
 PROGRESS_SECONDS = 1.0  # how often the documents bar is brought up to date
 LOAD_WAIT_SECONDS = 60.0  # how often a start-up that waits for resources says so
-# Ray Client's proxy now and then fails to start the server it forks for a new client (its log: "SpecificServer
-# startup failed", with nothing from the server itself): seen in 2 of 7 joins of a one-CPU head here. A new try works.
-CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+# Ray Client's proxy now and then fails to give a new client the server it forks for it: the fork dies at once (its log:
+# "SpecificServer startup failed") or never answers. The proxy, which was reached, then answers "Initialization failure
+# from server". Seen in 3 of 14 joins of a one-CPU head here, and once in CI; a new try works. An address where no
+# proxy answers fails otherwise ("ray client connection timeout") and is not tried again.
+CLIENT_SERVER_FAILED = "Initialization failure from server"
 CLIENT_SERVER_TRIES = 3
 CLIENT_SERVER_RETRY_SECONDS = 2.0
 KILL_SHARD_ENV, KILL_MARKER_ENV = "SPACY_XMR_TEST_KILL_ON_SHARD", "SPACY_XMR_TEST_KILL_MARKER"
