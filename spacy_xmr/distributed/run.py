@@ -47,7 +47,7 @@ PROGRESS_SECONDS = 1.0  # how often the documents bar is brought up to date
 LOAD_WAIT_SECONDS = 60.0  # how often a start-up that waits for resources says so
 # Ray Client's proxy now and then fails to give a new client the server it forks for it: the fork dies at once (its log:
 # "SpecificServer startup failed") or never answers. The proxy, which was reached, then answers "Initialization failure
-# from server". Seen in 3 of 14 joins of a one-CPU head here, and once in CI; a new try works. An address where no
+# from server". Seen in 3 of 9 joins of a one-CPU head here, and once in CI; a new try works. An address where no
 # proxy answers fails otherwise ("ray client connection timeout") and is not tried again.
 CLIENT_SERVER_FAILED = "Initialization failure from server"
 CLIENT_SERVER_TRIES = 3
