@@ -177,15 +177,15 @@ def evaluate_files(
     require_gold_mentions(evaluated, gold_path, entity_types)
     prediction_collection = read_corpus(pred_path, entity_types)
     require_candidate_infons(prediction_collection, pred_path, entity_types)
-    require_shared_documents(gold_collection, prediction_collection, pred_path)
+    gold_ids = {document.id for document in gold_collection.documents}
+    require_shared_documents(gold_ids, prediction_collection, pred_path)
     ontology = read_ontology_file(ontology_path) if ontology_path else None
     predictions = predictions_by_span(prediction_collection)
     metrics = evaluate_candidates(gold, predictions, ontology, ks, match_by="span")
     calibration = calibration_of(gold, predictions, confidences_by_span(prediction_collection), ontology)
-    gold_ids = {document.id for document in gold_collection.documents}
     warnings = [out_of_ontology_warning(gold, ontology) if ontology else None,
                 spelled_otherwise_warning(gold, ontology) if ontology else None,
-                *model_warnings(prediction_collection, gold_ids), outside_gold_warning(gold_collection, prediction_collection),
+                *model_warnings(prediction_collection, gold_ids), outside_gold_warning(gold_ids, prediction_collection),
                 unlinked_types_warning(evaluated, predictions),
                 short_lists_warning(predictions, metrics["ks"])]
     return {**metrics, "calibration": calibration, "warnings": [warning for warning in warnings if warning]}

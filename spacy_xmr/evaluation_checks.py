@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import bioc
 
-from .corpus.bioc_documents import iter_annotations
+from .corpus.bioc_documents import annotation_types, iter_annotations
 from .corpus.candidates import CANDIDATE_IDS, PREDICTED_ID
 from .corpus.mention import Mention
 from .corpus.repeats import few_named
@@ -52,20 +52,20 @@ def require_gold_mentions(evaluated: Sequence[Mention], path: str | Path, entity
         raise InputFormatError(path, f"no mention{of_types(entity_types)} has a gold id: there is nothing to {purpose}")
 
 
-def require_shared_documents(gold: bioc.BioCCollection, predictions: bioc.BioCCollection, path: str | Path) -> None:
-    """Raise when no predicted document is a gold document: predictions made from another corpus score 0 everywhere."""
-    gold_ids = {document.id for document in gold.documents}
+def require_shared_documents(gold_ids: set[str], predictions: bioc.BioCCollection, path: str | Path) -> None:
+    """Raise when no predicted document is a gold document (`gold_ids`): predictions made from another corpus score 0
+    everywhere."""
     predicted = [document.id for document in predictions.documents]
     if predicted and not gold_ids.intersection(predicted):
         raise InputFormatError(path, f"none of its {len(predicted):,} documents ({few_named(predicted)}) is a document of "
                                      f"the gold file ({few_named(sorted(gold_ids))}): were the predictions made from another corpus?")
 
 
-def outside_gold_warning(gold: bioc.BioCCollection, predictions: bioc.BioCCollection) -> str | None:
-    """A warning when predicted documents are not gold documents: their links are false positives end to end."""
-    gold_ids = {document.id for document in gold.documents}
+def outside_gold_warning(gold_ids: set[str], predictions: bioc.BioCCollection) -> str | None:
+    """A warning when predicted documents are not gold documents (`gold_ids`): their links are false positives end to
+    end."""
     outside = [document for document in predictions.documents if document.id not in gold_ids]
-    n_linked = sum(CANDIDATE_IDS in annotation.infons for document in outside for _, annotation in iter_annotations(document))
+    n_linked = len(linked_annotations(outside))
     if not n_linked:
         return None
     return (f"{len(outside):,} predicted documents ({few_named([d.id for d in outside])}) are not in the gold file: their "
@@ -137,14 +137,14 @@ def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:
     trained = [t for t in (predictions.infons.get(TRAINED_TYPES_INFON) or "").split("|") if t]  # BioC reads an empty infon back as None
     if not trained:
         return None
-    unseen = Counter(annotation.infons.get("type", "") for annotation in linked_annotations(predictions)
+    unseen = Counter(annotation.infons.get("type", "") for annotation in linked_annotations(predictions.documents)
                      if not type_matches(annotation.infons.get("type", ""), trained))
     if not unseen:
         return None
     by_type = counts_by_type(unseen)
     message = (f"the predictions link {sum(unseen.values()):,} mentions of types the model was not trained on ({by_type}; "
                f"trained on {', '.join(trained)}); ")
-    in_file = {annotation.infons.get("type", "") for document in predictions.documents for _, annotation in iter_annotations(document)}
+    in_file = annotation_types(predictions)
     known = [t for t in trained if any(type_matches(a, [t]) for a in in_file)]  # the --entity-type options that link something
     if known:
         return message + f"to link only the types it knows, run apply-xmr with {' '.join(f'--entity-type {t}' for t in known)}."
@@ -153,10 +153,9 @@ def untrained_types_warning(predictions: bioc.BioCCollection) -> str | None:
                       "of these types.")
 
 
-def linked_annotations(predictions: bioc.BioCCollection) -> list[bioc.BioCAnnotation]:
-    """The annotations that carry candidates."""
-    return [annotation for document in predictions.documents for _, annotation in iter_annotations(document)
-            if CANDIDATE_IDS in annotation.infons]
+def linked_annotations(documents: Iterable[bioc.BioCDocument]) -> list[bioc.BioCAnnotation]:
+    """The annotations of `documents` that carry candidates."""
+    return [annotation for document in documents for _, annotation in iter_annotations(document) if CANDIDATE_IDS in annotation.infons]
 
 
 def mark_what_the_model_learned(collection: bioc.BioCCollection, mentions: Sequence[Mention], model: "XMRModel",
@@ -187,7 +186,7 @@ def _marked_warning(predictions: bioc.BioCCollection, gold_ids: set[str] | None,
                  and (gold_ids is None or document.id in gold_ids)]
     if not documents:
         return None
-    n_linked = sum(CANDIDATE_IDS in annotation.infons for document in documents for _, annotation in iter_annotations(document))
+    n_linked = len(linked_annotations(documents))
     among = f"{len(gold_ids):,} gold" if gold_ids is not None else f"{len(predictions.documents):,} predicted"
     return (f"{len(documents):,} of the {among} documents ({few_named([d.id for d in documents])}, {n_linked:,} linked mentions) "
             f"are documents {what} (the infon {infon} marks them): {meaning}; leave them out of the "

@@ -118,7 +118,7 @@ def apply_ranker_command(
         written = apply_ranker_to_corpus(XMRModel.load(xmr_model), ranker, in_corpus, out_corpus, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
         fail("apply-ranker", err)
-    msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {len(linked_annotations(written))} "
+    msg.good(f"Wrote the ranker's order of the top-{ranker.config.top_k} candidates for {len(linked_annotations(written.documents))} "
              f"mentions to {out_corpus}")
     for warning in model_warnings(written):
         msg.warn(warning)

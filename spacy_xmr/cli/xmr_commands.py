@@ -112,7 +112,7 @@ def apply_xmr_command(
         written = apply_to_corpus(XMRModel.load(model), in_corpus, out_corpus, top_k, beam_size, entity_types or None)
     except (SpacyXmrError, OSError) as err:
         fail("apply-xmr", err)
-    msg.good(f"Wrote top-{top_k} candidates for {len(linked_annotations(written))} mentions to {out_corpus}")
+    msg.good(f"Wrote top-{top_k} candidates for {len(linked_annotations(written.documents))} mentions to {out_corpus}")
     for warning in model_warnings(written):
         msg.warn(warning)
 

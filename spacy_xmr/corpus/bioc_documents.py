@@ -52,6 +52,11 @@ def iter_annotations(document: bioc.BioCDocument) -> Iterator[tuple[int | None, 
         yield None, annotation
 
 
+def annotation_types(collection: bioc.BioCCollection) -> set[str]:
+    """The entity types (`type` infons, "" where none) of every annotation of `collection`."""
+    return {annotation.infons.get("type", "") for document in collection.documents for _, annotation in iter_annotations(document)}
+
+
 def check_annotation(document: bioc.BioCDocument, annotation: bioc.BioCAnnotation, text: str) -> None:
     """Raise SpacyXmrError (naming document and annotation) for a missing id, bad offsets or a text mismatch.
 

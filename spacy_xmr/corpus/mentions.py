@@ -10,7 +10,7 @@ import bioc
 from ..errors import SpacyXmrError
 from ..ontology import split_gold_ids
 from .formats import read_corpus, warn_if_no_type
-from .bioc_documents import annotation_span, document_text, iter_annotations, sorted_passages
+from .bioc_documents import annotation_span, annotation_types, document_text, iter_annotations, sorted_passages
 from .mention import Mention
 from .repeats import warn_of_repeats
 from .sentences import split_sentences
@@ -93,9 +93,7 @@ def mentions_to_link(collection: bioc.BioCCollection, entity_types: list[str] | 
     """The mentions of `entity_types` (all when None) that a command read from `path` links; it writes the others back
     as they are. Warns, as reading with `entity_types` does, when the file's mentions have none of those types."""
     mentions = list(iter_mentions(collection, entity_types))
-    types_seen = {annotation.infons.get("type", "") for document in collection.documents
-                  for _, annotation in iter_annotations(document)}
-    warn_if_no_type(path, types_seen, entity_types, bool(mentions))
+    warn_if_no_type(path, annotation_types(collection), entity_types, bool(mentions))
     return mentions
 
 

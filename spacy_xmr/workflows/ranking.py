@@ -42,8 +42,8 @@ def evaluate_ranker(xmr: XMRModel, ranker: LearnedRanker, corpus_path: str | Pat
 def apply_ranker_to_corpus(xmr: XMRModel, ranker: LearnedRanker, in_path: str | Path, out_path: str | Path,
                            beam_size: int | None = None, entity_types: list[str] | None = None) -> bioc.BioCCollection:
     """Write the corpus as BioC XML with every annotation (of `entity_types`; the others as they are) given its candidates
-    in the ranker's order (and the ranker's confidence when it is calibrated), and the entity types the XMR model was trained on (as `apply-xmr` does); returns what it
-    wrote."""
+    in the ranker's order (and the ranker's confidence when it is calibrated), and what the XMR model learned from (as
+    `apply-xmr` does); returns what it wrote."""
     refuse_to_overwrite_input(Path(out_path), [Path(in_path)])
     collection = read_corpus(Path(in_path))
     mentions = mentions_to_link(collection, entity_types, Path(in_path))

@@ -31,10 +31,11 @@ def train_from_files(ontology_path: str | Path, train_paths: Sequence[str | Path
     ontology = read_ontology_file(ontology_path)
     announce("reading the training corpus: %s", ", ".join(map(str, train_paths)) or "none (the ontology's names alone)")
     mentions = gold_linked_mentions(train_paths, entity_types)
+    validation = None
     if val_path:
         announce("reading the validation corpus %s", val_path)
-    validation = gold_linked_mentions([val_path], entity_types) if val_path else None
-    if val_path:  # a --val-corpus with no mention of the types asked for would leave calibration to the folds, silently
+        validation = gold_linked_mentions([val_path], entity_types)
+        # with no mention of the types asked for, the calibration would be left to the folds, silently
         require_gold_mentions(validation, val_path, entity_types, "calibrate the confidence on")
     return XMRModel.train(ontology, mentions, config, progress, validation=validation, work_dir=work_dir, output=output)
 

@@ -122,8 +122,7 @@ def _untrained_types_warning(mentions: Sequence["Mention"], validation: Sequence
         return None
     return (f"the validation corpus has {sum(untrained.values()):,} mentions of types no training mention has "
             f"({counts_by_type(untrained)}; trained on {', '.join(sorted(map(type_name, trained)))}): the confidence is "
-            "calibrated on them too; "
-            "give --entity-type to calibrate on the trained types alone")
+            "calibrated on them too; give --entity-type to calibrate on the trained types alone")
 
 
 def fit_out_of_fold(ontology: "Ontology", mentions: Sequence["Mention"], config: "XMRConfig", n_jobs: int | None,

@@ -29,7 +29,8 @@ class DocumentSet:
 
     @classmethod
     def of(cls, texts: Iterable[str]) -> "DocumentSet":
-        return cls(np.array(sorted({text_hash(text) for text in texts if text}), dtype=np.uint64))
+        """The set of `texts`, each distinct text hashed once (a document's text comes once per mention of it)."""
+        return cls(np.array(sorted({text_hash(text) for text in set(texts) if text}), dtype=np.uint64))
 
     def __len__(self) -> int:
         return len(self.hashes)
